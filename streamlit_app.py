@@ -7,9 +7,13 @@ import streamlit as st
 from components.sidebar import sidebar
 
 PAGES = (
-    ("pages/1_Attention.py", "Attention", "Which tokens does each head read from, and how does information flow "
-     "through the layers? bertviz head, model and neuron views, a heatmap of any head, per-head statistics and "
-     "attention rollout."),
+    (
+        "pages/1_Attention.py",
+        "Attention",
+        "Which tokens does each head read from, and how does information flow "
+        "through the layers? bertviz head, model and neuron views, a heatmap of any head, per-head statistics and "
+        "attention rollout.",
+    ),
 )
 
 st.set_page_config(page_title="Transformer X-Ray", page_icon=":material/biotech:", layout="wide")

@@ -12,16 +12,24 @@ def chart_downloads(chart: alt.TopLevelMixin, stem: str, key: str) -> None:
     """PNG and SVG download buttons for ``chart``, side by side."""
     png, svg = st.columns(2, width=360)
     png.download_button(
-        "PNG", lambda: chart_png(chart), f"{stem}.png", "image/png", key=f"{key}.png", on_click="ignore",
+        "PNG",
+        lambda: chart_png(chart),
+        f"{stem}.png",
+        "image/png",
+        key=f"{key}.png",
+        on_click="ignore",
         icon=":material/download:",
     )
     svg.download_button(
-        "SVG", lambda: chart_svg(chart), f"{stem}.svg", "image/svg+xml", key=f"{key}.svg", on_click="ignore",
+        "SVG",
+        lambda: chart_svg(chart),
+        f"{stem}.svg",
+        "image/svg+xml",
+        key=f"{key}.svg",
+        on_click="ignore",
         icon=":material/download:",
     )
 
 
 def html_download(html: str, label: str, file_name: str, key: str) -> None:
-    st.download_button(
-        label, html, file_name, "text/html", key=key, on_click="ignore", icon=":material/download:"
-    )
+    st.download_button(label, html, file_name, "text/html", key=key, on_click="ignore", icon=":material/download:")

@@ -33,9 +33,7 @@ def cached_head_view(model_name: str, text: str, text_b: str | None, layer: int,
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def cached_model_view(
-    model_name: str, text: str, text_b: str | None, layers: tuple[int, ...], max_tokens: int
-) -> str:
+def cached_model_view(model_name: str, text: str, text_b: str | None, layers: tuple[int, ...], max_tokens: int) -> str:
     return model_view_html(cached_attention(model_name, text, text_b), layers=list(layers), max_tokens=max_tokens)
 
 

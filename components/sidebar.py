@@ -50,10 +50,15 @@ class Selection:
 def model_summary(loaded: LoadedModel) -> str:
     """One line for the sidebar, e.g. ``encoder · 6 layers × 12 heads · width 384 · 22.7M parameters``."""
     head = "no task head" if loaded.task_head == "none" else f"{loaded.task_head} head"
-    family = loaded.family if loaded.facts.known else f"{loaded.family} (inferred: {loaded.model_type} is not in the family table)"
+    family = (
+        loaded.family
+        if loaded.facts.known
+        else f"{loaded.family} (inferred: {loaded.model_type} is not in the family table)"
+    )
     return (
         f"{family} · {loaded.num_layers} layers × {loaded.num_heads} heads · width {loaded.hidden_size} · "
-        f"{loaded.parameters / 1e6:,.1f}M parameters · {head} · {loaded.device.type} {str(loaded.dtype).removeprefix('torch.')}"
+        f"{loaded.parameters / 1e6:,.1f}M parameters · {head} · "
+        f"{loaded.device.type} {str(loaded.dtype).removeprefix('torch.')}"
     )
 
 
@@ -96,14 +101,20 @@ def sidebar() -> Selection:
     with st.sidebar:
         st.header("Transformer X-Ray")
         name = _model_name()
-        with user_errors(f"loading {name}"), st.spinner(
-            f"Loading {name}: a few seconds for the embedded model; hub models download first."
+        with (
+            user_errors(f"loading {name}"),
+            st.spinner(f"Loading {name}: a few seconds for the embedded model; hub models download first."),
         ):
             loaded = cached_model(name)
         st.caption(model_summary(loaded))
         layer = _layer(loaded)
         st.selectbox(
-            "Example sentences", EXAMPLES, index=None, key="example", placeholder="Pick an example…", on_change=_use_example
+            "Example sentences",
+            EXAMPLES,
+            index=None,
+            key="example",
+            placeholder="Pick an example…",
+            on_change=_use_example,
         )
         text = st.text_area("Input text", value=DEFAULT_TEXT, key="text", height=100, **SHARED)
         second_label = (

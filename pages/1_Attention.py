@@ -24,7 +24,12 @@ from xray.neuron_view import neuron_view_support
 
 VIEWS = ("Head view", "Model view", "Neuron view", "Head heatmap", "Head overview", "Rollout")
 MODEL_VIEW_MAX_LAYERS = 12
-BLOCK_NAMES = {"self": "Self-attention", "encoder": "Encoder", "decoder": "Decoder", "cross": "Cross (decoder → encoder)"}
+BLOCK_NAMES = {
+    "self": "Self-attention",
+    "encoder": "Encoder",
+    "decoder": "Decoder",
+    "cross": "Cross (decoder → encoder)",
+}
 
 st.set_page_config(page_title="Attention · Transformer X-Ray", page_icon=":material/visibility:", layout="wide")
 selection = sidebar()
@@ -40,7 +45,13 @@ args = (selection.model_name, selection.text, selection.text_b)
 
 view = st.segmented_control("View", VIEWS, default=VIEWS[0], key="attention.view", required=True, bind="query-params")
 max_tokens = st.slider(
-    "Tokens in interactive views", 8, 128, 64, step=8, key="attention.tokens", bind="query-params",
+    "Tokens in interactive views",
+    8,
+    128,
+    64,
+    step=8,
+    key="attention.tokens",
+    bind="query-params",
     help="The bertviz views and heatmaps grow with the square of the token count; statistics use every token.",
 )
 window = view_window(result, max_tokens)
@@ -56,7 +67,11 @@ def block_picker() -> str:
     if len(result.blocks) == 1:
         return next(iter(result.blocks))
     return st.radio(
-        "Attention stack", list(result.blocks), format_func=BLOCK_NAMES.get, horizontal=True, key="attention.block",
+        "Attention stack",
+        list(result.blocks),
+        format_func=BLOCK_NAMES.get,
+        horizontal=True,
+        key="attention.block",
         bind="query-params",
     )
 
@@ -114,9 +129,7 @@ elif view == "Head heatmap":
     block_name = block_picker()
     block = result.blocks[block_name]
     layer = layer_in(block_name)
-    head = st.number_input(
-        "Head", 0, block.attentions.shape[1] - 1, 0, key="attention.head", bind="query-params"
-    )
+    head = st.number_input("Head", 0, block.attentions.shape[1] - 1, 0, key="attention.head", bind="query-params")
     queries = min(len(block.query_tokens), max_tokens)
     keys = min(len(block.key_tokens), max_tokens)
     chart = attention_heatmap(
@@ -130,12 +143,19 @@ elif view == "Head heatmap":
 
 elif view == "Head overview":
     self_blocks = [name for name, block in result.blocks.items() if block.is_self_attention]
-    block_name = self_blocks[0] if len(self_blocks) == 1 else st.radio(
-        "Attention stack", self_blocks, format_func=BLOCK_NAMES.get, horizontal=True, key="attention.stats_block"
+    block_name = (
+        self_blocks[0]
+        if len(self_blocks) == 1
+        else st.radio(
+            "Attention stack", self_blocks, format_func=BLOCK_NAMES.get, horizontal=True, key="attention.stats_block"
+        )
     )
     statistic = st.selectbox(
-        "Statistic", list(STATISTICS), format_func=lambda name: f"{name}: {STATISTICS[name]}",
-        key="attention.statistic", bind="query-params",
+        "Statistic",
+        list(STATISTICS),
+        format_func=lambda name: f"{name}: {STATISTICS[name]}",
+        key="attention.statistic",
+        bind="query-params",
     )
     statistics = cached_statistics(*args, block_name)
     chart = head_overview(statistics, statistic)
@@ -150,8 +170,13 @@ elif view == "Head overview":
         ]
     )
     st.download_button(
-        "Statistics (CSV)", table.to_csv(index=False), "head_statistics.csv", "text/csv",
-        key="attention.statistics_csv", on_click="ignore", icon=":material/download:",
+        "Statistics (CSV)",
+        table.to_csv(index=False),
+        "head_statistics.csv",
+        "text/csv",
+        key="attention.statistics_csv",
+        on_click="ignore",
+        icon=":material/download:",
     )
 
 else:
@@ -183,10 +208,20 @@ with st.expander("Download the attention weights"):
     st.caption("Every layer and head of every attention stack, for the whole input.")
     json_column, npz_column = st.columns(2, width=360)
     json_column.download_button(
-        "JSON", lambda: attention_json(result, selection.model_name), "attention.json", "application/json",
-        key="attention.json", on_click="ignore", icon=":material/download:",
+        "JSON",
+        lambda: attention_json(result, selection.model_name),
+        "attention.json",
+        "application/json",
+        key="attention.json",
+        on_click="ignore",
+        icon=":material/download:",
     )
     npz_column.download_button(
-        "NPZ", lambda: attention_npz(result), "attention.npz", "application/octet-stream",
-        key="attention.npz", on_click="ignore", icon=":material/download:",
+        "NPZ",
+        lambda: attention_npz(result),
+        "attention.npz",
+        "application/octet-stream",
+        key="attention.npz",
+        on_click="ignore",
+        icon=":material/download:",
     )

@@ -14,7 +14,7 @@ from xray.bertviz_html import (
     view_window,
 )
 
-PAYLOAD = "</script><img src=x onerror=\"window.pwned=1\">"
+PAYLOAD = '</script><img src=x onerror="window.pwned=1">'
 
 
 def _params(html: str) -> dict:

@@ -47,7 +47,8 @@ def test_token_bars_check_lengths(result):
         token_bars(np.ones(2), result.tokens, "t", "share")
 
 
-def test_charts_export_to_png_and_svg_with_html_text_escaped(result):
+def test_charts_export_to_png_and_svg_with_html_text_escaped(tiny):
+    result = compute_attention(tiny["gpt2"], "the animal </script> was tired")
     chart = attention_heatmap(result.main.attentions[0, 0], result.tokens, result.tokens, "heatmap")
     assert chart_png(chart).startswith(b"\x89PNG")
     svg = chart_svg(chart)

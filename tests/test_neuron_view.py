@@ -14,10 +14,10 @@ import torch
 from bertviz.neuron_view import get_attention
 from transformers import AutoTokenizer, BertConfig, BertModel
 
-from tests.tiny_models import SIZES, tiny_bert, tiny_distilbert, tiny_gpt2, tiny_roberta, tiny_t5
+from tests.tiny_models import SIZES
 from xray.attention import compute_attention
 from xray.bertviz_html import CDN_REQUIRE_TAG, offline_scripts
-from xray.loading import EMBEDDED_MODEL, LoadedModel, load_model
+from xray.loading import LoadedModel, load_model
 from xray.neuron_view import build_neuron_model, neuron_view_html, neuron_view_support
 
 SENTENCE = "the animal didn't cross the street because it was too tired"
@@ -25,19 +25,8 @@ PAYLOADS = ("</script><script>alert(1)</script>", "<img src=x onerror=alert(1)>"
 
 
 @pytest.fixture(scope="module")
-def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("neuron")
-    builders = {"bert": tiny_bert, "roberta": tiny_roberta, "gpt2": tiny_gpt2}
-    return {name: build(root / name) for name, build in builders.items()}
-
-
-@pytest.fixture(scope="module")
-def models(folders: dict[str, Path]) -> dict[str, tuple[LoadedModel, torch.nn.Module]]:
-    result = {}
-    for name, folder in folders.items():
-        loaded = load_model(str(folder), device="cpu")
-        result[name] = (loaded, build_neuron_model(loaded))
-    return result
+def models(tiny: dict[str, LoadedModel]) -> dict[str, tuple[LoadedModel, torch.nn.Module]]:
+    return {name: (tiny[name], build_neuron_model(tiny[name])) for name in ("bert", "roberta", "gpt2")}
 
 
 def _params(html: str) -> dict:
@@ -67,8 +56,8 @@ def test_neuron_attention_equals_model_attention(models, name: str, text_b: str 
     )
 
 
-def test_shared_model_is_not_mutated(folders) -> None:
-    loaded = load_model(str(folders["bert"]), device="cpu")
+def test_shared_model_is_not_mutated(tiny_folders: dict[str, Path]) -> None:
+    loaded = load_model(str(tiny_folders["bert"]), device="cpu")
     before = {key: value.clone() for key, value in loaded.model.state_dict().items()}
     neuron_model = build_neuron_model(loaded)
     with torch.no_grad():
@@ -131,13 +120,12 @@ def test_short_input_is_not_capped(models) -> None:
     assert (view.tokens_shown, view.tokens_total, view.capped) == (2, 2, False)
 
 
-@pytest.mark.parametrize("build", [tiny_distilbert, tiny_t5], ids=["distilbert", "t5"])
-def test_unsupported_family_is_explained(tmp_path: Path, build) -> None:
-    loaded = load_model(str(build(tmp_path / "model")), device="cpu")
-    reason = neuron_view_support(loaded)
-    assert reason and loaded.model_type in reason
+@pytest.mark.parametrize("name", ["distilbert", "t5", "bart"])
+def test_unsupported_family_is_explained(tiny: dict[str, LoadedModel], name: str) -> None:
+    reason = neuron_view_support(tiny[name])
+    assert reason and name in reason
     with pytest.raises(ValueError, match="only for BERT, RoBERTa and GPT-2"):
-        build_neuron_model(loaded)
+        build_neuron_model(tiny[name])
 
 
 def test_supported_families(models) -> None:
@@ -152,10 +140,10 @@ def test_non_standard_gpt2_scaling_is_explained(models) -> None:
 
 
 @pytest.fixture(scope="module")
-def payload_model(folders: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple:
+def payload_model(tiny_folders: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple:
     """A tiny BERT whose vocabulary holds each payload as one token, so bertviz's JSON carries it verbatim."""
     folder = tmp_path_factory.mktemp("payload")
-    tokenizer = AutoTokenizer.from_pretrained(folders["bert"])
+    tokenizer = AutoTokenizer.from_pretrained(tiny_folders["bert"])
     tokenizer.add_tokens(list(PAYLOADS))
     config = BertConfig(
         vocab_size=len(tokenizer),
@@ -210,9 +198,8 @@ def test_bad_arguments_raise(models, name: str, kwargs: dict, message: str) -> N
 
 
 @pytest.mark.integration
-def test_embedded_model_neuron_view() -> None:
-    loaded = load_model(EMBEDDED_MODEL, device="cpu")
-    view = neuron_view_html(loaded, build_neuron_model(loaded), "The bank raised its interest rates.", layer=5, head=11)
+def test_embedded_model_neuron_view(minilm: LoadedModel) -> None:
+    view = neuron_view_html(minilm, build_neuron_model(minilm), "The bank raised its interest rates.", layer=5, head=11)
     assert offline_scripts() in view.html and CDN_REQUIRE_TAG not in view.html
     tokens = _params(view.html)["attention"]["all"]["left_text"]
     assert tokens == ["[CLS]", "the", "bank", "raised", "its", "interest", "rates", ".", "[SEP]"]

@@ -28,11 +28,62 @@ from transformers import (
     T5ForConditionalGeneration,
 )
 
-WORDS = (
-    "the a an animal street cross didn ' t because it was too tired bank river money she he sat on and read "
-    "letter from her about loan trophy fit in suitcase big keys to cabinet are table film not good but music "
-    "bad at all of is , . ! ? hello world"
-).split()
+WORDS = [
+    "the",
+    "a",
+    "an",
+    "animal",
+    "street",
+    "cross",
+    "didn",
+    "'",
+    "t",
+    "because",
+    "it",
+    "was",
+    "too",
+    "tired",
+    "bank",
+    "river",
+    "money",
+    "she",
+    "he",
+    "sat",
+    "on",
+    "and",
+    "read",
+    "letter",
+    "from",
+    "her",
+    "about",
+    "loan",
+    "trophy",
+    "fit",
+    "in",
+    "suitcase",
+    "big",
+    "keys",
+    "to",
+    "cabinet",
+    "are",
+    "table",
+    "film",
+    "not",
+    "good",
+    "but",
+    "music",
+    "bad",
+    "at",
+    "all",
+    "of",
+    "is",
+    ",",
+    ".",
+    "!",
+    "?",
+    "hello",
+    "world",
+]
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 SIZES = {"hidden": 32, "layers": 2, "heads": 4, "intermediate": 37, "positions": 64}
 

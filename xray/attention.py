@@ -89,9 +89,10 @@ def _unknown_notice(loaded: LoadedModel, input_ids: torch.Tensor, what: str) -> 
     count = int((input_ids == unk).sum()) if unk is not None else 0
     if not count:
         return []
+    pieces = f"{count} pieces of the {what} are" if count > 1 else f"1 piece of the {what} is"
     return [
-        f"{count} piece{'s' if count > 1 else ''} of the {what} {'are' if count > 1 else 'is'} unknown to this tokenizer and read as "
-        f"{loaded.tokenizer.unk_token} (emoji or scripts outside its vocabulary)."
+        f"{pieces} unknown to this tokenizer and read as {loaded.tokenizer.unk_token} "
+        "(emoji or scripts outside its vocabulary)."
     ]
 
 

@@ -38,9 +38,7 @@ class HeadStatistics:
 
 def _check_self_attention(attentions: np.ndarray) -> None:
     if attentions.ndim != 4 or attentions.shape[2] != attentions.shape[3]:
-        raise ValueError(
-            f"Expected self-attention of shape (layers, heads, tokens, tokens), got {attentions.shape}."
-        )
+        raise ValueError(f"Expected self-attention of shape (layers, heads, tokens, tokens), got {attentions.shape}.")
 
 
 def head_statistics(attentions: np.ndarray, special_mask: np.ndarray) -> HeadStatistics:

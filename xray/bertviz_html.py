@@ -60,7 +60,13 @@ def offline_scripts() -> str:
 def safe_json(value: object) -> str:
     """JSON that is safe inside an HTML ``<script>``: no ``<``, ``>`` or ``&`` characters."""
     text = json.dumps(value, ensure_ascii=False)
-    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+    for char, escape in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
         text = text.replace(char, escape)
     return text
 

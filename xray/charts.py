@@ -43,9 +43,7 @@ def attention_heatmap(matrix: np.ndarray, query_tokens: list[str], key_tokens: l
             color=alt.Color("weight:Q", scale=alt.Scale(scheme="blues", domain=[0, float(max(matrix.max(), 1e-9))])),
             tooltip=["query:N", "key:N", alt.Tooltip("weight:Q", format=".4f")],
         )
-        .properties(
-            width=max(MIN_SIDE, CELL_PIXELS * len(keys)), height=max(MIN_SIDE, CELL_PIXELS * len(queries))
-        )
+        .properties(width=max(MIN_SIDE, CELL_PIXELS * len(keys)), height=max(MIN_SIDE, CELL_PIXELS * len(queries)))
     )
 
 

@@ -34,9 +34,7 @@ def prepare_text(text: str | None, *, what: str = "text") -> PreparedText:
     if not cleaned.strip():
         raise ValueError(f"The {what} holds only control characters: type a sentence or pick an example.")
     if any(unicodedata.bidirectional(char) in _RTL_BIDI_CLASSES for char in cleaned):
-        notices.append(
-            f"The {what} contains right-to-left script: tokens are listed in reading order, left to right."
-        )
+        notices.append(f"The {what} contains right-to-left script: tokens are listed in reading order, left to right.")
     return PreparedText(cleaned, tuple(notices))
 
 
