@@ -130,3 +130,25 @@ def test_encoder_decoder_models_chart_each_attention_stack(tmp_path):
     _assert_clean(app)
     spec = json.loads(app.get("vega_lite_chart")[0].proto.spec)
     assert spec["title"].startswith("Cross (decoder → encoder): layer")
+
+
+@pytest.mark.parametrize(
+    ("text", "notice"),
+    [
+        ("The dog 🐶 was tired.", "unknown to this tokenizer"),
+        ("The animal\x07 was\x00 tired.", "Removed 2 control characters"),
+        ("The word שלום means peace.", "right-to-left"),
+    ],
+)
+def test_unusual_characters_are_explained_on_the_page(text, notice):
+    app = _run(ATTENTION, text=text)
+    _assert_clean(app)
+    assert notice in _messages(app)
+    assert app.get("iframe"), "the head view still renders"
+
+
+def test_cjk_text_is_read_as_known_characters():
+    app = _run(ATTENTION, text="東京は大きい都市です")
+    _assert_clean(app)
+    assert not _messages(app)
+    assert "東" in app.get("iframe")[0].proto.srcdoc
