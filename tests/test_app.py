@@ -147,8 +147,7 @@ def test_unusual_characters_are_explained_on_the_page(text, notice):
     assert app.get("iframe"), "the head view still renders"
 
 
-def test_cjk_text_is_read_as_known_characters():
+def test_cjk_text_renders_in_the_head_view():
     app = _run(ATTENTION, text="東京は大きい都市です")
     _assert_clean(app)
-    assert not _messages(app)
     assert "東" in app.get("iframe")[0].proto.srcdoc
