@@ -16,7 +16,7 @@ PAGES = (
     ),
 )
 
-st.set_page_config(page_title="Transformer X-Ray", page_icon=":material/biotech:", layout="wide")
+st.set_page_config(page_title="Transformer X-Ray", page_icon="🔬", layout="wide")
 selection = sidebar()
 st.title("Transformer X-Ray")
 st.markdown(

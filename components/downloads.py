@@ -10,8 +10,8 @@ from xray.export import chart_png, chart_svg
 
 def chart_downloads(chart: alt.TopLevelMixin, stem: str, key: str) -> None:
     """PNG and SVG download buttons for ``chart``, side by side."""
-    png, svg = st.columns(2, width=360)
-    png.download_button(
+    row = st.container(horizontal=True)
+    row.download_button(
         "PNG",
         lambda: chart_png(chart),
         f"{stem}.png",
@@ -20,7 +20,7 @@ def chart_downloads(chart: alt.TopLevelMixin, stem: str, key: str) -> None:
         on_click="ignore",
         icon=":material/download:",
     )
-    svg.download_button(
+    row.download_button(
         "SVG",
         lambda: chart_svg(chart),
         f"{stem}.svg",

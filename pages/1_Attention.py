@@ -17,10 +17,10 @@ from components.loaders import (
 )
 from components.sidebar import sidebar
 from xray.attention_stats import STATISTICS
-from xray.bertviz_html import view_window
+from xray.bertviz_html import head_view_height, model_view_height, view_window
 from xray.charts import attention_heatmap, head_overview, token_bars
 from xray.export import attention_json, attention_npz
-from xray.neuron_view import neuron_view_support
+from xray.neuron_view import neuron_view_height, neuron_view_support
 
 VIEWS = ("Head view", "Model view", "Neuron view", "Head heatmap", "Head overview", "Rollout")
 MODEL_VIEW_MAX_LAYERS = 12
@@ -31,7 +31,7 @@ BLOCK_NAMES = {
     "cross": "Cross (decoder → encoder)",
 }
 
-st.set_page_config(page_title="Attention · Transformer X-Ray", page_icon=":material/visibility:", layout="wide")
+st.set_page_config(page_title="Attention · Transformer X-Ray", page_icon="👁️", layout="wide")
 selection = sidebar()
 st.title("Attention")
 st.caption(
@@ -92,7 +92,7 @@ if view == "Head view":
     )
     with user_errors("drawing the head view"):
         html = cached_head_view(*args, min(selection.layer, result.main.attentions.shape[0] - 1), max_tokens)
-    st.iframe(html, height=int(22.5 * window.shown) + 140)
+    st.iframe(html, height=head_view_height(window.shown))
     html_download(html, "Head view (HTML)", "head_view.html", "attention.head_view_html")
 
 elif view == "Model view":
@@ -104,8 +104,7 @@ elif view == "Model view":
     st.caption("bertviz model view: one thumbnail per head (rows are layers); click one to enlarge it.")
     with user_errors("drawing the model view"):
         html = cached_model_view(*args, layers, max_tokens)
-    heads = result.main.attentions.shape[1]
-    st.iframe(html, height=int(len(layers) * (970 / heads + 12)) + 160)
+    st.iframe(html, height=model_view_height(len(layers), result.main.attentions.shape[1], window.shown))
     html_download(html, "Model view (HTML)", "model_view.html", "attention.model_view_html")
 
 elif view == "Neuron view":
@@ -122,7 +121,7 @@ elif view == "Neuron view":
             neuron = cached_neuron_view(*args, selection.layer, neuron_tokens)
         if neuron.tokens_shown < neuron.tokens_total:
             st.caption(f"The neuron view shows the first {neuron.tokens_shown} of {neuron.tokens_total} tokens.")
-        st.iframe(neuron.html, height=int(26 * neuron.tokens_shown) + 260)
+        st.iframe(neuron.html, height=neuron_view_height(neuron.tokens_shown))
         html_download(neuron.html, "Neuron view (HTML)", "neuron_view.html", "attention.neuron_view_html")
 
 elif view == "Head heatmap":
@@ -138,7 +137,7 @@ elif view == "Head heatmap":
         block.key_tokens[:keys],
         f"{BLOCK_NAMES[block_name]}: layer {layer}, head {head}",
     )
-    st.altair_chart(chart)
+    st.altair_chart(chart, width="content")
     chart_downloads(chart, f"attention_l{layer}_h{head}", "attention.heatmap")
 
 elif view == "Head overview":
@@ -159,7 +158,7 @@ elif view == "Head overview":
     )
     statistics = cached_statistics(*args, block_name)
     chart = head_overview(statistics, statistic)
-    st.altair_chart(chart)
+    st.altair_chart(chart, width="content")
     st.caption("Hover a cell for every statistic of that head. Heads with low entropy attend to few tokens.")
     chart_downloads(chart, f"head_overview_{statistic}", "attention.overview")
     table = pd.DataFrame(
@@ -189,25 +188,29 @@ else:
         "chosen one, counting the residual connection as half of each layer, to estimate how much each input "
         "token flows into each position."
     )
+    shares = rollout[layer, source]
+    others = [index for index in range(len(result.tokens)) if index != source]
     bars = token_bars(
-        rollout[layer, source],
-        result.tokens,
-        f"Rollout from '{result.tokens[source]}' to each input token, after layer {layer}",
+        shares[others],
+        [result.tokens[index] for index in others],
+        f"Rollout from '{result.tokens[source]}' to the other input tokens, after layer {layer}",
         "share",
+        positions=others,
     )
-    st.altair_chart(bars)
+    st.caption(f"'{result.tokens[source]}' keeps {shares[source]:.0%} of itself; the bars split the rest.")
+    st.altair_chart(bars, width="content")
     chart_downloads(bars, f"rollout_from_{source}_l{layer}", "attention.rollout_bars")
     shown = window.shown
     matrix = attention_heatmap(
         rollout[layer, :shown, :shown], result.tokens[:shown], result.tokens[:shown], f"Rollout after layer {layer}"
     )
-    st.altair_chart(matrix)
+    st.altair_chart(matrix, width="content")
     chart_downloads(matrix, f"rollout_l{layer}", "attention.rollout_matrix")
 
 with st.expander("Download the attention weights"):
     st.caption("Every layer and head of every attention stack, for the whole input.")
-    json_column, npz_column = st.columns(2, width=360)
-    json_column.download_button(
+    row = st.container(horizontal=True)
+    row.download_button(
         "JSON",
         lambda: attention_json(result, selection.model_name),
         "attention.json",
@@ -216,7 +219,7 @@ with st.expander("Download the attention weights"):
         on_click="ignore",
         icon=":material/download:",
     )
-    npz_column.download_button(
+    row.download_button(
         "NPZ",
         lambda: attention_npz(result),
         "attention.npz",

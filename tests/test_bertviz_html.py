@@ -47,7 +47,8 @@ def test_html_in_the_text_never_reaches_the_page_raw(tiny, render):
     html = render(compute_attention(tiny["gpt2"], f"the animal {PAYLOAD} was tired"))
     assert "onerror" in html  # the text is there, escaped inside the JSON
     assert "<img" not in html
-    assert html.count("</script") == 4  # d3, jQuery, the require stand-in and bertviz's own script
+    # d3, jQuery, the require stand-in and bertviz's own script; the model view adds its fit-to-width script.
+    assert html.count("</script") == (5 if render is model_view_html else 4)
 
 
 def test_token_cap_cuts_every_view_and_sentence_b_outside_is_dropped(tiny):

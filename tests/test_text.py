@@ -36,3 +36,9 @@ def test_tokens_are_prettified_and_labels_stay_unique():
     assert pretty_token("Ġbank") == " bank" and pretty_token("▁bank") == " bank"
     labels = position_labels(["the", "bank", "the"] * 4)
     assert len(set(labels)) == 12 and labels[0] == "00 the"
+
+
+def test_labels_keep_input_positions_for_a_subset():
+    assert position_labels(["the", "bank"], positions=[3, 12]) == ["03 the", "12 bank"]
+    with pytest.raises(ValueError, match="positions"):
+        position_labels(["the"], positions=[1, 2])

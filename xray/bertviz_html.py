@@ -37,6 +37,19 @@ _REQUIRE_SHIM = """
 """
 
 
+# bertviz's model view is 970 px wide; narrower frames zoom it out rather than cut off the last heads.
+MODEL_VIEW_WIDTH = 990
+_FIT_WIDTH_SCRIPT = f"""
+<script>
+(function () {{
+  function fit() {{ document.body.style.zoom = Math.min(1, window.innerWidth / {MODEL_VIEW_WIDTH}); }}
+  window.addEventListener("resize", fit);
+  fit();
+}})();
+</script>
+"""
+
+
 @dataclass(frozen=True)
 class ViewWindow:
     """The part of an input an interactive view draws: the first ``shown`` of ``total`` tokens."""
@@ -154,6 +167,19 @@ def _view_arguments(result: AttentionResult, max_tokens: int) -> dict:
     }
 
 
+def head_view_height(tokens_shown: int) -> int:
+    """Pixels the head view needs: bertviz draws one 22.5 px row per token under its menus."""
+    return int(22.5 * tokens_shown) + 110
+
+
+def model_view_height(layers: int, heads: int, tokens_shown: int) -> int:
+    """Pixels the model view needs: one thumbnail row per layer, each ``tokens * 84 / heads`` px tall (bertviz's
+    model_view.js), or the enlarged head's height when that is taller."""
+    thumbnail = tokens_shown * 7 * 12 / heads + 10
+    enlarged = tokens_shown * 18 + 60
+    return int(max(layers * thumbnail + 50, enlarged)) + 60
+
+
 def head_view_html(result: AttentionResult, *, layer: int = 0, max_tokens: int = DEFAULT_MAX_TOKENS) -> str:
     """bertviz's head view of the first ``max_tokens`` tokens as standalone offline HTML."""
     html = head_view(**_view_arguments(result, max_tokens), layer=layer, html_action="return").data
@@ -169,4 +195,4 @@ def model_view_html(
     if not chosen or chosen[0] < 0 or chosen[-1] >= count:
         raise ValueError(f"layers must be a non-empty subset of 0..{count - 1}, got {layers}.")
     html = model_view(**_view_arguments(result, max_tokens), include_layers=chosen, html_action="return").data
-    return _finish(html, "model_view.js")
+    return _finish(html, "model_view.js") + _FIT_WIDTH_SCRIPT

@@ -13,12 +13,24 @@ import pandas as pd
 from xray.attention_stats import STATISTICS, HeadStatistics
 from xray.text import position_labels
 
-CELL_PIXELS = 16
-MIN_SIDE = 220
+CELL_PIXELS = 18
+SMALL_CELL_PIXELS = 9
+# Above this many tokens, cells shrink so a 128-token heatmap still fits a laptop screen.
+LARGE_INPUT = 48
+
+
+def _cell(count: int) -> int:
+    """Pixels per token along a discrete axis."""
+    return CELL_PIXELS if count <= LARGE_INPUT else SMALL_CELL_PIXELS
 
 
 def _inline(frame: pd.DataFrame) -> alt.InlineData:
     return alt.InlineData(values=frame.to_dict(orient="records"))
+
+
+def _token_axis(title: str, count: int, angle: int = 0) -> alt.Axis:
+    """Every token labelled while cells are big enough to hold a label; else Vega-Lite thins them."""
+    return alt.Axis(title=title, labelAngle=angle, labelOverlap=count > LARGE_INPUT, labelLimit=140)
 
 
 def attention_heatmap(matrix: np.ndarray, query_tokens: list[str], key_tokens: list[str], title: str) -> alt.Chart:
@@ -38,12 +50,12 @@ def attention_heatmap(matrix: np.ndarray, query_tokens: list[str], key_tokens: l
         alt.Chart(_inline(frame), title=title)
         .mark_rect()
         .encode(
-            x=alt.X("key:N", sort=keys, title="key (attended to)", axis=alt.Axis(labelAngle=-60)),
-            y=alt.Y("query:N", sort=queries, title="query (attending)"),
+            x=alt.X("key:N", sort=keys, axis=_token_axis("key (attended to)", len(keys), -60)),
+            y=alt.Y("query:N", sort=queries, axis=_token_axis("query (attending)", len(queries))),
             color=alt.Color("weight:Q", scale=alt.Scale(scheme="blues", domain=[0, float(max(matrix.max(), 1e-9))])),
             tooltip=["query:N", "key:N", alt.Tooltip("weight:Q", format=".4f")],
         )
-        .properties(width=max(MIN_SIDE, CELL_PIXELS * len(keys)), height=max(MIN_SIDE, CELL_PIXELS * len(queries)))
+        .properties(width=alt.Step(_cell(len(keys))), height=alt.Step(_cell(len(queries))), autosize="pad")
     )
 
 
@@ -55,31 +67,36 @@ def head_overview(statistics: HeadStatistics, statistic: str) -> alt.Chart:
     for name in STATISTICS:
         frame[name] = statistics.get(name).ravel().round(4)
     return (
-        alt.Chart(_inline(frame), title=f"{statistic} per head: {STATISTICS[statistic]}")
+        alt.Chart(_inline(frame), title=f"{statistic} per head")
         .mark_rect()
         .encode(
-            x=alt.X("head:O"),
+            x=alt.X("head:O", axis=alt.Axis(labelAngle=0)),
             y=alt.Y("layer:O"),
             color=alt.Color(f"{statistic}:Q", scale=alt.Scale(scheme="viridis")),
             tooltip=["layer:O", "head:O", *[alt.Tooltip(f"{name}:Q", format=".3f") for name in STATISTICS]],
         )
-        .properties(width=max(MIN_SIDE, 28 * values.shape[1]), height=max(120, 28 * values.shape[0]))
+        .properties(width=alt.Step(28), height=alt.Step(28), autosize="pad")
     )
 
 
-def token_bars(values: np.ndarray, tokens: list[str], title: str, value_title: str) -> alt.Chart:
-    """One bar per token, in input order (e.g. the rollout from [CLS] to each input token)."""
+def token_bars(
+    values: np.ndarray, tokens: list[str], title: str, value_title: str, positions: list[int] | None = None
+) -> alt.Chart:
+    """One bar per token, in input order (e.g. the rollout from [CLS] to each input token).
+
+    positions: each token's input position, when ``tokens`` is a subset of the input.
+    """
     if values.shape != (len(tokens),):
         raise ValueError(f"values shape {values.shape} does not match {len(tokens)} tokens.")
-    labels = position_labels(tokens)
+    labels = position_labels(tokens, positions)
     frame = pd.DataFrame({"token": labels, value_title: values.round(4)})
     return (
         alt.Chart(_inline(frame), title=title)
         .mark_bar()
         .encode(
-            x=alt.X("token:N", sort=labels, axis=alt.Axis(labelAngle=-60)),
+            x=alt.X("token:N", sort=labels, axis=_token_axis("token", len(labels), -60)),
             y=alt.Y(f"{value_title}:Q"),
             tooltip=["token:N", alt.Tooltip(f"{value_title}:Q", format=".4f")],
         )
-        .properties(width=max(MIN_SIDE, CELL_PIXELS * len(tokens)), height=200)
+        .properties(width=alt.Step(_cell(len(tokens))), height=220, autosize="pad")
     )

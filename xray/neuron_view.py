@@ -50,6 +50,11 @@ class NeuronView:
         return self.tokens_shown < self.tokens_total
 
 
+def neuron_view_height(tokens_shown: int) -> int:
+    """Pixels the neuron view needs for ``tokens_shown`` text tokens (bertviz draws 26 px rows)."""
+    return 26 * tokens_shown + 205
+
+
 def neuron_view_support(loaded: LoadedModel) -> str | None:
     """None when bertviz's neuron view can show ``loaded``, else one sentence for the user saying why not."""
     kind = loaded.facts.neuron_view

@@ -43,7 +43,13 @@ def pretty_token(token: str) -> str:
     return token.replace("Ġ", " ").replace("▁", " ").replace("Ċ", "\\n")
 
 
-def position_labels(tokens: list[str]) -> list[str]:
-    """Unique axis labels ``"3 bank"``: a position prefix keeps repeated tokens apart."""
-    width = len(str(max(len(tokens) - 1, 0)))
-    return [f"{index:0{width}d} {pretty_token(token)}" for index, token in enumerate(tokens)]
+def position_labels(tokens: list[str], positions: list[int] | None = None) -> list[str]:
+    """Unique axis labels ``"03 bank"``: the token's input position keeps repeated tokens apart.
+
+    positions: each token's position in the input (default 0, 1, 2, ...), for a subset of tokens.
+    """
+    positions = list(range(len(tokens))) if positions is None else positions
+    if len(positions) != len(tokens):
+        raise ValueError(f"Got {len(positions)} positions for {len(tokens)} tokens.")
+    width = len(str(max(positions, default=0)))
+    return [f"{index:0{width}d} {pretty_token(token)}" for index, token in zip(positions, tokens, strict=True)]

@@ -1,0 +1,225 @@
+"""Browser tests: a real headless Chromium against ``streamlit run`` on loopback.
+
+AppTest (tests/test_app.py) checks the Python side; these check what a user actually sees: the bertviz
+iframes draw, text from the URL stays text, the URL carries the view, and nothing is fetched from the internet.
+
+Needs Debian's ``chromium`` (``apt-get install chromium``) and the ``playwright`` package; without them the tests
+skip, unless ``XRAY_REQUIRE_BROWSER=1`` (set by CI), where they fail. ``XRAY_SCREENSHOT=1`` also refreshes
+``docs/screenshot.png``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+from urllib.parse import quote, urlsplit
+
+import pytest
+
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:  # checked in the browser fixture, which skips or fails
+    expect = sync_playwright = None
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOT = ROOT / "docs" / "screenshot.png"
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-proxy-server",
+    # Requests that try to leave loopback fail at once instead of waiting on the network; they are still seen.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
+]
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+LOCAL_SCHEMES = {"data", "about", "blob"}
+SERVER_START_S = 60
+# The first page of a cold server imports torch and loads the model before it draws anything.
+RENDER_MS = 90_000
+VIEWPORT = {"width": 1400, "height": 1000}
+XSS_TEXT = 'Hi <img src=x onerror="window.parent.__xray_pwned=1;window.__xray_pwned=1"> </script> there'
+
+
+def _missing(reason: str) -> NoReturn:
+    """Skip, or fail where CI asked for the browser tests (XRAY_REQUIRE_BROWSER=1) so they never silently skip."""
+    if os.environ.get("XRAY_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason}; XRAY_REQUIRE_BROWSER=1 requires the browser tests to run")
+    pytest.skip(reason)
+
+
+def _chromium() -> str:
+    for candidate in (CHROMIUM, shutil.which("chromium")):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    _missing("Debian chromium is not installed (apt-get install chromium)")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through a proxy
+    try:
+        with opener.open(f"{url}/_stcore/health", timeout=2) as response:
+            return response.status == 200 and response.read().strip() == b"ok"
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if sync_playwright is None:
+        _missing("the playwright package is not installed (pip install playwright)")
+    executable = _chromium()
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``streamlit run streamlit_app.py`` on a free loopback port; yields its base URL."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    logs = tmp_path_factory.mktemp("streamlit")
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "streamlit_app.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    # Files, not pipes: a full pipe would block the server.
+    with (logs / "stdout.log").open("w+") as stdout, (logs / "stderr.log").open("w+") as stderr:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stdout, stderr=stderr)
+        try:
+            deadline = time.monotonic() + SERVER_START_S
+            while not _healthy(url):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    stderr.seek(0)
+                    state = f"exited with {process.returncode}" if process.poll() is not None else "timed out"
+                    pytest.fail(f"streamlit did not come up at {url} ({state}); stderr:\n{stderr.read()}")
+                time.sleep(0.25)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+@pytest.fixture
+def page(browser: Browser, app_url: str) -> Iterator[Page]:
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(30_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def _is_local(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in LOCAL_SCHEMES or parts.hostname in LOCAL_HOSTS
+
+
+def _bertviz(page: Page):
+    """The frame of the page's single bertviz iframe, once its SVG is drawn."""
+    frame = page.frame_locator("iframe[data-testid='stIFrame']")
+    frame.locator("svg").first.wait_for(timeout=RENDER_MS)
+    return frame
+
+
+def test_head_view_draws_the_default_sentence_offline(page, app_url):
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(f"{app_url}/Attention")
+    frame = _bertviz(page)
+    words = frame.locator("svg text")
+    expect(words.filter(has_text=re.compile(r"^tired$")).first).to_be_visible()
+    assert {"animal", "street", "tired", "[CLS]"} <= set(words.all_text_contents())
+    expect(page.get_by_test_id("stDownloadButton").filter(has_text="Head view (HTML)")).to_be_visible()
+    if os.environ.get("XRAY_SCREENSHOT") == "1":
+        expect(page.get_by_test_id("stExpander").filter(has_text="Download the attention weights")).to_be_visible()
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        page.screenshot(path=SCREENSHOT)  # the viewport: Streamlit scrolls inside its own container
+    leaks = sorted({url for url in requests if not _is_local(url)})
+    assert not leaks, f"the page requested non-loopback URLs: {leaks}"
+    assert requests, "no request was recorded"
+
+
+def test_html_in_the_text_is_shown_literally_and_never_runs(page, app_url):
+    page.goto(f"{app_url}/Attention?text={quote(XSS_TEXT)}")
+    frame = _bertviz(page)
+    words = frame.locator("svg text")
+    expect(words.filter(has_text=re.compile(r"^script$")).first).to_be_visible()
+    assert {"<", "im", "##g", "one", "##rro", "script", ">", "there"} <= set(words.all_text_contents())
+    expect(page.get_by_test_id("stSidebar").get_by_role("textbox", name="Input text")).to_have_value(XSS_TEXT)
+    assert len(page.frames) >= 2
+    for each in page.frames:
+        assert each.locator("img[src='x']").count() == 0, each.url
+        assert each.evaluate("typeof window.__xray_pwned") == "undefined", each.url
+
+
+def test_url_sets_layer_and_view_and_clicks_write_back(page, app_url):
+    page.goto(f"{app_url}/Attention?layer=3&attention.view=Head%20heatmap")
+    chart = page.get_by_test_id("stVegaLiteChart")
+    expect(chart.locator("svg text", has_text="layer 3, head 0")).to_be_visible(timeout=RENDER_MS)
+    expect(chart.locator("svg path[role='graphics-symbol']").first).to_be_visible()
+    layer = page.get_by_test_id("stSidebar").get_by_test_id("stSlider").filter(has_text="Layer")
+    expect(layer.get_by_role("slider", name="Layer")).to_have_value("3")
+    expect(layer.get_by_test_id("stSliderThumbValue")).to_have_text("3")
+    expect(page.get_by_role("radio", name="Head heatmap")).to_have_attribute("aria-checked", "true")
+
+    page.get_by_role("radio", name="Rollout").click()
+    page.wait_for_url(re.compile(r"[?&]attention\.view=Rollout(&|$)"))
+    expect(chart.locator("svg text", has_text="Rollout after layer 3")).to_be_visible()
+    assert "layer=3" in page.url
+
+
+def test_model_view_draws_every_layer(page, app_url):
+    page.goto(f"{app_url}/Attention?attention.view=Model%20view")
+    frame = _bertviz(page)
+    labels = frame.locator("svg text")
+    expect(labels.filter(has_text="Layers").first).to_be_visible()
+    texts = labels.all_text_contents()
+    assert {"Heads", "Layers", "0", "5", "11"} <= set(texts)

@@ -1,0 +1,203 @@
+"""Text classifiers behind one interface: ``predict_proba(texts) -> (n, classes)`` plus class names.
+
+SHAP, LIME and the faithfulness metrics take any :class:`Classifier`. Three kinds:
+
+- :class:`EmbeddingHeadClassifier`: a linear head over mean-pooled, normalised encoder
+  embeddings; the embedded default is a BBC News topic head on MiniLM (see :mod:`xray.train_head`).
+- :class:`ZeroShotClassifier`: cosine similarity of the text's embedding to each class
+  description's embedding, as a softmax. A weak baseline.
+- :class:`SequenceClassifier`: a model's own sequence-classification head (e.g. a hub model).
+
+All run through :func:`xray.batching.run_batched`: duplicates skipped, batches padded per length.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from xray.batching import InferenceSettings, Progress, run_batched
+from xray.loading import LoadedModel
+
+HEAD_FILE = Path(__file__).parent / "data" / "bbc_topic_head.npz"
+ZERO_SHOT_TEMPERATURE = 0.05
+
+
+class Classifier(Protocol):
+    """What every explainer needs from a classifier."""
+
+    name: str
+    class_names: tuple[str, ...]
+    loaded: LoadedModel
+
+    def predict_proba(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        """Class probabilities, (len(texts), classes); each row sums to 1."""
+        ...
+
+
+@dataclass(frozen=True)
+class LinearHead:
+    """A softmax-linear head over sentence embeddings.
+
+    weights: (classes, hidden); bias: (classes,); class_names: one per row of ``weights``.
+    max_tokens: tokens of each text the encoder reads (the head was trained on this many).
+    metadata: how the head was trained (encoder, data, split, held-out accuracy), as JSON-able values.
+    """
+
+    weights: np.ndarray
+    bias: np.ndarray
+    class_names: tuple[str, ...]
+    max_tokens: int
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        classes, _ = self.weights.shape
+        if self.bias.shape != (classes,) or len(self.class_names) != classes:
+            raise ValueError(
+                f"A head with {classes} weight rows needs {classes} biases and class names, "
+                f"got {self.bias.shape[0]} and {len(self.class_names)}."
+            )
+
+    def save(self, path: Path) -> None:
+        np.savez(
+            path,
+            weights=self.weights.astype(np.float32),
+            bias=self.bias.astype(np.float32),
+            class_names=np.array(self.class_names),
+            max_tokens=np.array(self.max_tokens),
+            metadata=np.array(json.dumps(self.metadata)),
+        )
+
+    @classmethod
+    def load(cls, path: Path = HEAD_FILE) -> LinearHead:
+        with np.load(path) as stored:
+            return cls(
+                weights=stored["weights"],
+                bias=stored["bias"],
+                class_names=tuple(str(name) for name in stored["class_names"]),
+                max_tokens=int(stored["max_tokens"]),
+                metadata=json.loads(str(stored["metadata"])),
+            )
+
+
+def _encoder(loaded: LoadedModel) -> torch.nn.Module:
+    if loaded.family != "encoder":
+        raise ValueError(
+            f"Sentence embeddings need an encoder model; '{loaded.name}' is a {loaded.family} model. "
+            "Pick an encoder such as the embedded MiniLM."
+        )
+    return loaded.model.base_model
+
+
+def sentence_embeddings(
+    loaded: LoadedModel,
+    texts: Sequence[str],
+    settings: InferenceSettings | None = None,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """Mean-pooled, L2-normalised last hidden states (as sentence-transformers does): (n, hidden)."""
+    encoder = _encoder(loaded)
+
+    def embed(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        hidden = encoder(**batch).last_hidden_state.float()
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        return torch.nn.functional.normalize(pooled, dim=-1)
+
+    return run_batched(loaded, texts, embed, settings, progress)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class EmbeddingHeadClassifier:
+    """softmax(head.weights @ embedding + head.bias) over :func:`sentence_embeddings`."""
+
+    name: str
+    loaded: LoadedModel
+    head: LinearHead
+    settings: InferenceSettings = field(default_factory=InferenceSettings)
+
+    def __post_init__(self) -> None:
+        if self.head.weights.shape[1] != self.loaded.hidden_size:
+            raise ValueError(
+                f"The head expects {self.head.weights.shape[1]}-wide embeddings but '{self.loaded.name}' "
+                f"gives {self.loaded.hidden_size}; it was trained on another encoder."
+            )
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.head.class_names
+
+    def predict_proba(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        settings = InferenceSettings(self.settings.batch_size, self.settings.bf16, self.head.max_tokens)
+        embeddings = sentence_embeddings(self.loaded, texts, settings, progress)
+        return _softmax(embeddings @ self.head.weights.T + self.head.bias)
+
+
+def parse_class_descriptions(raw: str) -> tuple[str, ...]:
+    """Class descriptions, one per line (blank lines ignored). Needs two or more, all distinct."""
+    names = tuple(line.strip() for line in raw.splitlines() if line.strip())
+    if len(names) < 2:
+        raise ValueError("Zero-shot classification needs at least two class descriptions, one per line.")
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"Each class must be described once; repeated: {', '.join(duplicates)}.")
+    return names
+
+
+@dataclass(frozen=True)
+class ZeroShotClassifier:
+    """softmax(cosine(text, description) / temperature) over the class descriptions. A weak baseline."""
+
+    name: str
+    loaded: LoadedModel
+    class_names: tuple[str, ...]
+    settings: InferenceSettings = field(default_factory=InferenceSettings)
+    temperature: float = ZERO_SHOT_TEMPERATURE
+    _class_embeddings: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        parse_class_descriptions("\n".join(self.class_names))
+        if self.temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {self.temperature}.")
+        object.__setattr__(self, "_class_embeddings", sentence_embeddings(self.loaded, self.class_names))
+
+    def predict_proba(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        embeddings = sentence_embeddings(self.loaded, texts, self.settings, progress)
+        return _softmax(embeddings @ self._class_embeddings.T / self.temperature)
+
+
+@dataclass(frozen=True)
+class SequenceClassifier:
+    """A model's own sequence-classification head: softmax of its logits."""
+
+    name: str
+    loaded: LoadedModel
+    settings: InferenceSettings = field(default_factory=InferenceSettings)
+
+    def __post_init__(self) -> None:
+        if not self.loaded.has_classification_head:
+            raise ValueError(
+                f"'{self.loaded.name}' has no sequence-classification head (it is a {self.loaded.task_head} model). "
+                "Pick a model id ending in a classifier, e.g. distilbert-base-uncased-finetuned-sst-2-english, "
+                "or use the embedded topic classifier."
+            )
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.loaded.class_names
+
+    def predict_proba(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        model = self.loaded.model
+        logits = run_batched(self.loaded, texts, lambda batch: model(**batch).logits, self.settings, progress)
+        return _softmax(logits)
