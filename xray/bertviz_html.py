@@ -72,7 +72,11 @@ def offline_scripts() -> str:
 
 def safe_json(value: object) -> str:
     """JSON that is safe inside an HTML ``<script>``: no ``<``, ``>`` or ``&`` characters."""
-    text = json.dumps(value, ensure_ascii=False)
+    return escape_json(json.dumps(value, ensure_ascii=False))
+
+
+def escape_json(text: str) -> str:
+    """Escape ``<``, ``>``, ``&`` and line separators in JSON text; they only occur inside its strings."""
     for char, escape in (
         ("<", "\\u003c"),
         (">", "\\u003e"),
@@ -98,12 +102,14 @@ def _round_weights(value: object) -> object:
     return value
 
 
-def rewrite_params(html: str, template: str, region_end: str) -> str:
-    """Re-embed the params bertviz substituted for ``PYTHON_PARAMS`` in ``template`` as safe, rounded JSON.
+def rewrite_params(html: str, template: str, region_end: str, *, round_weights: bool = True) -> str:
+    """Re-embed the params bertviz substituted for ``PYTHON_PARAMS`` in ``template`` as safe JSON.
 
     bertviz replaces every marker, the one in a comment too, so the script region (from the
     template's start to the last ``region_end``) is ``template`` with each marker replaced by
     the same JSON; the JSON's length follows from the region's length, whatever the JSON holds.
+    round_weights: parse the JSON and round its weight arrays (skip it when the weights given to
+    bertviz were rounded already, which saves a parse of a JSON that grows with tokens squared).
     """
     before = template.split(PARAMS_MARKER, 1)[0]
     start = html.index(before)
@@ -113,7 +119,7 @@ def rewrite_params(html: str, template: str, region_end: str) -> str:
     params_json = html[start + len(before) : start + len(before) + json_length]
     if template.replace(PARAMS_MARKER, params_json) != html[start:stop]:
         raise ValueError("Unexpected bertviz output: its script does not match the template (was bertviz upgraded?).")
-    params = safe_json(_round_weights(json.loads(params_json)))
+    params = safe_json(_round_weights(json.loads(params_json))) if round_weights else escape_json(params_json)
     script = before + params + template[len(before) + len(PARAMS_MARKER) :].replace(PARAMS_MARKER, "params")
     return html[:start] + script + html[stop:]
 
@@ -131,13 +137,18 @@ def bertviz_script(name: str) -> str:
 
 
 def _finish(html: str, script_name: str) -> str:
-    return make_offline(rewrite_params(html, bertviz_script(script_name), "\n</script>"))
+    """Offline, escaped HTML; the weights were rounded by :func:`_layers` before bertviz saw them."""
+    return make_offline(rewrite_params(html, bertviz_script(script_name), "\n</script>", round_weights=False))
 
 
 def _layers(attentions: np.ndarray, shown: int, shown_keys: int | None = None) -> list[torch.Tensor]:
-    """bertviz's input: one (1, heads, query, key) tensor per layer, cut to the shown tokens."""
+    """bertviz's input: one (1, heads, query, key) float64 tensor per layer, cut to the shown tokens and rounded.
+
+    Rounded float64 values print as short decimals in bertviz's JSON (float32 ones print 17 digits).
+    """
     keys = shown if shown_keys is None else shown_keys
-    return [torch.from_numpy(np.ascontiguousarray(layer[None, :, :shown, :keys])) for layer in attentions]
+    rounded = np.round(attentions[:, None, :, :shown, :keys].astype(np.float64), WEIGHT_DECIMALS)
+    return list(torch.from_numpy(rounded))
 
 
 def view_window(result: AttentionResult, max_tokens: int = DEFAULT_MAX_TOKENS) -> ViewWindow:
