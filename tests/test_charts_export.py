@@ -8,7 +8,7 @@ import pytest
 
 from xray.attention import compute_attention
 from xray.attention_stats import STATISTICS, head_statistics
-from xray.charts import attention_heatmap, head_overview, token_bars
+from xray.charts import attention_heatmap, head_overview, signed_bars, token_bars
 from xray.export import attention_json, attention_npz, chart_png, chart_svg
 
 
@@ -64,3 +64,12 @@ def test_attention_json_and_npz_round_trip(result, tiny):
     assert arrays["tokens"].tolist() == result.tokens
     t5 = compute_attention(tiny["t5"], "the animal", "she sat")
     assert set(np.load(io.BytesIO(attention_npz(t5))).files) >= {"encoder_attentions", "cross_attentions"}
+
+
+def test_signed_bars_put_the_strongest_first_and_colour_by_sign():
+    chart = signed_bars(["a", "b", "c"], np.array([0.1, -0.5, 0.2]), "t", "value")
+    values = _values(chart)
+    assert [row["label"] for row in values] == ["b", "c", "a"]
+    assert values[0]["direction"] == "against the class" and values[1]["direction"] == "towards the class"
+    with pytest.raises(ValueError, match="does not match"):
+        signed_bars(["a"], np.array([1.0, 2.0]), "t", "value")

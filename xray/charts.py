@@ -100,3 +100,31 @@ def token_bars(
         )
         .properties(width=alt.Step(_cell(len(tokens))), height=220, autosize="pad")
     )
+
+
+def signed_bars(labels: list[str], values: np.ndarray, title: str, value_title: str) -> alt.Chart:
+    """Horizontal bars of signed scores (e.g. SHAP values or LIME weights), strongest first.
+
+    labels: unique names, one per value (e.g. :func:`xray.text.position_labels`); values: (n,).
+    Positive bars (towards the class) are red, negative ones blue, as in shap's plots.
+    """
+    if values.shape != (len(labels),):
+        raise ValueError(f"values shape {values.shape} does not match {len(labels)} labels.")
+    order = np.argsort(-np.abs(values), kind="stable")
+    frame = pd.DataFrame({"label": [labels[index] for index in order], value_title: values[order].round(5)})
+    frame["direction"] = np.where(frame[value_title] >= 0, "towards the class", "against the class")
+    return (
+        alt.Chart(_inline(frame), title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{value_title}:Q"),
+            y=alt.Y("label:N", sort=list(frame["label"]), title=None, axis=alt.Axis(labelLimit=220)),
+            color=alt.Color(
+                "direction:N",
+                scale=alt.Scale(domain=["towards the class", "against the class"], range=["#d62728", "#1f77b4"]),
+                legend=alt.Legend(title=None, orient="bottom"),
+            ),
+            tooltip=["label:N", alt.Tooltip(f"{value_title}:Q", format=".5f")],
+        )
+        .properties(width=420, height=alt.Step(20), autosize="pad")
+    )

@@ -14,6 +14,7 @@ All run through :func:`xray.batching.run_batched`: duplicates skipped, batches p
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,3 +202,15 @@ class SequenceClassifier:
         model = self.loaded.model
         logits = run_batched(self.loaded, texts, lambda batch: model(**batch).logits, self.settings, progress)
         return _softmax(logits)
+
+
+def topic_classifier(loaded: LoadedModel, settings: InferenceSettings | None = None) -> EmbeddingHeadClassifier:
+    """The embedded BBC News topic classifier: the shipped head over ``loaded`` (the embedded MiniLM)."""
+    return EmbeddingHeadClassifier("BBC News topics", loaded, LinearHead.load(), settings or InferenceSettings())
+
+
+def seconds_per_text(classifier: Classifier, text: str, samples: int = 32) -> float:
+    """Measured seconds per classifier call on texts as long as ``text``, for time estimates."""
+    started = time.perf_counter()
+    classifier.predict_proba([text + " " * index for index in range(samples)])
+    return (time.perf_counter() - started) / samples
