@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from xray.compare import RANDOM, attention_word_scores, compare_explanations, rank_agreement
+from xray.loading import LoadedModel
+from xray.words import locate_pieces, only_words, scores_on_words, split_words, token_spans, without_words
+
+TEXT = "The animal didn't cross the street, it was tired."
+
+
+def test_words_are_runs_of_word_characters_with_offsets():
+    words = split_words(TEXT)
+    assert [word.text for word in words][:4] == ["The", "animal", "didn", "t"]
+    assert all(TEXT[word.start : word.end] == word.text for word in words)
+    with pytest.raises(ValueError, match="no words"):
+        split_words("?! ...")
+
+
+def test_span_scores_are_summed_onto_overlapping_words():
+    words = split_words("good morning")
+    totals = scores_on_words(words, [(0, 2), (2, 4), (5, 12), (4, 5)], np.array([1.0, 2.0, 5.0, 7.0]))
+    assert totals.tolist() == [3.0, 5.0]  # the space-only span (4, 5) touches no word
+    with pytest.raises(ValueError, match="spans"):
+        scores_on_words(words, [(0, 1)], np.array([1.0, 2.0]))
+
+
+def test_pieces_are_located_in_order_and_specials_get_empty_spans():
+    spans = locate_pieces("the bank and the bank", ["[CLS]", "the ", "bank ", "and ", "the ", "##bank", "[SEP]"])
+    assert spans == [(0, 0), (0, 3), (4, 8), (9, 12), (13, 16), (17, 21), (21, 21)]
+
+
+def test_token_spans_line_up_with_the_tokenizer(tiny):
+    spans = token_spans(tiny["bert"].tokenizer, "the animal", 64)
+    assert spans == [(0, 0), (0, 3), (4, 10), (0, 0)]
+
+
+def test_removing_and_keeping_words():
+    words = split_words(TEXT)
+    assert without_words(TEXT, words, [1, 6]) == "The didn't cross the , it was tired."
+    assert only_words(words, [1, 6]) == "animal street"
+
+
+def test_rank_agreement_is_symmetric_and_nan_for_constant_scores():
+    matrix = rank_agreement({"a": np.array([1.0, 2, 3]), "b": np.array([3.0, 2, 1]), "c": np.ones(3)})
+    assert matrix[0, 1] == pytest.approx(-1.0) and matrix[1, 0] == pytest.approx(-1.0)
+    assert np.isnan(matrix[0, 2]) and np.diag(matrix).tolist() == [1.0, 1.0, 1.0]
+
+
+@dataclass(frozen=True)
+class AnimalDetector:
+    """Test double: the probability of class 1 is high exactly when the word 'animal' is in the text."""
+
+    loaded: LoadedModel
+    name: str = "animal detector"
+    class_names: tuple[str, ...] = ("other", "animal")
+
+    def predict_proba(self, texts, progress=None):
+        animal = np.array([0.9 if "animal" in text.split() else 0.1 for text in texts])
+        return np.stack([1 - animal, animal], axis=1)
+
+
+def test_a_method_that_finds_the_planted_word_is_faithful_and_beats_random(tiny):
+    classifier = AnimalDetector(tiny["bert"])
+    words = split_words(TEXT)
+    planted = np.array([1.0 if word.text == "animal" else 0.0 for word in words])
+    comparison = compare_explanations(classifier, TEXT, 1, words, {"oracle": planted, "inverse": -planted})
+    aopc = comparison.aopc()
+    assert comparison.probability == pytest.approx(0.9)
+    assert comparison.comprehensiveness["oracle"].tolist() == pytest.approx([0.8] * 5)
+    assert comparison.sufficiency["oracle"].tolist() == pytest.approx([0.0] * 5)
+    assert aopc["oracle"][0] > aopc[RANDOM][0] > aopc["inverse"][0]
+    assert aopc["oracle"][1] < aopc["inverse"][1]
+    assert comparison.agreement[0, 1] == pytest.approx(-1.0)
+
+
+def test_comparison_rejects_bad_input(tiny):
+    classifier = AnimalDetector(tiny["bert"])
+    words = split_words(TEXT)
+    with pytest.raises(ValueError, match="class_index"):
+        compare_explanations(classifier, TEXT, 2, words, {})
+    with pytest.raises(ValueError, match="scores for"):
+        compare_explanations(classifier, TEXT, 1, words, {"short": np.ones(2)})
+    with pytest.raises(ValueError, match="two words"):
+        compare_explanations(classifier, "animal", 1, split_words("animal"), {})
+    with pytest.raises(ValueError, match="fractions"):
+        compare_explanations(classifier, TEXT, 1, words, {}, fractions=(0.0,))
+
+
+def test_attention_scores_cover_every_word_and_sum_like_attention(tiny):
+    classifier = AnimalDetector(tiny["bert"])
+    words = split_words("the animal was tired")
+    scores = attention_word_scores(classifier, "the animal was tired", words)
+    assert list(scores) == ["Attention from [CLS], last layer", "Rollout from [CLS]"]
+    for values in scores.values():
+        assert values.shape == (4,) and (values > 0).all() and values.sum() < 1.0

@@ -1,0 +1,144 @@
+"""Which explanation to trust: SHAP, LIME and attention side by side on the words of one input.
+
+Agreement is the Spearman rank correlation of two methods' word scores. Faithfulness follows
+ERASER (DeYoung et al. 2020) and ferret: remove a method's top-ranked words and see how much the
+probability of the class drops (comprehensiveness: a faithful method's top words matter, so
+higher is better), or keep only those words and see how much it drops (sufficiency: lower is
+better). AOPC averages each curve over the removal fractions. A random word order, averaged
+over a few seeds, is the baseline every method should beat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from xray.attention import compute_attention
+from xray.attention_stats import attention_rollout
+from xray.classifiers import Classifier
+from xray.words import Word, only_words, scores_on_words, token_spans, without_words
+
+DEFAULT_FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5)
+RANDOM = "Random order"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Word-level comparison of explanation methods on one text, for one class.
+
+    words: the text's words; scores: method -> (words,) score towards the class.
+    agreement: (methods, methods) Spearman correlation, in the order of ``scores``; NaN where a
+        method gives every word the same score.
+    fractions: (steps,) share of words removed (comprehensiveness) or kept (sufficiency).
+    comprehensiveness, sufficiency: method -> (steps,) probability drops; RANDOM included.
+    probability: the class probability on the full text.
+    """
+
+    words: list[str]
+    class_index: int
+    probability: float
+    scores: dict[str, np.ndarray]
+    agreement: np.ndarray
+    fractions: np.ndarray
+    comprehensiveness: dict[str, np.ndarray]
+    sufficiency: dict[str, np.ndarray]
+
+    def aopc(self) -> dict[str, tuple[float, float]]:
+        """method -> (AOPC comprehensiveness, AOPC sufficiency)."""
+        return {
+            method: (float(self.comprehensiveness[method].mean()), float(self.sufficiency[method].mean()))
+            for method in self.comprehensiveness
+        }
+
+
+def attention_word_scores(classifier: Classifier, text: str, words: list[Word]) -> dict[str, np.ndarray]:
+    """Two attention-based scores per word: the last layer's attention from the summary token
+    ([CLS], or the last token of a decoder), head-averaged, and attention rollout from it."""
+    loaded = classifier.loaded
+    result = compute_attention(loaded, text)
+    attentions = result.main.attentions
+    source = len(result.tokens) - 1 if result.main.causal else 0
+    spans = token_spans(loaded.tokenizer, text, loaded.max_length)
+    if len(spans) != len(result.tokens):
+        raise ValueError("The tokenizer's offsets do not line up with the model's tokens for this text.")
+    summary = result.tokens[source]
+    last_layer = attentions[-1, :, source, :].mean(axis=0)
+    rollout = attention_rollout(attentions)[-1, source]
+    return {
+        f"Attention from {summary}, last layer": scores_on_words(words, spans, last_layer),
+        f"Rollout from {summary}": scores_on_words(words, spans, rollout),
+    }
+
+
+def rank_agreement(scores: dict[str, np.ndarray]) -> np.ndarray:
+    """(methods, methods) Spearman correlation of the methods' word scores; NaN for constant scores."""
+    names = list(scores)
+    matrix = np.eye(len(names))
+    for row, first in enumerate(names):
+        for column in range(row + 1, len(names)):
+            second = scores[names[column]]
+            constant = np.ptp(scores[first]) == 0 or np.ptp(second) == 0
+            value = np.nan if constant else float(spearmanr(scores[first], second).statistic)
+            matrix[row, column] = matrix[column, row] = value
+    return matrix
+
+
+def _top_counts(word_count: int, fractions: tuple[float, ...]) -> list[int]:
+    return [max(1, round(fraction * word_count)) for fraction in fractions]
+
+
+def compare_explanations(
+    classifier: Classifier,
+    text: str,
+    class_index: int,
+    words: list[Word],
+    scores: dict[str, np.ndarray],
+    *,
+    fractions: tuple[float, ...] = DEFAULT_FRACTIONS,
+    random_orders: int = 5,
+    seed: int = 0,
+) -> Comparison:
+    """Agreement and faithfulness of each method's word scores for ``class_index`` on ``text``.
+
+    scores: method -> (words,) score towards the class (higher = more support). All perturbed
+    texts go to the classifier in one call.
+    """
+    if not 0 <= class_index < len(classifier.class_names):
+        raise ValueError(f"class_index must be in 0..{len(classifier.class_names) - 1}, got {class_index}.")
+    if len(words) < 2:
+        raise ValueError("Comparing explanations needs at least two words.")
+    if not fractions or any(not 0.0 < fraction < 1.0 for fraction in fractions):
+        raise ValueError(f"fractions must lie strictly between 0 and 1, got {fractions}.")
+    for method, values in scores.items():
+        if values.shape != (len(words),):
+            raise ValueError(f"{method} has {values.shape} scores for {len(words)} words.")
+    generator = np.random.default_rng(seed)
+    orders = {method: [np.argsort(-values, kind="stable")] for method, values in scores.items()}
+    orders[RANDOM] = [generator.permutation(len(words)) for _ in range(random_orders)]
+    counts = _top_counts(len(words), fractions)
+    texts = [text]
+    for method_orders in orders.values():
+        for order in method_orders:
+            for count in counts:
+                texts.append(without_words(text, words, order[:count]))
+                texts.append(only_words(words, order[:count]))
+    probabilities = classifier.predict_proba(texts)[:, class_index]
+    full = float(probabilities[0])
+    drops = (full - probabilities[1:]).reshape(-1, len(counts), 2)
+    comprehensiveness, sufficiency, row = {}, {}, 0
+    for method, method_orders in orders.items():
+        block = drops[row : row + len(method_orders)].mean(axis=0)
+        comprehensiveness[method], sufficiency[method] = block[:, 0], block[:, 1]
+        row += len(method_orders)
+    return Comparison(
+        words=[word.text for word in words],
+        class_index=class_index,
+        probability=full,
+        scores=scores,
+        agreement=rank_agreement(scores),
+        fractions=np.array(fractions),
+        comprehensiveness=comprehensiveness,
+        sufficiency=sufficiency,
+    )
