@@ -14,6 +14,7 @@ from transformers import (
     BartConfig,
     BartForConditionalGeneration,
     BertConfig,
+    BertForSequenceClassification,
     BertModel,
     BertTokenizer,
     DistilBertConfig,
@@ -218,3 +219,15 @@ BUILDERS = {
     "t5": tiny_t5,
     "bart": tiny_bart,
 }
+
+
+def tiny_bert_classifier(folder: Path, labels: tuple[str, ...] = ("negative", "positive")) -> Path:
+    """A tiny BERT with a sequence-classification head, as a hub classifier would be saved."""
+    torch.manual_seed(0)
+    tokenizer = _wordpiece_tokenizer()
+    config = BertConfig(
+        **_bert_like_sizes(len(tokenizer)),
+        id2label=dict(enumerate(labels)),
+        label2id={label: index for index, label in enumerate(labels)},
+    )
+    return _save(BertForSequenceClassification(config), tokenizer, folder)

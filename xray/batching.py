@@ -26,7 +26,7 @@ class InferenceSettings:
     batch_size: texts per forward pass.
     bf16: run under bfloat16 autocast (faster on CPUs with AVX-512 BF16/AMX and on recent GPUs;
         probabilities then differ slightly from float32, see bench/explainers.py).
-    max_length: tokens per text at most (longer texts are truncated); None means the model's maximum.
+    max_length: tokens per text at most (longer texts are truncated); never more than the model's maximum.
     """
 
     batch_size: int = 64
@@ -76,7 +76,7 @@ def run_batched(
         raise ValueError("No texts to run.")
     settings = settings or InferenceSettings()
     unique = list(dict.fromkeys(texts))
-    max_length = settings.max_length or loaded.max_length
+    max_length = min(settings.max_length or loaded.max_length, loaded.max_length)
     encodings = loaded.tokenizer(list(unique), truncation=True, max_length=max_length)
     lengths = np.array([len(ids) for ids in encodings["input_ids"]])
     order = np.argsort(lengths, kind="stable")
