@@ -133,7 +133,7 @@ def test_a_model_without_a_classification_head_is_refused_clearly(tiny):
 def test_split_is_stratified_and_reproducible():
     labels = [0] * 50 + [1] * 50
     train, test = split_indices(labels, seed=0)
-    again_train, again_test = split_indices(labels, seed=0)
+    _, again_test = split_indices(labels, seed=0)
     assert len(test) == 20 and sorted([*train, *test]) == list(range(100))
     np.testing.assert_array_equal(test, again_test)
     assert sum(labels[index] for index in test) == 10
