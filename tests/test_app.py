@@ -150,4 +150,4 @@ def test_unusual_characters_are_explained_on_the_page(text, notice):
 def test_cjk_text_renders_in_the_head_view():
     app = _run(ATTENTION, text="東京は大きい都市です")
     _assert_clean(app)
-    assert "東" in app.get("iframe")[0].proto.srcdoc
+    assert json.dumps("東") in app.get("iframe")[0].proto.srcdoc  # bertviz's JSON escapes non-ASCII
