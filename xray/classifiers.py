@@ -37,6 +37,11 @@ class Classifier(Protocol):
     class_names: tuple[str, ...]
     loaded: LoadedModel
 
+    @property
+    def max_tokens(self) -> int:
+        """Tokens of each text the classifier reads; later tokens cannot change its output."""
+        ...
+
     def predict_proba(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         """Class probabilities, (len(texts), classes); each row sums to 1."""
         ...
@@ -139,8 +144,12 @@ class EmbeddingHeadClassifier:
     def class_names(self) -> tuple[str, ...]:
         return self.head.class_names
 
+    @property
+    def max_tokens(self) -> int:
+        return min(self.head.max_tokens, self.loaded.max_length)
+
     def predict_proba(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        settings = InferenceSettings(self.settings.batch_size, self.settings.bf16, self.head.max_tokens)
+        settings = InferenceSettings(self.settings.batch_size, self.settings.bf16, self.max_tokens)
         embeddings = sentence_embeddings(self.loaded, texts, settings, progress)
         return _softmax(embeddings @ self.head.weights.T + self.head.bias)
 
@@ -173,6 +182,10 @@ class ZeroShotClassifier:
             raise ValueError(f"temperature must be positive, got {self.temperature}.")
         object.__setattr__(self, "_class_embeddings", sentence_embeddings(self.loaded, self.class_names))
 
+    @property
+    def max_tokens(self) -> int:
+        return min(self.settings.max_length or self.loaded.max_length, self.loaded.max_length)
+
     def predict_proba(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         embeddings = sentence_embeddings(self.loaded, texts, self.settings, progress)
         return _softmax(embeddings @ self._class_embeddings.T / self.temperature)
@@ -197,6 +210,10 @@ class SequenceClassifier:
     @property
     def class_names(self) -> tuple[str, ...]:
         return self.loaded.class_names
+
+    @property
+    def max_tokens(self) -> int:
+        return min(self.settings.max_length or self.loaded.max_length, self.loaded.max_length)
 
     def predict_proba(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         model = self.loaded.model

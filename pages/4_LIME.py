@@ -1,0 +1,144 @@
+"""LIME: which words of the text push the classifier towards a class, by a local linear surrogate."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import streamlit as st
+
+from components.classifier_picker import classifier_sidebar
+from components.downloads import chart_downloads, html_download
+from components.feedback import show_notices, user_errors
+from components.loaders import cached_lime, cached_seconds_per_text
+from components.sidebar import sidebar
+from xray.charts import signed_bars
+from xray.highlight import highlighted_text_html
+from xray.lime_explain import MAX_SEED, expected_distinct_texts
+from xray.text import prepare_text
+
+POOR_FIT = 0.5  # below this R², the surrogate explains too little to trust its weights
+
+st.set_page_config(page_title="LIME · Transformer X-Ray", page_icon="🍋", layout="wide")
+selection = sidebar()
+choice, classifier = classifier_sidebar(selection)
+st.title("LIME")
+st.caption(
+    "LIME (Ribeiro et al. 2016) deletes random sets of words from the text, asks the classifier about each "
+    "shortened text, and fits a weighted linear model on which words were kept. A word's weight is how much keeping "
+    "it raises the class probability, near this text; the fit (R²) says whether a linear model over words can "
+    "describe the classifier here at all."
+)
+
+names = classifier.class_names
+controls = st.columns(4)
+class_index = controls[0].selectbox(
+    "Class to explain",
+    [None, *range(len(names))],
+    format_func=lambda index: "Predicted class" if index is None else names[index],
+    key="lime.class",
+    bind="query-params",
+)
+num_samples = controls[1].slider(
+    "Samples",
+    500,
+    10_000,
+    5_000,
+    step=500,
+    key="lime.samples",
+    bind="query-params",
+    help="Perturbed texts the classifier scores. More samples give steadier weights and take longer.",
+)
+num_features = controls[2].slider(
+    "Words in the explanation",
+    1,
+    30,
+    10,
+    key="lime.features",
+    bind="query-params",
+    help="Up to 6, lime picks words by forward selection; above, by the weights of a model on all words.",
+)
+seed = controls[3].number_input(
+    "Seed",
+    0,
+    MAX_SEED,
+    0,
+    key="lime.seed",
+    bind="query-params",
+    help="The same seed draws the same perturbed texts, so the weights repeat exactly.",
+)
+
+with user_errors("checking the text"):
+    text = prepare_text(selection.text).text
+with user_errors("timing the classifier"), st.spinner("Timing the classifier…"):
+    seconds = cached_seconds_per_text(classifier, choice, text)
+distinct = expected_distinct_texts(text, num_samples)
+st.caption(
+    f"Estimated time: at most about {seconds * distinct:,.0f} s: {num_samples:,} samples hold about {distinct:,.0f} "
+    f"distinct texts (repeats are classified once), at {seconds * 1000:.1f} ms each on "
+    f"{classifier.loaded.device.type} for a text this long; most are shorter."
+)
+with user_errors("running LIME"):
+    result = cached_lime(classifier, choice, selection.text, class_index, num_samples, num_features, int(seed))
+show_notices(result.notices)
+
+explained = names[result.class_index]
+stem = "lime_" + re.sub(r"\W+", "_", explained).strip("_")
+predicted = names[result.predicted_index]
+summary = st.columns(3)
+summary[0].metric("Predicted class", f"{predicted} ({result.probabilities[result.predicted_index]:.0%})")
+summary[1].metric("Explained class", f"{explained} ({result.probabilities[result.class_index]:.0%})")
+summary[2].metric("Surrogate fit (weighted R²)", f"{result.score:.2f}")
+fit = (
+    f"The linear surrogate predicts {result.local_prediction:.2f} for the full text, where the classifier gives "
+    f"{result.probabilities[result.class_index]:.2f}."
+)
+if result.score < POOR_FIT:
+    st.warning(
+        f"Poor fit (R² {result.score:.2f}): the linear surrogate explains little of the classifier's behaviour near "
+        f"this text, so read the weights with care. Try more samples or more words. {fit}",
+        icon="⚠️",
+    )
+else:
+    st.caption(f"The surrogate explains {result.score:.0%} of the weighted variance of the class probability. {fit}")
+
+st.subheader(f"Words for and against “{explained}”")
+highlighted = highlighted_text_html(
+    result.text, result.spans, towards=f"towards {explained}", against=f"against {explained}"
+)
+st.html(highlighted)
+chart = signed_bars(result.words, result.weights, f"LIME weights for {explained}", "weight")
+st.altair_chart(chart, width="content")
+chart_downloads(chart, stem, "lime.chart")
+st.caption(
+    f"{result.num_samples:,} samples ({result.distinct_texts:,} distinct texts), seed {result.seed}, "
+    f"{result.seconds:.1f} s."
+)
+
+with st.expander("Probabilities and downloads"):
+    st.dataframe(
+        pd.DataFrame({"class": names, "probability": result.probabilities}),
+        column_config={"probability": st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0)},
+        hide_index=True,
+    )
+    row = st.container(horizontal=True)
+    row.download_button(
+        "Weights (CSV)",
+        result.table().to_csv(index=False),
+        f"{stem}.csv",
+        "text/csv",
+        key="lime.csv",
+        on_click="ignore",
+        icon=":material/download:",
+    )
+    row.download_button(
+        "Explanation (JSON)",
+        lambda: result.to_json(classifier.name),
+        f"{stem}.json",
+        "application/json",
+        key="lime.json",
+        on_click="ignore",
+        icon=":material/download:",
+    )
+    html_download(result.html, "lime's own page (HTML)", f"{stem}.html", "lime.html")
+    st.caption("lime's page needs no network: its JavaScript (about 1.2 MB) is inside the file.")

@@ -1,0 +1,67 @@
+"""A text with its words shaded by signed scores (e.g. LIME weights), as a small self-contained HTML string.
+
+Red shades push towards the class, blue against it (the colours of :func:`xray.charts.signed_bars`);
+the opacity grows with the score's size relative to the largest. Every character of the text is
+HTML-escaped, styles are inline and there is no script, so the result is safe for ``st.html``.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+TOWARDS_RGB = (214, 39, 40)
+AGAINST_RGB = (31, 119, 180)
+MIN_OPACITY = 0.12  # the weakest scored word is still visibly shaded
+MAX_OPACITY = 0.75  # the strongest word stays readable in light and dark themes
+_BOX = "white-space: pre-wrap; line-height: 2; font-size: 1.05rem"
+_MARK = "padding: 0.1em 0.15em; border-radius: 0.25em"
+
+
+def _colour(weight: float, largest: float) -> str:
+    red, green, blue = TOWARDS_RGB if weight >= 0 else AGAINST_RGB
+    opacity = MIN_OPACITY + (MAX_OPACITY - MIN_OPACITY) * abs(weight) / largest if largest > 0 else MIN_OPACITY
+    return f"rgba({red}, {green}, {blue}, {opacity:.3f})"
+
+
+def _swatch(weight: float, label: str) -> str:
+    return f'<span style="background: {_colour(weight, 1.0)}; {_MARK}">{html.escape(label)}</span>'
+
+
+def highlighted_text_html(
+    text: str,
+    spans: Sequence[tuple[int, int, float | None]],
+    *,
+    towards: str = "towards the class",
+    against: str = "against the class",
+) -> str:
+    """``text`` as HTML with each scored span shaded and its score in a hover tooltip, then a legend.
+
+    spans: (start, end, score) character spans of ``text``, in order and not overlapping; a span
+        with score None is shown plain. towards, against: legend labels for positive and negative scores.
+    """
+    largest = max((abs(score) for _, _, score in spans if score is not None), default=0.0)
+    pieces: list[str] = []
+    cursor = 0
+    for start, end, score in spans:
+        if not cursor <= start <= end <= len(text):
+            raise ValueError(f"Spans must be in order, inside the text and not overlap; got ({start}, {end}).")
+        pieces.append(html.escape(text[cursor:start]))
+        word = html.escape(text[start:end])
+        if score is None:
+            pieces.append(word)
+        else:
+            tooltip = html.escape(f"{text[start:end]}: {score:+.4f}", quote=True)
+            pieces.append(
+                f'<span title="{tooltip}" style="background: {_colour(score, largest)}; {_MARK}">{word}</span>'
+            )
+        cursor = end
+    pieces.append(html.escape(text[cursor:]))
+    legend = (
+        f"{_swatch(1.0, towards)} {_swatch(-1.0, against)} · a stronger colour means a larger weight; "
+        "hover a word to see it"
+    )
+    return (
+        f'<div class="xray-highlight"><div style="{_BOX}">{"".join(pieces)}</div>'
+        f'<div style="font-size: 0.85rem; margin-top: 0.5rem">{legend}</div></div>'
+    )

@@ -1,0 +1,230 @@
+"""LIME (Ribeiro et al. 2016) on any :class:`~xray.classifiers.Classifier`, with lime's own ``LimeTextExplainer``.
+
+LIME deletes random subsets of the words of a text, asks the classifier for the class
+probability of each perturbed text, and fits a weighted linear model (the local surrogate) on
+which words were kept; each word's weight is its coefficient. The surrogate's R² (``score``)
+says how much of the classifier's behaviour near this text a linear model over words captures.
+
+Words are what lime splits on ``\\W+`` (runs of letters, digits and underscores); with lime's
+default ``bow=True`` a word is removed everywhere at once, so its weight applies to every occurrence.
+
+The classifier sees all perturbed texts in one :meth:`predict_proba` call, which skips
+duplicates and batches texts of similar length (:func:`xray.batching.run_batched`). The
+random draws are lime's own, from ``LimeTextExplainer(random_state=seed)``, and the classifier
+draws none, so the weights equal those of the plain lime recipe with the same seed (up to float
+rounding of the batched forward passes; see ``bench/explainers_lime.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from lime.lime_text import IndexedString, LimeTextExplainer
+
+from xray.batching import Progress
+from xray.classifiers import Classifier
+from xray.text import prepare_text
+
+MIN_SAMPLES, MAX_SAMPLES = 100, 50_000
+MIN_FEATURES, MAX_FEATURES = 1, 100
+MAX_WORDS = 1000  # distinct words: lime's sample matrix is (num_samples, words)
+MAX_SEED = 2**32 - 1  # numpy's RandomState, which lime seeds, takes 0 .. 2**32 - 1
+
+Span = tuple[int, int, float | None]
+"""(start, end, weight): ``text[start:end]`` is one occurrence of a word; weight None when it is not a feature."""
+
+
+@dataclass(frozen=True)
+class LimeExplanation:
+    """LIME's local explanation of one class on one text.
+
+    text: the text explained (after :func:`xray.text.prepare_text`).
+    class_index: the explained class; class_names: (classes,) names of the classifier's classes.
+    probabilities: (classes,) the classifier's probabilities on the full text.
+    words, weights: the surrogate's features, strongest first: (features,) words and their weights
+        (positive: the word pushes towards the class). At most ``num_features`` of the text's words.
+    intercept: the surrogate's intercept; local_prediction: its prediction for the full text, to
+        compare with ``probabilities[class_index]``.
+    score: R² of the weighted surrogate on the perturbed samples (1 is a perfect fit; near 0 or
+        negative: a linear model over words explains little of the classifier here).
+    spans: every occurrence of every word lime split the text into, in text order, with the
+        word's weight (None for words not among the features).
+    num_samples, seed: LIME's parameters; distinct_texts: perturbed texts the classifier actually
+        ran (duplicates skipped); seconds: wall time of the whole explanation.
+    html: lime's standalone ``as_html()`` page (about 1.2 MB of inline JavaScript), for download only.
+    notices: one short sentence per caveat (text cleaned, text longer than the classifier reads).
+    """
+
+    text: str
+    class_index: int
+    class_names: tuple[str, ...]
+    probabilities: np.ndarray
+    words: list[str]
+    weights: np.ndarray
+    intercept: float
+    local_prediction: float
+    score: float
+    spans: list[Span]
+    num_samples: int
+    seed: int
+    distinct_texts: int
+    seconds: float
+    html: str
+    notices: tuple[str, ...]
+
+    @property
+    def predicted_index(self) -> int:
+        return int(np.argmax(self.probabilities))
+
+    def table(self) -> pd.DataFrame:
+        """One row per feature, strongest first: word, weight."""
+        return pd.DataFrame({"word": self.words, "weight": self.weights})
+
+    def to_json(self, classifier_name: str) -> str:
+        """Everything but the HTML page, as JSON."""
+        payload = {
+            "classifier": classifier_name,
+            "text": self.text,
+            "class": self.class_names[self.class_index],
+            "class_index": self.class_index,
+            "probabilities": dict(zip(self.class_names, self.probabilities.tolist(), strict=True)),
+            "features": [
+                {"word": word, "weight": weight} for word, weight in zip(self.words, self.weights.tolist(), strict=True)
+            ],
+            "intercept": self.intercept,
+            "local_prediction": self.local_prediction,
+            "score": self.score,
+            "spans": [{"start": start, "end": end, "weight": weight} for start, end, weight in self.spans],
+            "num_samples": self.num_samples,
+            "seed": self.seed,
+            "distinct_texts": self.distinct_texts,
+        }
+        return json.dumps(payload, ensure_ascii=False, indent=1)
+
+
+def expected_distinct_texts(text: str, num_samples: int) -> float:
+    """How many distinct texts LIME's ``num_samples`` perturbations of ``text`` hold, on average.
+
+    lime keeps the full text and draws each other sample by picking a count k of words to remove
+    (uniform in 1..d for d distinct words), then k of the d words; there are C(d, k) such texts.
+    Short texts repeat a lot (12 words allow 4,096 texts in all), which the batching skips.
+    """
+    words = IndexedString(text).num_words()
+    draws = num_samples - 1
+    distinct = 1.0
+    for removed in range(1, words + 1):
+        log_texts = math.lgamma(words + 1) - math.lgamma(removed + 1) - math.lgamma(words - removed + 1)
+        # Draws that remove this many words: draws / words, spread over C(d, k) texts, each drawn
+        # ``rate`` times on average; the share of those draws that are new is (1 - e^-rate) / rate.
+        rate = draws * math.exp(-math.log(words) - log_texts)
+        distinct += draws / words * (-math.expm1(-rate) / rate if rate > 1e-12 else 1.0)
+    return distinct
+
+
+def _check_range(name: str, value: int, low: int, high: int) -> None:
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low:,} and {high:,}, got {value:,}.")
+
+
+def _length_notice(classifier: Classifier, text: str) -> str | None:
+    limit = classifier.max_tokens
+    tokens = len(classifier.loaded.tokenizer(text)["input_ids"])
+    if tokens <= limit:
+        return None
+    return (
+        f"The text has {tokens:,} tokens but the classifier reads only the first {limit:,}: words after that cannot "
+        "change its prediction, so LIME gives them weights near zero."
+    )
+
+
+def _spans(indexed: IndexedString, weight_of: dict[int, float]) -> list[Span]:
+    """Character spans of every word occurrence, with the weight of its feature (lime's word id)."""
+    occurrence_word = {position: word for word, positions in enumerate(indexed.positions) for position in positions}
+    return [
+        (int(indexed.string_start[position]), int(indexed.string_start[position]) + len(piece), weight_of.get(word))
+        for position, piece in enumerate(indexed.as_list)
+        if (word := occurrence_word.get(position)) is not None
+    ]
+
+
+def explain_lime(
+    classifier: Classifier,
+    text: str,
+    *,
+    class_index: int | None = None,
+    num_samples: int = 5000,
+    num_features: int = 10,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> LimeExplanation:
+    """Explain ``classifier``'s probability of ``class_index`` (default: the predicted class) on ``text`` with LIME.
+
+    num_samples: perturbed texts, the full text included (lime's ``num_samples``).
+    num_features: words in the surrogate (lime picks them by forward selection up to 6, else by weight).
+    seed: lime's ``random_state``; the same seed draws the same perturbations.
+    progress: called as ``progress(done, total)`` over the distinct perturbed texts.
+    Raises ValueError for an empty text, a text with fewer than two or more than ``MAX_WORDS`` distinct words,
+    or parameters out of range.
+    """
+    prepared = prepare_text(text)
+    _check_range("num_samples", num_samples, MIN_SAMPLES, MAX_SAMPLES)
+    _check_range("num_features", num_features, MIN_FEATURES, MAX_FEATURES)
+    if class_index is not None:
+        _check_range("class_index", class_index, 0, len(classifier.class_names) - 1)
+    _check_range("seed", seed, 0, MAX_SEED)
+    words = IndexedString(prepared.text).num_words()
+    if words < 2:
+        raise ValueError(
+            f"LIME needs at least two distinct words to remove and compare; this text has {words}. Words are runs of "
+            "letters or digits between spaces and punctuation (text written without spaces counts as one word)."
+        )
+    if words > MAX_WORDS:
+        raise ValueError(
+            f"The text has {words:,} distinct words; LIME here handles at most {MAX_WORDS:,} (its samples and "
+            "surrogate grow with every word, and the classifier reads only the start anyway). Shorten the text."
+        )
+    length = _length_notice(classifier, prepared.text)
+    notices = (*prepared.notices, length) if length else prepared.notices
+
+    distinct: list[int] = []
+
+    def classifier_fn(texts: list[str]) -> np.ndarray:
+        distinct.append(len(set(texts)))
+        return classifier.predict_proba(texts, progress)
+
+    started = time.perf_counter()
+    explainer = LimeTextExplainer(class_names=list(classifier.class_names), random_state=seed)
+    explanation = explainer.explain_instance(
+        prepared.text,
+        classifier_fn,
+        labels=() if class_index is None else (class_index,),
+        top_labels=1 if class_index is None else None,
+        num_features=num_features,
+        num_samples=num_samples,
+    )
+    explained = explanation.available_labels()[0]
+    features = explanation.local_exp[explained]
+    indexed = explanation.domain_mapper.indexed_string
+    return LimeExplanation(
+        text=prepared.text,
+        class_index=int(explained),
+        class_names=tuple(classifier.class_names),
+        probabilities=np.asarray(explanation.predict_proba, dtype=np.float64),
+        words=[str(indexed.word(word)) for word, _ in features],
+        weights=np.array([weight for _, weight in features], dtype=np.float64),
+        intercept=float(explanation.intercept[explained]),
+        local_prediction=float(np.ravel(explanation.local_pred)[0]),
+        score=float(explanation.score),
+        spans=_spans(indexed, {int(word): float(weight) for word, weight in features}),
+        num_samples=num_samples,
+        seed=seed,
+        distinct_texts=distinct[0],
+        seconds=time.perf_counter() - started,
+        html=explanation.as_html(),
+        notices=notices,
+    )
