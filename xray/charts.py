@@ -128,3 +128,75 @@ def signed_bars(labels: list[str], values: np.ndarray, title: str, value_title: 
         )
         .properties(width=420, height=alt.Step(20), autosize="pad")
     )
+
+
+def word_scores_heatmap(words: list[str], scores: dict[str, np.ndarray]) -> alt.Chart:
+    """Methods x words, each method's scores divided by its largest magnitude so all share one colour scale."""
+    labels = position_labels(words)
+    rows = []
+    for method, values in scores.items():
+        scale = float(np.abs(values).max()) or 1.0
+        rows += [
+            {"method": method, "word": label, "score": float(value), "relative": float(value) / scale}
+            for label, value in zip(labels, values, strict=True)
+        ]
+    return (
+        alt.Chart(_inline(pd.DataFrame(rows)), title="Word scores, each method scaled to its strongest word")
+        .mark_rect()
+        .encode(
+            x=alt.X("word:N", sort=labels, axis=_token_axis("word", len(labels), -60)),
+            y=alt.Y("method:N", sort=list(scores), title=None, axis=alt.Axis(labelLimit=260)),
+            color=alt.Color("relative:Q", scale=alt.Scale(scheme="redblue", domain=[-1, 1], reverse=True)),
+            tooltip=["method:N", "word:N", alt.Tooltip("score:Q", format=".5f")],
+        )
+        .properties(width=alt.Step(_cell(len(labels)) + 8), height=alt.Step(24), autosize="pad")
+    )
+
+
+def agreement_heatmap(methods: list[str], matrix: np.ndarray) -> alt.Chart:
+    """Methods x methods rank correlation, the value printed in each cell."""
+    rows = [
+        {"first": first, "second": second, "spearman": None if np.isnan(value) else round(float(value), 3)}
+        for first, row in zip(methods, matrix, strict=True)
+        for second, value in zip(methods, row, strict=True)
+    ]
+    base = alt.Chart(_inline(pd.DataFrame(rows)), title="Rank agreement (Spearman) between methods").encode(
+        x=alt.X("second:N", sort=methods, title=None, axis=alt.Axis(labelAngle=-30, labelLimit=200)),
+        y=alt.Y("first:N", sort=methods, title=None, axis=alt.Axis(labelLimit=260)),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color("spearman:Q", scale=alt.Scale(scheme="redblue", domain=[-1, 1], reverse=True)),
+        tooltip=["first:N", "second:N", "spearman:Q"],
+    )
+    text = base.mark_text(fontSize=12).encode(text=alt.Text("spearman:Q", format=".2f"))
+    return (cells + text).properties(width=alt.Step(70), height=alt.Step(34), autosize="pad")
+
+
+def faithfulness_curves(
+    fractions: np.ndarray, curves: dict[str, np.ndarray], title: str, y_title: str, dashed: str | None = None
+) -> alt.Chart:
+    """One line per method: the probability drop at each share of words removed or kept.
+
+    dashed: the method drawn dashed (a baseline such as a random order).
+    """
+    rows = [
+        {"share of words": float(fraction), "method": method, y_title: float(value)}
+        for method, values in curves.items()
+        for fraction, value in zip(fractions, values, strict=True)
+    ]
+    return (
+        alt.Chart(_inline(pd.DataFrame(rows)), title=title)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("share of words:Q", axis=alt.Axis(format="%")),
+            y=alt.Y(f"{y_title}:Q"),
+            color=alt.Color("method:N", sort=list(curves), legend=alt.Legend(orient="bottom", columns=2)),
+            strokeDash=alt.condition(alt.datum.method == dashed, alt.value([4, 4]), alt.value([1, 0])),
+            tooltip=[
+                "method:N",
+                alt.Tooltip("share of words:Q", format=".0%"),
+                alt.Tooltip(f"{y_title}:Q", format=".4f"),
+            ],
+        )
+        .properties(width=360, height=240, autosize="pad")
+    )

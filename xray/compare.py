@@ -10,7 +10,9 @@ over a few seeds, is the baseline every method should beat.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.stats import spearmanr
@@ -18,7 +20,11 @@ from scipy.stats import spearmanr
 from xray.attention import compute_attention
 from xray.attention_stats import attention_rollout
 from xray.classifiers import Classifier
-from xray.words import Word, only_words, scores_on_words, token_spans, without_words
+from xray.words import Word, locate_pieces, only_words, scores_on_words, split_words, token_spans, without_words
+
+if TYPE_CHECKING:
+    from xray.lime_explain import LimeExplanation
+    from xray.shap_explain import ShapExplanation
 
 DEFAULT_FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5)
 RANDOM = "Random order"
@@ -52,6 +58,29 @@ class Comparison:
             for method in self.comprehensiveness
         }
 
+    def most_comprehensive(self) -> str:
+        """The method (random order excluded) whose top words, removed, lower the probability most."""
+        return max(self.scores, key=lambda method: self.comprehensiveness[method].mean())
+
+    def to_json(self, class_name: str) -> str:
+        """Everything shown on the page as JSON; undefined correlations become null."""
+        methods = list(self.scores)
+        payload = {
+            "class": class_name,
+            "probability": self.probability,
+            "words": self.words,
+            "scores": {method: values.tolist() for method, values in self.scores.items()},
+            "spearman": {
+                "methods": methods,
+                "matrix": [[None if np.isnan(value) else float(value) for value in row] for row in self.agreement],
+            },
+            "fractions": self.fractions.tolist(),
+            "comprehensiveness": {method: values.tolist() for method, values in self.comprehensiveness.items()},
+            "sufficiency": {method: values.tolist() for method, values in self.sufficiency.items()},
+            "aopc": {method: {"comprehensiveness": c, "sufficiency": s} for method, (c, s) in self.aopc().items()},
+        }
+        return json.dumps(payload, ensure_ascii=False, indent=1)
+
 
 def attention_word_scores(classifier: Classifier, text: str, words: list[Word]) -> dict[str, np.ndarray]:
     """Two attention-based scores per word: the last layer's attention from the summary token
@@ -70,6 +99,30 @@ def attention_word_scores(classifier: Classifier, text: str, words: list[Word]) 
         f"Attention from {summary}, last layer": scores_on_words(words, spans, last_layer),
         f"Rollout from {summary}": scores_on_words(words, spans, rollout),
     }
+
+
+def method_word_scores(
+    classifier: Classifier, shap_explanation: ShapExplanation, lime_explanation: LimeExplanation, class_index: int
+) -> tuple[list[Word], dict[str, np.ndarray]]:
+    """The words of the explained text and each method's (words,) scores for ``class_index``:
+    SHAP (its token values summed per word), LIME (its word weights; words it left out score 0)
+    and the two attention scores of :func:`attention_word_scores`."""
+    if shap_explanation.text != lime_explanation.text:
+        raise ValueError("SHAP and LIME explained different texts; explain the same text with both.")
+    if lime_explanation.class_index != class_index:
+        raise ValueError(f"LIME explained class {lime_explanation.class_index}, not class {class_index}.")
+    text = shap_explanation.text
+    words = split_words(text)
+    lime_spans = [(start, end) for start, end, _ in lime_explanation.spans]
+    lime_weights = np.array([weight or 0.0 for *_, weight in lime_explanation.spans])
+    scores = {
+        "SHAP": scores_on_words(
+            words, locate_pieces(text, shap_explanation.tokens), shap_explanation.values[:, class_index]
+        ),
+        "LIME": scores_on_words(words, lime_spans, lime_weights),
+        **attention_word_scores(classifier, text, words),
+    }
+    return words, scores
 
 
 def rank_agreement(scores: dict[str, np.ndarray]) -> np.ndarray:

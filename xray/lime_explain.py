@@ -107,6 +107,11 @@ class LimeExplanation:
         return json.dumps(payload, ensure_ascii=False, indent=1)
 
 
+def word_count(text: str) -> int:
+    """Distinct words lime splits ``text`` into (case-sensitive): the most features an explanation can have."""
+    return IndexedString(text).num_words()
+
+
 def expected_distinct_texts(text: str, num_samples: int) -> float:
     """How many distinct texts LIME's ``num_samples`` perturbations of ``text`` hold, on average.
 
@@ -114,7 +119,7 @@ def expected_distinct_texts(text: str, num_samples: int) -> float:
     (uniform in 1..d for d distinct words), then k of the d words; there are C(d, k) such texts.
     Short texts repeat a lot (12 words allow 4,096 texts in all), which the batching skips.
     """
-    words = IndexedString(text).num_words()
+    words = word_count(text)
     draws = num_samples - 1
     distinct = 1.0
     for removed in range(1, words + 1):
@@ -177,7 +182,7 @@ def explain_lime(
     if class_index is not None:
         _check_range("class_index", class_index, 0, len(classifier.class_names) - 1)
     _check_range("seed", seed, 0, MAX_SEED)
-    words = IndexedString(prepared.text).num_words()
+    words = word_count(prepared.text)
     if words < 2:
         raise ValueError(
             f"LIME needs at least two distinct words to remove and compare; this text has {words}. Words are runs of "

@@ -1,0 +1,283 @@
+"""SHAP values of a text classifier: shap's Partition explainer with a Text masker.
+
+The Partition explainer hides groups of tokens (the masker's tokenizer pieces, hidden as the
+tokenizer's mask token or "...") following a hierarchy of the tokens, and shares the change in
+the classifier's probabilities between them: the Owen values of that hierarchy, which are
+Shapley values wherever the hierarchy does not matter. They add up exactly: the base value
+(the probabilities with every token hidden) plus the sum of a class's values is the probability
+of the full text (:attr:`ShapExplanation.additivity_gap`).
+
+How shap batches calls to the model (shap 0.51). ``explainer(texts, batch_size="auto")`` takes
+the masker's ``default_batch_size``, 5 for ``shap.maskers.Text``: the Owen recursion pops nodes
+of the hierarchy from a priority queue until it holds at least ``batch_size`` masks (two per
+node), so ``f`` gets about 6 texts per call: 86 calls for ``max_evals=500`` on a 25-token
+sentence. A node's priority comes from the model outputs of its parent, so the batch size
+decides the order in which nodes are split and, once ``max_evals`` runs out, which stay unsplit:
+a larger ``batch_size`` changes the values (BBC topic classifier, that sentence: by 3e-3 to
+1.5e-2 at batch 64 or 500; by nothing at 16 there, by luck rather than by design). Only when
+the budget covers the whole hierarchy (there, ``max_evals=1500``: 888 texts suffice) does the
+batch size not matter. Texts also repeat across calls: those 500 evaluations hold only 247
+distinct texts (e.g. splitting off a group of tokens the masker never hides changes nothing).
+
+So :func:`explain_shap` runs the plain recipe's traversal and answers it from a cache:
+
+1. Prefetch: the explainer runs with ``batch_size=64``; each distinct masked text goes through
+   ``classifier.predict_proba`` once, in about a dozen calls (our batching: sorted, padded per batch).
+2. Replay: the same explainer runs again with shap's default batch size, the very traversal of
+   ``shap.Explainer(f, shap.maskers.Text(tokenizer))([text], max_evals=...)``, asking almost
+   only for texts the prefetch holds (a call or two of a few new texts, at most).
+
+The values equal the plain recipe's up to float32 round-off (3e-8 measured: same model, other
+batches), with the model run on half as many texts in 14 calls instead of 86; the replay costs
+~0.05 s of shap's bookkeeping. ``python -m bench.explainers_shap`` measures it: on a busy 2-core
+CPU, about 1.0 s in float32 against 7-8 s for the plain recipe with ``f`` on one text at a time
+and 2.9 s with ``f`` batched (shap still hands it 6 texts at a time); 0.6 s under bfloat16.
+
+Input rules (:func:`check_text`): empty text is refused (:func:`xray.text.prepare_text`); so is a
+text with fewer than two tokens the masker can hide (shap would hand the whole change to that one
+token, which explains nothing), and a text longer than the model maximum: the masker tokenizes
+the whole text, so the tokens past the maximum would cost evaluations yet get no credit; shortening
+the text is the honest remedy. A text longer than the classifier reads (the topic head reads 128
+tokens of MiniLM's 512) is explained whole, with a notice: tokens past its window get 0 (measured:
+below 1e-9).
+
+:func:`shap_text_html` returns shap's own text plot, which is inline SVG, HTML and event
+handlers only (no script from a CDN); tokens and class names are escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import shap
+
+from xray.batching import Progress
+from xray.classifiers import Classifier
+from xray.text import PreparedText, position_labels, prepare_text
+
+MIN_EVALS = 10
+"""Smallest budget accepted: two evaluations go to the fully hidden and the full text, the rest split tokens."""
+# shap 0.51 formats colours as tuples of numpy scalars: under numpy 2 their repr gives
+# "rgb(np.float64(255.0), ...)", which browsers ignore, so every token is drawn black or uncoloured
+# (shap issue #4146, fixed upstream by shap PR #4332 after 0.51).
+_NUMPY_SCALAR = re.compile(r"np\.float(?:32|64)\(([-+.\deE]+)\)")
+PREFETCH_BATCH_SIZE = 64
+FLOAT32_TOLERANCE = 1e-5
+"""Additivity gap allowed in float32. Measured: 0 to 1e-16 (both sides run the full text alone in its batch)."""
+BFLOAT16_TOLERANCE = 1e-3
+"""Additivity gap allowed under bfloat16 autocast: measured 0 to 1e-15 too, but bf16 kernels may vary by batch shape."""
+
+
+@dataclass(frozen=True)
+class ShapExplanation:
+    """SHAP values of one text, for every class.
+
+    text: the text explained (after :func:`xray.text.prepare_text`).
+    tokens: (tokens,) the masker's pieces of the text as shap shows them ("" for [CLS], [SEP]).
+    maskable: (tokens,) False for pieces the masker never hides ([CLS], [SEP]; their values are 0).
+    values: (tokens, classes) each token's share of ``output - base_values``.
+    base_values: (classes,) probabilities with every maskable token hidden.
+    output: (classes,) the classifier's probabilities on the full text, from a call of its own.
+    class_names: (classes,) names of the columns of ``values``.
+    hierarchical_values: (2 * tokens - 1, classes) values of every node of the token hierarchy,
+        as shap keeps them for its text plot; clustering: (tokens - 1, 4) that hierarchy (scipy linkage).
+    max_evals: the evaluation budget; evaluations: distinct texts the classifier actually ran.
+    seconds: wall time of the explanation; notices: short sentences for the user.
+    """
+
+    text: str
+    tokens: list[str]
+    maskable: np.ndarray
+    values: np.ndarray
+    base_values: np.ndarray
+    output: np.ndarray
+    class_names: tuple[str, ...]
+    hierarchical_values: np.ndarray
+    clustering: np.ndarray
+    max_evals: int
+    evaluations: int
+    seconds: float
+    notices: tuple[str, ...] = field(default=())
+
+    @property
+    def additivity_gap(self) -> np.ndarray:
+        """(classes,) ``|base_values + values.sum(0) - output|``: 0 up to float round-off."""
+        return np.abs(self.base_values + self.values.sum(axis=0) - self.output)
+
+    @property
+    def predicted_class(self) -> int:
+        """Index of the most probable class on the full text."""
+        return int(np.argmax(self.output))
+
+
+class _CachingModel:
+    """The ``f`` shap calls: probabilities of masked texts, each distinct text computed once.
+
+    Counts the texts shap asks for and reports them to ``progress`` against ``total``.
+    """
+
+    def __init__(self, classifier: Classifier, progress: Progress | None, total: int) -> None:
+        self.classifier = classifier
+        self.progress = progress
+        self.total = total
+        self.requested = 0
+        self.cache: dict[str, np.ndarray] = {}
+
+    def __call__(self, masked: np.ndarray) -> np.ndarray:
+        texts = [str(text) for text in masked]
+        missing = [text for text in dict.fromkeys(texts) if text not in self.cache]
+        if missing:
+            self.cache.update(zip(missing, self.classifier.predict_proba(missing), strict=True))
+        self.requested += len(texts)
+        if self.progress is not None:
+            self.progress(min(self.requested, self.total), self.total)
+        return np.stack([self.cache[text] for text in texts])
+
+
+def check_text(classifier: Classifier, text: str) -> PreparedText:
+    """``text`` cleaned for SHAP on ``classifier``; ValueError when empty, a single token or over the model maximum.
+
+    A text longer than the classifier reads (``classifier.max_tokens``) gets a notice: the tokens past it get 0.
+    """
+    prepared = prepare_text(text)
+    loaded = classifier.loaded
+    maskable = ~shap.maskers.Text(loaded.tokenizer).invariants(prepared.text)[0]
+    if len(maskable) > loaded.max_length:
+        raise ValueError(
+            f"The text has {len(maskable)} tokens; '{loaded.name}' reads at most {loaded.max_length}. SHAP hides "
+            "tokens of the whole text, so shorten it to fit (the Attention page shows where the model cuts it)."
+        )
+    if maskable.sum() < 2:
+        raise ValueError(
+            "SHAP needs at least two tokens to share credit between; this text is a single token for "
+            f"'{loaded.name}'. Type a longer text."
+        )
+    if len(maskable) <= classifier.max_tokens:
+        return prepared
+    notice = (
+        f"The text has {len(maskable):,} tokens but the classifier reads only the first {classifier.max_tokens:,}: "
+        "tokens after that cannot change its output, so their SHAP values are 0."
+    )
+    return PreparedText(prepared.text, (*prepared.notices, notice))
+
+
+def explain_shap(
+    classifier: Classifier, text: str, *, max_evals: int = 500, progress: Progress | None = None
+) -> ShapExplanation:
+    """SHAP (Partition explainer, Text masker) values of ``text`` for every class of ``classifier``.
+
+    max_evals: the most masked texts shap may ask for (the plain recipe's budget; distinct ones run once).
+    progress: called as ``progress(done, total)`` with the texts shap has asked for so far, out of ``max_evals``.
+    Values equal ``shap.Explainer(f, shap.maskers.Text(tokenizer))([text], max_evals=max_evals)`` (module docstring).
+    """
+    if max_evals < MIN_EVALS:
+        raise ValueError(f"max_evals must be at least {MIN_EVALS}, got {max_evals}.")
+    prepared = check_text(classifier, text)
+    masker = shap.maskers.Text(classifier.loaded.tokenizer)
+    started = time.perf_counter()
+    model = _CachingModel(classifier, progress, max_evals)
+    explainer = shap.Explainer(model, masker, output_names=list(classifier.class_names), algorithm="partition")
+    explainer([prepared.text], max_evals=max_evals, batch_size=PREFETCH_BATCH_SIZE, silent=True)
+    result = explainer([prepared.text], max_evals=max_evals, silent=True)
+    output = classifier.predict_proba([prepared.text])[0]
+    if progress is not None:
+        progress(max_evals, max_evals)
+    return ShapExplanation(
+        text=prepared.text,
+        tokens=[str(token) for token in result.data[0]],
+        maskable=~masker.invariants(prepared.text)[0],
+        values=result.values[0],
+        base_values=np.asarray(result.base_values[0]),
+        output=output.astype(np.float64),
+        class_names=tuple(classifier.class_names),
+        hierarchical_values=result.hierarchical_values[0],
+        clustering=result.clustering[0],
+        max_evals=max_evals,
+        evaluations=len(model.cache),
+        seconds=time.perf_counter() - started,
+        notices=prepared.notices,
+    )
+
+
+def _check_class(explanation: ShapExplanation, class_index: int) -> None:
+    if not 0 <= class_index < len(explanation.class_names):
+        raise ValueError(f"class_index must be in 0..{len(explanation.class_names) - 1}, got {class_index}.")
+
+
+def shap_text_html(explanation: ShapExplanation, class_index: int) -> str:
+    """shap's text plot for one class (``shap.plots.text(..., display=False)``): an HTML fragment, no scripts to fetch.
+
+    Tokens and the class name are HTML-escaped (shap escapes ``<`` and ``>`` in tokens, not ``&``; nor names),
+    and colours are written as plain numbers (shap writes numpy 2 reprs such as ``np.float64(255.0)``).
+    """
+    _check_class(explanation, class_index)
+    every_class = shap.Explanation(
+        values=explanation.values,
+        base_values=explanation.base_values,
+        data=np.array([token.replace("&", "&amp;") for token in explanation.tokens]),
+        output_names=[html.escape(name) for name in explanation.class_names],
+        hierarchical_values=explanation.hierarchical_values,
+        clustering=explanation.clustering,
+    )
+    return _NUMPY_SCALAR.sub(r"\1", shap.plots.text(every_class[:, class_index], display=False))
+
+
+def standalone_html(explanation: ShapExplanation, class_index: int) -> str:
+    """The text plot as a complete HTML page for download, with a heading naming the class."""
+    plot = shap_text_html(explanation, class_index)
+    name = html.escape(explanation.class_names[class_index])
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8">'
+        f"<title>SHAP values for {name}</title></head>"
+        f'<body style="font-family: sans-serif"><h3>SHAP values for class "{name}"</h3>{plot}</body></html>'
+    )
+
+
+def text_plot_height(explanation: ShapExplanation) -> int:
+    """Pixels an iframe needs for :func:`shap_text_html`: the force plot plus wrapped lines of text."""
+    lines = 1 + len("".join(explanation.tokens)) // 90
+    return 130 + 30 * lines
+
+
+def strongest_tokens(explanation: ShapExplanation, class_index: int, count: int = 15) -> tuple[list[str], np.ndarray]:
+    """The ``count`` maskable tokens with the largest |value| for a class: (position labels, values), strongest first.
+
+    Labels are :func:`xray.text.position_labels` ("03 cup"), unique even where a token repeats.
+    """
+    _check_class(explanation, class_index)
+    positions = np.flatnonzero(explanation.maskable)
+    values = explanation.values[positions, class_index]
+    chosen = positions[np.argsort(-np.abs(values), kind="stable")[:count]]
+    labels = position_labels([explanation.tokens[index].strip() for index in chosen], chosen.tolist())
+    return labels, explanation.values[chosen, class_index]
+
+
+def values_table(explanation: ShapExplanation) -> pd.DataFrame:
+    """One row per maskable token: position (index in ``tokens``), token, then one column of values per class."""
+    positions = np.flatnonzero(explanation.maskable)
+    table = pd.DataFrame({"position": positions, "token": [explanation.tokens[index].strip() for index in positions]})
+    for column, name in enumerate(explanation.class_names):
+        table[name] = explanation.values[positions, column]
+    return table
+
+
+def explanation_json(explanation: ShapExplanation, classifier_name: str) -> str:
+    """The explanation as JSON: text, classifier, classes, base values, output, budget and per-token values."""
+    return json.dumps(
+        {
+            "text": explanation.text,
+            "classifier": classifier_name,
+            "class_names": list(explanation.class_names),
+            "base_values": explanation.base_values.tolist(),
+            "output": explanation.output.tolist(),
+            "max_evals": explanation.max_evals,
+            "tokens": values_table(explanation).to_dict(orient="records"),
+        },
+        indent=1,
+    )
