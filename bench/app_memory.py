@@ -8,52 +8,22 @@ memory (VmRSS) after each page and its peak (VmHWM) at the end. Needs Debian's c
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from bench.app_server import CHROMIUM, CHROMIUM_ARGS, ROOT, running_app
+
 PAGE_TIMEOUT_MS = 180_000
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def memory_mb(pid: int, field: str) -> float:
     """A ``/proc/<pid>/status`` field (VmRSS, VmHWM) in MB."""
     status = Path(f"/proc/{pid}/status").read_text()
     return int(re.search(rf"^{field}:\s+(\d+) kB", status, flags=re.M).group(1)) / 1024
-
-
-def wait_until_healthy(url: str, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError("the Streamlit server did not become healthy")
 
 
 def page_paths() -> list[str]:
@@ -71,30 +41,15 @@ def visit(page: Page, url: str) -> float:
 
 
 def main() -> int:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port)]
-    command += ["--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    server = subprocess.Popen(
-        command, cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    try:
-        wait_until_healthy(url)
+    with running_app() as app, sync_playwright() as playwright:
         print(f"{'page':<24} {'seconds':>8} {'RSS MB':>8}")
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            for path in page_paths():
-                seconds = visit(page, f"{url}/{path}")
-                print(f"{path or 'home':<24} {seconds:>8.2f} {memory_mb(server.pid, 'VmRSS'):>8.0f}")
-            browser.close()
-        print(f"peak resident memory of the server (VmHWM): {memory_mb(server.pid, 'VmHWM'):.0f} MB")
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        for path in page_paths():
+            seconds = visit(page, f"{app.url}/{path}")
+            print(f"{path or 'home':<24} {seconds:>8.2f} {memory_mb(app.process.pid, 'VmRSS'):>8.0f}")
+        browser.close()
+        print(f"peak resident memory of the server (VmHWM): {memory_mb(app.process.pid, 'VmHWM'):.0f} MB")
     return 0
 
 

@@ -29,13 +29,10 @@ import argparse
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +47,7 @@ import torch  # noqa: E402
 from bertviz import head_view, model_view  # noqa: E402
 from transformers import AutoModel, PreTrainedModel, PreTrainedTokenizerBase  # noqa: E402
 
+from bench.app_server import CHROMIUM, CHROMIUM_ARGS, running_app  # noqa: E402
 from xray.attention import compute_attention  # noqa: E402
 from xray.bertviz_html import head_view_html, model_view_html  # noqa: E402
 from xray.loading import EMBEDDED_MODEL, LoadedModel, embedded_model_path, load_model  # noqa: E402
@@ -60,16 +58,6 @@ if TYPE_CHECKING:
 TOKEN_COUNTS = (16, 64, 128, 512)
 APP_MAX_TOKENS = 128  # the Attention page's "Tokens in interactive views" slider maximum (default 64)
 SENTENCE = "The animal didn't cross the street because it was too tired. "
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ATTENTION_PATH = "/Attention"  # Streamlit's URL for pages/1_Attention.py
 SERVER_TIMEOUT_S = 120
 PAGE_TIMEOUT_S = 300
@@ -223,27 +211,6 @@ def print_table(rows: list[Row]) -> None:
         )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_health(base_url: str, server: subprocess.Popen, timeout_s: float) -> None:
-    """Poll /_stcore/health until it answers "ok"; raise if the server exits or the timeout passes."""
-    deadline = time.perf_counter() + timeout_s
-    while time.perf_counter() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=1) as response:
-                if response.read().strip() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"streamlit was not healthy within {timeout_s} s")
-
-
 def load_attention_page(page: Page, url: str) -> float:
     """Seconds from navigating to ``url`` until the head view's SVG shows the token "animal"."""
     start = time.perf_counter()
@@ -257,32 +224,17 @@ def cold_start() -> None:
     """Launch the app, time health and the first rendered Attention page, then a warm second load."""
     from playwright.sync_api import sync_playwright
 
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port)]
-    command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    with (
-        sync_playwright() as playwright,
-        tempfile.TemporaryFile() as log,
-    ):
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        start = time.perf_counter()
-        server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         try:
-            wait_for_health(base_url, server, SERVER_TIMEOUT_S)
-            healthy = time.perf_counter() - start
-            load_attention_page(page, base_url + ATTENTION_PATH)
-            first = time.perf_counter() - start
-            warm = load_attention_page(browser.new_page(), base_url + ATTENTION_PATH)
+            started = time.perf_counter()
+            with running_app(SERVER_TIMEOUT_S) as app:
+                load_attention_page(browser.new_page(), app.url + ATTENTION_PATH)
+                first = time.perf_counter() - started
+                warm = load_attention_page(browser.new_page(), app.url + ATTENTION_PATH)
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
             browser.close()
-    print(f"launch -> /_stcore/health ok:             {healthy:7.2f} s")
+    print(f"launch -> /_stcore/health ok:             {app.healthy_after_s:7.2f} s")
     print(f"launch -> first Attention page rendered:  {first:7.2f} s  (head view iframe shows 'animal')")
     print(f"warm second load (new tab, same server):  {warm:7.2f} s")
 

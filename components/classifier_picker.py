@@ -102,3 +102,14 @@ def classifier_sidebar(selection: Selection) -> tuple[ClassifierChoice, Classifi
     with user_errors("preparing the classifier"), st.spinner("Preparing the classifier…"):
         classifier = cached_classifier(choice)
     return choice, classifier
+
+
+def class_picker(class_names: tuple[str, ...], key: str, label: str = "Class to explain") -> int | None:
+    """A class selectbox bound to the URL under ``key``; None (the default) means the predicted class."""
+    return st.selectbox(
+        label,
+        [None, *range(len(class_names))],
+        format_func=lambda index: "Predicted class" if index is None else class_names[index],
+        key=key,
+        bind="query-params",
+    )

@@ -7,7 +7,7 @@ import re
 import pandas as pd
 import streamlit as st
 
-from components.classifier_picker import classifier_sidebar
+from components.classifier_picker import class_picker, classifier_sidebar
 from components.downloads import chart_downloads, html_download
 from components.feedback import show_notices, user_errors
 from components.loaders import cached_seconds_per_text, cached_shap
@@ -38,13 +38,8 @@ st.caption(
 
 names = classifier.class_names
 controls = st.columns(2)
-class_choice = controls[0].selectbox(
-    "Class to explain",
-    [None, *range(len(names))],
-    format_func=lambda index: "Predicted class" if index is None else names[index],
-    key="shap.class",
-    bind="query-params",
-)
+with controls[0]:
+    class_choice = class_picker(names, "shap.class")
 max_evals = controls[1].slider(
     "Model evaluations (max_evals)",
     100,

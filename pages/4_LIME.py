@@ -7,7 +7,7 @@ import re
 import pandas as pd
 import streamlit as st
 
-from components.classifier_picker import classifier_sidebar
+from components.classifier_picker import class_picker, classifier_sidebar
 from components.downloads import chart_downloads, html_download
 from components.feedback import show_notices, user_errors
 from components.loaders import cached_lime, cached_seconds_per_text
@@ -32,13 +32,8 @@ st.caption(
 
 names = classifier.class_names
 controls = st.columns(4)
-class_index = controls[0].selectbox(
-    "Class to explain",
-    [None, *range(len(names))],
-    format_func=lambda index: "Predicted class" if index is None else names[index],
-    key="lime.class",
-    bind="query-params",
-)
+with controls[0]:
+    class_index = class_picker(names, "lime.class")
 num_samples = controls[1].slider(
     "Samples",
     500,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components.classifier_picker import classifier_sidebar
+from components.classifier_picker import class_picker, classifier_sidebar
 from components.downloads import chart_downloads
 from components.feedback import show_notices, user_errors
 from components.loaders import cached_comparison
@@ -24,13 +24,8 @@ st.caption(
 )
 names = classifier.class_names
 controls = st.columns(3)
-class_index = controls[0].selectbox(
-    "Class",
-    [None, *range(len(names))],
-    key="compare.class",
-    bind="query-params",
-    format_func=lambda index: "Predicted class" if index is None else names[index],
-)
+with controls[0]:
+    class_index = class_picker(names, "compare.class", "Class")
 max_evals = controls[1].slider(
     "SHAP evaluations", 100, 3000, 500, step=100, key="compare.shap_evals", bind="query-params"
 )

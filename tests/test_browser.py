@@ -13,18 +13,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import quote, urlsplit
 
 import pytest
+
+from bench.app_server import CHROMIUM, CHROMIUM_ARGS, running_app
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -38,22 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-proxy-server",
-    # Requests that try to leave loopback fail at once instead of waiting on the network; they are still seen.
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
-]
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 LOCAL_SCHEMES = {"data", "about", "blob"}
-SERVER_START_S = 60
 # The first page of a cold server imports torch and loads the model before it draws anything.
 RENDER_MS = 90_000
 VIEWPORT = {"width": 1400, "height": 1000}
@@ -68,25 +50,10 @@ def _missing(reason: str) -> NoReturn:
 
 
 def _chromium() -> str:
-    for candidate in (CHROMIUM, shutil.which("chromium")):
+    for candidate in (str(CHROMIUM), shutil.which("chromium")):
         if candidate and Path(candidate).is_file():
             return candidate
     _missing("Debian chromium is not installed (apt-get install chromium)")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through a proxy
-    try:
-        with opener.open(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200 and response.read().strip() == b"ok"
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 @pytest.fixture(scope="module")
@@ -103,48 +70,13 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def app_url() -> Iterator[str]:
     """``streamlit run streamlit_app.py`` on a free loopback port; yields its base URL."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    logs = tmp_path_factory.mktemp("streamlit")
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "streamlit_app.py",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--server.fileWatcherType",
-        "none",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    # Files, not pipes: a full pipe would block the server.
-    with (logs / "stdout.log").open("w+") as stdout, (logs / "stderr.log").open("w+") as stderr:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stdout, stderr=stderr)
-        try:
-            deadline = time.monotonic() + SERVER_START_S
-            while not _healthy(url):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    stderr.seek(0)
-                    state = f"exited with {process.returncode}" if process.poll() is not None else "timed out"
-                    pytest.fail(f"streamlit did not come up at {url} ({state}); stderr:\n{stderr.read()}")
-                time.sleep(0.25)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+    try:
+        with running_app() as app:
+            yield app.url
+    except RuntimeError as error:
+        pytest.fail(str(error))
 
 
 @pytest.fixture
