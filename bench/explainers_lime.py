@@ -40,6 +40,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from lime.lime_text import LimeTextExplainer  # noqa: E402
 
+from bench.recording import RecordingClassifier  # noqa: E402
 from xray.batching import InferenceSettings, bf16_is_fast  # noqa: E402
 from xray.classifiers import EmbeddingHeadClassifier, topic_classifier  # noqa: E402
 from xray.lime_explain import explain_lime  # noqa: E402
@@ -102,37 +103,10 @@ def run_plain(name: str, function: ClassifierFn, label: int, samples: int, featu
 
 
 def run_ours(name: str, classifier: EmbeddingHeadClassifier, label: int, samples: int, features: int) -> Row:
-    spent: list[float] = []
-    timed_classifier = _TimedClassifier(classifier, spent)
-    result = explain_lime(timed_classifier, TEXT, class_index=label, num_samples=samples, num_features=features)
+    recording = RecordingClassifier(classifier)
+    result = explain_lime(recording, TEXT, class_index=label, num_samples=samples, num_features=features)
     weights = dict(zip(result.words, result.weights.tolist(), strict=True))
-    return Row(name, result.seconds, spent[0], weights, result.distinct_texts)
-
-
-@dataclass(frozen=True)
-class _TimedClassifier:
-    """The classifier, with the time of each ``predict_proba`` call recorded."""
-
-    inner: EmbeddingHeadClassifier
-    spent: list[float]
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def class_names(self) -> tuple[str, ...]:
-        return self.inner.class_names
-
-    @property
-    def loaded(self):
-        return self.inner.loaded
-
-    def predict_proba(self, texts, progress=None) -> np.ndarray:
-        started = time.perf_counter()
-        result = self.inner.predict_proba(texts, progress)
-        self.spent.append(time.perf_counter() - started)
-        return result
+    return Row(name, result.seconds, recording.seconds[0], weights, result.distinct_texts)
 
 
 def median_row(runs: list[Row]) -> Row:

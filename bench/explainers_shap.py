@@ -43,6 +43,7 @@ import shap  # noqa: E402
 import torch  # noqa: E402
 
 from bench.explainers_lime import ClassifierFn, in_batches, one_at_a_time  # noqa: E402
+from bench.recording import RecordingClassifier  # noqa: E402
 from xray.batching import InferenceSettings, bf16_is_fast  # noqa: E402
 from xray.classifiers import EmbeddingHeadClassifier, topic_classifier  # noqa: E402
 from xray.loading import EMBEDDED_MODEL, load_model  # noqa: E402
@@ -89,37 +90,10 @@ def run_plain(name: str, function: ClassifierFn, tokenizer, max_evals: int, batc
     return Row(name, seconds, sum(recorder.seconds), len(recorder.sizes), sum(recorder.sizes), result.values[0])
 
 
-@dataclass(frozen=True)
-class _RecordedClassifier:
-    """The classifier, with each ``predict_proba`` call recorded (the full-text call of its own included)."""
-
-    inner: EmbeddingHeadClassifier
-    recorder: Recorder
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def class_names(self) -> tuple[str, ...]:
-        return self.inner.class_names
-
-    @property
-    def loaded(self):
-        return self.inner.loaded
-
-    @property
-    def max_tokens(self) -> int:
-        return self.inner.max_tokens
-
-    def predict_proba(self, texts, progress=None) -> np.ndarray:
-        return self.recorder(texts)
-
-
 def run_ours(name: str, classifier: EmbeddingHeadClassifier, max_evals: int) -> Row:
-    recorder = Recorder(classifier.predict_proba)
-    result = explain_shap(_RecordedClassifier(classifier, recorder), TEXT, max_evals=max_evals)
-    return Row(name, result.seconds, sum(recorder.seconds), len(recorder.sizes), sum(recorder.sizes), result.values)
+    recording = RecordingClassifier(classifier)
+    result = explain_shap(recording, TEXT, max_evals=max_evals)
+    return Row(name, result.seconds, sum(recording.seconds), len(recording.sizes), sum(recording.sizes), result.values)
 
 
 def median_row(runs: list[Row]) -> Row:

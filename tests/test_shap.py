@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +13,9 @@ import pytest
 import shap
 from streamlit.testing.v1 import AppTest
 
+from bench.recording import RecordingClassifier
 from xray.batching import Progress
-from xray.classifiers import Classifier, EmbeddingHeadClassifier, LinearHead, topic_classifier
+from xray.classifiers import EmbeddingHeadClassifier, LinearHead, topic_classifier
 from xray.loading import LoadedModel
 from xray.shap_explain import (
     FLOAT32_TOLERANCE,
@@ -46,34 +47,6 @@ class PlantedClassifier:
     def predict_proba(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         first = np.array([0.9 if "animal" in text else 0.2 for text in texts])
         return np.stack([first, 1 - first], axis=1)
-
-
-@dataclass(frozen=True)
-class Counting:
-    """Wraps a classifier and records how many texts each ``predict_proba`` call received."""
-
-    inner: Classifier
-    calls: list[int] = field(default_factory=list)
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def class_names(self) -> tuple[str, ...]:
-        return self.inner.class_names
-
-    @property
-    def loaded(self) -> LoadedModel:
-        return self.inner.loaded
-
-    @property
-    def max_tokens(self) -> int:
-        return self.inner.max_tokens
-
-    def predict_proba(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        self.calls.append(len(texts))
-        return self.inner.predict_proba(texts, progress)
 
 
 @pytest.fixture(scope="module")
@@ -114,14 +87,14 @@ def test_values_equal_the_plain_recipe_in_few_model_calls(random_head):
 
     plain = shap.Explainer(unbatched, shap.maskers.Text(random_head.loaded.tokenizer))([SENTENCE], max_evals=max_evals)
     assert sum(asked) == max_evals, "the budget must run out, or any batch size would give the same values"
-    counting = Counting(random_head)
+    counting = RecordingClassifier(random_head)
     ours = explain_shap(counting, SENTENCE, max_evals=max_evals)
     np.testing.assert_allclose(ours.values, plain.values[0], atol=1e-5, rtol=0)
     np.testing.assert_allclose(ours.base_values, plain.base_values[0], atol=1e-5, rtol=0)
     assert ours.tokens == list(plain.data[0])
     assert ours.additivity_gap.max() < FLOAT32_TOLERANCE
-    assert len(counting.calls) * 2 <= len(asked)
-    assert sum(counting.calls) == ours.evaluations + 1  # each masked text once, plus the full text on its own
+    assert len(counting.sizes) * 2 <= len(asked)
+    assert sum(counting.sizes) == ours.evaluations + 1  # each masked text once, plus the full text on its own
 
 
 def test_a_larger_shap_batch_alone_would_change_the_values(random_head):
