@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from xray.compare import RANDOM, attention_word_scores, compare_explanations, rank_agreement
+from xray.compare import RANDOM, attention_word_scores, compare_explanations, method_word_scores, rank_agreement
 from xray.loading import LoadedModel
 from xray.words import locate_pieces, only_words, scores_on_words, split_words, token_spans, without_words
 
@@ -97,3 +99,49 @@ def test_attention_scores_cover_every_word_and_sum_like_attention(tiny):
     assert list(scores) == ["Attention from [CLS], last layer", "Rollout from [CLS]"]
     for values in scores.values():
         assert values.shape == (4,) and (values > 0).all() and values.sum() < 1.0
+
+
+SPORT = "The striker scored twice as United beat Chelsea in the cup final."
+
+
+@pytest.mark.integration
+def test_methods_are_aligned_on_the_same_words_for_the_topic_classifier(minilm):
+    from xray.classifiers import topic_classifier
+    from xray.lime_explain import explain_lime, word_count
+    from xray.shap_explain import explain_shap
+
+    classifier = topic_classifier(minilm)
+    shap_explanation = explain_shap(classifier, SPORT, max_evals=200)
+    sports = classifier.class_names.index("sports")
+    lime_explanation = explain_lime(
+        classifier, SPORT, class_index=sports, num_samples=500, num_features=word_count(SPORT)
+    )
+    words, scores = method_word_scores(classifier, shap_explanation, lime_explanation, sports)
+    assert [word.text for word in words] == SPORT.rstrip(".").split()
+    assert list(scores)[:2] == ["SHAP", "LIME"]
+    # Summed per word, SHAP values keep their total, but for punctuation, which belongs to no word.
+    wordy = np.array([any(char.isalnum() for char in token) for token in shap_explanation.tokens])
+    assert scores["SHAP"].sum() == pytest.approx(shap_explanation.values[wordy, sports].sum(), abs=1e-6)
+    comparison = compare_explanations(classifier, SPORT, sports, words, scores)
+    assert comparison.probability == pytest.approx(shap_explanation.output[sports], abs=1e-5)
+    assert comparison.most_comprehensive() in scores
+    assert json.loads(comparison.to_json("sports"))["spearman"]["methods"] == list(scores)
+    with pytest.raises(ValueError, match="LIME explained class"):
+        method_word_scores(classifier, shap_explanation, lime_explanation, (sports + 1) % 5)
+
+
+@pytest.mark.app
+@pytest.mark.integration
+def test_comparison_page_shows_agreement_faithfulness_and_downloads():
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_file(str(Path(__file__).parents[1] / "pages" / "8_Which_explanation.py"), default_timeout=300)
+    app.query_params.update({"text": SPORT, "compare.shap_evals": "200", "compare.lime_samples": "500"})
+    app.run()
+    assert not app.exception and not app.error
+    assert "sports" in app.subheader[0].value
+    methods = app.dataframe[0].value["method"].tolist()
+    assert methods == ["SHAP", "LIME", "Attention from [CLS], last layer", "Rollout from [CLS]", RANDOM]
+    assert "How to read this" in app.markdown[-1].value
+    labels = [button.label for button in app.get("download_button")]
+    assert {"Word scores (CSV)", "Comparison (JSON)"} <= set(labels)
