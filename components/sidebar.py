@@ -22,6 +22,7 @@ MODEL_CHOICES = (
     "roberta-base",
     "gpt2",
     "t5-small",
+    "distilbert-base-uncased-finetuned-sst-2-english",
     OTHER_MODEL,
 )
 EXAMPLES: dict[str, str] = {

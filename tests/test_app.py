@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from components.classifier_picker import KINDS
 from components.sidebar import OTHER_MODEL
 from tests.tiny_models import tiny_bert, tiny_t5
 from xray.loading import EMBEDDED_MODEL, MAX_PARAMETERS_ENV
@@ -151,3 +152,29 @@ def test_cjk_text_renders_in_the_head_view():
     app = _run(ATTENTION, text="東京は大きい都市です")
     _assert_clean(app)
     assert json.dumps("東") in app.get("iframe")[0].proto.srcdoc  # bertviz's JSON escapes non-ASCII
+
+
+LIME_PAGE = ROOT / "pages" / "4_LIME.py"
+# Bound widgets with a format_func put the formatted label in the URL.
+
+
+@pytest.mark.parametrize(
+    ("classes", "message"),
+    [("sport", "at least two class descriptions"), ("sport\nart\nsport", "repeated: sport")],
+)
+def test_zero_shot_with_too_few_or_repeated_classes_says_what_to_fix(classes, message):
+    app = _run(LIME_PAGE, classifier=KINDS["zero-shot"], classes=classes, **{"lime.samples": "500"})
+    assert not app.exception
+    assert message in app.error[0].value
+
+
+def test_zero_shot_classifier_explains_with_the_typed_classes():
+    app = _run(LIME_PAGE, classifier=KINDS["zero-shot"], classes="sport\npolitics", **{"lime.samples": "500"})
+    _assert_clean(app)
+    assert app.selectbox(key="lime.class").options == ["Predicted class", "sport", "politics"]
+
+
+def test_a_model_without_a_classification_head_is_refused_on_the_page():
+    app = _run(LIME_PAGE, classifier=KINDS["model"], **{"lime.samples": "500"})
+    assert not app.exception
+    assert "has no sequence-classification head" in app.error[0].value

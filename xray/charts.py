@@ -168,7 +168,10 @@ def agreement_heatmap(methods: list[str], matrix: np.ndarray) -> alt.Chart:
         color=alt.Color("spearman:Q", scale=alt.Scale(scheme="redblue", domain=[-1, 1], reverse=True)),
         tooltip=["first:N", "second:N", "spearman:Q"],
     )
-    text = base.mark_text(fontSize=12).encode(text=alt.Text("spearman:Q", format=".2f"))
+    text = base.mark_text(fontSize=12).encode(
+        text=alt.Text("spearman:Q", format=".2f"),
+        color=alt.condition("abs(datum.spearman) > 0.6", alt.value("white"), alt.value("black")),
+    )
     return (cells + text).properties(width=alt.Step(70), height=alt.Step(34), autosize="pad")
 
 
