@@ -18,6 +18,8 @@ from playwright.sync_api import Page, sync_playwright
 from bench.app_server import CHROMIUM, CHROMIUM_ARGS, ROOT, running_app
 
 PAGE_TIMEOUT_MS = 180_000
+BUSY = "[data-testid='stProgress'], [data-testid='stSpinner'], [data-testid='stSkeleton']"
+QUIET_S = 2.0
 
 
 def memory_mb(pid: int, field: str) -> float:
@@ -32,12 +34,24 @@ def page_paths() -> list[str]:
 
 
 def visit(page: Page, url: str) -> float:
-    """Open ``url`` and wait until the script has finished running; returns seconds."""
+    """Open ``url`` and wait until the page has finished computing; returns seconds.
+
+    Finished means: the title is drawn, and for two seconds in a row no progress bar, spinner or
+    placeholder is on the page (Streamlit shows one of them while a cached computation runs).
+    """
     started = time.perf_counter()
     page.goto(url)
     page.wait_for_selector("h1", timeout=PAGE_TIMEOUT_MS)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=PAGE_TIMEOUT_MS)
-    return time.perf_counter() - started
+    quiet_since = None
+    while time.perf_counter() - started < PAGE_TIMEOUT_MS / 1000:
+        if page.locator(BUSY).count():
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.perf_counter()
+        elif time.perf_counter() - quiet_since >= QUIET_S:
+            return quiet_since - started
+        page.wait_for_timeout(100)
+    raise TimeoutError(f"{url} was still computing after {PAGE_TIMEOUT_MS / 1000:.0f} s")
 
 
 def main() -> int:

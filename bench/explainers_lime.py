@@ -126,6 +126,19 @@ def largest_difference(weights: dict[str, float], reference: dict[str, float]) -
     return max(abs(weights.get(word, 0.0) - reference.get(word, 0.0)) for word in words)
 
 
+def print_bf16_difference(fp32: EmbeddingHeadClassifier, bf16: EmbeddingHeadClassifier, samples: int) -> None:
+    """The largest class-probability difference between bfloat16 autocast and float32 over LIME's texts."""
+    texts: list[str] = []
+    LimeTextExplainer(random_state=SEED).explain_instance(
+        TEXT, lambda batch: texts.extend(batch) or fp32.predict_proba(batch), num_samples=samples
+    )
+    difference = np.abs(bf16.predict_proba(texts) - fp32.predict_proba(texts))
+    print(
+        f"bf16 vs fp32 over LIME's {len(set(texts)):,} distinct texts: largest probability difference "
+        f"{difference.max():.1e}, mean {difference.mean():.1e}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=5000, help="lime's num_samples (default 5000)")
@@ -170,6 +183,7 @@ def main() -> None:
         )
     top = sorted(reference.weights.items(), key=lambda item: -abs(item[1]))[:5]
     print("top weights (plain): " + ", ".join(f"{word} {weight:+.4f}" for word, weight in top))
+    print_bf16_difference(fp32, bf16, args.samples)
 
     print("\n== environment ==")
     print(
