@@ -93,8 +93,9 @@ def classifier_sidebar(selection: Selection) -> tuple[ClassifierChoice, Classifi
             key="bf16",
             disabled=not fast,
             **SHARED,
-            help="Runs the classifier under bfloat16 autocast: several times faster on CPUs with AVX-512 BF16 or "
-            "AMX; probabilities move slightly (the page shows by how much)."
+            help="Runs the classifier under bfloat16 autocast: about twice as fast on CPUs with AVX-512 BF16 or "
+            "AMX, but probabilities move slightly (bench/explainers_lime.py measures by how much). Switch it off "
+            "for exact float32 results."
             if fast
             else "This machine has no fast bfloat16 support; the classifier runs in float32.",
         )
