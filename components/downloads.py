@@ -1,35 +1,38 @@
-"""Download buttons; file contents are built only when a button is clicked."""
+"""Download buttons that never rerun the page; file contents given as a callable are built only on click."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import altair as alt
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from xray.export import chart_png, chart_svg
+
+Contents = str | bytes | Callable[[], str | bytes]
+
+
+def download(
+    label: str, data: Contents, file_name: str, mime: str, key: str, container: DeltaGenerator | None = None
+) -> None:
+    """One download button (in ``container``, default the current block)."""
+    (container or st).download_button(
+        label, data, file_name, mime, key=key, on_click="ignore", icon=":material/download:"
+    )
+
+
+def download_row() -> DeltaGenerator:
+    """A horizontal row to put several download buttons side by side."""
+    return st.container(horizontal=True)
 
 
 def chart_downloads(chart: alt.TopLevelMixin, stem: str, key: str) -> None:
     """PNG and SVG download buttons for ``chart``, side by side."""
-    row = st.container(horizontal=True)
-    row.download_button(
-        "PNG",
-        lambda: chart_png(chart),
-        f"{stem}.png",
-        "image/png",
-        key=f"{key}.png",
-        on_click="ignore",
-        icon=":material/download:",
-    )
-    row.download_button(
-        "SVG",
-        lambda: chart_svg(chart),
-        f"{stem}.svg",
-        "image/svg+xml",
-        key=f"{key}.svg",
-        on_click="ignore",
-        icon=":material/download:",
-    )
+    row = download_row()
+    download("PNG", lambda: chart_png(chart), f"{stem}.png", "image/png", f"{key}.png", row)
+    download("SVG", lambda: chart_svg(chart), f"{stem}.svg", "image/svg+xml", f"{key}.svg", row)
 
 
 def html_download(html: str, label: str, file_name: str, key: str) -> None:
-    st.download_button(label, html, file_name, "text/html", key=key, on_click="ignore", icon=":material/download:")
+    download(label, html, file_name, "text/html", key)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
-from components.downloads import chart_downloads, html_download
+from components.downloads import chart_downloads, download, download_row, html_download
 from components.feedback import show_notices, user_errors
 from components.loaders import (
     cached_attention,
@@ -161,21 +160,12 @@ elif view == "Head overview":
     st.altair_chart(chart, width="content")
     st.caption("Hover a cell for every statistic of that head. Heads with low entropy attend to few tokens.")
     chart_downloads(chart, f"head_overview_{statistic}", "attention.overview")
-    table = pd.DataFrame(
-        [
-            {"layer": layer, "head": head, **{name: float(statistics.get(name)[layer, head]) for name in STATISTICS}}
-            for layer in range(statistics.entropy.shape[0])
-            for head in range(statistics.entropy.shape[1])
-        ]
-    )
-    st.download_button(
+    download(
         "Statistics (CSV)",
-        table.to_csv(index=False),
+        statistics.table().to_csv(index=False),
         "head_statistics.csv",
         "text/csv",
-        key="attention.statistics_csv",
-        on_click="ignore",
-        icon=":material/download:",
+        "attention.statistics_csv",
     )
 
 else:
@@ -209,22 +199,13 @@ else:
 
 with st.expander("Download the attention weights"):
     st.caption("Every layer and head of every attention stack, for the whole input.")
-    row = st.container(horizontal=True)
-    row.download_button(
+    row = download_row()
+    download(
         "JSON",
         lambda: attention_json(result, selection.model_name),
         "attention.json",
         "application/json",
-        key="attention.json",
-        on_click="ignore",
-        icon=":material/download:",
+        "attention.json",
+        row,
     )
-    row.download_button(
-        "NPZ",
-        lambda: attention_npz(result),
-        "attention.npz",
-        "application/octet-stream",
-        key="attention.npz",
-        on_click="ignore",
-        icon=":material/download:",
-    )
+    download("NPZ", lambda: attention_npz(result), "attention.npz", "application/octet-stream", "attention.npz", row)

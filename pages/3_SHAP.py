@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from components.classifier_picker import class_picker, classifier_sidebar
-from components.downloads import chart_downloads, html_download
+from components.downloads import chart_downloads, download, download_row, html_download
 from components.feedback import show_notices, user_errors
 from components.loaders import cached_seconds_per_text, cached_shap
 from components.sidebar import sidebar
@@ -104,23 +104,16 @@ with st.expander("Probabilities and downloads"):
         column_config={"probability": st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0)},
         hide_index=True,
     )
-    row = st.container(horizontal=True)
-    row.download_button(
-        "Values (CSV)",
-        values_table(explanation).to_csv(index=False),
-        "shap_values.csv",
-        "text/csv",
-        key="shap.csv",
-        on_click="ignore",
-        icon=":material/download:",
+    row = download_row()
+    download(
+        "Values (CSV)", values_table(explanation).to_csv(index=False), "shap_values.csv", "text/csv", "shap.csv", row
     )
-    row.download_button(
+    download(
         "Explanation (JSON)",
         lambda: explanation_json(explanation, classifier.name),
         "shap_values.json",
         "application/json",
-        key="shap.json",
-        on_click="ignore",
-        icon=":material/download:",
+        "shap.json",
+        row,
     )
     html_download(standalone_html(explanation, index), "Text plot (HTML)", f"{stem}.html", "shap.html")

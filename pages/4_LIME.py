@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from components.classifier_picker import class_picker, classifier_sidebar
-from components.downloads import chart_downloads, html_download
+from components.downloads import chart_downloads, download, download_row, html_download
 from components.feedback import show_notices, user_errors
 from components.loaders import cached_lime, cached_seconds_per_text
 from components.sidebar import sidebar
@@ -116,24 +116,15 @@ with st.expander("Probabilities and downloads"):
         column_config={"probability": st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0)},
         hide_index=True,
     )
-    row = st.container(horizontal=True)
-    row.download_button(
-        "Weights (CSV)",
-        result.table().to_csv(index=False),
-        f"{stem}.csv",
-        "text/csv",
-        key="lime.csv",
-        on_click="ignore",
-        icon=":material/download:",
-    )
-    row.download_button(
+    row = download_row()
+    download("Weights (CSV)", result.table().to_csv(index=False), f"{stem}.csv", "text/csv", "lime.csv", row)
+    download(
         "Explanation (JSON)",
         lambda: result.to_json(classifier.name),
         f"{stem}.json",
         "application/json",
-        key="lime.json",
-        on_click="ignore",
-        icon=":material/download:",
+        "lime.json",
+        row,
     )
     html_download(result.html, "lime's own page (HTML)", f"{stem}.html", "lime.html")
     st.caption("lime's page needs no network: its JavaScript (about 1.2 MB) is inside the file.")

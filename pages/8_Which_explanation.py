@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from components.classifier_picker import class_picker, classifier_sidebar
-from components.downloads import chart_downloads
+from components.downloads import chart_downloads, download, download_row
 from components.feedback import show_notices, user_errors
 from components.loaders import cached_comparison
 from components.sidebar import sidebar
@@ -94,22 +94,13 @@ st.markdown(
 )
 
 table = pd.DataFrame({"word": comparison.words, **comparison.scores})
-row = st.container(horizontal=True)
-row.download_button(
-    "Word scores (CSV)",
-    table.to_csv(index=False),
-    "word_scores.csv",
-    "text/csv",
-    key="compare.csv",
-    on_click="ignore",
-    icon=":material/download:",
-)
-row.download_button(
+row = download_row()
+download("Word scores (CSV)", table.to_csv(index=False), "word_scores.csv", "text/csv", "compare.csv", row)
+download(
     "Comparison (JSON)",
     lambda: comparison.to_json(explained),
     "comparison.json",
     "application/json",
-    key="compare.json",
-    on_click="ignore",
-    icon=":material/download:",
+    "compare.json",
+    row,
 )

@@ -64,3 +64,11 @@ def test_rollout_multiplies_layers_bottom_up():
 def test_rollout_rejects_a_bad_residual_weight():
     with pytest.raises(ValueError, match="residual_weight"):
         attention_rollout(TOY, residual_weight=1.5)
+
+
+def test_statistics_table_has_one_row_per_head():
+    stats = head_statistics(np.concatenate([TOY, TOY], axis=1), TOY_SPECIAL)
+    table = stats.table()
+    assert list(table.columns) == ["layer", "head", *STATISTICS]
+    assert table[["layer", "head"]].values.tolist() == [[0, 0], [0, 1]]
+    assert table["to_first"].tolist() == pytest.approx([stats.to_first[0, 0]] * 2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 STATISTICS: dict[str, str] = {
     "entropy": "Entropy of a query's attention, in bits, averaged over queries (0 = one key only).",
@@ -29,6 +30,13 @@ class HeadStatistics:
     to_self: np.ndarray
     to_previous: np.ndarray
     to_next: np.ndarray
+
+    def table(self) -> pd.DataFrame:
+        """One row per (layer, head), one column per statistic."""
+        layers, heads = np.indices(self.entropy.shape)
+        return pd.DataFrame(
+            {"layer": layers.ravel(), "head": heads.ravel(), **{name: self.get(name).ravel() for name in STATISTICS}}
+        )
 
     def get(self, name: str) -> np.ndarray:
         if name not in STATISTICS:
