@@ -161,7 +161,9 @@ def agreement_heatmap(methods: list[str], matrix: np.ndarray) -> alt.Chart:
         for second, value in zip(methods, row, strict=True)
     ]
     base = alt.Chart(_inline(pd.DataFrame(rows)), title="Rank agreement (Spearman) between methods").encode(
-        x=alt.X("second:N", sort=methods, title=None, axis=alt.Axis(labelAngle=-30, labelLimit=200)),
+        x=alt.X(
+            "second:N", sort=methods, title=None, axis=alt.Axis(labelAngle=-40, labelLimit=200, labelOverlap=False)
+        ),
         y=alt.Y("first:N", sort=methods, title=None, axis=alt.Axis(labelLimit=260)),
     )
     cells = base.mark_rect().encode(
@@ -172,7 +174,7 @@ def agreement_heatmap(methods: list[str], matrix: np.ndarray) -> alt.Chart:
         text=alt.Text("spearman:Q", format=".2f"),
         color=alt.condition("abs(datum.spearman) > 0.6", alt.value("white"), alt.value("black")),
     )
-    return (cells + text).properties(width=alt.Step(70), height=alt.Step(34), autosize="pad")
+    return (cells + text).properties(width=alt.Step(80), height=alt.Step(34), autosize="pad")
 
 
 def faithfulness_curves(
