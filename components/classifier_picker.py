@@ -16,7 +16,7 @@ from components.sidebar import Selection
 from xray.batching import InferenceSettings, bf16_is_fast
 from xray.classifiers import (
     Classifier,
-    LinearHead,
+    EmbeddingHeadClassifier,
     SequenceClassifier,
     ZeroShotClassifier,
     parse_class_descriptions,
@@ -73,11 +73,6 @@ def classifier_sidebar(selection: Selection) -> tuple[ClassifierChoice, Classifi
         model_name = selection.model_name
         if kind == "topic":
             model_name = EMBEDDED_MODEL
-            accuracy = LinearHead.load().metadata["held_out_accuracy"]
-            st.caption(
-                f"MiniLM sentence embeddings + a linear head trained on BBC News; held-out accuracy {accuracy:.3f}. "
-                "Reproduce it with `python -m xray train-head`."
-            )
         elif kind == "zero-shot":
             raw = st.text_area("Classes, one description per line", DEFAULT_DESCRIPTIONS, key="classes", **SHARED)
             st.caption(
@@ -102,6 +97,12 @@ def classifier_sidebar(selection: Selection) -> tuple[ClassifierChoice, Classifi
     choice = ClassifierChoice(kind, model_name, descriptions, bool(bf16 and fast))
     with user_errors("preparing the classifier"), st.spinner("Preparing the classifier…"):
         classifier = cached_classifier(choice)
+    if isinstance(classifier, EmbeddingHeadClassifier):
+        accuracy = classifier.head.metadata["held_out_accuracy"]
+        st.sidebar.caption(
+            f"MiniLM sentence embeddings + a linear head trained on BBC News; held-out accuracy {accuracy:.3f}. "
+            "Reproduce it with `python -m xray train-head`."
+        )
     return choice, classifier
 
 

@@ -14,7 +14,7 @@ from components.loaders import (
     cached_rollout,
     cached_statistics,
 )
-from components.sidebar import sidebar
+from components.page import start_page
 from xray.attention_stats import STATISTICS
 from xray.bertviz_html import head_view_height, model_view_height, view_window
 from xray.charts import attention_heatmap, head_overview, token_bars
@@ -30,12 +30,13 @@ BLOCK_NAMES = {
     "cross": "Cross (decoder → encoder)",
 }
 
-st.set_page_config(page_title="Attention · Transformer X-Ray", page_icon="👁️", layout="wide")
-selection = sidebar()
-st.title("Attention")
-st.caption(
-    "Which tokens does each head read from? Every head mixes the vectors of the tokens it attends to; "
-    "thicker lines and darker cells mean more weight."
+selection = start_page(
+    "Attention",
+    "👁️",
+    (
+        "Which tokens does each head read from? Every head mixes the vectors of the tokens it attends to; "
+        "thicker lines and darker cells mean more weight."
+    ),
 )
 with user_errors("computing attention"), st.spinner("Running the model on the text (well under a second on CPU)…"):
     result = cached_attention(selection.model_name, selection.text, selection.text_b)

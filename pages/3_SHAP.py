@@ -11,7 +11,7 @@ from components.classifier_picker import class_picker, classifier_sidebar
 from components.downloads import chart_downloads, download, download_row, html_download
 from components.feedback import show_notices, user_errors
 from components.loaders import cached_seconds_per_text, cached_shap
-from components.sidebar import sidebar
+from components.page import start_page
 from xray.charts import signed_bars
 from xray.shap_explain import (
     BFLOAT16_TOLERANCE,
@@ -25,16 +25,17 @@ from xray.shap_explain import (
     values_table,
 )
 
-st.set_page_config(page_title="SHAP · Transformer X-Ray", page_icon="🧮", layout="wide")
-selection = sidebar()
-choice, classifier = classifier_sidebar(selection)
-st.title("SHAP")
-st.caption(
-    "SHAP hides groups of tokens (as [MASK], or “...” where the tokenizer has no mask token) and shares the change "
-    "in the class probability between them. shap's Partition explainer splits the text along a hierarchy of its "
-    "tokens, so the values are Owen values: Shapley values where groups of neighbouring tokens act together. They add "
-    "up: the base value (every token hidden) plus all the values is the probability of the full text."
+selection = start_page(
+    "SHAP",
+    "🧮",
+    (
+        "SHAP hides groups of tokens (as [MASK], or “...” where the tokenizer has no mask token) and shares the change "
+        "in the class probability between them. shap's Partition explainer splits the text along a hierarchy of its "
+        "tokens, so the values are Owen values: Shapley values where groups of neighbouring tokens act together. "
+        "They add up: the base value (every token hidden) plus all the values is the probability of the full text."
+    ),
 )
+choice, classifier = classifier_sidebar(selection)
 
 names = classifier.class_names
 controls = st.columns(2)

@@ -11,7 +11,7 @@ from components.classifier_picker import class_picker, classifier_sidebar
 from components.downloads import chart_downloads, download, download_row, html_download
 from components.feedback import show_notices, user_errors
 from components.loaders import cached_lime, cached_seconds_per_text
-from components.sidebar import sidebar
+from components.page import start_page
 from xray.charts import signed_bars
 from xray.highlight import highlighted_text_html
 from xray.lime_explain import MAX_SEED, expected_distinct_texts
@@ -19,16 +19,17 @@ from xray.text import prepare_text
 
 POOR_FIT = 0.5  # below this R², the surrogate explains too little to trust its weights
 
-st.set_page_config(page_title="LIME · Transformer X-Ray", page_icon="🍋", layout="wide")
-selection = sidebar()
-choice, classifier = classifier_sidebar(selection)
-st.title("LIME")
-st.caption(
-    "LIME (Ribeiro et al. 2016) deletes random sets of words from the text, asks the classifier about each "
-    "shortened text, and fits a weighted linear model on which words were kept. A word's weight is how much keeping "
-    "it raises the class probability, near this text; the fit (R²) says whether a linear model over words can "
-    "describe the classifier here at all."
+selection = start_page(
+    "LIME",
+    "🍋",
+    (
+        "LIME (Ribeiro et al. 2016) deletes random sets of words from the text, asks the classifier about each "
+        "shortened text, and fits a weighted linear model on which words were kept. A word's weight is how much "
+        "keeping it raises the class probability, near this text; the fit (R²) says whether a linear model over "
+        "words can describe the classifier here at all."
+    ),
 )
+choice, classifier = classifier_sidebar(selection)
 
 names = classifier.class_names
 controls = st.columns(4)

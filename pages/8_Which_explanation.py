@@ -9,19 +9,20 @@ from components.classifier_picker import class_picker, classifier_sidebar
 from components.downloads import chart_downloads, download, download_row
 from components.feedback import show_notices, user_errors
 from components.loaders import cached_comparison
-from components.sidebar import sidebar
+from components.page import start_page
 from xray.charts import agreement_heatmap, faithfulness_curves, word_scores_heatmap
 from xray.compare import RANDOM
 
-st.set_page_config(page_title="Which explanation · Transformer X-Ray", page_icon="⚖️", layout="wide")
-selection = sidebar()
-choice, classifier = classifier_sidebar(selection)
-st.title("Which explanation to trust?")
-st.caption(
-    "SHAP, LIME and attention each claim to show which words drive the prediction. Here they are aligned on the "
-    "same words, checked against each other (do they rank the words alike?) and against the classifier itself "
-    "(does removing a method's top words really change the prediction?)."
+selection = start_page(
+    "Which explanation to trust?",
+    "⚖️",
+    (
+        "SHAP, LIME and attention each claim to show which words drive the prediction. Here they are aligned on the "
+        "same words, checked against each other (do they rank the words alike?) and against the classifier itself "
+        "(does removing a method's top words really change the prediction?)."
+    ),
 )
+choice, classifier = classifier_sidebar(selection)
 names = classifier.class_names
 controls = st.columns(3)
 with controls[0]:

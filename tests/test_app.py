@@ -178,3 +178,12 @@ def test_a_model_without_a_classification_head_is_refused_on_the_page():
     app = _run(LIME_PAGE, classifier=KINDS["model"], **{"lime.samples": "500"})
     assert not app.exception
     assert "has no sequence-classification head" in app.error[0].value
+
+
+def test_topic_classifier_states_its_measured_held_out_accuracy():
+    from xray.classifiers import LinearHead
+
+    accuracy = LinearHead.load().metadata["held_out_accuracy"]
+    app = _run(LIME_PAGE, **{"lime.samples": "500"})
+    _assert_clean(app)
+    assert any(f"held-out accuracy {accuracy:.3f}" in caption.value for caption in app.sidebar.caption)
