@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -40,7 +39,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from lime.lime_text import LimeTextExplainer  # noqa: E402
 
-from bench.recording import RecordingClassifier  # noqa: E402
+from bench.recording import RecordingClassifier, median_run  # noqa: E402
 from xray.batching import InferenceSettings, bf16_is_fast  # noqa: E402
 from xray.classifiers import EmbeddingHeadClassifier, topic_classifier  # noqa: E402
 from xray.lime_explain import explain_lime  # noqa: E402
@@ -109,17 +108,6 @@ def run_ours(name: str, classifier: EmbeddingHeadClassifier, label: int, samples
     return Row(name, result.seconds, recording.seconds[0], weights, result.distinct_texts)
 
 
-def median_row(runs: list[Row]) -> Row:
-    middle = sorted(runs, key=lambda row: row.seconds)[len(runs) // 2]
-    return Row(
-        middle.name,
-        statistics.median(row.seconds for row in runs),
-        statistics.median(row.classifier_seconds for row in runs),
-        middle.weights,
-        middle.distinct,
-    )
-
-
 def largest_difference(weights: dict[str, float], reference: dict[str, float]) -> float:
     """max |weight - reference weight| over both explanations' words (a word missing from one counts as 0)."""
     words = set(weights) | set(reference)
@@ -169,7 +157,7 @@ def main() -> None:
     print(f"  measured {rows[0].name}: {rows[0].seconds:.1f} s", file=sys.stderr, flush=True)
     for name, measure in run.items():
         measure()  # warm-up
-        rows.append(median_row([measure() for _ in range(args.repeats)]))
+        rows.append(median_run([measure() for _ in range(args.repeats)], "classifier_seconds"))
         print(f"  measured {name}", file=sys.stderr, flush=True)
 
     reference = rows[0]

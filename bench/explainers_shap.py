@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -43,7 +42,7 @@ import shap  # noqa: E402
 import torch  # noqa: E402
 
 from bench.explainers_lime import ClassifierFn, in_batches, one_at_a_time  # noqa: E402
-from bench.recording import RecordingClassifier  # noqa: E402
+from bench.recording import RecordingClassifier, median_run  # noqa: E402
 from xray.batching import InferenceSettings, bf16_is_fast  # noqa: E402
 from xray.classifiers import EmbeddingHeadClassifier, topic_classifier  # noqa: E402
 from xray.loading import EMBEDDED_MODEL, load_model  # noqa: E402
@@ -96,18 +95,6 @@ def run_ours(name: str, classifier: EmbeddingHeadClassifier, max_evals: int) -> 
     return Row(name, result.seconds, sum(recording.seconds), len(recording.sizes), sum(recording.sizes), result.values)
 
 
-def median_row(runs: list[Row]) -> Row:
-    middle = sorted(runs, key=lambda row: row.seconds)[len(runs) // 2]
-    return Row(
-        middle.name,
-        statistics.median(row.seconds for row in runs),
-        statistics.median(row.model_seconds for row in runs),
-        middle.calls,
-        middle.texts,
-        middle.values,
-    )
-
-
 def numba_first_call(tokenizer) -> tuple[float, float]:
     """Seconds of the process's first shap explanation on a free model, and of the next one (numba compiled)."""
 
@@ -155,7 +142,7 @@ def main() -> None:
     print(f"  measured {rows[0].name}: {rows[0].seconds:.1f} s", file=sys.stderr, flush=True)
     for name, measure in run.items():
         measure()  # warm-up
-        rows.append(median_row([measure() for _ in range(args.repeats)]))
+        rows.append(median_run([measure() for _ in range(args.repeats)], "model_seconds"))
         print(f"  measured {name}", file=sys.stderr, flush=True)
 
     reference = rows[0]

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 import numpy as np
 
 from xray.batching import Progress
 from xray.classifiers import Classifier
 from xray.loading import LoadedModel
+
+Run = TypeVar("Run")
 
 
 @dataclass(frozen=True)
@@ -43,3 +47,9 @@ class RecordingClassifier:
         self.seconds.append(time.perf_counter() - started)
         self.sizes.append(len(texts))
         return probabilities
+
+
+def median_run(runs: list[Run], *timed: str) -> Run:
+    """The run of median wall time (``seconds``), with each field named in ``timed`` replaced by its median."""
+    middle = sorted(runs, key=lambda run: run.seconds)[len(runs) // 2]
+    return replace(middle, **{name: statistics.median(getattr(run, name) for run in runs) for name in timed})
