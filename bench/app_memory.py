@@ -15,7 +15,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-from bench.app_server import CHROMIUM, CHROMIUM_ARGS, ROOT, running_app
+from components.navigation import discover_pages
+from tests.app_server import CHROMIUM, CHROMIUM_ARGS, running_app
 
 PAGE_TIMEOUT_MS = 180_000
 BUSY = "[data-testid='stProgress'], [data-testid='stSpinner'], [data-testid='stSkeleton']"
@@ -29,19 +30,21 @@ def memory_mb(pid: int, field: str) -> float:
 
 
 def page_paths() -> list[str]:
-    """URL paths of the home page and every page file, e.g. ``pages/1_Attention.py`` -> ``Attention``."""
-    return ["", *(re.sub(r"^\d+_", "", path.stem) for path in sorted((ROOT / "pages").glob("*.py")))]
+    """URL paths of the home page ("") and every other page, e.g. ``pages/1_Attention.py`` -> ``Attention``."""
+    return ["", *(re.sub(r"^\d+_", "", path.stem) for path, _ in discover_pages()[1:])]
 
 
 def visit(page: Page, url: str) -> float:
-    """Open ``url`` and wait until the page has finished computing; returns seconds.
-
-    Finished means: the title is drawn, and for two seconds in a row no progress bar, spinner or
-    placeholder is on the page (Streamlit shows one of them while a cached computation runs).
-    """
+    """Open ``url`` and wait until the page has finished computing (:func:`wait_until_done`); returns seconds."""
     started = time.perf_counter()
     page.goto(url)
     page.wait_for_selector("h1", timeout=PAGE_TIMEOUT_MS)
+    return wait_until_done(page, started)
+
+
+def wait_until_done(page: Page, started: float) -> float:
+    """Seconds from ``started`` until the page had finished computing: for two seconds in a row no progress bar,
+    spinner or placeholder on the page (Streamlit shows one of them while a cached computation runs)."""
     quiet_since = None
     while time.perf_counter() - started < PAGE_TIMEOUT_MS / 1000:
         if page.locator(BUSY).count():
@@ -50,8 +53,8 @@ def visit(page: Page, url: str) -> float:
             quiet_since = time.perf_counter()
         elif time.perf_counter() - quiet_since >= QUIET_S:
             return quiet_since - started
-        page.wait_for_timeout(100)
-    raise TimeoutError(f"{url} was still computing after {PAGE_TIMEOUT_MS / 1000:.0f} s")
+        page.wait_for_timeout(50)
+    raise TimeoutError(f"{page.url} was still computing after {PAGE_TIMEOUT_MS / 1000:.0f} s")
 
 
 def main() -> int:

@@ -47,10 +47,10 @@ import torch  # noqa: E402
 from bertviz import head_view, model_view  # noqa: E402
 from transformers import AutoModel, PreTrainedModel, PreTrainedTokenizerBase  # noqa: E402
 
-from bench.app_server import CHROMIUM, CHROMIUM_ARGS, running_app  # noqa: E402
-from xray.attention import compute_attention  # noqa: E402
-from xray.bertviz_html import head_view_html, model_view_html  # noqa: E402
-from xray.loading import EMBEDDED_MODEL, LoadedModel, embedded_model_path, load_model  # noqa: E402
+from tests.app_server import CHROMIUM, CHROMIUM_ARGS, running_app  # noqa: E402
+from xray.models.loading import EMBEDDED_MODEL, LoadedModel, embedded_model_path, load_model  # noqa: E402
+from xray.rendering.bertviz_html import head_view_html, model_view_html  # noqa: E402
+from xray.techniques.attention import compute_attention  # noqa: E402
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page

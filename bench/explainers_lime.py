@@ -10,8 +10,8 @@ with four classifier functions ``f``:
 
 - ``plain, one at a time``: the recipe a user writes first: tokenizer + model + head on each text alone;
 - ``plain, batch 64``: the same code on lime's texts in lime's order, 64 at a time, padded to each batch's longest;
-- ``ours fp32`` / ``ours bf16``: :func:`xray.lime_explain.explain_lime` (one ``predict_proba`` call: duplicates
-  skipped, texts sorted by length, padded per batch), in float32 and under bfloat16 autocast.
+- ``ours fp32`` / ``ours bf16``: :func:`xray.techniques.lime_explain.explain_lime` (one ``predict_proba`` call:
+  duplicates skipped, texts sorted by length, padded per batch), in float32 and under bfloat16 autocast.
 
 Times are medians of warm runs after one warm-up (the one-at-a-time recipe is timed once, it is slow),
 split into the classifier's share and lime's own (perturbing, distances, ridge fits). Each row also gives
@@ -39,11 +39,12 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from lime.lime_text import LimeTextExplainer  # noqa: E402
 
-from bench.recording import RecordingClassifier, median_run  # noqa: E402
-from xray.batching import InferenceSettings, bf16_is_fast  # noqa: E402
-from xray.classifiers import EmbeddingHeadClassifier, topic_classifier  # noqa: E402
-from xray.lime_explain import explain_lime  # noqa: E402
-from xray.loading import EMBEDDED_MODEL, load_model  # noqa: E402
+from bench.timing import median_run  # noqa: E402
+from tests.doubles import RecordingClassifier  # noqa: E402
+from xray.models.batching import InferenceSettings, bf16_is_fast  # noqa: E402
+from xray.models.classifiers import EmbeddingHeadClassifier, topic_classifier  # noqa: E402
+from xray.models.loading import EMBEDDED_MODEL, load_model  # noqa: E402
+from xray.techniques.lime_explain import explain_lime  # noqa: E402
 
 TEXT = "The central bank raised interest rates again on Thursday, and shares in the largest lenders fell sharply."
 SEED = 0

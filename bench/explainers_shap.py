@@ -12,8 +12,8 @@ Partition explainer, ``shap.Explainer(f, shap.maskers.Text(tokenizer))([text], m
 - ``plain, batch 64``: the same ``f`` on 64 texts at a time; shap still hands it ~6 texts per call;
 - ``plain, shap batch 64``: also ``batch_size=64`` in the explainer call: fewer, larger calls, but other values
   (the batch size steers which nodes of the token hierarchy are split before the budget runs out);
-- ``ours fp32`` / ``ours bf16``: :func:`xray.shap_explain.explain_shap` (a prefetch pass at batch 64 fills a cache
-  of distinct texts, then shap's default traversal is replayed from it), in float32 and under bfloat16 autocast.
+- ``ours fp32`` / ``ours bf16``: :func:`xray.techniques.shap_explain.explain_shap` (a prefetch pass at batch 64 fills
+  a cache of distinct texts, then shap's default traversal is replayed from it), in float32 and under bfloat16 autocast.
 
 Times are medians of warm runs after one warm-up (the one-at-a-time recipe is timed once, it is slow), split
 into the model's share and shap's own (masking, the Owen recursion). Each row gives its speed-up over the
@@ -42,11 +42,12 @@ import shap  # noqa: E402
 import torch  # noqa: E402
 
 from bench.explainers_lime import ClassifierFn, in_batches, one_at_a_time  # noqa: E402
-from bench.recording import RecordingClassifier, median_run  # noqa: E402
-from xray.batching import InferenceSettings, bf16_is_fast  # noqa: E402
-from xray.classifiers import EmbeddingHeadClassifier, topic_classifier  # noqa: E402
-from xray.loading import EMBEDDED_MODEL, load_model  # noqa: E402
-from xray.shap_explain import explain_shap  # noqa: E402
+from bench.timing import median_run  # noqa: E402
+from tests.doubles import RecordingClassifier  # noqa: E402
+from xray.models.batching import InferenceSettings, bf16_is_fast  # noqa: E402
+from xray.models.classifiers import EmbeddingHeadClassifier, topic_classifier  # noqa: E402
+from xray.models.loading import EMBEDDED_MODEL, load_model  # noqa: E402
+from xray.techniques.shap_explain import explain_shap  # noqa: E402
 
 TEXT = "The striker scored twice in the second half as the home team won the cup final in front of a record crowd."
 

@@ -8,7 +8,7 @@ import altair as alt
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from xray.export import chart_png, chart_svg
+from xray.rendering.export import chart_png, chart_svg
 
 Contents = str | bytes | Callable[[], str | bytes]
 

@@ -1,9 +1,9 @@
-"""Turn failures into short messages on the page; tracebacks go to the server log only."""
+"""Feedback on the page: failures as short messages (tracebacks go to the server log only), notices, progress."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import streamlit as st
@@ -36,3 +36,17 @@ def user_errors(action: str) -> Iterator[None]:
 def show_notices(notices: tuple[str, ...] | list[str]) -> None:
     for notice in notices:
         st.info(notice, icon=":material/info:")
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar for the duration of the block; yields the ``progress(done, total)`` callback that moves it.
+
+    Use it inside a cached function: a cache hit replays the elements a cached function drew,
+    and fails on any element drawn on a block created outside the function.
+    """
+    bar = st.progress(0.0, text=f"{label}…")
+    try:
+        yield lambda done, total: bar.progress(min(done / total, 1.0), text=f"{label}: {done:,} of {total:,}")
+    finally:
+        bar.empty()

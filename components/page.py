@@ -1,17 +1,15 @@
-"""The opening every technique page shares: page config, the shared sidebar, title and a one-paragraph caption."""
+"""The opening every technique page shares: its title and caption (see :mod:`components.navigation`), then
+the shared sidebar; the loading line goes once the model is ready."""
 
 from __future__ import annotations
 
-import streamlit as st
-
+from components.navigation import PageInfo, current_opening
 from components.sidebar import Selection, sidebar
 
 
-def start_page(title: str, icon: str, caption: str) -> Selection:
-    """Configure the page (emoji ``icon``: Material icons make browsers fetch a font online), draw the sidebar,
-    the title and the caption; returns the sidebar selection."""
-    st.set_page_config(page_title=f"{title} · Transformer X-Ray", page_icon=icon, layout="wide")
-    selection = sidebar()
-    st.title(title)
-    st.caption(caption)
+def start_page(info: PageInfo) -> Selection:
+    """Draw the page's opening (unless the entry point already did) and the sidebar; returns the selection."""
+    opening = current_opening(info)
+    selection = sidebar(uses_layer=info.uses_layer)
+    opening.loading.empty()
     return selection

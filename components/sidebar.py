@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import streamlit as st
 
 from components.feedback import user_errors
-from components.loaders import cached_model
-from xray.loading import EMBEDDED_MODEL, LoadedModel
+from components.model import cached_model
+from xray.models.loading import EMBEDDED_MODEL, LoadedModel
 
 OTHER_MODEL = "Other: Hugging Face id or local folder"
 MODEL_CHOICES = (
@@ -33,6 +33,7 @@ EXAMPLES: dict[str, str] = {
     "Negation": "The film was not good, but the music was not bad at all.",
 }
 DEFAULT_TEXT = EXAMPLES["Coreference"]
+IGNORED_LAYER = "This page explains the classifier's output and does not use the layer; other pages keep it."
 # Bound to the URL and kept across pages: the query parameter is the widget key.
 SHARED = {"bind": "query-params", "persist_state": "session"}
 
@@ -82,7 +83,7 @@ def _model_name() -> str:
     return name
 
 
-def _layer(loaded: LoadedModel) -> int:
+def _layer(loaded: LoadedModel, used: bool) -> int:
     top = loaded.num_layers - 1
     if top == 0:
         st.caption("Layer 0 (this model has a single layer).")
@@ -91,14 +92,27 @@ def _layer(loaded: LoadedModel) -> int:
     clamped = requested is not None and requested > top
     if clamped:
         st.session_state["layer"] = top
-    layer = st.slider("Layer", 0, top, key="layer", help="0 is the first transformer layer.", **SHARED)
+    layer = st.slider(
+        "Layer",
+        0,
+        top,
+        key="layer",
+        disabled=not used,
+        help="0 is the first transformer layer." if used else IGNORED_LAYER,
+        **SHARED,
+    )
+    if not used:
+        st.caption(IGNORED_LAYER)
     if clamped:
         st.warning(f"Layer {requested} does not exist in this model ({loaded.num_layers} layers): showing layer {top}.")
     return layer
 
 
-def sidebar() -> Selection:
-    """Draw the sidebar and return the selection; stops the page with a message when nothing can be shown."""
+def sidebar(*, uses_layer: bool = True) -> Selection:
+    """Draw the sidebar and return the selection; stops the page with a message when nothing can be shown.
+
+    uses_layer: False on pages that ignore the layer; its slider is then disabled and says so.
+    """
     with st.sidebar:
         st.header("Transformer X-Ray")
         name = _model_name()
@@ -108,7 +122,7 @@ def sidebar() -> Selection:
         ):
             loaded = cached_model(name)
         st.caption(model_summary(loaded))
-        layer = _layer(loaded)
+        layer = _layer(loaded, uses_layer)
         st.selectbox(
             "Example sentences",
             EXAMPLES,

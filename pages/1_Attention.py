@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.downloads import chart_downloads, download, download_row, html_download
-from components.feedback import show_notices, user_errors
-from components.loaders import (
+from components.attention import (
     cached_attention,
     cached_head_view,
     cached_model_view,
@@ -14,12 +12,14 @@ from components.loaders import (
     cached_rollout,
     cached_statistics,
 )
+from components.downloads import chart_downloads, download, download_row, html_download
+from components.feedback import show_notices, user_errors
+from components.navigation import PageInfo
 from components.page import start_page
-from xray.attention_stats import STATISTICS
-from xray.bertviz_html import head_view_height, model_view_height, view_window
-from xray.charts import attention_heatmap, head_overview, token_bars
-from xray.export import attention_json, attention_npz
-from xray.neuron_view import neuron_view_height, neuron_view_support
+from xray.rendering.bertviz_html import head_view_height, model_view_height, view_window
+from xray.rendering.charts import attention_heatmap, head_overview, token_bars
+from xray.rendering.neuron_view import neuron_view_height, neuron_view_support
+from xray.techniques.attention import STATISTICS
 
 VIEWS = ("Head view", "Model view", "Neuron view", "Head heatmap", "Head overview", "Rollout")
 MODEL_VIEW_MAX_LAYERS = 12
@@ -30,14 +30,20 @@ BLOCK_NAMES = {
     "cross": "Cross (decoder → encoder)",
 }
 
-selection = start_page(
-    "Attention",
-    "👁️",
-    (
+PAGE = PageInfo(
+    title="Attention",
+    icon="👁️",
+    caption=(
         "Which tokens does each head read from? Every head mixes the vectors of the tokens it attends to; "
         "thicker lines and darker cells mean more weight."
     ),
+    question=(
+        "Which tokens does each head read from, and how does information flow through the layers? bertviz head, "
+        "model and neuron views, a heatmap of any head, per-head statistics and attention rollout."
+    ),
 )
+
+selection = start_page(PAGE)
 with user_errors("computing attention"), st.spinner("Running the model on the text (well under a second on CPU)…"):
     result = cached_attention(selection.model_name, selection.text, selection.text_b)
 show_notices(result.notices)
@@ -172,14 +178,13 @@ elif view == "Head overview":
 else:
     rollout = cached_rollout(*args)
     layer = layer_in(next(iter(result.blocks)))
-    causal = result.main.causal
-    source = len(result.tokens) - 1 if causal else 0
+    source = rollout.source
     st.caption(
         "Attention rollout (Abnar & Zuidema 2020) multiplies the head-averaged attention of every layer up to the "
         "chosen one, counting the residual connection as half of each layer, to estimate how much each input "
         "token flows into each position."
     )
-    shares = rollout[layer, source]
+    shares = rollout.from_source(layer)
     others = [index for index in range(len(result.tokens)) if index != source]
     bars = token_bars(
         shares[others],
@@ -193,20 +198,17 @@ else:
     chart_downloads(bars, f"rollout_from_{source}_l{layer}", "attention.rollout_bars")
     shown = window.shown
     matrix = attention_heatmap(
-        rollout[layer, :shown, :shown], result.tokens[:shown], result.tokens[:shown], f"Rollout after layer {layer}"
+        rollout.shares[layer, :shown, :shown],
+        result.tokens[:shown],
+        result.tokens[:shown],
+        f"Rollout after layer {layer}",
     )
     st.altair_chart(matrix, width="content")
     chart_downloads(matrix, f"rollout_l{layer}", "attention.rollout_matrix")
+    download("Rollout (CSV)", rollout.table().to_csv(index=False), "rollout.csv", "text/csv", "attention.rollout_csv")
 
 with st.expander("Download the attention weights"):
     st.caption("Every layer and head of every attention stack, for the whole input.")
     row = download_row()
-    download(
-        "JSON",
-        lambda: attention_json(result, selection.model_name),
-        "attention.json",
-        "application/json",
-        "attention.json",
-        row,
-    )
-    download("NPZ", lambda: attention_npz(result), "attention.npz", "application/octet-stream", "attention.npz", row)
+    download("JSON", result.to_json, "attention.json", "application/json", "attention.json", row)
+    download("NPZ", result.to_npz, "attention.npz", "application/octet-stream", "attention.npz", row)

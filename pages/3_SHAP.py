@@ -4,40 +4,48 @@ from __future__ import annotations
 
 import re
 
-import pandas as pd
 import streamlit as st
 
-from components.classifier_picker import class_picker, classifier_sidebar
+from components.classifier import (
+    cached_seconds_per_text,
+    class_picker,
+    prediction_metrics,
+    probabilities_table,
+    start_classifier_page,
+)
 from components.downloads import chart_downloads, download, download_row, html_download
 from components.feedback import show_notices, user_errors
-from components.loaders import cached_seconds_per_text, cached_shap
-from components.page import start_page
-from xray.charts import signed_bars
-from xray.shap_explain import (
-    BFLOAT16_TOLERANCE,
-    FLOAT32_TOLERANCE,
+from components.navigation import PageInfo
+from components.shap_explain import cached_shap
+from xray.rendering.charts import signed_bars
+from xray.techniques.shap_explain import (
+    DISTINCT_SHARE,
     check_text,
-    explanation_json,
+    compile_seconds_left,
+    estimate_seconds,
     shap_text_html,
     standalone_html,
-    strongest_tokens,
     text_plot_height,
-    values_table,
 )
 
-selection = start_page(
-    "SHAP",
-    "🧮",
-    (
+PAGE = PageInfo(
+    title="SHAP",
+    icon="🧮",
+    caption=(
         "SHAP hides groups of tokens (as [MASK], or “...” where the tokenizer has no mask token) and shares the change "
         "in the class probability between them. shap's Partition explainer splits the text along a hierarchy of its "
         "tokens, so the values are Owen values: Shapley values where groups of neighbouring tokens act together. "
         "They add up: the base value (every token hidden) plus all the values is the probability of the full text."
     ),
+    question=(
+        "Which tokens made the classifier decide this? Owen values from shap's Partition explainer, which add up "
+        "exactly to the predicted probability."
+    ),
+    uses_layer=False,
 )
-choice, classifier = classifier_sidebar(selection)
 
-names = classifier.class_names
+page = start_classifier_page(PAGE)
+names = page.classifier.class_names
 controls = st.columns(2)
 with controls[0]:
     class_choice = class_picker(names, "shap.class")
@@ -54,44 +62,38 @@ max_evals = controls[1].slider(
 )
 
 with user_errors("checking the text"):
-    text = check_text(classifier, selection.text).text
+    text = check_text(page.classifier, page.selection.text).text
 with user_errors("timing the classifier"), st.spinner("Timing the classifier…"):
-    seconds = cached_seconds_per_text(classifier, choice, text)
+    seconds = cached_seconds_per_text(page.spec, text)
+compiling = compile_seconds_left()
 st.caption(
-    f"Estimated time: at most about {seconds * max_evals:,.0f} s for {max_evals:,} evaluations at "
-    f"{seconds * 1000:.1f} ms each on {classifier.loaded.device.type}; repeated masked texts run once, usually "
-    "about half of them. The first run also compiles shap's code (a few seconds)."
+    f"Estimated time: about {estimate_seconds(seconds, max_evals):,.0f} s: about "
+    f"{max_evals * DISTINCT_SHARE:,.0f} distinct masked texts at {seconds * 1000:.1f} ms each on "
+    f"{page.classifier.loaded.device.type}"
+    + (f", plus about {compiling:,.0f} s to compile shap's code on its first run." if compiling else ".")
 )
 with user_errors("computing SHAP values"):
-    explanation = cached_shap(classifier, choice, selection.text, max_evals)
+    explanation = cached_shap(page.spec, page.selection.text, max_evals)
 show_notices(explanation.notices)
 
 index = explanation.predicted_class if class_choice is None else class_choice
 explained = names[index]
 stem = "shap_" + re.sub(r"\W+", "_", explained).strip("_")
-base, total = explanation.base_values[index], explanation.values[:, index].sum()
-summary = st.columns(3)
-predicted = explanation.predicted_class
-summary[0].metric("Predicted class", f"{names[predicted]} ({explanation.output[predicted]:.0%})")
-summary[1].metric("Explained class", f"{explained} ({explanation.output[index]:.0%})")
-summary[2].metric("Base value (all tokens hidden)", f"{base:.3f}")
-
-gap = float(explanation.additivity_gap.max())
-tolerance = BFLOAT16_TOLERANCE if choice.bf16 else FLOAT32_TOLERANCE
-check = (
-    f"base value {base:.4f} + sum of SHAP values {total:+.4f} = {base + total:.4f}; the classifier gives "
-    f"{explanation.output[index]:.4f} for “{explained}” (largest gap over all classes {gap:.1e}, "
-    f"tolerance {tolerance:.0e} in {'bfloat16' if choice.bf16 else 'float32'})."
+prediction_metrics(names, explanation.output, index)[0].metric(
+    "Base value (all tokens hidden)", f"{explanation.base_values[index]:.3f}"
 )
-if gap <= tolerance:
-    st.success(f"Additivity holds: {check}", icon="✅")
+if explanation.additivity_holds:
+    st.success(f"Additivity holds: {explanation.additivity_check(index)}", icon="✅")
 else:
-    st.warning(f"Additivity is off: {check} The explainer saw a different text or model output.", icon="⚠️")
+    st.warning(
+        f"Additivity is off: {explanation.additivity_check(index)} The explainer saw a different text or model output.",
+        icon="⚠️",
+    )
 
 st.subheader(f"Tokens for and against “{explained}”")
 st.caption("Red tokens raise the probability, blue ones lower it. Click a token to show its value.")
 st.iframe(shap_text_html(explanation, index), height=text_plot_height(explanation))
-labels, values = strongest_tokens(explanation, index)
+labels, values = explanation.strongest(index)
 chart = signed_bars(labels, values, f"Strongest tokens for {explained}", "SHAP value")
 st.altair_chart(chart, width="content")
 chart_downloads(chart, stem, "shap.chart")
@@ -100,21 +102,8 @@ st.caption(
 )
 
 with st.expander("Probabilities and downloads"):
-    st.dataframe(
-        pd.DataFrame({"class": names, "probability": explanation.output, "base value": explanation.base_values}),
-        column_config={"probability": st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0)},
-        hide_index=True,
-    )
+    probabilities_table(names, explanation.output, **{"base value": explanation.base_values})
     row = download_row()
-    download(
-        "Values (CSV)", values_table(explanation).to_csv(index=False), "shap_values.csv", "text/csv", "shap.csv", row
-    )
-    download(
-        "Explanation (JSON)",
-        lambda: explanation_json(explanation, classifier.name),
-        "shap_values.json",
-        "application/json",
-        "shap.json",
-        row,
-    )
+    download("Values (CSV)", explanation.table().to_csv(index=False), "shap_values.csv", "text/csv", "shap.csv", row)
+    download("Explanation (JSON)", explanation.to_json, "shap_values.json", "application/json", "shap.json", row)
     html_download(standalone_html(explanation, index), "Text plot (HTML)", f"{stem}.html", "shap.html")

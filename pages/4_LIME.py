@@ -4,34 +4,42 @@ from __future__ import annotations
 
 import re
 
-import pandas as pd
 import streamlit as st
 
-from components.classifier_picker import class_picker, classifier_sidebar
+from components.classifier import (
+    cached_seconds_per_text,
+    class_picker,
+    prediction_metrics,
+    probabilities_table,
+    start_classifier_page,
+)
 from components.downloads import chart_downloads, download, download_row, html_download
 from components.feedback import show_notices, user_errors
-from components.loaders import cached_lime, cached_seconds_per_text
-from components.page import start_page
-from xray.charts import signed_bars
-from xray.highlight import highlighted_text_html
-from xray.lime_explain import MAX_SEED, expected_distinct_texts
+from components.lime_explain import cached_lime
+from components.navigation import PageInfo
+from xray.rendering.charts import signed_bars
+from xray.rendering.highlight import highlighted_text_html
+from xray.techniques.lime_explain import MAX_SEED, expected_distinct_texts
 from xray.text import prepare_text
 
-POOR_FIT = 0.5  # below this R², the surrogate explains too little to trust its weights
-
-selection = start_page(
-    "LIME",
-    "🍋",
-    (
+PAGE = PageInfo(
+    title="LIME",
+    icon="🍋",
+    caption=(
         "LIME (Ribeiro et al. 2016) deletes random sets of words from the text, asks the classifier about each "
         "shortened text, and fits a weighted linear model on which words were kept. A word's weight is how much "
         "keeping it raises the class probability, near this text; the fit (R²) says whether a linear model over "
         "words can describe the classifier here at all."
     ),
+    question=(
+        "Which words would a simple linear model of the classifier, fitted around this text, point to, and how well "
+        "does that linear model fit?"
+    ),
+    uses_layer=False,
 )
-choice, classifier = classifier_sidebar(selection)
 
-names = classifier.class_names
+page = start_classifier_page(PAGE)
+names = page.classifier.class_names
 controls = st.columns(4)
 with controls[0]:
     class_index = class_picker(names, "lime.class")
@@ -65,44 +73,33 @@ seed = controls[3].number_input(
 )
 
 with user_errors("checking the text"):
-    text = prepare_text(selection.text).text
+    text = prepare_text(page.selection.text).text
 with user_errors("timing the classifier"), st.spinner("Timing the classifier…"):
-    seconds = cached_seconds_per_text(classifier, choice, text)
+    seconds = cached_seconds_per_text(page.spec, text)
 distinct = expected_distinct_texts(text, num_samples)
 st.caption(
     f"Estimated time: at most about {seconds * distinct:,.0f} s: {num_samples:,} samples hold about {distinct:,.0f} "
     f"distinct texts (repeats are classified once), at {seconds * 1000:.1f} ms each on "
-    f"{classifier.loaded.device.type} for a text this long; most are shorter."
+    f"{page.classifier.loaded.device.type} for a text this long; most are shorter."
 )
 with user_errors("running LIME"):
-    result = cached_lime(classifier, choice, selection.text, class_index, num_samples, num_features, int(seed))
+    result = cached_lime(page.spec, page.selection.text, class_index, num_samples, num_features, int(seed))
 show_notices(result.notices)
 
 explained = names[result.class_index]
 stem = "lime_" + re.sub(r"\W+", "_", explained).strip("_")
-predicted = names[result.predicted_index]
-summary = st.columns(3)
-summary[0].metric("Predicted class", f"{predicted} ({result.probabilities[result.predicted_index]:.0%})")
-summary[1].metric("Explained class", f"{explained} ({result.probabilities[result.class_index]:.0%})")
-summary[2].metric("Surrogate fit (weighted R²)", f"{result.score:.2f}")
-fit = (
-    f"The linear surrogate predicts {result.local_prediction:.2f} for the full text, where the classifier gives "
-    f"{result.probabilities[result.class_index]:.2f}."
+prediction_metrics(names, result.probabilities, result.class_index)[0].metric(
+    "Surrogate fit (weighted R²)", f"{result.score:.2f}"
 )
-if result.score < POOR_FIT:
-    st.warning(
-        f"Poor fit (R² {result.score:.2f}): the linear surrogate explains little of the classifier's behaviour near "
-        f"this text, so read the weights with care. Try more samples or more words. {fit}",
-        icon="⚠️",
-    )
+if result.poor_fit:
+    st.warning(result.fit_summary(), icon="⚠️")
 else:
-    st.caption(f"The surrogate explains {result.score:.0%} of the weighted variance of the class probability. {fit}")
+    st.caption(result.fit_summary())
 
 st.subheader(f"Words for and against “{explained}”")
-highlighted = highlighted_text_html(
-    result.text, result.spans, towards=f"towards {explained}", against=f"against {explained}"
+st.html(
+    highlighted_text_html(result.text, result.spans, towards=f"towards {explained}", against=f"against {explained}")
 )
-st.html(highlighted)
 chart = signed_bars(result.words, result.weights, f"LIME weights for {explained}", "weight")
 st.altair_chart(chart, width="content")
 chart_downloads(chart, stem, "lime.chart")
@@ -112,20 +109,9 @@ st.caption(
 )
 
 with st.expander("Probabilities and downloads"):
-    st.dataframe(
-        pd.DataFrame({"class": names, "probability": result.probabilities}),
-        column_config={"probability": st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0)},
-        hide_index=True,
-    )
+    probabilities_table(names, result.probabilities)
     row = download_row()
     download("Weights (CSV)", result.table().to_csv(index=False), f"{stem}.csv", "text/csv", "lime.csv", row)
-    download(
-        "Explanation (JSON)",
-        lambda: result.to_json(classifier.name),
-        f"{stem}.json",
-        "application/json",
-        "lime.json",
-        row,
-    )
+    download("Explanation (JSON)", result.to_json, f"{stem}.json", "application/json", "lime.json", row)
     html_download(result.html, "lime's own page (HTML)", f"{stem}.html", "lime.html")
     st.caption("lime's page needs no network: its JavaScript (about 1.2 MB) is inside the file.")

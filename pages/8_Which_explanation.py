@@ -2,28 +2,34 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
-from components.classifier_picker import class_picker, classifier_sidebar
+from components.classifier import class_picker, start_classifier_page
+from components.compare import cached_comparison
 from components.downloads import chart_downloads, download, download_row
 from components.feedback import show_notices, user_errors
-from components.loaders import cached_comparison
-from components.page import start_page
-from xray.charts import agreement_heatmap, faithfulness_curves, word_scores_heatmap
-from xray.compare import RANDOM
+from components.navigation import PageInfo
+from xray.rendering.charts import agreement_heatmap, faithfulness_curves, word_scores_heatmap
+from xray.techniques.compare import RANDOM
 
-selection = start_page(
-    "Which explanation to trust?",
-    "⚖️",
-    (
+PAGE = PageInfo(
+    title="Which explanation to trust?",
+    label="Which explanation",
+    icon="⚖️",
+    caption=(
         "SHAP, LIME and attention each claim to show which words drive the prediction. Here they are aligned on the "
         "same words, checked against each other (do they rank the words alike?) and against the classifier itself "
         "(does removing a method's top words really change the prediction?)."
     ),
+    question=(
+        "Do SHAP, LIME and attention agree, and which of them is faithful to the classifier? Rank agreement and "
+        "deletion curves (comprehensiveness, sufficiency) against a random baseline."
+    ),
+    uses_layer=False,
 )
-choice, classifier = classifier_sidebar(selection)
-names = classifier.class_names
+
+page = start_classifier_page(PAGE)
+names = page.classifier.class_names
 controls = st.columns(3)
 with controls[0]:
     class_index = class_picker(names, "compare.class", "Class")
@@ -34,8 +40,8 @@ num_samples = controls[2].slider(
     "LIME samples", 500, 10_000, 2000, step=500, key="compare.lime_samples", bind="query-params"
 )
 with user_errors("comparing the explanations"):
-    comparison, notices = cached_comparison(classifier, choice, selection.text, class_index, max_evals, num_samples)
-show_notices(notices)
+    comparison = cached_comparison(page.spec, page.selection.text, class_index, max_evals, num_samples)
+show_notices(comparison.notices)
 explained = names[comparison.class_index]
 st.subheader(f"Words for and against “{explained}” (p = {comparison.probability:.2f})")
 scores_chart = word_scores_heatmap(comparison.words, comparison.scores)
@@ -66,42 +72,20 @@ with curves[0]:
 with curves[1]:
     st.altair_chart(sufficient, width="content")
     chart_downloads(sufficient, "sufficiency", "compare.sufficiency_chart")
-aopc_by_method = comparison.aopc()
-aopc = pd.DataFrame(
-    [
-        {
-            "method": method,
-            "comprehensiveness AOPC (higher is better)": values[0],
-            "sufficiency AOPC (lower is better)": values[1],
-        }
-        for method, values in aopc_by_method.items()
-    ]
-)
+aopc = comparison.aopc_table()
 st.dataframe(
     aopc,
     hide_index=True,
     column_config={column: st.column_config.NumberColumn(format="%.4f") for column in aopc.columns[1:]},
 )
-best = comparison.most_comprehensive()
-verdict = f"Here **{best}** has the highest comprehensiveness" + (
-    "." if aopc_by_method[best][0] > aopc_by_method[RANDOM][0] else ", yet no method beats the random order."
-)
 st.markdown(
     "**How to read this.** Removing the words a faithful method ranks highest should make the probability of "
     f"*{explained}* fall a lot (left: higher curves are better), and keeping only those words should leave it "
     "almost unchanged (right: lower curves are better). A method whose curves are no better than the dashed "
-    f"random order explains this prediction no better than chance. {verdict} Removing words makes texts the "
-    "classifier never saw, so treat small differences with care."
+    f"random order explains this prediction no better than chance. {comparison.verdict()} Removing words makes "
+    "texts the classifier never saw, so treat small differences with care."
 )
 
-table = pd.DataFrame({"word": comparison.words, **comparison.scores})
 row = download_row()
-download("Word scores (CSV)", table.to_csv(index=False), "word_scores.csv", "text/csv", "compare.csv", row)
-download(
-    "Comparison (JSON)",
-    lambda: comparison.to_json(explained),
-    "comparison.json",
-    "application/json",
-    "compare.json",
-    row,
-)
+download("Word scores (CSV)", comparison.table().to_csv(index=False), "word_scores.csv", "text/csv", "compare.csv", row)
+download("Comparison (JSON)", comparison.to_json, "comparison.json", "application/json", "compare.json", row)

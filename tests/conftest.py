@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.tiny_models import BUILDERS
-from xray.loading import EMBEDDED_MODEL, LoadedModel, load_model
+from xray.models.loading import EMBEDDED_MODEL, LoadedModel, load_model
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

@@ -5,14 +5,14 @@ import re
 
 import pytest
 
-from xray.attention import compute_attention
-from xray.bertviz_html import (
+from xray.rendering.bertviz_html import (
     CDN_REQUIRE_TAG,
     head_view_html,
     model_view_html,
     safe_json,
     view_window,
 )
+from xray.techniques.attention import compute_attention
 
 PAYLOAD = '</script><img src=x onerror="window.pwned=1">'
 

@@ -1,15 +1,11 @@
 from __future__ import annotations
 
-import io
-import json
-
 import numpy as np
 import pytest
 
-from xray.attention import compute_attention
-from xray.attention_stats import STATISTICS, head_statistics
-from xray.charts import attention_heatmap, head_overview, signed_bars, token_bars
-from xray.export import attention_json, attention_npz, chart_png, chart_svg
+from xray.rendering.charts import attention_heatmap, head_overview, signed_bars, token_bars
+from xray.rendering.export import chart_png, chart_svg
+from xray.techniques.attention import STATISTICS, compute_attention, head_statistics
 
 
 @pytest.fixture(scope="module")
@@ -53,17 +49,6 @@ def test_charts_export_to_png_and_svg_with_html_text_escaped(tiny):
     assert chart_png(chart).startswith(b"\x89PNG")
     svg = chart_svg(chart)
     assert svg.lstrip().startswith("<svg") and "<script" not in svg and "&lt;" in svg
-
-
-def test_attention_json_and_npz_round_trip(result, tiny):
-    payload = json.loads(attention_json(result, "tiny-bert"))
-    assert payload["tokens"] == result.tokens
-    np.testing.assert_allclose(payload["blocks"]["self"]["attentions"], result.main.attentions, atol=1e-5)
-    arrays = np.load(io.BytesIO(attention_npz(result)))
-    np.testing.assert_array_equal(arrays["self_attentions"], result.main.attentions)
-    assert arrays["tokens"].tolist() == result.tokens
-    t5 = compute_attention(tiny["t5"], "the animal", "she sat")
-    assert set(np.load(io.BytesIO(attention_npz(t5))).files) >= {"encoder_attentions", "cross_attentions"}
 
 
 def test_signed_bars_put_the_strongest_first_and_colour_by_sign():

@@ -4,21 +4,26 @@ import numpy as np
 import pytest
 import torch
 
+from tests.doubles import PlantedWordClassifier
 from tests.tiny_models import tiny_bert_classifier
 from xray.__main__ import main as cli
-from xray.batching import InferenceSettings, run_batched
-from xray.classifiers import (
+from xray.corpora.bbc_news import LabelledTexts, load_bbc_news
+from xray.models.batching import InferenceSettings, run_batched
+from xray.models.classifiers import (
+    ClassifierSpec,
     EmbeddingHeadClassifier,
     LinearHead,
+    Prediction,
     SequenceClassifier,
     ZeroShotClassifier,
+    build_classifier,
     parse_class_descriptions,
+    predict,
     sentence_embeddings,
     topic_classifier,
 )
-from xray.datasets import LabelledTexts, load_bbc_news
-from xray.loading import load_model
-from xray.train_head import held_out_accuracy, split_indices
+from xray.models.loading import EMBEDDED_MODEL, load_model
+from xray.models.train_head import held_out_accuracy, split_indices
 
 TEXTS = ["the animal was tired", "she sat on the bank", "the animal was tired", "a big trophy", "keys"]
 
@@ -130,6 +135,44 @@ def test_a_model_without_a_classification_head_is_refused_clearly(tiny):
         SequenceClassifier("gpt2", tiny["gpt2"])
 
 
+def test_a_spec_builds_the_classifier_it_names(tmp_path, tiny):
+    bert = tiny["bert"]
+    spec = ClassifierSpec.choose("zero-shot", bert.name, "animal\nbank", bf16=True)
+    assert spec == ClassifierSpec("zero-shot", bert.name, ("animal", "bank"), True) and hash(spec)
+    zero_shot = build_classifier(spec, bert)
+    assert isinstance(zero_shot, ZeroShotClassifier) and zero_shot.class_names == ("animal", "bank")
+    assert zero_shot.settings.bf16 and "weak baseline" in zero_shot.description and zero_shot.example is None
+    loaded = load_model(str(tiny_bert_classifier(tmp_path / "classifier")))
+    own = build_classifier(ClassifierSpec.choose("model", loaded.name), loaded)
+    assert isinstance(own, SequenceClassifier) and "negative, positive" in own.description
+    assert ClassifierSpec.choose("topic", bert.name).model_name == EMBEDDED_MODEL
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (("sentiment", "m"), "Unknown classifier kind"),
+        (("topic", "bert-base-uncased"), "trained on"),
+        (("zero-shot", "m", ("only one",)), "at least two"),
+    ],
+)
+def test_a_bad_spec_is_refused_clearly(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        ClassifierSpec(*arguments)
+
+
+def test_a_spec_runs_only_on_its_own_model(tiny):
+    with pytest.raises(ValueError, match="runs on"):
+        build_classifier(ClassifierSpec("model", "another model"), tiny["bert"])
+
+
+def test_a_prediction_says_when_the_text_is_far_from_every_class(tiny):
+    sure = predict(PlantedWordClassifier(tiny["bert"]), "the animal")
+    assert sure.top_index == 0 and not sure.unsure and sure.summary() == "animal (90%)"
+    unsure = Prediction("text", ("a", "b", "c"), np.array([0.45, 0.35, 0.2]))
+    assert unsure.unsure and unsure.top_probability == pytest.approx(0.45)
+
+
 def test_split_is_stratified_and_reproducible():
     labels = [0] * 50 + [1] * 50
     train, test = split_indices(labels, seed=0)
@@ -147,7 +190,7 @@ def test_train_head_command_writes_a_usable_head(tmp_path, tiny_folders, capsys,
     few = LabelledTexts(
         [full.texts[index] for index in keep], [full.labels[index] for index in keep], full.class_names, []
     )
-    monkeypatch.setattr("xray.train_head.load_bbc_news", lambda max_chars, distinct: few)
+    monkeypatch.setattr("xray.models.train_head.load_bbc_news", lambda max_chars, distinct: few)
     out = tmp_path / "head.npz"
     assert cli(["train-head", "--model", str(tiny_folders["bert"]), "--out", str(out)]) == 0
     head = LinearHead.load(out)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -14,44 +12,20 @@ import torch
 from lime.lime_text import LimeTextExplainer
 from streamlit.testing.v1 import AppTest
 
-from xray.batching import Progress, run_batched
-from xray.classifiers import topic_classifier
-from xray.highlight import highlighted_text_html
-from xray.lime_explain import expected_distinct_texts, explain_lime
-from xray.loading import LoadedModel
+from tests.doubles import NoisyPlantedClassifier
+from tests.pages import run_page
+from xray.models.classifiers import topic_classifier
+from xray.rendering.highlight import highlighted_text_html
+from xray.techniques.lime_explain import POOR_FIT, expected_distinct_texts, explain_lime
 
-PAGE = Path(__file__).resolve().parents[1] / "pages" / "4_LIME.py"
+PAGE = "4_LIME.py"
 TEXT = "The animal sat on the river bank and read a letter."
 SAMPLES = 300
 
 
-@dataclass(frozen=True)
-class AnimalClassifier:
-    """A test double over the tiny BERT: the word "animal" drives the class "animal".
-
-    The random model adds noise to the logit, so every other word matters a little.
-    max_tokens: tokens the classifier reads (the tiny BERT's maximum unless set lower).
-    """
-
-    loaded: LoadedModel
-    name: str = "animal detector"
-    class_names: tuple[str, ...] = ("other", "animal")
-    max_tokens: int = 64
-
-    def probabilities(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """(batch, 2) probabilities of a padded batch."""
-        planted = (batch["input_ids"] == self.loaded.tokenizer.convert_tokens_to_ids("animal")).any(dim=1).float()
-        noise = self.loaded.model(**batch).last_hidden_state[:, 0, 0]
-        logit = 4 * planted - 2 + noise
-        return torch.softmax(torch.stack([-logit, logit], dim=1), dim=1)
-
-    def predict_proba(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        return run_batched(self.loaded, texts, self.probabilities, progress=progress)
-
-
 @pytest.fixture(scope="module")
-def animal(tiny) -> AnimalClassifier:
-    return AnimalClassifier(tiny["bert"])
+def animal(tiny) -> NoisyPlantedClassifier:
+    return NoisyPlantedClassifier(tiny["bert"])
 
 
 @pytest.fixture(scope="module")
@@ -128,8 +102,14 @@ def test_expected_distinct_texts_matches_what_lime_draws(animal, explained):
     )
 
 
+def test_fit_verdict_flags_a_poor_surrogate(explained):
+    assert not explained.poor_fit and "explains" in explained.fit_summary()
+    poor = replace(explained, score=POOR_FIT - 0.01)
+    assert poor.poor_fit and poor.fit_summary().startswith("Poor fit")
+
+
 def test_exports_hold_the_weights_and_lime_page(explained):
-    payload = json.loads(explained.to_json("animal detector"))
+    payload = json.loads(explained.to_json())
     assert payload["class"] == "animal" and payload["features"][0]["word"] == "animal"
     assert payload["score"] == explained.score and len(payload["spans"]) == len(explained.spans)
     assert list(explained.table().columns) == ["word", "weight"]
@@ -164,7 +144,7 @@ def test_text_longer_than_the_classifier_reads_gets_a_notice(animal):
 
 
 def test_a_classifier_reading_fewer_tokens_than_the_model_says_so(tiny):
-    short = AnimalClassifier(tiny["bert"], max_tokens=8)
+    short = NoisyPlantedClassifier(tiny["bert"], max_tokens=8)
     result = explain_lime(short, TEXT, num_samples=SAMPLES)
     assert any("reads only the first 8" in notice for notice in result.notices)
 
@@ -193,11 +173,7 @@ def test_topic_classifier_explains_a_sports_sentence(minilm):
 
 
 def _lime_page(text: str | None = None) -> AppTest:
-    app = AppTest.from_file(str(PAGE), default_timeout=180)
-    app.query_params["lime.samples"] = "500"
-    if text is not None:
-        app.query_params["text"] = text
-    return app.run()
+    return run_page(PAGE, **{"lime.samples": "500"}, **({} if text is None else {"text": text}))
 
 
 @pytest.mark.app

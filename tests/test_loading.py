@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from xray.families import FAMILIES, family_facts
-from xray.loading import (
+from xray.models.families import FAMILIES, family_facts
+from xray.models.loading import (
     EMBEDDED_MODEL,
     MAX_PARAMETERS_ENV,
     ModelLoadError,

@@ -15,10 +15,11 @@ from bertviz.neuron_view import get_attention
 from transformers import AutoTokenizer, BertConfig, BertModel
 
 from tests.tiny_models import SIZES
-from xray.attention import compute_attention
-from xray.bertviz_html import CDN_REQUIRE_TAG, offline_scripts
-from xray.loading import LoadedModel, load_model
-from xray.neuron_view import build_neuron_model, neuron_view_html, neuron_view_support
+from xray.models.families import FAMILIES
+from xray.models.loading import LoadedModel, load_model
+from xray.rendering.bertviz_html import CDN_REQUIRE_TAG, offline_scripts
+from xray.rendering.neuron_view import SPECIAL_TOKENS, build_neuron_model, neuron_view_html, neuron_view_support
+from xray.techniques.attention import compute_attention
 
 SENTENCE = "the animal didn't cross the street because it was too tired"
 PAYLOADS = ("</script><script>alert(1)</script>", "<img src=x onerror=alert(1)>")
@@ -128,8 +129,14 @@ def test_unsupported_family_is_explained(tiny: dict[str, LoadedModel], name: str
         build_neuron_model(tiny[name])
 
 
-def test_supported_families(models) -> None:
-    assert all(neuron_view_support(loaded) is None for loaded, _ in models.values())
+@pytest.mark.parametrize("name", ["bert", "roberta", "gpt2"])
+def test_bertviz_families_are_supported_before_any_model_is_built(tiny: dict[str, LoadedModel], name: str) -> None:
+    assert neuron_view_support(tiny[name]) is None
+
+
+def test_the_family_table_names_exactly_the_families_bertviz_reimplements() -> None:
+    claimed = {facts.neuron_view for facts in FAMILIES.values()} - {None}
+    assert claimed == set(SPECIAL_TOKENS) == {"bert", "roberta", "gpt2"}
 
 
 def test_non_standard_gpt2_scaling_is_explained(models) -> None:

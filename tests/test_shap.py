@@ -4,72 +4,47 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import shap
-from streamlit.testing.v1 import AppTest
 
-from bench.recording import RecordingClassifier
-from xray.batching import Progress
-from xray.classifiers import EmbeddingHeadClassifier, LinearHead, topic_classifier
-from xray.loading import LoadedModel
-from xray.shap_explain import (
+from tests.doubles import PlantedWordClassifier, RecordingClassifier, random_head
+from tests.pages import assert_clean, run_page
+from xray.models.batching import InferenceSettings
+from xray.models.classifiers import EmbeddingHeadClassifier, topic_classifier
+from xray.models.loading import LoadedModel
+from xray.techniques import shap_explain
+from xray.techniques.shap_explain import (
+    BFLOAT16_TOLERANCE,
+    COMPILE_SECONDS,
     FLOAT32_TOLERANCE,
+    ShapExplanation,
+    estimate_seconds,
     explain_shap,
-    explanation_json,
     shap_text_html,
     standalone_html,
-    strongest_tokens,
-    values_table,
 )
 
-PAGE = Path(__file__).resolve().parents[1] / "pages" / "3_SHAP.py"
+PAGE = "3_SHAP.py"
 SENTENCE = "the animal didn't cross the street because it was too tired"
 HOSTILE = 'the animal </script><img src=x onerror="alert(1)"> & was tired'
 
 
-@dataclass(frozen=True)
-class PlantedClassifier:
-    """P(first class) is 0.9 when the word "animal" is in the text, else 0.2: a planted token."""
-
-    loaded: LoadedModel
-    class_names: tuple[str, ...] = ("animal", "other")
-    name: str = "planted"
-
-    @property
-    def max_tokens(self) -> int:
-        return self.loaded.max_length
-
-    def predict_proba(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        first = np.array([0.9 if "animal" in text else 0.2 for text in texts])
-        return np.stack([first, 1 - first], axis=1)
+@pytest.fixture(scope="module")
+def planted(tiny: dict[str, LoadedModel]) -> PlantedWordClassifier:
+    return PlantedWordClassifier(tiny["bert"])
 
 
 @pytest.fixture(scope="module")
-def planted(tiny: dict[str, LoadedModel]) -> PlantedClassifier:
-    return PlantedClassifier(tiny["bert"])
-
-
-def _random_head(loaded: LoadedModel, max_tokens: int) -> EmbeddingHeadClassifier:
-    """A real classifier (fp32) on the tiny BERT: a random three-class head over its sentence embeddings."""
-    rng = np.random.default_rng(0)
-    weights = rng.normal(0, 4, (3, 32)).astype(np.float32)
-    head = LinearHead(weights, np.zeros(3, np.float32), ("a", "b", "c"), max_tokens)
-    return EmbeddingHeadClassifier("random head", loaded, head)
-
-
-@pytest.fixture(scope="module")
-def random_head(tiny: dict[str, LoadedModel]) -> EmbeddingHeadClassifier:
-    return _random_head(tiny["bert"], 64)
+def random_head_classifier(tiny: dict[str, LoadedModel]) -> EmbeddingHeadClassifier:
+    return random_head(tiny["bert"], scale=4.0, bias=False, max_tokens=64)
 
 
 def test_planted_token_gets_the_top_attribution(planted):
     explanation = explain_shap(planted, SENTENCE, max_evals=100)
-    labels, values = strongest_tokens(explanation, 0, count=3)
+    labels, values = explanation.strongest(0, count=3)
     assert labels[0].endswith("animal") and values[0] == pytest.approx(0.7)
     assert np.abs(values[1:]).max() < 1e-12
     assert explanation.predicted_class == 0
@@ -77,17 +52,19 @@ def test_planted_token_gets_the_top_attribution(planted):
     assert explanation.additivity_gap.max() < 1e-12
 
 
-def test_values_equal_the_plain_recipe_in_few_model_calls(random_head):
+def test_values_equal_the_plain_recipe_in_few_model_calls(random_head_classifier):
     max_evals = 120
     asked: list[int] = []
 
     def unbatched(texts):
         asked.append(len(texts))
-        return np.stack([random_head.predict_proba([str(text)])[0] for text in texts])
+        return np.stack([random_head_classifier.predict_proba([str(text)])[0] for text in texts])
 
-    plain = shap.Explainer(unbatched, shap.maskers.Text(random_head.loaded.tokenizer))([SENTENCE], max_evals=max_evals)
+    plain = shap.Explainer(unbatched, shap.maskers.Text(random_head_classifier.loaded.tokenizer))(
+        [SENTENCE], max_evals=max_evals
+    )
     assert sum(asked) == max_evals, "the budget must run out, or any batch size would give the same values"
-    counting = RecordingClassifier(random_head)
+    counting = RecordingClassifier(random_head_classifier)
     ours = explain_shap(counting, SENTENCE, max_evals=max_evals)
     np.testing.assert_allclose(ours.values, plain.values[0], atol=1e-5, rtol=0)
     np.testing.assert_allclose(ours.base_values, plain.base_values[0], atol=1e-5, rtol=0)
@@ -97,9 +74,11 @@ def test_values_equal_the_plain_recipe_in_few_model_calls(random_head):
     assert sum(counting.sizes) == ours.evaluations + 1  # each masked text once, plus the full text on its own
 
 
-def test_a_larger_shap_batch_alone_would_change_the_values(random_head):
+def test_a_larger_shap_batch_alone_would_change_the_values(random_head_classifier):
     """Why explain_shap replays shap's default batch size: the batch size steers the Owen recursion."""
-    explainer = shap.Explainer(random_head.predict_proba, shap.maskers.Text(random_head.loaded.tokenizer))
+    explainer = shap.Explainer(
+        random_head_classifier.predict_proba, shap.maskers.Text(random_head_classifier.loaded.tokenizer)
+    )
     default = explainer([SENTENCE], max_evals=120, silent=True)
     large = explainer([SENTENCE], max_evals=120, batch_size=64, silent=True)
     assert np.abs(default.values - large.values).max() > 1e-3
@@ -128,13 +107,13 @@ def test_bad_input_gets_a_clear_message(planted, text, max_evals, message):
 
 
 def test_tokens_past_what_the_classifier_reads_get_zero_and_a_notice(tiny):
-    explanation = explain_shap(_random_head(tiny["bert"], 6), SENTENCE, max_evals=60)
+    explanation = explain_shap(random_head(tiny["bert"], scale=4.0, bias=False, max_tokens=6), SENTENCE, max_evals=60)
     assert "reads only the first 6" in explanation.notices[0]
     assert np.abs(explanation.values[5:]).max() < 1e-6 < np.abs(explanation.values[1:5]).max()  # [CLS] + 4 read
 
 
 def test_text_plot_escapes_the_text_and_class_names_and_loads_nothing(tiny):
-    classifier = PlantedClassifier(tiny["bert"], class_names=("<b>animal</b>", "other"))
+    classifier = PlantedWordClassifier(tiny["bert"], class_names=("<b>animal</b>", "other"))
     explanation = explain_shap(classifier, HOSTILE, max_evals=60)
     for page in (shap_text_html(explanation, 0), standalone_html(explanation, 0)):
         assert "<img" not in page and "</script" not in page and "<b>" not in page
@@ -142,20 +121,21 @@ def test_text_plot_escapes_the_text_and_class_names_and_loads_nothing(tiny):
         assert "&lt;b&gt;animal&lt;/b&gt;" in page and "&amp;" in page
         assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", page)
         assert "np.float" not in page and re.search(r"background: rgba\([\d.]+, [\d.]+, [\d.]+, [\d.]+\)", page)
-    for render in (shap_text_html, standalone_html, strongest_tokens):
+    for render in (shap_text_html, standalone_html, ShapExplanation.strongest):
         with pytest.raises(ValueError, match="class_index"):
             render(explanation, -1)
 
 
 def test_values_table_and_json_hold_every_maskable_token(planted):
     explanation = explain_shap(planted, SENTENCE, max_evals=60)
-    table = values_table(explanation)
+    table = explanation.table()
     assert list(table.columns) == ["position", "token", "animal", "other"]
     assert len(table) == explanation.maskable.sum() == len(explanation.tokens) - 2  # [CLS] and [SEP] are never hidden
     assert "animal" in set(table["token"])
-    stored = json.loads(explanation_json(explanation, planted.name))
+    stored = json.loads(explanation.to_json())
     assert stored["class_names"] == ["animal", "other"] and len(stored["tokens"]) == len(table)
     np.testing.assert_allclose(stored["output"], explanation.output)
+    assert stored["classifier"] == planted.name and stored["additivity_holds"] is True
 
 
 @pytest.mark.integration
@@ -165,23 +145,38 @@ def test_a_sport_word_ranks_high_for_sports_on_the_topic_classifier(minilm):
     sports = classifier.class_names.index("sports")
     assert explanation.predicted_class == sports
     assert explanation.additivity_gap.max() < FLOAT32_TOLERANCE
-    labels, _ = strongest_tokens(explanation, sports, count=3)
+    labels, _ = explanation.strongest(sports, count=3)
     assert {label.split()[-1] for label in labels} & {"striker", "scored", "goal", "cup", "final"}, labels
+
+
+def test_additivity_verdict_follows_the_classifiers_precision(planted):
+    explanation = explain_shap(planted, SENTENCE, max_evals=60)
+    assert (explanation.precision, explanation.tolerance) == ("float32", FLOAT32_TOLERANCE)
+    assert explanation.additivity_holds and "tolerance 1e-05 in float32" in explanation.additivity_check(0)
+    fast = explain_shap(replace(planted, settings=InferenceSettings(bf16=True)), SENTENCE, max_evals=60)
+    assert (fast.precision, fast.tolerance) == ("bfloat16", BFLOAT16_TOLERANCE)
+    off = replace(explanation, output=explanation.output + np.array([2 * FLOAT32_TOLERANCE, 0.0]))
+    assert not off.additivity_holds
+
+
+def test_the_estimate_counts_the_one_off_compilation_until_it_has_happened(planted, monkeypatch):
+    monkeypatch.setattr(shap_explain, "_compiled", type(shap_explain._compiled)())
+    assert estimate_seconds(0.01, 500) == pytest.approx(0.01 * 500 * 0.5 + COMPILE_SECONDS)
+    shap_explain.warm_up()
+    assert estimate_seconds(0.01, 500) == pytest.approx(0.01 * 500 * 0.5)
 
 
 @pytest.mark.app
 @pytest.mark.integration
 def test_page_shows_the_plot_the_additivity_check_and_downloads():
-    app = AppTest.from_file(str(PAGE), default_timeout=240)
-    app.query_params["shap.max_evals"] = "100"
-    app.run()
-    assert not app.exception, [exception.value for exception in app.exception]
-    assert not app.error, [error.value for error in app.error]
+    app = run_page(PAGE, **{"shap.max_evals": "100"})
+    assert_clean(app)
     assert "animal" in app.get("iframe")[0].proto.srcdoc
     assert app.success[0].value.startswith("Additivity holds")
     labels = {button.label for button in app.get("download_button")}
     assert {"Values (CSV)", "Explanation (JSON)", "Text plot (HTML)", "PNG", "SVG"} <= labels
     assert any("100 evaluations" in caption.value for caption in app.caption)
+    assert any(caption.value.startswith("Estimated time: about") for caption in app.caption)
 
 
 @pytest.mark.app
@@ -192,8 +187,6 @@ def test_page_shows_the_plot_the_additivity_check_and_downloads():
     ids=["empty", "single-token", "too-long"],
 )
 def test_page_with_bad_text_shows_a_short_error(text, message):
-    app = AppTest.from_file(str(PAGE), default_timeout=240)
-    app.query_params["text"] = text
-    app.run()
+    app = run_page(PAGE, text=text)
     assert not app.exception
     assert message in app.error[0].value and "Traceback" not in app.error[0].value

@@ -9,9 +9,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from xray.classifiers import HEAD_FILE
-from xray.loading import EMBEDDED_MODEL, load_model
-from xray.train_head import train_topic_head
+from xray.models.classifiers import HEAD_FILE
+from xray.models.loading import EMBEDDED_MODEL, load_model
+from xray.models.train_head import train_topic_head
 
 
 def _train_head(arguments: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""Run the app on loopback and drive Debian's chromium: shared by the benchmarks and the browser tests."""
+"""Run the app on loopback and drive Debian's chromium: shared by the browser tests and the benchmarks."""
 
 from __future__ import annotations
 

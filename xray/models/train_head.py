@@ -13,10 +13,10 @@ import sklearn
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
-from xray.batching import InferenceSettings, Progress
-from xray.classifiers import EmbeddingHeadClassifier, LinearHead, sentence_embeddings
-from xray.datasets import LabelledTexts, load_bbc_news
-from xray.loading import LoadedModel
+from xray.corpora.bbc_news import LabelledTexts, load_bbc_news
+from xray.models.batching import InferenceSettings, Progress
+from xray.models.classifiers import EmbeddingHeadClassifier, LinearHead, sentence_embeddings
+from xray.models.loading import LoadedModel
 
 MAX_CHARS = 600
 MAX_TOKENS = 128

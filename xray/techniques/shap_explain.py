@@ -48,8 +48,8 @@ handlers only (no script from a CDN); tokens and class names are escaped.
 from __future__ import annotations
 
 import html
-import json
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -57,8 +57,9 @@ import numpy as np
 import pandas as pd
 import shap
 
-from xray.batching import Progress
-from xray.classifiers import Classifier
+from xray.models.batching import Progress
+from xray.models.classifiers import Classifier
+from xray.results import json_text
 from xray.text import PreparedText, position_labels, prepare_text
 
 MIN_EVALS = 10
@@ -72,6 +73,11 @@ FLOAT32_TOLERANCE = 1e-5
 """Additivity gap allowed in float32. Measured: 0 to 1e-16 (both sides run the full text alone in its batch)."""
 BFLOAT16_TOLERANCE = 1e-3
 """Additivity gap allowed under bfloat16 autocast: measured 0 to 1e-15 too, but bf16 kernels may vary by batch shape."""
+DISTINCT_SHARE = 0.5
+"""Share of shap's evaluations that are distinct texts: 247 of 500 measured on a 25-token sentence."""
+COMPILE_SECONDS = 5.0
+"""numba's one-off compilation of shap's code in a new process: 5.0 s measured on a 2-core CPU."""
+_compiled = threading.Event()
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,8 @@ class ShapExplanation:
     hierarchical_values: (2 * tokens - 1, classes) values of every node of the token hierarchy,
         as shap keeps them for its text plot; clustering: (tokens - 1, 4) that hierarchy (scipy linkage).
     max_evals: the evaluation budget; evaluations: distinct texts the classifier actually ran.
+    classifier_name: the classifier explained; precision: "float32" or "bfloat16", and tolerance: the
+        additivity gap that precision allows.
     seconds: wall time of the explanation; notices: short sentences for the user.
     """
 
@@ -102,6 +110,9 @@ class ShapExplanation:
     clustering: np.ndarray
     max_evals: int
     evaluations: int
+    classifier_name: str
+    precision: str
+    tolerance: float
     seconds: float
     notices: tuple[str, ...] = field(default=())
 
@@ -111,9 +122,84 @@ class ShapExplanation:
         return np.abs(self.base_values + self.values.sum(axis=0) - self.output)
 
     @property
+    def additivity_holds(self) -> bool:
+        """True when every class's values add up to its probability within ``tolerance``."""
+        return float(self.additivity_gap.max()) <= self.tolerance
+
+    def additivity_check(self, class_index: int) -> str:
+        """The additivity sum for one class written out, with the largest gap over all classes."""
+        _check_class(self, class_index)
+        base, total = self.base_values[class_index], self.values[:, class_index].sum()
+        return (
+            f"base value {base:.4f} + sum of SHAP values {total:+.4f} = {base + total:.4f}; the classifier gives "
+            f"{self.output[class_index]:.4f} for “{self.class_names[class_index]}” (largest gap over all classes "
+            f"{self.additivity_gap.max():.1e}, tolerance {self.tolerance:.0e} in {self.precision})."
+        )
+
+    @property
     def predicted_class(self) -> int:
         """Index of the most probable class on the full text."""
         return int(np.argmax(self.output))
+
+    def strongest(self, class_index: int, count: int = 15) -> tuple[list[str], np.ndarray]:
+        """The ``count`` maskable tokens with the largest |value| for a class: (position labels, values),
+        strongest first. Labels are :func:`xray.text.position_labels` ("03 cup"), unique where a token repeats."""
+        _check_class(self, class_index)
+        positions = np.flatnonzero(self.maskable)
+        values = self.values[positions, class_index]
+        chosen = positions[np.argsort(-np.abs(values), kind="stable")[:count]]
+        labels = position_labels([self.tokens[index].strip() for index in chosen], chosen.tolist())
+        return labels, self.values[chosen, class_index]
+
+    def table(self) -> pd.DataFrame:
+        """One row per maskable token: position (index in ``tokens``), token, then one column of values per class."""
+        positions = np.flatnonzero(self.maskable)
+        table = pd.DataFrame({"position": positions, "token": [self.tokens[index].strip() for index in positions]})
+        for column, name in enumerate(self.class_names):
+            table[name] = self.values[positions, column]
+        return table
+
+    def to_json(self) -> str:
+        """Text, classifier, classes, base values, output, budget, additivity and per-token values."""
+        return json_text(
+            {
+                "text": self.text,
+                "classifier": self.classifier_name,
+                "class_names": list(self.class_names),
+                "base_values": self.base_values,
+                "output": self.output,
+                "max_evals": self.max_evals,
+                "additivity_gap": self.additivity_gap,
+                "additivity_holds": self.additivity_holds,
+                "tokens": self.table().to_dict(orient="records"),
+            }
+        )
+
+
+def compile_seconds_left() -> float:
+    """Seconds numba still needs to compile shap's code in this process: 0 once an explanation has run."""
+    return 0.0 if _compiled.is_set() else COMPILE_SECONDS
+
+
+def estimate_seconds(seconds_per_text: float, max_evals: int) -> float:
+    """One estimate of a whole explanation: the distinct texts shap will ask about, at ``seconds_per_text``
+    each, plus numba's one-off compilation when it has not happened yet in this process."""
+    return seconds_per_text * max_evals * DISTINCT_SHARE + compile_seconds_left()
+
+
+def warm_up() -> None:
+    """Compile shap's numba code now (about :data:`COMPILE_SECONDS`), on a toy model with no network or weights,
+    so the first real explanation does not pay for it. Safe to call from a background thread."""
+    if _compiled.is_set():
+        return
+    masker = shap.maskers.Text(r"\W+")
+
+    def toy(masked: np.ndarray) -> np.ndarray:
+        lengths = np.array([[len(str(text))] for text in masked], dtype=np.float32)
+        return np.hstack([lengths, 1 - lengths]) / 100
+
+    shap.Explainer(toy, masker, algorithm="partition")(["one two three four five"], max_evals=40, silent=True)
+    _compiled.set()
 
 
 class _CachingModel:
@@ -182,10 +268,12 @@ def explain_shap(
     masker = shap.maskers.Text(classifier.loaded.tokenizer)
     started = time.perf_counter()
     model = _CachingModel(classifier, progress, max_evals)
+    bf16 = classifier.settings.bf16
     explainer = shap.Explainer(model, masker, output_names=list(classifier.class_names), algorithm="partition")
     explainer([prepared.text], max_evals=max_evals, batch_size=PREFETCH_BATCH_SIZE, silent=True)
     result = explainer([prepared.text], max_evals=max_evals, silent=True)
     output = classifier.predict_proba([prepared.text])[0]
+    _compiled.set()
     if progress is not None:
         progress(max_evals, max_evals)
     return ShapExplanation(
@@ -200,6 +288,9 @@ def explain_shap(
         clustering=result.clustering[0],
         max_evals=max_evals,
         evaluations=len(model.cache),
+        classifier_name=classifier.name,
+        precision="bfloat16" if bf16 else "float32",
+        tolerance=BFLOAT16_TOLERANCE if bf16 else FLOAT32_TOLERANCE,
         seconds=time.perf_counter() - started,
         notices=prepared.notices,
     )
@@ -243,41 +334,3 @@ def text_plot_height(explanation: ShapExplanation) -> int:
     """Pixels an iframe needs for :func:`shap_text_html`: the force plot plus wrapped lines of text."""
     lines = 1 + len("".join(explanation.tokens)) // 90
     return 130 + 30 * lines
-
-
-def strongest_tokens(explanation: ShapExplanation, class_index: int, count: int = 15) -> tuple[list[str], np.ndarray]:
-    """The ``count`` maskable tokens with the largest |value| for a class: (position labels, values), strongest first.
-
-    Labels are :func:`xray.text.position_labels` ("03 cup"), unique even where a token repeats.
-    """
-    _check_class(explanation, class_index)
-    positions = np.flatnonzero(explanation.maskable)
-    values = explanation.values[positions, class_index]
-    chosen = positions[np.argsort(-np.abs(values), kind="stable")[:count]]
-    labels = position_labels([explanation.tokens[index].strip() for index in chosen], chosen.tolist())
-    return labels, explanation.values[chosen, class_index]
-
-
-def values_table(explanation: ShapExplanation) -> pd.DataFrame:
-    """One row per maskable token: position (index in ``tokens``), token, then one column of values per class."""
-    positions = np.flatnonzero(explanation.maskable)
-    table = pd.DataFrame({"position": positions, "token": [explanation.tokens[index].strip() for index in positions]})
-    for column, name in enumerate(explanation.class_names):
-        table[name] = explanation.values[positions, column]
-    return table
-
-
-def explanation_json(explanation: ShapExplanation, classifier_name: str) -> str:
-    """The explanation as JSON: text, classifier, classes, base values, output, budget and per-token values."""
-    return json.dumps(
-        {
-            "text": explanation.text,
-            "classifier": classifier_name,
-            "class_names": list(explanation.class_names),
-            "base_values": explanation.base_values.tolist(),
-            "output": explanation.output.tolist(),
-            "max_evals": explanation.max_evals,
-            "tokens": values_table(explanation).to_dict(orient="records"),
-        },
-        indent=1,
-    )

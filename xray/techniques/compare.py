@@ -10,24 +10,23 @@ over a few seeds, is the baseline every method should beat.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, replace
 
 import numpy as np
+import pandas as pd
 from scipy.stats import spearmanr
 
-from xray.attention import compute_attention
-from xray.attention_stats import attention_rollout
-from xray.classifiers import Classifier
+from xray.models.batching import Progress
+from xray.models.classifiers import Classifier
+from xray.results import json_text
+from xray.techniques.attention import attention_rollout, compute_attention
+from xray.techniques.lime_explain import MAX_FEATURES, LimeExplanation, explain_lime, word_count
+from xray.techniques.shap_explain import ShapExplanation, explain_shap
 from xray.words import Word, locate_pieces, only_words, scores_on_words, split_words, token_spans, without_words
-
-if TYPE_CHECKING:
-    from xray.lime_explain import LimeExplanation
-    from xray.shap_explain import ShapExplanation
 
 DEFAULT_FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5)
 RANDOM = "Random order"
+LIME_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -39,17 +38,20 @@ class Comparison:
         method gives every word the same score.
     fractions: (steps,) share of words removed (comprehensiveness) or kept (sufficiency).
     comprehensiveness, sufficiency: method -> (steps,) probability drops; RANDOM included.
-    probability: the class probability on the full text.
+    class_name: the class compared; probability: its probability on the full text.
+    notices: the explainers' short sentences for the user (text cleaned, text longer than the classifier reads).
     """
 
     words: list[str]
     class_index: int
+    class_name: str
     probability: float
     scores: dict[str, np.ndarray]
     agreement: np.ndarray
     fractions: np.ndarray
     comprehensiveness: dict[str, np.ndarray]
     sufficiency: dict[str, np.ndarray]
+    notices: tuple[str, ...] = field(default=())
 
     def aopc(self) -> dict[str, tuple[float, float]]:
         """method -> (AOPC comprehensiveness, AOPC sufficiency)."""
@@ -62,24 +64,50 @@ class Comparison:
         """The method (random order excluded) whose top words, removed, lower the probability most."""
         return max(self.scores, key=lambda method: self.comprehensiveness[method].mean())
 
-    def to_json(self, class_name: str) -> str:
+    def beats_random(self, method: str) -> bool:
+        """True when removing ``method``'s top words lowers the probability more than a random order does."""
+        aopc = self.aopc()
+        return aopc[method][0] > aopc[RANDOM][0]
+
+    def verdict(self) -> str:
+        """One sentence: which method is most comprehensive here, and whether it beats the random order."""
+        best = self.most_comprehensive()
+        return f"Here **{best}** has the highest comprehensiveness" + (
+            "." if self.beats_random(best) else ", yet no method beats the random order."
+        )
+
+    def table(self) -> pd.DataFrame:
+        """One row per word, one column of scores per method."""
+        return pd.DataFrame({"word": self.words, **self.scores})
+
+    def aopc_table(self) -> pd.DataFrame:
+        """One row per method (the random order included): AOPC of comprehensiveness and of sufficiency."""
+        return pd.DataFrame(
+            [
+                {
+                    "method": method,
+                    "comprehensiveness AOPC (higher is better)": comprehensive,
+                    "sufficiency AOPC (lower is better)": sufficient,
+                }
+                for method, (comprehensive, sufficient) in self.aopc().items()
+            ]
+        )
+
+    def to_json(self) -> str:
         """Everything shown on the page as JSON; undefined correlations become null."""
         methods = list(self.scores)
         payload = {
-            "class": class_name,
+            "class": self.class_name,
             "probability": self.probability,
             "words": self.words,
             "scores": {method: values.tolist() for method, values in self.scores.items()},
-            "spearman": {
-                "methods": methods,
-                "matrix": [[None if np.isnan(value) else float(value) for value in row] for row in self.agreement],
-            },
-            "fractions": self.fractions.tolist(),
-            "comprehensiveness": {method: values.tolist() for method, values in self.comprehensiveness.items()},
-            "sufficiency": {method: values.tolist() for method, values in self.sufficiency.items()},
+            "spearman": {"methods": methods, "matrix": self.agreement},
+            "fractions": self.fractions,
+            "comprehensiveness": self.comprehensiveness,
+            "sufficiency": self.sufficiency,
             "aopc": {method: {"comprehensiveness": c, "sufficiency": s} for method, (c, s) in self.aopc().items()},
         }
-        return json.dumps(payload, ensure_ascii=False, indent=1)
+        return json_text(payload)
 
 
 def attention_word_scores(classifier: Classifier, text: str, words: list[Word]) -> dict[str, np.ndarray]:
@@ -88,11 +116,11 @@ def attention_word_scores(classifier: Classifier, text: str, words: list[Word]) 
     loaded = classifier.loaded
     result = compute_attention(loaded, text)
     attentions = result.main.attentions
-    source = len(result.tokens) - 1 if result.main.causal else 0
+    source = result.summary_position
     spans = token_spans(loaded.tokenizer, text, loaded.max_length)
     if len(spans) != len(result.tokens):
         raise ValueError("The tokenizer's offsets do not line up with the model's tokens for this text.")
-    summary = result.tokens[source]
+    summary = result.summary_token
     last_layer = attentions[-1, :, source, :].mean(axis=0)
     rollout = attention_rollout(attentions)[-1, source]
     return {
@@ -188,6 +216,7 @@ def compare_explanations(
     return Comparison(
         words=[word.text for word in words],
         class_index=class_index,
+        class_name=classifier.class_names[class_index],
         probability=full,
         scores=scores,
         agreement=rank_agreement(scores),
@@ -195,3 +224,32 @@ def compare_explanations(
         comprehensiveness=comprehensiveness,
         sufficiency=sufficiency,
     )
+
+
+def explain_and_compare(
+    classifier: Classifier,
+    text: str,
+    *,
+    class_index: int | None = None,
+    max_evals: int = 500,
+    num_samples: int = 2000,
+    progress: Progress | None = None,
+) -> Comparison:
+    """The whole comparison for ``class_index`` (None: the predicted class) on ``text``: SHAP with ``max_evals``,
+    LIME on every word (up to its maximum) with ``num_samples`` and seed 0, both attention scores, then
+    agreement and faithfulness. ``progress`` sees SHAP's masked texts, then LIME's distinct texts."""
+    shap_explanation = explain_shap(classifier, text, max_evals=max_evals, progress=progress)
+    index = shap_explanation.predicted_class if class_index is None else class_index
+    features = min(MAX_FEATURES, word_count(shap_explanation.text))
+    lime_explanation = explain_lime(
+        classifier,
+        text,
+        class_index=index,
+        num_samples=num_samples,
+        num_features=features,
+        seed=LIME_SEED,
+        progress=progress,
+    )
+    words, scores = method_word_scores(classifier, shap_explanation, lime_explanation, index)
+    comparison = compare_explanations(classifier, shap_explanation.text, index, words, scores)
+    return replace(comparison, notices=tuple(dict.fromkeys(shap_explanation.notices + lime_explanation.notices)))

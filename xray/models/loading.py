@@ -27,7 +27,7 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from xray.families import FamilyFacts, Kind, family_facts
+from xray.models.families import FamilyFacts, Kind, family_facts
 
 EMBEDDED_MODEL = "all-MiniLM-L6-v2 (embedded)"
 MAX_PARAMETERS_ENV = "XRAY_MAX_PARAMETERS"

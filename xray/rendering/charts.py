@@ -1,6 +1,6 @@
 """Altair charts of attention that bertviz lacks. Each function returns a chart; nothing is displayed.
 
-Data goes in as inline values, so charts also export to PNG/SVG (see :mod:`xray.export`)
+Data goes in as inline values, so charts also export to PNG/SVG (see :mod:`xray.rendering.export`)
 without Altair's row limit getting in the way.
 """
 
@@ -10,7 +10,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from xray.attention_stats import STATISTICS, HeadStatistics
+from xray.techniques.attention import STATISTICS, HeadStatistics
 from xray.text import position_labels
 
 CELL_PIXELS = 18

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Kind = Literal["encoder", "decoder", "encoder-decoder"]
+SummaryToken = Literal["first", "last"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,12 @@ class FamilyFacts:
     kind: Kind
     neuron_view: str | None = None
     known: bool = True
+
+    @property
+    def summary_token(self) -> SummaryToken:
+        """The token that sees the whole input and so summarises it: the first ([CLS], <s>) where attention
+        is bidirectional, the last where it is causal (a decoder's last token is the only one to see every other)."""
+        return "last" if self.kind == "decoder" else "first"
 
 
 FAMILIES: dict[str, FamilyFacts] = {

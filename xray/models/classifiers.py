@@ -3,12 +3,15 @@
 SHAP, LIME and the faithfulness metrics take any :class:`Classifier`. Three kinds:
 
 - :class:`EmbeddingHeadClassifier`: a linear head over mean-pooled, normalised encoder
-  embeddings; the embedded default is a BBC News topic head on MiniLM (see :mod:`xray.train_head`).
+  embeddings; the embedded default is a BBC News topic head on MiniLM (see :mod:`xray.models.train_head`).
 - :class:`ZeroShotClassifier`: cosine similarity of the text's embedding to each class
   description's embedding, as a softmax. A weak baseline.
 - :class:`SequenceClassifier`: a model's own sequence-classification head (e.g. a hub model).
 
-All run through :func:`xray.batching.run_batched`: duplicates skipped, batches padded per length.
+All run through :func:`xray.models.batching.run_batched`: duplicates skipped, batches padded per length.
+A :class:`ClassifierSpec` names a classifier in a few hashable fields (so caches can key on it);
+:func:`build_classifier` turns it into a live one. Each classifier describes itself for the page
+(``description``) and, where it has a domain, offers an ``example`` text from it.
 """
 
 from __future__ import annotations
@@ -18,16 +21,26 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 import torch
 
-from xray.batching import InferenceSettings, Progress, run_batched
-from xray.loading import LoadedModel
+from xray.models.batching import InferenceSettings, Progress, run_batched
+from xray.models.loading import EMBEDDED_MODEL, LoadedModel
 
 HEAD_FILE = Path(__file__).parent / "data" / "bbc_topic_head.npz"
 ZERO_SHOT_TEMPERATURE = 0.05
+UNSURE_BELOW = 0.5
+"""A top class probability under this means the text is far from every class the classifier knows."""
+TOPIC_EXAMPLE = "The striker scored twice as United beat Chelsea 3-1 in the cup final on Saturday."
+
+ClassifierKind = Literal["topic", "zero-shot", "model"]
+CLASSIFIER_KINDS: dict[ClassifierKind, str] = {
+    "topic": "BBC News topics (embedded, offline)",
+    "zero-shot": "Zero-shot from class descriptions",
+    "model": "The sidebar model's classification head",
+}
 
 
 class Classifier(Protocol):
@@ -36,10 +49,21 @@ class Classifier(Protocol):
     name: str
     class_names: tuple[str, ...]
     loaded: LoadedModel
+    settings: InferenceSettings
 
     @property
     def max_tokens(self) -> int:
         """Tokens of each text the classifier reads; later tokens cannot change its output."""
+        ...
+
+    @property
+    def description(self) -> str:
+        """One or two sentences for the page: what the classifier is and how far to trust it."""
+        ...
+
+    @property
+    def example(self) -> str | None:
+        """A text from the classifier's domain (None when it has no fixed domain)."""
         ...
 
     def predict_proba(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
@@ -148,6 +172,20 @@ class EmbeddingHeadClassifier:
     def max_tokens(self) -> int:
         return min(self.head.max_tokens, self.loaded.max_length)
 
+    @property
+    def description(self) -> str:
+        accuracy = self.head.metadata.get("held_out_accuracy")
+        measured = f"; held-out accuracy {accuracy:.3f}" if accuracy is not None else ""
+        return (
+            f"Sentence embeddings of {self.loaded.name} + a linear head trained on "
+            f"{self.head.metadata.get('data', 'labelled text')}{measured}. "
+            "Reproduce it with `python -m xray train-head`."
+        )
+
+    @property
+    def example(self) -> str | None:
+        return TOPIC_EXAMPLE
+
     def predict_proba(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         settings = InferenceSettings(self.settings.batch_size, self.settings.bf16, self.max_tokens)
         embeddings = sentence_embeddings(self.loaded, texts, settings, progress)
@@ -186,6 +224,17 @@ class ZeroShotClassifier:
     def max_tokens(self) -> int:
         return min(self.settings.max_length or self.loaded.max_length, self.loaded.max_length)
 
+    @property
+    def description(self) -> str:
+        return (
+            "A weak baseline: each class is the description whose embedding is closest to the text's embedding "
+            f"on {self.loaded.name}."
+        )
+
+    @property
+    def example(self) -> str | None:
+        return None
+
     def predict_proba(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         embeddings = sentence_embeddings(self.loaded, texts, self.settings, progress)
         return _softmax(embeddings @ self._class_embeddings.T / self.temperature)
@@ -215,6 +264,14 @@ class SequenceClassifier:
     def max_tokens(self) -> int:
         return min(self.settings.max_length or self.loaded.max_length, self.loaded.max_length)
 
+    @property
+    def description(self) -> str:
+        return f"{self.loaded.name}'s own classification head, with classes {', '.join(self.class_names)}."
+
+    @property
+    def example(self) -> str | None:
+        return None
+
     def predict_proba(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         model = self.loaded.model
         logits = run_batched(self.loaded, texts, lambda batch: model(**batch).logits, self.settings, progress)
@@ -224,6 +281,84 @@ class SequenceClassifier:
 def topic_classifier(loaded: LoadedModel, settings: InferenceSettings | None = None) -> EmbeddingHeadClassifier:
     """The embedded BBC News topic classifier: the shipped head over ``loaded`` (the embedded MiniLM)."""
     return EmbeddingHeadClassifier("BBC News topics", loaded, LinearHead.load(), settings or InferenceSettings())
+
+
+@dataclass(frozen=True)
+class ClassifierSpec:
+    """A classifier named by hashable fields, so results can be cached by it.
+
+    kind: a key of :data:`CLASSIFIER_KINDS`; model_name: the model it runs on (the embedded MiniLM for
+    "topic"); descriptions: the zero-shot classes, one description each; bf16: bfloat16 autocast.
+    """
+
+    kind: ClassifierKind
+    model_name: str
+    descriptions: tuple[str, ...] = ()
+    bf16: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in CLASSIFIER_KINDS:
+            raise ValueError(f"Unknown classifier kind {self.kind!r}; choose one of {', '.join(CLASSIFIER_KINDS)}.")
+        if self.kind == "topic" and self.model_name != EMBEDDED_MODEL:
+            raise ValueError(f"The topic head was trained on '{EMBEDDED_MODEL}', not on '{self.model_name}'.")
+        if self.kind == "zero-shot":
+            parse_class_descriptions("\n".join(self.descriptions))
+
+    @classmethod
+    def choose(
+        cls, kind: ClassifierKind, sidebar_model: str, descriptions: str = "", bf16: bool = False
+    ) -> ClassifierSpec:
+        """The spec for ``kind`` beside the sidebar's model: the topic head always runs on the embedded
+        MiniLM; ``descriptions`` (one class per line) are read for zero-shot only."""
+        model_name = EMBEDDED_MODEL if kind == "topic" else sidebar_model
+        classes = parse_class_descriptions(descriptions) if kind == "zero-shot" else ()
+        return cls(kind, model_name, classes, bf16)
+
+
+def build_classifier(spec: ClassifierSpec, loaded: LoadedModel) -> Classifier:
+    """The classifier ``spec`` names, on ``loaded`` (which must be ``spec.model_name``)."""
+    if loaded.name != spec.model_name:
+        raise ValueError(f"The spec runs on '{spec.model_name}' but '{loaded.name}' was given.")
+    settings = InferenceSettings(bf16=spec.bf16)
+    if spec.kind == "topic":
+        return topic_classifier(loaded, settings)
+    if spec.kind == "zero-shot":
+        return ZeroShotClassifier(f"zero-shot on {spec.model_name}", loaded, spec.descriptions, settings)
+    return SequenceClassifier(spec.model_name, loaded, settings)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A classifier's probabilities on one text, and whether the text is within its reach.
+
+    class_names: (classes,); probabilities: (classes,), summing to 1.
+    """
+
+    text: str
+    class_names: tuple[str, ...]
+    probabilities: np.ndarray
+
+    @property
+    def top_index(self) -> int:
+        return int(np.argmax(self.probabilities))
+
+    @property
+    def top_probability(self) -> float:
+        return float(self.probabilities[self.top_index])
+
+    @property
+    def unsure(self) -> bool:
+        """True when no class reaches :data:`UNSURE_BELOW`: the text is far from what the classifier knows."""
+        return self.top_probability < UNSURE_BELOW
+
+    def summary(self) -> str:
+        """e.g. ``sport (42%)``."""
+        return f"{self.class_names[self.top_index]} ({self.top_probability:.0%})"
+
+
+def predict(classifier: Classifier, text: str) -> Prediction:
+    """``classifier``'s prediction on one text."""
+    return Prediction(text, tuple(classifier.class_names), classifier.predict_proba([text])[0].astype(np.float64))
 
 
 def seconds_per_text(classifier: Classifier, text: str, samples: int = 32) -> float:

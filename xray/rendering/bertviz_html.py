@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from bertviz import head_view, model_view
 
-from xray.attention import AttentionResult
+from xray.techniques.attention import AttentionResult
 
 CDN_REQUIRE_TAG = '<script src="https://cdnjs.cloudflare.com/ajax/libs/require.js/2.3.6/require.min.js"></script>'
 DEFAULT_MAX_TOKENS = 64

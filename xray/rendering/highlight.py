@@ -1,6 +1,6 @@
 """A text with its words shaded by signed scores (e.g. LIME weights), as a small self-contained HTML string.
 
-Red shades push towards the class, blue against it (the colours of :func:`xray.charts.signed_bars`);
+Red shades push towards the class, blue against it (the colours of :func:`xray.rendering.charts.signed_bars`);
 the opacity grows with the score's size relative to the largest. Every character of the text is
 HTML-escaped, styles are inline and there is no script, so the result is safe for ``st.html``.
 """

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from xray.loading import LoadedModel
+from xray.models.loading import LoadedModel
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` after each batch, counting distinct texts."""

@@ -19,8 +19,8 @@ from bertviz.transformers_neuron_view.modeling_roberta import RobertaModel
 from transformers import PretrainedConfig, PreTrainedTokenizerBase
 from transformers.activations import ACT2FN
 
-from xray.bertviz_html import PARAMS_MARKER, make_offline, rewrite_params
-from xray.loading import LoadedModel
+from xray.models.loading import LoadedModel
+from xray.rendering.bertviz_html import PARAMS_MARKER, make_offline, rewrite_params
 from xray.text import prepare_text
 
 DEFAULT_MAX_TOKENS = 32
@@ -29,7 +29,7 @@ DEFAULT_MAX_TOKENS = 32
 _PARAMS_TEMPLATE = f"window.bertviz_params = {PARAMS_MARKER}"
 _PARAMS_END = '\n</script>\n\n<script type="text/javascript">\n'
 # Special tokens bertviz adds around (sentence A, sentence pair), per model type.
-_SPECIAL_TOKENS = {"bert": (2, 3), "roberta": (2, 4), "gpt2": (0, 0)}
+SPECIAL_TOKENS = {"bert": (2, 3), "roberta": (2, 4), "gpt2": (0, 0)}
 
 
 @dataclass(frozen=True)
@@ -191,7 +191,7 @@ def neuron_view_html(
             f"got layer {layer} and head {head}."
         )
     minimum = 1 if sentence_b is None else 2
-    maximum = loaded.max_length - _SPECIAL_TOKENS[kind][sentence_b is not None]
+    maximum = loaded.max_length - SPECIAL_TOKENS[kind][sentence_b is not None]
     if not minimum <= max_tokens <= maximum:
         raise ValueError(f"max_tokens must be in {minimum}..{maximum} for this model, got {max_tokens}.")
     limit = max_tokens if sentence_b is None else max_tokens // 2

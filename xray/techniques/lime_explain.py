@@ -1,4 +1,4 @@
-"""LIME (Ribeiro et al. 2016) on any :class:`~xray.classifiers.Classifier`, with lime's own ``LimeTextExplainer``.
+"""LIME (Ribeiro et al. 2016) on any :class:`~xray.models.classifiers.Classifier`, with ``LimeTextExplainer``.
 
 LIME deletes random subsets of the words of a text, asks the classifier for the class
 probability of each perturbed text, and fits a weighted linear model (the local surrogate) on
@@ -9,7 +9,7 @@ Words are what lime splits on ``\\W+`` (runs of letters, digits and underscores)
 default ``bow=True`` a word is removed everywhere at once, so its weight applies to every occurrence.
 
 The classifier sees all perturbed texts in one :meth:`predict_proba` call, which skips
-duplicates and batches texts of similar length (:func:`xray.batching.run_batched`). The
+duplicates and batches texts of similar length (:func:`xray.models.batching.run_batched`). The
 random draws are lime's own, from ``LimeTextExplainer(random_state=seed)``, and the classifier
 draws none, so the weights equal those of the plain lime recipe with the same seed (up to float
 rounding of the batched forward passes; see ``bench/explainers_lime.py``).
@@ -17,7 +17,6 @@ rounding of the batched forward passes; see ``bench/explainers_lime.py``).
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass
@@ -26,14 +25,17 @@ import numpy as np
 import pandas as pd
 from lime.lime_text import IndexedString, LimeTextExplainer
 
-from xray.batching import Progress
-from xray.classifiers import Classifier
+from xray.models.batching import Progress
+from xray.models.classifiers import Classifier
+from xray.results import json_text
 from xray.text import prepare_text
 
 MIN_SAMPLES, MAX_SAMPLES = 100, 50_000
 MIN_FEATURES, MAX_FEATURES = 1, 100
 MAX_WORDS = 1000  # distinct words: lime's sample matrix is (num_samples, words)
 MAX_SEED = 2**32 - 1  # numpy's RandomState, which lime seeds, takes 0 .. 2**32 - 1
+POOR_FIT = 0.5
+"""Below this weighted R², the surrogate explains too little of the classifier to trust its weights."""
 
 Span = tuple[int, int, float | None]
 """(start, end, weight): ``text[start:end]`` is one occurrence of a word; weight None when it is not a feature."""
@@ -57,6 +59,7 @@ class LimeExplanation:
     num_samples, seed: LIME's parameters; distinct_texts: perturbed texts the classifier actually
         ran (duplicates skipped); seconds: wall time of the whole explanation.
     html: lime's standalone ``as_html()`` page (about 1.2 MB of inline JavaScript), for download only.
+    classifier_name: the classifier explained.
     notices: one short sentence per caveat (text cleaned, text longer than the classifier reads).
     """
 
@@ -75,20 +78,39 @@ class LimeExplanation:
     distinct_texts: int
     seconds: float
     html: str
+    classifier_name: str
     notices: tuple[str, ...]
 
     @property
     def predicted_index(self) -> int:
         return int(np.argmax(self.probabilities))
 
+    @property
+    def poor_fit(self) -> bool:
+        """True when the surrogate's R² is under :data:`POOR_FIT`: read its weights with care."""
+        return self.score < POOR_FIT
+
+    def fit_summary(self) -> str:
+        """How well the surrogate fits, in one or two sentences."""
+        predicted = (
+            f"The linear surrogate predicts {self.local_prediction:.2f} for the full text, where the classifier "
+            f"gives {self.probabilities[self.class_index]:.2f}."
+        )
+        if self.poor_fit:
+            return (
+                f"Poor fit (R² {self.score:.2f}): the linear surrogate explains little of the classifier's behaviour "
+                f"near this text, so read the weights with care. Try more samples or more words. {predicted}"
+            )
+        return f"The surrogate explains {self.score:.0%} of the weighted variance of the class probability. {predicted}"
+
     def table(self) -> pd.DataFrame:
         """One row per feature, strongest first: word, weight."""
         return pd.DataFrame({"word": self.words, "weight": self.weights})
 
-    def to_json(self, classifier_name: str) -> str:
+    def to_json(self) -> str:
         """Everything but the HTML page, as JSON."""
         payload = {
-            "classifier": classifier_name,
+            "classifier": self.classifier_name,
             "text": self.text,
             "class": self.class_names[self.class_index],
             "class_index": self.class_index,
@@ -103,8 +125,9 @@ class LimeExplanation:
             "num_samples": self.num_samples,
             "seed": self.seed,
             "distinct_texts": self.distinct_texts,
+            "poor_fit": self.poor_fit,
         }
-        return json.dumps(payload, ensure_ascii=False, indent=1)
+        return json_text(payload)
 
 
 def word_count(text: str) -> int:
@@ -231,5 +254,6 @@ def explain_lime(
         distinct_texts=distinct[0],
         seconds=time.perf_counter() - started,
         html=explanation.as_html(),
+        classifier_name=classifier.name,
         notices=notices,
     )

@@ -1,14 +1,21 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from xray.compare import RANDOM, attention_word_scores, compare_explanations, method_word_scores, rank_agreement
-from xray.loading import LoadedModel
+from tests.doubles import PlantedWordClassifier
+from tests.pages import assert_clean, run_page
+from xray.models.loading import LoadedModel
+from xray.techniques.compare import (
+    RANDOM,
+    attention_word_scores,
+    compare_explanations,
+    explain_and_compare,
+    method_word_scores,
+    rank_agreement,
+)
 from xray.words import locate_pieces, only_words, scores_on_words, split_words, token_spans, without_words
 
 TEXT = "The animal didn't cross the street, it was tired."
@@ -52,21 +59,13 @@ def test_rank_agreement_is_symmetric_and_nan_for_constant_scores():
     assert np.isnan(matrix[0, 2]) and np.diag(matrix).tolist() == [1.0, 1.0, 1.0]
 
 
-@dataclass(frozen=True)
-class AnimalDetector:
-    """Test double: the probability of class 1 is high exactly when the word 'animal' is in the text."""
-
-    loaded: LoadedModel
-    name: str = "animal detector"
-    class_names: tuple[str, ...] = ("other", "animal")
-
-    def predict_proba(self, texts, progress=None):
-        animal = np.array([0.9 if "animal" in text.split() else 0.1 for text in texts])
-        return np.stack([1 - animal, animal], axis=1)
+def _detector(loaded: LoadedModel) -> PlantedWordClassifier:
+    """P("animal") is 0.9 when the word "animal" is in the text, else 0.1."""
+    return PlantedWordClassifier(loaded, class_names=("other", "animal"), planted_class=1, absent=0.1)
 
 
 def test_a_method_that_finds_the_planted_word_is_faithful_and_beats_random(tiny):
-    classifier = AnimalDetector(tiny["bert"])
+    classifier = _detector(tiny["bert"])
     words = split_words(TEXT)
     planted = np.array([1.0 if word.text == "animal" else 0.0 for word in words])
     comparison = compare_explanations(classifier, TEXT, 1, words, {"oracle": planted, "inverse": -planted})
@@ -77,10 +76,27 @@ def test_a_method_that_finds_the_planted_word_is_faithful_and_beats_random(tiny)
     assert aopc["oracle"][0] > aopc[RANDOM][0] > aopc["inverse"][0]
     assert aopc["oracle"][1] < aopc["inverse"][1]
     assert comparison.agreement[0, 1] == pytest.approx(-1.0)
+    assert comparison.class_name == "animal" and comparison.beats_random("oracle")
+    assert not comparison.beats_random("inverse") and comparison.verdict() == (
+        "Here **oracle** has the highest comprehensiveness."
+    )
+    table = comparison.table()
+    assert list(table.columns) == ["word", "oracle", "inverse"] and len(table) == len(words)
+    assert comparison.aopc_table()["method"].tolist() == ["oracle", "inverse", RANDOM]
+
+
+def test_the_whole_pipeline_finds_the_planted_word(tiny):
+    comparison = explain_and_compare(_detector(tiny["bert"]), TEXT, max_evals=100, num_samples=300)
+    assert comparison.class_index == 1 and comparison.class_name == "animal"
+    assert list(comparison.scores)[:2] == ["SHAP", "LIME"]
+    animal = comparison.words.index("animal")
+    for method in ("SHAP", "LIME"):
+        assert int(np.argmax(comparison.scores[method])) == animal, method
+    assert comparison.beats_random("SHAP") and json.loads(comparison.to_json())["class"] == "animal"
 
 
 def test_comparison_rejects_bad_input(tiny):
-    classifier = AnimalDetector(tiny["bert"])
+    classifier = _detector(tiny["bert"])
     words = split_words(TEXT)
     with pytest.raises(ValueError, match="class_index"):
         compare_explanations(classifier, TEXT, 2, words, {})
@@ -93,7 +109,7 @@ def test_comparison_rejects_bad_input(tiny):
 
 
 def test_attention_scores_cover_every_word_and_sum_like_attention(tiny):
-    classifier = AnimalDetector(tiny["bert"])
+    classifier = _detector(tiny["bert"])
     words = split_words("the animal was tired")
     scores = attention_word_scores(classifier, "the animal was tired", words)
     assert list(scores) == ["Attention from [CLS], last layer", "Rollout from [CLS]"]
@@ -101,14 +117,19 @@ def test_attention_scores_cover_every_word_and_sum_like_attention(tiny):
         assert values.shape == (4,) and (values > 0).all() and values.sum() < 1.0
 
 
+def test_a_decoder_is_summarised_by_its_last_token(tiny):
+    scores = attention_word_scores(_detector(tiny["gpt2"]), "the animal was tired", split_words("the animal was tired"))
+    assert list(scores) == ["Attention from Ġtired, last layer", "Rollout from Ġtired"]
+
+
 SPORT = "The striker scored twice as United beat Chelsea in the cup final."
 
 
 @pytest.mark.integration
 def test_methods_are_aligned_on_the_same_words_for_the_topic_classifier(minilm):
-    from xray.classifiers import topic_classifier
-    from xray.lime_explain import explain_lime, word_count
-    from xray.shap_explain import explain_shap
+    from xray.models.classifiers import topic_classifier
+    from xray.techniques.lime_explain import explain_lime, word_count
+    from xray.techniques.shap_explain import explain_shap
 
     classifier = topic_classifier(minilm)
     shap_explanation = explain_shap(classifier, SPORT, max_evals=200)
@@ -125,7 +146,7 @@ def test_methods_are_aligned_on_the_same_words_for_the_topic_classifier(minilm):
     comparison = compare_explanations(classifier, SPORT, sports, words, scores)
     assert comparison.probability == pytest.approx(shap_explanation.output[sports], abs=1e-5)
     assert comparison.most_comprehensive() in scores
-    assert json.loads(comparison.to_json("sports"))["spearman"]["methods"] == list(scores)
+    assert json.loads(comparison.to_json())["spearman"]["methods"] == list(scores)
     with pytest.raises(ValueError, match="LIME explained class"):
         method_word_scores(classifier, shap_explanation, lime_explanation, (sports + 1) % 5)
 
@@ -133,12 +154,8 @@ def test_methods_are_aligned_on_the_same_words_for_the_topic_classifier(minilm):
 @pytest.mark.app
 @pytest.mark.integration
 def test_comparison_page_shows_agreement_faithfulness_and_downloads():
-    from streamlit.testing.v1 import AppTest
-
-    app = AppTest.from_file(str(Path(__file__).parents[1] / "pages" / "8_Which_explanation.py"), default_timeout=300)
-    app.query_params.update({"text": SPORT, "compare.shap_evals": "200", "compare.lime_samples": "500"})
-    app.run()
-    assert not app.exception and not app.error
+    app = run_page("8_Which_explanation.py", text=SPORT, **{"compare.shap_evals": "200", "compare.lime_samples": "500"})
+    assert_clean(app)
     assert "sports" in app.subheader[0].value
     methods = app.dataframe[0].value["method"].tolist()
     assert methods == ["SHAP", "LIME", "Attention from [CLS], last layer", "Rollout from [CLS]", RANDOM]

@@ -1,0 +1,158 @@
+"""The classifier the SHAP, LIME and comparison pages explain: picked in the sidebar, cached by its spec,
+and one page opening for the three pages (title, sidebar, classifier, and a word when the text is far
+from the classifier's classes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from components.feedback import user_errors
+from components.model import cached_model
+from components.navigation import PageInfo
+from components.page import start_page
+from components.sidebar import SHARED, Selection
+from xray.models.batching import bf16_is_fast
+from xray.models.classifiers import (
+    CLASSIFIER_KINDS,
+    Classifier,
+    ClassifierSpec,
+    Prediction,
+    build_classifier,
+    predict,
+    seconds_per_text,
+)
+
+DEFAULT_DESCRIPTIONS = (
+    "business and finance\nentertainment and film\npolitics and government\nsport\nscience and technology"
+)
+
+
+@dataclass(frozen=True)
+class ClassifierPage:
+    """What a classifier page works with: the sidebar selection, the classifier's spec (a cache key) and the
+    ready classifier."""
+
+    selection: Selection
+    spec: ClassifierSpec
+    classifier: Classifier
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def cached_classifier(spec: ClassifierSpec) -> Classifier:
+    return build_classifier(spec, cached_model(spec.model_name))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_prediction(spec: ClassifierSpec, text: str) -> Prediction:
+    return predict(cached_classifier(spec), text)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_seconds_per_text(spec: ClassifierSpec, text: str) -> float:
+    """Measured seconds per classifier call on texts as long as ``text``."""
+    return seconds_per_text(cached_classifier(spec), text)
+
+
+def _spec(selection: Selection) -> ClassifierSpec:
+    """Draw the classifier controls in the sidebar; returns the chosen spec."""
+    with st.sidebar:
+        st.divider()
+        kinds = list(CLASSIFIER_KINDS)
+        default = "model" if selection.model.has_classification_head else "topic"
+        kind = st.radio(
+            "Classifier",
+            kinds,
+            index=kinds.index(default),
+            format_func=CLASSIFIER_KINDS.get,
+            key="classifier",
+            **SHARED,
+        )
+        descriptions = ""
+        if kind == "zero-shot":
+            descriptions = st.text_area(
+                "Classes, one description per line", DEFAULT_DESCRIPTIONS, key="classes", **SHARED
+            )
+        fast = bf16_is_fast(selection.model.device)
+        bf16 = st.toggle(
+            "Fast bfloat16 inference",
+            value=fast,
+            key="bf16",
+            disabled=not fast,
+            **SHARED,
+            help="Runs the classifier under bfloat16 autocast: about twice as fast on CPUs with AVX-512 BF16 or "
+            "AMX, but probabilities move slightly (bench/explainers_lime.py measures by how much). Switch it off "
+            "for exact float32 results."
+            if fast
+            else "This machine has no fast bfloat16 support; the classifier runs in float32.",
+        )
+    with user_errors("reading the classifier settings"):
+        return ClassifierSpec.choose(kind, selection.model_name, descriptions, bool(bf16 and fast))
+
+
+def _use_text(text: str) -> None:
+    st.session_state["text"] = text
+
+
+def _far_from_classes(prediction: Prediction, classifier: Classifier) -> None:
+    """Warn when no class is likely, with a one-click in-domain example where the classifier has one."""
+    if not prediction.unsure:
+        return
+    st.warning(
+        f"The classifier is unsure about this text: its most likely class is {prediction.summary()}, so the text is "
+        "far from the classes it knows and the explanations below say little. Try a text from its domain.",
+        icon="⚠️",
+    )
+    if classifier.example:
+        st.button(
+            "Use an in-domain example",
+            key="classifier.example",
+            on_click=_use_text,
+            args=(classifier.example,),
+            help=classifier.example,
+        )
+
+
+def start_classifier_page(info: PageInfo) -> ClassifierPage:
+    """The opening of SHAP, LIME and the comparison: the page opening, the classifier in the sidebar, and a
+    warning when the sidebar text is far from the classifier's classes."""
+    selection = start_page(info)
+    spec = _spec(selection)
+    with user_errors("preparing the classifier"), st.spinner("Preparing the classifier…"):
+        classifier = cached_classifier(spec)
+    st.sidebar.caption(classifier.description)
+    with user_errors("classifying the text"):
+        _far_from_classes(cached_prediction(spec, selection.text), classifier)
+    return ClassifierPage(selection, spec, classifier)
+
+
+def class_picker(class_names: tuple[str, ...], key: str, label: str = "Class to explain") -> int | None:
+    """A class selectbox bound to the URL under ``key``; None (the default) means the predicted class."""
+    return st.selectbox(
+        label,
+        [None, *range(len(class_names))],
+        format_func=lambda index: "Predicted class" if index is None else class_names[index],
+        key=key,
+        bind="query-params",
+    )
+
+
+def prediction_metrics(class_names: tuple[str, ...], probabilities: np.ndarray, explained: int) -> list:
+    """Metrics of the predicted and the explained class side by side; returns the row's remaining columns."""
+    columns = st.columns(3)
+    predicted = int(np.argmax(probabilities))
+    columns[0].metric("Predicted class", f"{class_names[predicted]} ({probabilities[predicted]:.0%})")
+    columns[1].metric("Explained class", f"{class_names[explained]} ({probabilities[explained]:.0%})")
+    return columns[2:]
+
+
+def probabilities_table(class_names: tuple[str, ...], probabilities: np.ndarray, **extra: np.ndarray) -> None:
+    """Every class's probability as bars, with ``extra`` columns (e.g. SHAP's base values)."""
+    st.dataframe(
+        pd.DataFrame({"class": class_names, "probability": probabilities, **extra}),
+        column_config={"probability": st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0)},
+        hide_index=True,
+    )

@@ -1,0 +1,47 @@
+"""Home: what the app is, what each page answers, and the model the sidebar loaded.
+
+It links to the other pages through the navigation, so it runs under the entry point (``streamlit_app.py``),
+not on its own."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.navigation import PageInfo, discover_pages
+from components.page import start_page
+
+PAGE = PageInfo(
+    title="Transformer X-Ray",
+    label="Home",
+    icon="🔬",
+    caption=(
+        "Open a transformer language model and see how it works: one technique per page, all on the same model, "
+        "layer and sentence, chosen in the sidebar. It runs on a laptop CPU, works offline on its embedded model, "
+        "and every view can be downloaded. The address bar holds the whole view: copy it to share exactly what "
+        "you see."
+    ),
+)
+
+selection = start_page(PAGE)
+st.subheader("Pages")
+for path, info in discover_pages()[1:]:
+    st.page_link(str(path), label=f"**{info.name}**", icon=info.icon)
+    st.caption(info.question)
+
+st.subheader("Model")
+model = selection.model
+st.markdown(
+    f"**{selection.model_name}** is loaded: {model.family}, {model.num_layers} layers of {model.num_heads} heads, "
+    f"width {model.hidden_size}, {model.parameters / 1e6:,.1f}M parameters, at most {model.max_length} tokens, "
+    f"running on {model.device.type}."
+)
+st.subheader("A tour of one sentence")
+st.markdown(
+    "1. Pick the *Coreference* example in the sidebar: *The animal didn't cross the street because it was too tired.*\n"
+    "2. On **Attention**, open the head view and hover *it*: some heads in the middle layers look at *animal*.\n"
+    "3. Switch to **Head overview** and colour by `to_previous`: a few heads mostly read the previous token.\n"
+    "4. Open **Rollout** to see which words reach [CLS] once every layer is combined.\n"
+    "5. Type *The striker scored twice as United beat Chelsea in the cup final.* and open **SHAP**: the embedded "
+    "topic classifier says *sports*, and SHAP shows which words carried it; **LIME** shows the same with a linear "
+    "surrogate, and **Which explanation** checks whether either is faithful."
+)

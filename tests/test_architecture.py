@@ -1,0 +1,132 @@
+"""The house rules, checked: layers import in one direction, pages declare themselves, results export alike."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from components.navigation import PageInfo, discover_pages, read_page_info
+from tests.pages import ROOT
+from xray.results import Result, json_text
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module ``path`` imports, wherever the import statement is."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def _module(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+
+
+def _graph(package: str) -> dict[str, set[str]]:
+    modules = {_module(path): path for path in (ROOT / package).rglob("*.py")}
+    return {name: {imported for imported in _imports(path) if imported in modules} for name, path in modules.items()}
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle of ``graph`` as a list of modules, or None."""
+    state: dict[str, str] = {}
+
+    def visit(node: str, trail: list[str]) -> list[str] | None:
+        state[node] = "open"
+        for following in sorted(graph[node]):
+            if state.get(following) == "open":
+                return [*trail[trail.index(following) :], following]
+            if following not in state and (found := visit(following, [*trail, following])):
+                return found
+        state[node] = "done"
+        return None
+
+    return next((found for node in sorted(graph) if node not in state and (found := visit(node, [node]))), None)
+
+
+def test_cycle_finder_finds_a_cycle():
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+@pytest.mark.parametrize("package", ["components", "xray"])
+def test_no_import_loops(package):
+    assert _cycle(_graph(package)) is None
+
+
+def test_xray_never_imports_streamlit_or_components():
+    for path in (ROOT / "xray").rglob("*.py"):
+        imported = {name.split(".")[0] for name in _imports(path)}
+        assert not imported & {"streamlit", "components"}, path
+
+
+def test_each_technique_has_one_streamlit_module_that_imports_only_xray_and_shared_rooms():
+    shared = {"components.model", "components.sidebar", "components.page", "components.navigation"}
+    shared |= {"components.feedback", "components.downloads", "components.classifier"}
+    techniques = {path.stem for path in (ROOT / "xray" / "techniques").glob("[a-z]*.py")}
+    for technique in techniques:
+        path = ROOT / "components" / f"{technique}.py"
+        assert path.exists(), f"no components/{technique}.py"
+        local = {name for name in _imports(path) if name.startswith("components")}
+        assert local <= shared, (technique, local - shared)
+
+
+def test_the_entry_point_imports_nothing_heavy_so_titles_paint_at_once():
+    code = (
+        "import sys, components.navigation, components.warm_up; "
+        "print(sorted(name for name in ('torch', 'transformers', 'shap', 'xray') if name in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+    for name in _imports(ROOT / "streamlit_app.py"):
+        assert name in {"__future__", "streamlit", "components.navigation", "components.warm_up"}, name
+
+
+def test_every_page_declares_its_info_and_the_home_page_comes_first():
+    pages = discover_pages()
+    assert pages[0][1].name == "Home"
+    names = [info.name for _, info in pages]
+    assert len(set(names)) == len(names)
+    assert all(info.question for _, info in pages[1:])
+
+
+def test_a_page_without_info_is_refused_clearly(tmp_path):
+    (tmp_path / "1_Bad.py").write_text("import streamlit as st\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="declares no PAGE"):
+        read_page_info(tmp_path / "1_Bad.py")
+    (tmp_path / "2_Good.py").write_text('PAGE = PageInfo(title="T", icon="x", caption="c", uses_layer=False)\n')
+    assert read_page_info(tmp_path / "2_Good.py") == PageInfo(title="T", icon="x", caption="c", uses_layer=False)
+
+
+def test_json_text_writes_arrays_and_nan_as_json():
+    assert json_text({"a": np.array([1.0, np.nan]), "b": np.float32(2)}, indent=None) == '{"a": [1.0, null], "b": 2.0}'
+
+
+def test_every_technique_result_offers_table_and_json(tiny):
+    from tests.doubles import PlantedWordClassifier
+    from xray.techniques.attention import compute_attention, head_statistics, rollout
+    from xray.techniques.compare import explain_and_compare
+    from xray.techniques.lime_explain import explain_lime
+    from xray.techniques.shap_explain import explain_shap
+
+    attention = compute_attention(tiny["bert"], "the animal was tired")
+    classifier = PlantedWordClassifier(tiny["bert"])
+    results = [
+        attention,
+        head_statistics(attention.main.attentions, attention.main.key_special_mask),
+        rollout(attention),
+        explain_shap(classifier, "the animal was tired", max_evals=40),
+        explain_lime(classifier, "the animal was tired", num_samples=200),
+        explain_and_compare(classifier, "the animal was very tired", max_evals=40, num_samples=200),
+    ]
+    for result in results:
+        assert isinstance(result, Result), type(result)
+        assert len(result.table()) > 0 and result.to_json().startswith("{")
