@@ -1,8 +1,9 @@
-"""Transformer X-Ray's entry point: the navigation over every page in ``pages/``, each page's opening drawn
-before its code runs, and shap's one-off compilation warmed in the background once a first page is done.
+"""Transformer X-Ray's entry point (``streamlit run streamlit_app.py``): the navigation over every page in
+``app_pages/``, each page's opening drawn before its code runs, and a background warm-up of shap's one-off
+compilation once the server is idle (:mod:`components.warm_up`).
 
-Run it with ``streamlit run streamlit_app.py``. Only light modules are imported here, so a page's
-title and loading line paint within a second even on a freshly started server.
+Only light modules are imported here, so a page's title and loading line paint within a second even on a
+freshly started server.
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ from __future__ import annotations
 import streamlit as st
 
 from components.navigation import discover_pages, open_page, opened
-from components.warm_up import start_warm_up
+from components.warm_up import script_running, start_warm_up
 
 pages = discover_pages()
 navigation = st.navigation(
     [st.Page(path, title=info.name, icon=info.icon, default=index == 0) for index, (path, info) in enumerate(pages)]
 )
 info = {info.name: info for _, info in pages}[navigation.title]
-with opened(open_page(info)):
+with opened(open_page(info)), script_running():
     navigation.run()
 start_warm_up()

@@ -1,7 +1,7 @@
 """Peak memory of the app's server process with every page used once, in headless Chromium.
 
 Run: ``HF_HUB_OFFLINE=1 python -m bench.app_memory``. Starts ``streamlit run streamlit_app.py`` on a
-free loopback port, opens the home page and each page under ``pages/`` in turn with the default
+free loopback port, opens the home page and each page under ``app_pages/`` in turn with the default
 model and sentence, waits until each has finished running, and prints the server's resident
 memory (VmRSS) after each page and its peak (VmHWM) at the end. Needs Debian's chromium.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-from components.navigation import discover_pages
+from components.navigation import LOADING, discover_pages
 from tests.app_server import CHROMIUM, CHROMIUM_ARGS, running_app
 
 PAGE_TIMEOUT_MS = 180_000
@@ -30,7 +30,7 @@ def memory_mb(pid: int, field: str) -> float:
 
 
 def page_paths() -> list[str]:
-    """URL paths of the home page ("") and every other page, e.g. ``pages/1_Attention.py`` -> ``Attention``."""
+    """URL paths of the home page ("") and every other page, e.g. ``app_pages/1_Attention.py`` -> ``Attention``."""
     return ["", *(re.sub(r"^\d+_", "", path.stem) for path, _ in discover_pages()[1:])]
 
 
@@ -44,10 +44,11 @@ def visit(page: Page, url: str) -> float:
 
 def wait_until_done(page: Page, started: float) -> float:
     """Seconds from ``started`` until the page had finished computing: for two seconds in a row no progress bar,
-    spinner or placeholder on the page (Streamlit shows one of them while a cached computation runs)."""
+    spinner, placeholder (Streamlit shows one of them while a cached computation runs) or the page's own
+    loading line on the page."""
     quiet_since = None
     while time.perf_counter() - started < PAGE_TIMEOUT_MS / 1000:
-        if page.locator(BUSY).count():
+        if page.locator(BUSY).count() or page.get_by_text(LOADING).count():
             quiet_since = None
         elif quiet_since is None:
             quiet_since = time.perf_counter()

@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 TOKEN_COUNTS = (16, 64, 128, 512)
 APP_MAX_TOKENS = 128  # the Attention page's "Tokens in interactive views" slider maximum (default 64)
 SENTENCE = "The animal didn't cross the street because it was too tired. "
-ATTENTION_PATH = "/Attention"  # Streamlit's URL for pages/1_Attention.py
+ATTENTION_PATH = "/Attention"  # Streamlit's URL for app_pages/1_Attention.py
 SERVER_TIMEOUT_S = 120
 PAGE_TIMEOUT_S = 300
 CHILD_LOAD_S = 30  # allowance for a child process to import and load the model before it renders

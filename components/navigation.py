@@ -1,10 +1,13 @@
 """The app's pages and the opening every page shares, drawn before any heavy import so a title paints at once.
 
-Each page file ``pages/N_Name.py`` declares its :class:`PageInfo` as a literal ``PAGE = PageInfo(...)``.
+Each page file ``app_pages/N_Name.py`` declares its :class:`PageInfo` as a literal ``PAGE = PageInfo(...)``.
 :func:`discover_pages` reads those literals without importing the pages (importing one loads torch
 and the model's libraries, seconds on a cold server), so the entry point can list every page and
 draw the chosen one's title and a loading line before the page's own code runs. Adding a page is
 adding its file: the navigation and the home page's list find it.
+
+The folder is ``app_pages/``, not ``pages/``: beside a ``pages/`` folder Streamlit runs its first multipage
+mode, which opens a page's file directly and never runs the entry point (nor ``st.navigation``).
 
 This module imports nothing heavy; keep it that way.
 """
@@ -22,7 +25,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-PAGES_FOLDER = Path(__file__).resolve().parents[1] / "pages"
+PAGES_FOLDER = Path(__file__).resolve().parents[1] / "app_pages"
 LOADING = "Loading the model and this page's code: a few seconds on a freshly started server, then instant…"
 
 

@@ -1,22 +1,55 @@
-"""Warm-up in the background, once per server process: shap's numba compilation (about 5 s) happens while
-the first visitor reads a page, not when they first open SHAP.
+"""shap's one-off numba compilation (about 6 s of CPU), done in the background once per server process so the
+first SHAP run does not pay for it.
 
-Started after the first page has finished drawing, so it never slows that page down.
+The thread starts after a first page has run, then waits until no script has run for :data:`IDLE_S` seconds
+before importing shap and compiling: both mostly hold Python's interpreter lock and would otherwise slow
+whatever a visitor is doing. Script runs report themselves with :func:`script_running` (the entry point
+wraps every page run in it).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import streamlit as st
 
 log = logging.getLogger("xray")
+IDLE_S = 2.0
+_lock = threading.Lock()
+_running = 0
+_last_finished = time.monotonic()
+
+
+@contextmanager
+def script_running() -> Iterator[None]:
+    """Mark a script run for the duration of the block."""
+    global _running, _last_finished
+    with _lock:
+        _running += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _running -= 1
+            _last_finished = time.monotonic()
+
+
+def server_idle() -> bool:
+    """True when no script is running and none has finished in the last :data:`IDLE_S` seconds."""
+    with _lock:
+        return _running == 0 and time.monotonic() - _last_finished >= IDLE_S
 
 
 def _warm() -> None:
     try:
-        from xray.techniques.shap_explain import warm_up  # imports shap (about a second) off the page's thread
+        while not server_idle():
+            time.sleep(0.25)
+        # Imported here, in the background and once idle: shap takes about a second to import.
+        from xray.techniques.shap_explain import warm_up
 
         warm_up()
     except Exception:

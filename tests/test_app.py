@@ -38,7 +38,7 @@ def test_every_page_runs_on_its_own_without_exception(page):
 @pytest.mark.parametrize("page", TECHNIQUE_PAGES, ids=lambda path: path.name)
 def test_every_page_runs_under_the_navigation_with_one_title_and_no_loading_line_left(page):
     app = run_page(ENTRY)
-    app.switch_page(f"pages/{page.name}").run()
+    app.switch_page(f"app_pages/{page.name}").run()
     assert_clean(app)
     assert [title.value for title in app.title] == [dict(discover_pages())[page].title]
     assert not any("Loading the model" in caption.value for caption in app.caption)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -130,3 +131,14 @@ def test_every_technique_result_offers_table_and_json(tiny):
     for result in results:
         assert isinstance(result, Result), type(result)
         assert len(result.table()) > 0 and result.to_json().startswith("{")
+
+
+def test_the_warm_up_waits_for_an_idle_server(monkeypatch):
+    from components import warm_up
+
+    monkeypatch.setattr(warm_up, "IDLE_S", 0.05)
+    with warm_up.script_running():
+        assert not warm_up.server_idle()
+    assert not warm_up.server_idle()  # a script has only just finished
+    time.sleep(0.06)
+    assert warm_up.server_idle()

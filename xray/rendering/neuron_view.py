@@ -12,10 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from bertviz.neuron_view import show
-from bertviz.transformers_neuron_view.modeling_bert import BertConfig, BertModel
-from bertviz.transformers_neuron_view.modeling_gpt2 import GPT2Config, GPT2Model
-from bertviz.transformers_neuron_view.modeling_roberta import RobertaModel
 from transformers import PretrainedConfig, PreTrainedTokenizerBase
 from transformers.activations import ACT2FN
 
@@ -84,6 +80,12 @@ def _activation(name: str) -> torch.nn.Module:
 
 def _skeleton(kind: str, config: PretrainedConfig) -> torch.nn.Module:
     """bertviz's randomly initialised model for ``kind``, sized and configured like ``config``."""
+    # bertviz's model classes take 0.25 s to import; only this view needs them, so the Attention page's
+    # first paint does not wait for them.
+    from bertviz.transformers_neuron_view.modeling_bert import BertConfig, BertModel
+    from bertviz.transformers_neuron_view.modeling_gpt2 import GPT2Config, GPT2Model
+    from bertviz.transformers_neuron_view.modeling_roberta import RobertaModel
+
     if kind == "gpt2":
         model = GPT2Model(
             GPT2Config(
@@ -199,6 +201,8 @@ def neuron_view_html(
     if sentence_b is not None:
         sentence_b, shown_b, total_b = _cap(loaded.tokenizer, sentence_b, limit)
         shown, total = shown + shown_b, total + total_b
+    from bertviz.neuron_view import show  # with the model classes above: only this view imports them
+
     with torch.inference_mode():
         shown_html = show(
             neuron_model, kind, loaded.tokenizer, sentence_a, sentence_b, layer=layer, head=head, html_action="return"
