@@ -8,7 +8,6 @@ import streamlit as st
 
 from components.classifier import (
     cached_seconds_per_text,
-    class_picker,
     prediction_metrics,
     probabilities_table,
     start_classifier_page,
@@ -44,12 +43,8 @@ PAGE = PageInfo(
     uses_layer=False,
 )
 
-page = start_classifier_page(PAGE)
-names = page.classifier.class_names
-controls = st.columns(2)
-with controls[0]:
-    class_choice = class_picker(names, "shap.class")
-max_evals = controls[1].slider(
+page = start_classifier_page(PAGE, "shap.class", controls=1)
+max_evals = page.controls[0].slider(
     "Model evaluations (max_evals)",
     100,
     3000,
@@ -76,7 +71,8 @@ with user_errors("computing SHAP values"):
     explanation = cached_shap(page.spec, page.selection.text, max_evals)
 show_notices(explanation.notices)
 
-index = explanation.predicted_class if class_choice is None else class_choice
+index = explanation.predicted_class if page.class_choice is None else page.class_choice
+names = page.class_names
 explained = names[index]
 stem = "shap_" + re.sub(r"\W+", "_", explained).strip("_")
 prediction_metrics(names, explanation.output, index)[0].metric(

@@ -8,7 +8,6 @@ import streamlit as st
 
 from components.classifier import (
     cached_seconds_per_text,
-    class_picker,
     prediction_metrics,
     probabilities_table,
     start_classifier_page,
@@ -38,12 +37,10 @@ PAGE = PageInfo(
     uses_layer=False,
 )
 
-page = start_classifier_page(PAGE)
-names = page.classifier.class_names
-controls = st.columns(4)
-with controls[0]:
-    class_index = class_picker(names, "lime.class")
-num_samples = controls[1].slider(
+page = start_classifier_page(PAGE, "lime.class", controls=3)
+names = page.class_names
+class_index = page.class_choice
+num_samples = page.controls[0].slider(
     "Samples",
     500,
     10_000,
@@ -53,7 +50,7 @@ num_samples = controls[1].slider(
     bind="query-params",
     help="Perturbed texts the classifier scores. More samples give steadier weights and take longer.",
 )
-num_features = controls[2].slider(
+num_features = page.controls[1].slider(
     "Words in the explanation",
     1,
     30,
@@ -62,7 +59,7 @@ num_features = controls[2].slider(
     bind="query-params",
     help="Up to 6, lime picks words by forward selection; above, by the weights of a model on all words.",
 )
-seed = controls[3].number_input(
+seed = page.controls[2].number_input(
     "Seed",
     0,
     MAX_SEED,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.classifier import class_picker, start_classifier_page
+from components.classifier import start_classifier_page
 from components.compare import cached_comparison
 from components.downloads import chart_downloads, download, download_row
 from components.feedback import show_notices, user_errors
@@ -28,15 +28,13 @@ PAGE = PageInfo(
     uses_layer=False,
 )
 
-page = start_classifier_page(PAGE)
-names = page.classifier.class_names
-controls = st.columns(3)
-with controls[0]:
-    class_index = class_picker(names, "compare.class", "Class")
-max_evals = controls[1].slider(
+page = start_classifier_page(PAGE, "compare.class", controls=2, class_label="Class")
+names = page.class_names
+class_index = page.class_choice
+max_evals = page.controls[0].slider(
     "SHAP evaluations", 100, 3000, 500, step=100, key="compare.shap_evals", bind="query-params"
 )
-num_samples = controls[2].slider(
+num_samples = page.controls[1].slider(
     "LIME samples", 500, 10_000, 2000, step=500, key="compare.lime_samples", bind="query-params"
 )
 with user_errors("comparing the explanations"):

@@ -33,12 +33,18 @@ DEFAULT_DESCRIPTIONS = (
 
 @dataclass(frozen=True)
 class ClassifierPage:
-    """What a classifier page works with: the sidebar selection, the classifier's spec (a cache key) and the
-    ready classifier."""
+    """What a classifier page works with: the sidebar selection, the classifier's spec (a cache key), the ready
+    classifier, the class picked to explain (None: the predicted class) and the row's other control columns."""
 
     selection: Selection
     spec: ClassifierSpec
     classifier: Classifier
+    class_choice: int | None
+    controls: list
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.classifier.class_names
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -116,9 +122,12 @@ def _far_from_classes(prediction: Prediction, classifier: Classifier) -> None:
         )
 
 
-def start_classifier_page(info: PageInfo) -> ClassifierPage:
-    """The opening of SHAP, LIME and the comparison: the page opening, the classifier in the sidebar, and a
-    warning when the sidebar text is far from the classifier's classes."""
+def start_classifier_page(
+    info: PageInfo, class_key: str, *, controls: int, class_label: str = "Class to explain"
+) -> ClassifierPage:
+    """The opening of SHAP, LIME and the comparison: the page opening, the classifier in the sidebar, a warning
+    when the sidebar text is far from the classifier's classes, and a row of controls that starts with the class
+    picker (bound to the URL under ``class_key``) followed by ``controls`` empty columns for the page's own."""
     selection = start_page(info)
     spec = _spec(selection)
     with user_errors("preparing the classifier"), st.spinner("Preparing the classifier…"):
@@ -126,7 +135,10 @@ def start_classifier_page(info: PageInfo) -> ClassifierPage:
     st.sidebar.caption(classifier.description)
     with user_errors("classifying the text"):
         _far_from_classes(cached_prediction(spec, selection.text), classifier)
-    return ClassifierPage(selection, spec, classifier)
+    row = st.columns(controls + 1)
+    with row[0]:
+        class_choice = class_picker(classifier.class_names, class_key, class_label)
+    return ClassifierPage(selection, spec, classifier, class_choice, row[1:])
 
 
 def class_picker(class_names: tuple[str, ...], key: str, label: str = "Class to explain") -> int | None:

@@ -15,12 +15,6 @@ def cached_comparison(
     spec: ClassifierSpec, text: str, class_index: int | None, max_evals: int, num_samples: int
 ) -> Comparison:
     """SHAP, LIME and attention compared on the classifier ``spec`` names, with a progress bar while computing."""
+    budgets = {"class_index": class_index, "max_evals": max_evals, "num_samples": num_samples}
     with progress_bar("Explaining with SHAP, then LIME, then removing each method's top words") as progress:
-        return explain_and_compare(
-            cached_classifier(spec),
-            text,
-            class_index=class_index,
-            max_evals=max_evals,
-            num_samples=num_samples,
-            progress=progress,
-        )
+        return explain_and_compare(cached_classifier(spec), text, progress=progress, **budgets)

@@ -15,13 +15,6 @@ def cached_lime(
     spec: ClassifierSpec, text: str, class_index: int | None, num_samples: int, num_features: int, seed: int
 ) -> LimeExplanation:
     """LIME on the classifier ``spec`` names, with a progress bar while computing."""
+    settings = {"class_index": class_index, "num_samples": num_samples, "num_features": num_features, "seed": seed}
     with progress_bar("Classifying LIME's perturbed texts") as progress:
-        return explain_lime(
-            cached_classifier(spec),
-            text,
-            class_index=class_index,
-            num_samples=num_samples,
-            num_features=num_features,
-            seed=seed,
-            progress=progress,
-        )
+        return explain_lime(cached_classifier(spec), text, progress=progress, **settings)
