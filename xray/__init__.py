@@ -1,6 +1,9 @@
-"""Transformer X-Ray core: model loading and one module per technique.
+"""Transformer X-Ray core: plain, typed Python over torch and numpy that never imports streamlit.
 
-Everything in this package is plain, typed Python over torch and numpy; it never imports
-streamlit. Techniques take a :class:`xray.models.loading.LoadedModel` and return documented
-dataclasses of plain data; rendering helpers return HTML strings or Altair charts.
+- ``xray.models``: model access (loading, family facts, batched inference, classifiers).
+- ``xray.corpora``: text the techniques run over.
+- ``xray.techniques``: one module per page; each takes a :class:`xray.models.loading.LoadedModel` or a
+  classifier plus inputs and returns a documented result dataclass with its verdicts, ``table()`` and
+  ``to_json()`` (:class:`xray.results.Result`).
+- ``xray.rendering``: charts, offline bertviz HTML and highlighted text, each returned as a value.
 """
