@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from components.feedback import user_errors
 from components.model import cached_model
@@ -40,7 +41,7 @@ class ClassifierPage:
     spec: ClassifierSpec
     classifier: Classifier
     class_choice: int | None
-    controls: list
+    controls: list[DeltaGenerator]
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -152,7 +153,7 @@ def class_picker(class_names: tuple[str, ...], key: str, label: str = "Class to 
     )
 
 
-def prediction_metrics(class_names: tuple[str, ...], probabilities: np.ndarray, explained: int) -> list:
+def prediction_metrics(class_names: tuple[str, ...], probabilities: np.ndarray, explained: int) -> list[DeltaGenerator]:
     """Metrics of the predicted and the explained class side by side; returns the row's remaining columns."""
     columns = st.columns(3)
     predicted = int(np.argmax(probabilities))
