@@ -18,10 +18,11 @@ from components.navigation import PageInfo
 from components.shap_explain import cached_shap
 from xray.rendering.charts import signed_bars
 from xray.techniques.shap_explain import (
+    COMPILE_SECONDS,
     DISTINCT_SHARE,
     check_text,
-    compile_seconds_left,
     estimate_seconds,
+    is_compiled,
     shap_text_html,
     standalone_html,
     text_plot_height,
@@ -60,12 +61,12 @@ with user_errors("checking the text"):
     text = check_text(page.classifier, page.selection.text).text
 with user_errors("timing the classifier"), st.spinner("Timing the classifier…"):
     seconds = cached_seconds_per_text(page.spec, text)
-compiling = compile_seconds_left()
+compiled = is_compiled()
 st.caption(
-    f"Estimated time: about {estimate_seconds(seconds, max_evals):,.0f} s: about "
+    f"Estimated time: about {estimate_seconds(seconds, max_evals, compiled=compiled):,.0f} s: about "
     f"{max_evals * DISTINCT_SHARE:,.0f} distinct masked texts at {seconds * 1000:.1f} ms each on "
     f"{page.classifier.loaded.device.type}"
-    + (f", plus about {compiling:,.0f} s to compile shap's code on its first run." if compiling else ".")
+    + ("." if compiled else f", plus about {COMPILE_SECONDS:,.0f} s to compile shap's code on its first run.")
 )
 with user_errors("computing SHAP values"):
     explanation = cached_shap(page.spec, page.selection.text, max_evals)

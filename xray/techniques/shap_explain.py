@@ -176,15 +176,15 @@ class ShapExplanation:
         )
 
 
-def compile_seconds_left() -> float:
-    """Seconds numba still needs to compile shap's code in this process: 0 once an explanation has run."""
-    return 0.0 if _compiled.is_set() else COMPILE_SECONDS
+def is_compiled() -> bool:
+    """True once shap's numba code has been compiled in this process (by an explanation or :func:`warm_up`)."""
+    return _compiled.is_set()
 
 
-def estimate_seconds(seconds_per_text: float, max_evals: int) -> float:
+def estimate_seconds(seconds_per_text: float, max_evals: int, *, compiled: bool) -> float:
     """One estimate of a whole explanation: the distinct texts shap will ask about, at ``seconds_per_text``
-    each, plus numba's one-off compilation when it has not happened yet in this process."""
-    return seconds_per_text * max_evals * DISTINCT_SHARE + compile_seconds_left()
+    each, plus numba's one-off compilation (:data:`COMPILE_SECONDS`) unless it is ``compiled`` already."""
+    return seconds_per_text * max_evals * DISTINCT_SHARE + (0.0 if compiled else COMPILE_SECONDS)
 
 
 def warm_up() -> None:
