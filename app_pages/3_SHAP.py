@@ -44,7 +44,7 @@ PAGE = PageInfo(
     uses_layer=False,
 )
 
-page = start_classifier_page(PAGE, "shap.class", controls=1)
+page = start_classifier_page(PAGE, "shap", controls=1)
 max_evals = page.controls[0].slider(
     "Model evaluations (max_evals)",
     100,

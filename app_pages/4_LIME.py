@@ -37,7 +37,7 @@ PAGE = PageInfo(
     uses_layer=False,
 )
 
-page = start_classifier_page(PAGE, "lime.class", controls=3)
+page = start_classifier_page(PAGE, "lime", controls=3)
 names = page.class_names
 class_index = page.class_choice
 num_samples = page.controls[0].slider(

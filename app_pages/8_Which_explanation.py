@@ -28,7 +28,7 @@ PAGE = PageInfo(
     uses_layer=False,
 )
 
-page = start_classifier_page(PAGE, "compare.class", controls=2, class_label="Class")
+page = start_classifier_page(PAGE, "compare", controls=2, class_label="Class")
 names = page.class_names
 class_index = page.class_choice
 max_evals = page.controls[0].slider(

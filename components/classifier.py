@@ -104,8 +104,9 @@ def _use_text(text: str) -> None:
     st.session_state["text"] = text
 
 
-def _far_from_classes(prediction: Prediction, classifier: Classifier) -> None:
-    """Warn when no class is likely, with a one-click in-domain example where the classifier has one."""
+def _far_from_classes(prediction: Prediction, classifier: Classifier, key: str) -> None:
+    """Warn when no class is likely, with a one-click in-domain example (button ``key``) where the classifier
+    has one."""
     if not prediction.unsure:
         return
     st.warning(
@@ -116,7 +117,7 @@ def _far_from_classes(prediction: Prediction, classifier: Classifier) -> None:
     if classifier.example:
         st.button(
             "Use an in-domain example",
-            key="classifier.example",
+            key=key,
             on_click=_use_text,
             args=(classifier.example,),
             help=classifier.example,
@@ -124,21 +125,22 @@ def _far_from_classes(prediction: Prediction, classifier: Classifier) -> None:
 
 
 def start_classifier_page(
-    info: PageInfo, class_key: str, *, controls: int, class_label: str = "Class to explain"
+    info: PageInfo, prefix: str, *, controls: int, class_label: str = "Class to explain"
 ) -> ClassifierPage:
     """The opening of SHAP, LIME and the comparison: the page opening, the classifier in the sidebar, a warning
     when the sidebar text is far from the classifier's classes, and a row of controls that starts with the class
-    picker (bound to the URL under ``class_key``) followed by ``controls`` empty columns for the page's own."""
+    picker followed by ``controls`` empty columns for the page's own. The page's widget keys start with
+    ``prefix`` (the class picker, bound to the URL, is ``<prefix>.class``)."""
     selection = start_page(info)
     spec = _spec(selection)
     with user_errors("preparing the classifier"), st.spinner("Preparing the classifier…"):
         classifier = cached_classifier(spec)
     st.sidebar.caption(classifier.description)
     with user_errors("classifying the text"):
-        _far_from_classes(cached_prediction(spec, selection.text), classifier)
+        _far_from_classes(cached_prediction(spec, selection.text), classifier, f"{prefix}.example")
     row = st.columns(controls + 1)
     with row[0]:
-        class_choice = class_picker(classifier.class_names, class_key, class_label)
+        class_choice = class_picker(classifier.class_names, f"{prefix}.class", class_label)
     return ClassifierPage(selection, spec, classifier, class_choice, row[1:])
 
 

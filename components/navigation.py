@@ -26,7 +26,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 PAGES_FOLDER = Path(__file__).resolve().parents[1] / "app_pages"
-LOADING = "Loading the model and this page's code: a few seconds on a freshly started server, then instant…"
+LOADING = "Loading this page's code, then the model: a few seconds on a freshly started server, then instant…"
 
 
 @dataclass(frozen=True)

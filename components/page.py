@@ -1,5 +1,5 @@
 """The opening every technique page shares: its title and caption (see :mod:`components.navigation`), then
-the shared sidebar; the loading line goes once the model is ready."""
+the shared sidebar."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from components.sidebar import Selection, sidebar
 
 
 def start_page(info: PageInfo) -> Selection:
-    """Draw the page's opening (unless the entry point already did) and the sidebar; returns the selection."""
-    opening = current_opening(info)
-    selection = sidebar(uses_layer=info.uses_layer)
-    opening.loading.empty()
-    return selection
+    """Draw the page's opening (unless the entry point already did) and the sidebar; returns the selection.
+
+    The opening's loading line covers the page's imports, which are done once this runs; it goes before the
+    sidebar loads the model (under a spinner of its own), so it never stays beside an error that stops the page.
+    """
+    current_opening(info).loading.empty()
+    return sidebar(uses_layer=info.uses_layer)

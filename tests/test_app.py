@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components.navigation import discover_pages
+from components.navigation import LOADING, discover_pages
 from components.sidebar import IGNORED_LAYER, OTHER_MODEL
 from tests.pages import ENTRY, assert_clean, messages, run_page
 from tests.tiny_models import tiny_bert, tiny_t5
@@ -41,7 +41,7 @@ def test_every_page_runs_under_the_navigation_with_one_title_and_no_loading_line
     app.switch_page(f"app_pages/{page.name}").run()
     assert_clean(app)
     assert [title.value for title in app.title] == [dict(discover_pages())[page].title]
-    assert not any("Loading the model" in caption.value for caption in app.caption)
+    assert not any(caption.value == LOADING for caption in app.caption)
 
 
 @pytest.mark.parametrize("page", ["3_SHAP.py", "4_LIME.py", "8_Which_explanation.py"])
@@ -55,7 +55,7 @@ def test_pages_that_ignore_the_layer_say_so(page):
 def test_a_text_far_from_the_topics_gets_a_warning_and_a_one_click_example():
     app = run_page("4_LIME.py", **{"lime.samples": "500"})  # the default sentence is no news
     assert "the classifier is unsure" in messages(app).lower()
-    app.button(key="classifier.example").click().run()
+    app.button(key="lime.example").click().run()
     assert_clean(app)
     assert app.sidebar.text_area(key="text").value == TOPIC_EXAMPLE
     assert "unsure" not in messages(app)
@@ -105,6 +105,7 @@ def test_unknown_model_id_gives_a_short_error_naming_the_default():
     app = run_page(ATTENTION, model=OTHER_MODEL, model_id="no-such-org/no-such-model-xray")
     assert not app.exception
     assert "embedded default" in app.error[0].value and "Traceback" not in app.error[0].value
+    assert not any(caption.value == LOADING for caption in app.caption), "the loading line must go with the error"
 
 
 def test_model_over_the_budget_is_refused_with_how_to_raise_it(tmp_path, monkeypatch):

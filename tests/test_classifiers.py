@@ -4,12 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from tests.doubles import PlantedWordClassifier
+from tests.doubles import PlantedWordClassifier, random_head
 from tests.tiny_models import tiny_bert_classifier
 from xray.__main__ import main as cli
 from xray.corpora.bbc_news import LabelledTexts, load_bbc_news
 from xray.models.batching import InferenceSettings, run_batched
 from xray.models.classifiers import (
+    TOPIC_EXAMPLE,
     ClassifierSpec,
     EmbeddingHeadClassifier,
     LinearHead,
@@ -208,3 +209,12 @@ def test_shipped_topic_head_reaches_095_held_out_accuracy(minilm):
     accuracy = held_out_accuracy(classifier, data, metadata["seed"])
     assert accuracy >= 0.95
     assert accuracy == pytest.approx(metadata["held_out_accuracy"], abs=1 / metadata["test_size"])
+
+
+@pytest.mark.integration
+def test_the_topic_heads_example_is_in_its_domain_and_other_heads_have_none(minilm, tiny):
+    classifier = topic_classifier(minilm)
+    prediction = predict(classifier, classifier.example)
+    assert classifier.example == TOPIC_EXAMPLE and not prediction.unsure
+    assert classifier.class_names[prediction.top_index] == "sports"
+    assert random_head(tiny["bert"]).example is None

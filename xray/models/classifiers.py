@@ -150,12 +150,16 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class EmbeddingHeadClassifier:
-    """softmax(head.weights @ embedding + head.bias) over :func:`sentence_embeddings`."""
+    """softmax(head.weights @ embedding + head.bias) over :func:`sentence_embeddings`.
+
+    example: a text from the domain the head was trained on, if it has one.
+    """
 
     name: str
     loaded: LoadedModel
     head: LinearHead
     settings: InferenceSettings = field(default_factory=InferenceSettings)
+    example: str | None = None
 
     def __post_init__(self) -> None:
         if self.head.weights.shape[1] != self.loaded.hidden_size:
@@ -181,10 +185,6 @@ class EmbeddingHeadClassifier:
             f"{self.head.metadata.get('data', 'labelled text')}{measured}. "
             "Reproduce it with `python -m xray train-head`."
         )
-
-    @property
-    def example(self) -> str | None:
-        return TOPIC_EXAMPLE
 
     def predict_proba(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         settings = InferenceSettings(self.settings.batch_size, self.settings.bf16, self.max_tokens)
@@ -280,7 +280,9 @@ class SequenceClassifier:
 
 def topic_classifier(loaded: LoadedModel, settings: InferenceSettings | None = None) -> EmbeddingHeadClassifier:
     """The embedded BBC News topic classifier: the shipped head over ``loaded`` (the embedded MiniLM)."""
-    return EmbeddingHeadClassifier("BBC News topics", loaded, LinearHead.load(), settings or InferenceSettings())
+    return EmbeddingHeadClassifier(
+        "BBC News topics", loaded, LinearHead.load(), settings or InferenceSettings(), example=TOPIC_EXAMPLE
+    )
 
 
 @dataclass(frozen=True)
