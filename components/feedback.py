@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -46,7 +47,23 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
     and fails on any element drawn on a block created outside the function.
     """
     bar = st.progress(0.0, text=f"{label}…")
+    stages = {"": time.perf_counter()}
+
+    def move(done: int, total: int, stage: str = "") -> None:
+        """Move the bar; a named ``stage`` is shown and gets its own time estimate."""
+        started = stages.setdefault(stage, time.perf_counter())
+        shown = f"{label} ({stage})" if stage else label
+        bar.progress(min(done / total, 1.0), text=f"{shown}: {done:,} of {total:,}{remaining(started, done, total)}")
+
     try:
-        yield lambda done, total: bar.progress(min(done / total, 1.0), text=f"{label}: {done:,} of {total:,}")
+        yield move
     finally:
         bar.empty()
+
+
+def remaining(started: float, done: int, total: int) -> str:
+    """" · about 12 s left", from the rate so far since ``started`` (a perf_counter reading); empty at first."""
+    elapsed = time.perf_counter() - started
+    if done <= 0 or done >= total or elapsed < 0.5:
+        return ""
+    return f" · about {elapsed * (total - done) / done:,.0f} s left"

@@ -1,17 +1,23 @@
 """Command line for heavy precomputation: ``python -m xray <command> ...``.
 
 train-head: train the embedded BBC News topic head on MiniLM and write it (default: the shipped file).
+index: build the activation store of a model over a corpus (a built-in one or a .txt/.csv file), resumable.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
+from xray.corpora.builtin import BUILTIN_CORPORA, SEARCH_CORPUS, load_builtin
+from xray.corpora.corpus import Corpus
+from xray.corpora.uploads import corpus_from_upload, read_upload
 from xray.models.classifiers import HEAD_FILE
 from xray.models.loading import EMBEDDED_MODEL, load_model
 from xray.models.train_head import train_topic_head
+from xray.store.activations import StoreError, StoreSettings, build_store, default_cache_root
 
 
 def _train_head(arguments: argparse.Namespace) -> int:
@@ -31,6 +37,44 @@ def _train_head(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _corpus(arguments: argparse.Namespace) -> Corpus:
+    if arguments.file is None:
+        return load_builtin(arguments.corpus)
+    uploaded = read_upload(arguments.file.read_bytes(), arguments.file.name, limited=False)
+    text_column = arguments.text_column or uploaded.text_columns[0]
+    corpus, notices = corpus_from_upload(uploaded, text_column, arguments.label_column, limited=False)
+    for notice in uploaded.notices + notices:
+        print(notice, file=sys.stderr)
+    return corpus
+
+
+def _index(arguments: argparse.Namespace) -> int:
+    corpus = _corpus(arguments)
+    loaded = load_model(arguments.model, device=arguments.device)
+    settings = StoreSettings(batch_size=arguments.batch_size, bf16=arguments.bf16, max_tokens=arguments.max_tokens)
+    started = time.perf_counter()
+
+    def report(done: int, total: int, stage: str) -> None:
+        elapsed = time.perf_counter() - started
+        print(f"\r{stage}: {done:,}/{total:,} after {elapsed:,.0f} s", end="", file=sys.stderr, flush=True)
+
+    try:
+        store = build_store(loaded, corpus, arguments.cache_dir, settings, progress=report)
+    except KeyboardInterrupt:
+        print("\ninterrupted: run the same command again to resume where it stopped", file=sys.stderr)
+        return 130
+    except StoreError as error:
+        print(f"\n{error}", file=sys.stderr)
+        return 1
+    print(file=sys.stderr)
+    manifest = store.manifest
+    print(
+        f"{manifest.pieces:,} word pieces of {manifest.texts:,} texts at {manifest.levels} levels "
+        f"({manifest.precision}, built in {manifest.build_seconds:.1f} s): {store.folder}"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m xray", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -40,6 +84,19 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--bf16", action="store_true", help="embed under bfloat16 autocast (faster, not bit-exact)")
     train.add_argument("--out", type=Path, default=HEAD_FILE, help="where to write the head (default: shipped file)")
     train.set_defaults(run=_train_head)
+    index = commands.add_parser("index", help="build the activation store of a model over a corpus")
+    index.add_argument("--model", default=EMBEDDED_MODEL, help="model name, hub id or folder (default: %(default)s)")
+    source = index.add_mutually_exclusive_group()
+    source.add_argument("--corpus", default=SEARCH_CORPUS, choices=list(BUILTIN_CORPORA), help="a built-in corpus")
+    source.add_argument("--file", type=Path, help="a .txt (one text per line) or .csv file, with no row limit")
+    index.add_argument("--text-column", help="the CSV column that holds the text (default: the likely one)")
+    index.add_argument("--label-column", help="the CSV column that labels each text (optional)")
+    index.add_argument("--device", default=None, help="cpu, cuda or cuda:1 (default: cuda when present)")
+    index.add_argument("--bf16", action="store_true", help="run under bfloat16 autocast (faster on recent hardware)")
+    index.add_argument("--batch-size", type=int, default=64, help="texts per forward pass (default: %(default)s)")
+    index.add_argument("--max-tokens", type=int, default=128, help="word pieces per text (default: %(default)s)")
+    index.add_argument("--cache-dir", type=Path, default=default_cache_root(), help="store root (default: %(default)s)")
+    index.set_defaults(run=_index)
     arguments = parser.parse_args(argv)
     return arguments.run(arguments)
 

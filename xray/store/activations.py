@@ -1,0 +1,517 @@
+"""The activation store: every word piece's hidden state at every level, computed once per (model, revision,
+corpus) and kept on disk, so a restart computes nothing.
+
+Levels are the model's hidden states: level 0 is the embedding output, level ``L + 1`` the output of transformer
+layer ``L`` (the sidebar's layer ``L``). Special tokens ([CLS], [SEP], <s>, ...) are not stored.
+
+A store is a folder under the cache root, named after the model and a key (store version, model, revision,
+corpus fingerprint, tokens per text)::
+
+    manifest.json        written last: a folder without it is never read
+    texts.parquet        the corpus table plus first_row, token_count, truncated (one row per text)
+    tokens.parquet       text_id, position, piece, start, end, pos, dep, ent (one row per stored piece)
+    level_XX.npy         (pieces, hidden) float16, memory-mapped on read
+    norms.npy            (levels, pieces) float32: the L2 norm of each stored vector
+    pooled.npy           (levels, texts, hidden) float16: the mean of each text's stored pieces
+
+A build writes into ``.<name>.partial/`` under an exclusive file lock and records each finished batch, so an
+interrupted build resumes where it stopped; it becomes visible only by an atomic rename once complete. A
+second process asking for the same store while it builds gets :class:`StoreBusyError` with the share done.
+
+spaCy's word tags depend on the corpus only, so they are kept beside the stores (``tags-<corpus>.parquet``) and
+shared by every model's store of that corpus: tagging is paid once per corpus, not once per model.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from xray.corpora.corpus import Corpus
+from xray.corpora.linguistics import PIPELINE_PACKAGE, piece_tag_columns, tag_texts, tags_from_table, tags_table
+from xray.models.loading import LoadedModel
+
+STORE_VERSION = 1
+CACHE_ENV = "XRAY_CACHE_DIR"
+FLOAT16_MAX = float(np.finfo(np.float16).max)
+MANIFEST = "manifest.json"
+PROGRESS = "progress.json"
+
+Progress = Callable[[int, int, str], None]
+"""Called as ``progress(done, total, stage)``: texts while tagging words, then word pieces after each batch."""
+TAGGING = "tagging words with spaCy"
+COMPUTING = "computing hidden states"
+
+
+class StoreError(ValueError):
+    """A store cannot be built or read; the message says what to do."""
+
+
+class StoreBusyError(StoreError):
+    """Another process is building the same store right now. ``share_done`` is its progress, 0 to 1."""
+
+    def __init__(self, message: str, share_done: float) -> None:
+        super().__init__(message)
+        self.share_done = share_done
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """batch_size: texts per forward pass. bf16: run under bfloat16 autocast (stored as float16 either way).
+    max_tokens: word pieces per text at most, special tokens included; longer texts are cut and marked.
+    """
+
+    batch_size: int = 64
+    bf16: bool = False
+    max_tokens: int = 128
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}.")
+        if self.max_tokens < 3:
+            raise ValueError(f"max_tokens must be at least 3 (two special tokens and a word), got {self.max_tokens}.")
+
+
+@dataclass(frozen=True)
+class StoreManifest:
+    """What a finished store holds; written last, checked on every read."""
+
+    store_version: int
+    model: str
+    revision: str
+    corpus_name: str
+    corpus_fingerprint: str
+    label_column: str | None
+    levels: int
+    hidden_size: int
+    pieces: int
+    texts: int
+    max_tokens: int
+    precision: str
+    clipped_values: int
+    build_seconds: float
+
+
+def default_cache_root() -> Path:
+    """``$XRAY_CACHE_DIR`` if set, else ``~/.cache/transformer-xray``."""
+    configured = os.environ.get(CACHE_ENV, "").strip()
+    return Path(configured) if configured else Path.home() / ".cache" / "transformer-xray"
+
+
+def model_revision(loaded: LoadedModel) -> str:
+    """The hub commit of the weights, or for a local folder a digest of its config and weight file sizes."""
+    config = loaded.model.config
+    commit = getattr(config, "_commit_hash", None)
+    if commit:
+        return str(commit)
+    folder = Path(str(config.name_or_path))
+    digest = hashlib.sha256(config.to_json_string().encode())
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
+            digest.update(f"{path.name}:{path.stat().st_size}".encode())
+    return "local-" + digest.hexdigest()[:12]
+
+
+def store_name(loaded: LoadedModel, corpus: Corpus, settings: StoreSettings) -> str:
+    """The store folder's name: a readable model slug plus a key over everything the vectors depend on."""
+    key = f"{STORE_VERSION}|{loaded.name}|{model_revision(loaded)}|{corpus.fingerprint}|{settings.max_tokens}"
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", Path(loaded.name).name).strip("-")[:40] or "model"
+    return f"{slug}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+
+@dataclass(frozen=True, eq=False)
+class ActivationStore:
+    """A finished store, read lazily: vectors stay on disk until a level is asked for.
+
+    texts: one row per text (the corpus columns plus first_row, token_count, truncated).
+    tokens: one row per stored piece (text_id, position, piece, start, end, pos, dep, ent).
+    """
+
+    folder: Path
+    manifest: StoreManifest
+    texts: pd.DataFrame
+    tokens: pd.DataFrame
+
+    @property
+    def levels(self) -> int:
+        return self.manifest.levels
+
+    def check_level(self, level: int) -> None:
+        if not 0 <= level < self.levels:
+            raise ValueError(f"Level {level} does not exist: this store has levels 0 to {self.levels - 1}.")
+
+    def vectors(self, level: int) -> np.ndarray:
+        """(pieces, hidden) float16, memory-mapped (read from disk as touched)."""
+        self.check_level(level)
+        return np.load(self.folder / f"level_{level:02d}.npy", mmap_mode="r")
+
+    def norms(self, level: int) -> np.ndarray:
+        """(pieces,) float32 L2 norms of :meth:`vectors` rows."""
+        self.check_level(level)
+        return np.load(self.folder / "norms.npy", mmap_mode="r")[level]
+
+    def pooled(self, level: int) -> np.ndarray:
+        """(texts, hidden) float16: each text's mean stored vector at ``level``."""
+        self.check_level(level)
+        return np.load(self.folder / "pooled.npy", mmap_mode="r")[level]
+
+    def context(self, row: int) -> tuple[str, int, int]:
+        """(text, start, end) of stored piece ``row``: its text and its character span there."""
+        piece = self.tokens.iloc[row]
+        return str(self.texts.iloc[int(piece.text_id)]["text"]), int(piece.start), int(piece.end)
+
+
+def level_name(level: int) -> str:
+    """ "embeddings" for level 0, else "layer L" in the sidebar's numbering (level L + 1)."""
+    return "embeddings" if level == 0 else f"layer {level - 1}"
+
+
+def open_store(folder: Path) -> ActivationStore:
+    """Read a finished store. Raises StoreError if the folder is incomplete, of another version, or damaged."""
+    manifest_path = folder / MANIFEST
+    if not manifest_path.is_file():
+        raise StoreError(f"{folder} is not a finished store (no {MANIFEST}); build it again.")
+    try:
+        raw = json.loads(manifest_path.read_text(encoding="utf-8"))
+        manifest = StoreManifest(**raw)
+    except (json.JSONDecodeError, TypeError) as error:
+        raise StoreError(f"{folder} was written by another version of Transformer X-Ray; build it again.") from error
+    if manifest.store_version != STORE_VERSION:
+        raise StoreError(f"{folder} is store version {manifest.store_version}, this app reads {STORE_VERSION}.")
+    texts = pd.read_parquet(folder / "texts.parquet")
+    tokens = pd.read_parquet(folder / "tokens.parquet")
+    if len(texts) != manifest.texts or len(tokens) != manifest.pieces:
+        raise StoreError(f"{folder} is damaged (its tables do not match its manifest); build it again.")
+    return ActivationStore(folder, manifest, texts, tokens)
+
+
+def find_store(loaded: LoadedModel, corpus: Corpus, root: Path, settings: StoreSettings) -> ActivationStore | None:
+    """The finished store for this model and corpus under ``root``, or None. A folder under the right name that
+    belongs to another model, corpus or version is moved aside and deleted, never read."""
+    folder = root / store_name(loaded, corpus, settings)
+    if not folder.is_dir():
+        return None
+    try:
+        store = open_store(folder)
+    except StoreError:
+        _discard(folder)
+        return None
+    expected = (loaded.name, model_revision(loaded), corpus.fingerprint, settings.max_tokens)
+    found = (
+        store.manifest.model,
+        store.manifest.revision,
+        store.manifest.corpus_fingerprint,
+        store.manifest.max_tokens,
+    )
+    if found != expected:
+        _discard(folder)
+        return None
+    return store
+
+
+def _discard(folder: Path) -> None:
+    stale = folder.with_name(f".{folder.name}.stale-{os.getpid()}-{time.time_ns()}")
+    folder.rename(stale)
+    shutil.rmtree(stale, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The corpus tokenized once: piece ids per text, which pieces are stored, and where their rows start."""
+
+    input_ids: list[list[int]]
+    keep: list[np.ndarray]
+    first_row: np.ndarray
+    truncated: np.ndarray
+    tokens: pd.DataFrame
+    batches: list[np.ndarray]
+
+    @property
+    def pieces(self) -> int:
+        return len(self.tokens)
+
+
+def corpus_tags(corpus: Corpus, root: Path, progress: Progress | None = None) -> list:
+    """spaCy's tags of every word of ``corpus``: read from ``root`` when an earlier build kept them, else tagged
+    (with progress) and kept."""
+    version = re.sub(r"[^A-Za-z0-9.]+", "-", PIPELINE_PACKAGE)
+    path = root / f"tags-{corpus.fingerprint}-{version}.parquet"
+    if path.is_file():
+        return tags_from_table(pd.read_parquet(path), len(corpus))
+    tagged = tag_texts(
+        corpus.texts, progress=(lambda done, total: progress(done, total, TAGGING)) if progress else None
+    )
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tags_table(tagged).to_parquet(temporary, index=False)
+    os.replace(temporary, path)
+    return tagged
+
+
+def _plan(loaded: LoadedModel, corpus: Corpus, settings: StoreSettings, tagged: list | None) -> _Plan:
+    tokenizer = loaded.tokenizer
+    if not tokenizer.is_fast:
+        raise StoreError(f"'{loaded.name}' has no fast tokenizer, so its pieces cannot be mapped to characters.")
+    max_tokens = min(settings.max_tokens, loaded.max_length)
+    texts = corpus.texts
+    encoding = tokenizer(
+        texts,
+        truncation=True,
+        max_length=max_tokens,
+        return_offsets_mapping=True,
+        return_special_tokens_mask=True,
+    )
+    full_lengths = [len(ids) for ids in tokenizer(texts, truncation=False)["input_ids"]]
+    keep = [np.flatnonzero(np.array(mask) == 0) for mask in encoding["special_tokens_mask"]]
+    counts = np.array([len(kept) for kept in keep])
+    if counts.sum() == 0:
+        raise StoreError("The corpus has no word pieces besides special tokens.")
+    first_row = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    spans = [[tuple(encoding["offset_mapping"][i][j]) for j in kept] for i, kept in enumerate(keep)]
+    columns = {
+        "text_id": np.repeat(np.arange(len(texts)), counts),
+        "position": np.concatenate(keep),
+        "piece": [
+            piece
+            for i, kept in enumerate(keep)
+            for piece in tokenizer.convert_ids_to_tokens([encoding["input_ids"][i][j] for j in kept])
+        ],
+        "start": [span[0] for text_spans in spans for span in text_spans],
+        "end": [span[1] for text_spans in spans for span in text_spans],
+    }
+    if tagged is not None:
+        columns |= piece_tag_columns(tagged, spans)
+    lengths = np.array([len(ids) for ids in encoding["input_ids"]])
+    order = np.argsort(lengths, kind="stable")
+    batches = [order[start : start + settings.batch_size] for start in range(0, len(order), settings.batch_size)]
+    return _Plan(
+        input_ids=encoding["input_ids"],
+        keep=keep,
+        first_row=first_row,
+        truncated=np.array(full_lengths) > lengths,
+        tokens=pd.DataFrame(columns),
+        batches=batches,
+    )
+
+
+def _hidden_states(loaded: LoadedModel, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+    """Per level (batch, sequence, hidden): the encoder's for encoder-decoder models, else the model's."""
+    if loaded.family == "encoder-decoder":
+        return loaded.model.get_encoder()(**batch, output_hidden_states=True).hidden_states
+    return loaded.model(**batch, output_hidden_states=True).hidden_states
+
+
+def _pad(sequences: list[list[int]], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
+    longest = max(len(ids) for ids in sequences)
+    input_ids = torch.full((len(sequences), longest), pad_id, dtype=torch.long)
+    attention_mask = torch.zeros((len(sequences), longest), dtype=torch.long)
+    for row, ids in enumerate(sequences):
+        input_ids[row, : len(ids)] = torch.tensor(ids)
+        attention_mask[row, : len(ids)] = 1
+    return {"input_ids": input_ids.to(device), "attention_mask": attention_mask.to(device)}
+
+
+@contextmanager
+def _exclusive(lock_path: Path, partial: Path) -> Iterator[None]:
+    """Hold the build lock, or raise StoreBusyError saying how far the other build is."""
+    handle = lock_path.open("a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            done = _read_progress(partial)
+            raise StoreBusyError(
+                "Another session is building this store right now; it will be used as soon as it is done.",
+                done.get("pieces_done", 0) / max(done.get("pieces", 1), 1),
+            ) from None
+        yield
+    finally:
+        handle.close()
+
+
+def _read_progress(partial: Path) -> dict:
+    try:
+        return json.loads((partial / PROGRESS).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def _write_json(path: Path, content: dict) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(content, indent=1), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+class _Arrays:
+    """The store's arrays, opened for writing (created on a fresh build, reopened on a resume)."""
+
+    def __init__(self, partial: Path, levels: int, pieces: int, texts: int, hidden: int, fresh: bool) -> None:
+        mode = "w+" if fresh else "r+"
+
+        def open_array(name: str, shape: tuple[int, ...], dtype: type) -> np.memmap:
+            return np.lib.format.open_memmap(partial / name, mode=mode, dtype=dtype, shape=shape if fresh else None)
+
+        self.levels = [open_array(f"level_{level:02d}.npy", (pieces, hidden), np.float16) for level in range(levels)]
+        self.norms = open_array("norms.npy", (levels, pieces), np.float32)
+        self.pooled = open_array("pooled.npy", (levels, texts, hidden), np.float16)
+
+    def flush(self) -> None:
+        for array in [*self.levels, self.norms, self.pooled]:
+            array.flush()
+
+
+def build_store(
+    loaded: LoadedModel,
+    corpus: Corpus,
+    root: Path,
+    settings: StoreSettings | None = None,
+    *,
+    tags: bool = True,
+    progress: Progress | None = None,
+) -> ActivationStore:
+    """The store for ``loaded`` over ``corpus`` under ``root``: found if finished, else built (or resumed).
+
+    tags: tag every piece with spaCy's part of speech, dependency and entity (else those columns are empty).
+    Raises StoreBusyError while another process builds it and StoreError when the disk cannot take it.
+    """
+    settings = settings or StoreSettings()
+    found = find_store(loaded, corpus, root, settings)
+    if found is not None:
+        return found
+    name = store_name(loaded, corpus, settings)
+    partial = root / f".{name}.partial"
+    try:
+        partial.mkdir(parents=True, exist_ok=True)
+        with _exclusive(root / f".{name}.lock", partial):
+            found = find_store(loaded, corpus, root, settings)
+            if found is not None:
+                return found
+            started = time.perf_counter()
+            tagged = corpus_tags(corpus, root, progress) if tags else None
+            return _build_locked(loaded, corpus, root / name, partial, settings, tagged, progress, started)
+    except OSError as error:
+        raise StoreError(
+            f"Could not write the store under {root} ({error.strerror or error}). Free some disk space or point "
+            f"{CACHE_ENV} at a folder with room; the finished part is kept and the build resumes from there."
+        ) from error
+
+
+def _build_locked(
+    loaded: LoadedModel,
+    corpus: Corpus,
+    final: Path,
+    partial: Path,
+    settings: StoreSettings,
+    tagged: list | None,
+    progress: Progress | None,
+    started: float,
+) -> ActivationStore:
+    plan = _plan(loaded, corpus, settings, tagged)
+    identity = {
+        "name": final.name,
+        "batch_size": settings.batch_size,
+        "pieces": plan.pieces,
+        "tags": tagged is not None,
+    }
+    previous = _read_progress(partial)
+    fresh = previous.get("identity") != identity
+    levels = loaded.num_layers + 1
+    arrays = _Arrays(partial, levels, plan.pieces, len(corpus), loaded.hidden_size, fresh)
+    done: set[int] = set() if fresh else set(previous.get("batches_done", []))
+    pieces_done = 0 if fresh else previous.get("pieces_done", 0)
+    clipped = 0 if fresh else previous.get("clipped_values", 0)
+    pad_id = loaded.tokenizer.pad_token_id if loaded.tokenizer.pad_token_id is not None else 0
+    autocast = torch.autocast(loaded.device.type, dtype=torch.bfloat16, enabled=settings.bf16)
+    with torch.inference_mode(), autocast:
+        for number, batch in enumerate(plan.batches):
+            if number in done:
+                continue
+            states = _hidden_states(loaded, _pad([plan.input_ids[i] for i in batch], pad_id, loaded.device))
+            clipped += _write_batch(arrays, plan, batch, states)
+            arrays.flush()
+            done.add(number)
+            pieces_done += int(sum(len(plan.keep[i]) for i in batch))
+            _write_json(
+                partial / PROGRESS,
+                {
+                    "identity": identity,
+                    "batches_done": sorted(done),
+                    "pieces_done": pieces_done,
+                    "pieces": plan.pieces,
+                    "clipped_values": clipped,
+                },
+            )
+            if progress is not None:
+                progress(pieces_done, plan.pieces, COMPUTING)
+    del arrays
+    _finish(loaded, corpus, final, partial, settings, plan, clipped, time.perf_counter() - started)
+    return open_store(final)
+
+
+def _write_batch(arrays: _Arrays, plan: _Plan, batch: np.ndarray, states: tuple[torch.Tensor, ...]) -> int:
+    """Write one batch's stored pieces, norms and pooled vectors at every level; returns values clipped to float16."""
+    clipped = 0
+    for level, state in enumerate(states):
+        values = state.float().cpu().numpy()
+        for row, text in enumerate(batch):
+            kept = plan.keep[text]
+            if not len(kept):
+                continue
+            vectors = values[row, kept]
+            too_big = np.abs(vectors) > FLOAT16_MAX
+            clipped += int(too_big.sum())
+            stored = np.clip(vectors, -FLOAT16_MAX, FLOAT16_MAX).astype(np.float16)
+            rows = slice(plan.first_row[text], plan.first_row[text] + len(kept))
+            arrays.levels[level][rows] = stored
+            arrays.norms[level, rows] = np.linalg.norm(stored.astype(np.float32), axis=1)
+            arrays.pooled[level, text] = stored.astype(np.float32).mean(axis=0)
+    return clipped
+
+
+def _finish(
+    loaded: LoadedModel,
+    corpus: Corpus,
+    final: Path,
+    partial: Path,
+    settings: StoreSettings,
+    plan: _Plan,
+    clipped: int,
+    seconds: float,
+) -> None:
+    """Write the tables and the manifest, then make the store visible with one atomic rename."""
+    texts = corpus.table.reset_index(drop=True).assign(
+        first_row=plan.first_row, token_count=[len(kept) for kept in plan.keep], truncated=plan.truncated
+    )
+    texts.to_parquet(partial / "texts.parquet", index=False)
+    plan.tokens.to_parquet(partial / "tokens.parquet", index=False)
+    manifest = StoreManifest(
+        store_version=STORE_VERSION,
+        model=loaded.name,
+        revision=model_revision(loaded),
+        corpus_name=corpus.name,
+        corpus_fingerprint=corpus.fingerprint,
+        label_column=corpus.label_column,
+        levels=loaded.num_layers + 1,
+        hidden_size=loaded.hidden_size,
+        pieces=plan.pieces,
+        texts=len(corpus),
+        max_tokens=settings.max_tokens,
+        precision="bf16" if settings.bf16 else "fp32",
+        clipped_values=clipped,
+        build_seconds=round(seconds, 3),
+    )
+    (partial / PROGRESS).unlink(missing_ok=True)
+    _write_json(partial / MANIFEST, asdict(manifest))
+    os.replace(partial, final)

@@ -1,0 +1,208 @@
+"""Embedding search (exBERT, Hoover et al. 2020): which corpus tokens does the model treat like this one, at this
+layer? Nearest neighbours of one token's hidden state among an activation store's pieces (cosine similarity),
+the neighbours' part of speech / dependency / entity / label summaries, and what exBERT does not draw: how
+pure the neighbourhood is at every level, one line per label (does layer L separate "bank" (river) from
+"bank" (money)?).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from xray.results import json_text
+from xray.store.activations import ActivationStore, level_name
+from xray.store.search import LevelIndex, exact_top_k, search
+
+SUMMARY_COLUMNS = ("pos", "dep", "ent", "label")
+LABEL = "label"
+
+
+@dataclass(frozen=True)
+class NeighbourSearch:
+    """The neighbours of one query token.
+
+    query: the token searched for (as the reader would write it); level: the store level searched (0 =
+        embeddings, L + 1 = the output of layer L).
+    neighbours: one row per neighbour, best first: rank, cosine, row (in the store), text_id, piece, word,
+        text, start, end (the piece's characters in ``text``), label, pos, dep, ent.
+    purity: one row per (level, label): share of the top k at that level carrying the label (exact search).
+    index_kind, recall_at_10: the index the neighbours came from, and its measured recall (1.0 when exact).
+    """
+
+    query: str
+    level: int
+    k: int
+    neighbours: pd.DataFrame
+    purity: pd.DataFrame
+    index_kind: str
+    recall_at_10: float
+
+    def summary(self, column: str) -> pd.DataFrame:
+        """Counts of ``column`` (pos, dep, ent or label) among the neighbours: value, count; most common first."""
+        if column not in SUMMARY_COLUMNS:
+            raise ValueError(f"Unknown summary column {column!r}; pick one of {SUMMARY_COLUMNS}.")
+        values = self.neighbours[column].replace("", "(none)")
+        return values.value_counts().rename_axis("value").reset_index(name="count")
+
+    def best_level(self, label: str) -> int:
+        """The level whose top k holds the largest share of ``label`` (the earliest on ties)."""
+        rows = self.purity[self.purity[LABEL] == label]
+        if rows.empty:
+            raise ValueError(f"No neighbour at any level has the label {label!r}.")
+        return int(rows.sort_values(["share", "level"], ascending=[False, True]).iloc[0]["level"])
+
+    def leading_label(self) -> str | None:
+        """The label most common among the neighbours at the searched level, or None without labels."""
+        labels = self.neighbours[LABEL].replace("", np.nan).dropna()
+        return None if labels.empty else str(labels.value_counts().index[0])
+
+    def verdict(self) -> str:
+        """One sentence: where the leading label's share peaks, against the embedding level."""
+        label = self.leading_label()
+        if label is None:
+            return "The corpus has no labels, so the purity of the neighbourhood cannot be measured."
+        shares = self.purity[self.purity[LABEL] == label].set_index("level")["share"]
+        best = self.best_level(label)
+        return (
+            f"'{label}' holds {shares.get(self.level, 0.0):.0%} of the top {self.k} at {level_name(self.level)}; "
+            f"its share peaks at {level_name(best)} ({shares[best]:.0%}), against {shares.get(0, 0.0):.0%} "
+            "at the embeddings."
+        )
+
+    def table(self) -> pd.DataFrame:
+        return self.neighbours.copy()
+
+    def to_json(self) -> str:
+        return json_text(
+            {
+                "query": self.query,
+                "level": self.level,
+                "level_name": level_name(self.level),
+                "k": self.k,
+                "index": {"kind": self.index_kind, "recall_at_10": self.recall_at_10},
+                "neighbours": self.neighbours.to_dict(orient="records"),
+                "purity": self.purity.to_dict(orient="records"),
+            }
+        )
+
+
+def _labels(store: ActivationStore, text_ids: np.ndarray) -> np.ndarray:
+    column = store.manifest.label_column
+    if column is None:
+        return np.full(len(text_ids), "", dtype=object)
+    return store.texts[column].astype(str).to_numpy()[text_ids]
+
+
+def describe_rows(store: ActivationStore, rows: np.ndarray) -> pd.DataFrame:
+    """Stored pieces ``rows`` with their text, word, label and tags: text_id, piece, word, text, start, end,
+    label, pos, dep, ent."""
+    pieces = store.tokens.iloc[rows].reset_index(drop=True)
+    texts = store.texts["text"].astype(str).to_numpy()[pieces["text_id"].to_numpy()]
+    return pd.DataFrame(
+        {
+            "row": rows,
+            "text_id": pieces["text_id"].to_numpy(),
+            "piece": pieces["piece"].to_numpy(),
+            "word": [_word_at(text, int(start)) for text, start in zip(texts, pieces["start"], strict=True)],
+            "text": texts,
+            "start": pieces["start"].to_numpy(),
+            "end": pieces["end"].to_numpy(),
+            LABEL: _labels(store, pieces["text_id"].to_numpy()),
+            **{column: pieces[column].to_numpy() for column in ("pos", "dep", "ent") if column in pieces},
+        }
+    )
+
+
+_WORD = re.compile(r"\w+|[^\w\s]")
+
+
+def _word_at(text: str, start: int) -> str:
+    """The whole word around character ``start`` of ``text`` (a piece's word)."""
+    for match in _WORD.finditer(text):
+        if match.start() <= start < match.end():
+            return match.group()
+    return text[start : start + 1]
+
+
+def purity_by_level(
+    store: ActivationStore, query_states: np.ndarray, k: int, exclude_row: int | None = None
+) -> pd.DataFrame:
+    """Share of each label among the exact top ``k`` at every level: level, level_name, label, share.
+
+    query_states: (levels, hidden), the query token's hidden state at every level.
+    exclude_row: a stored piece to leave out (the query itself, when it comes from the store).
+    """
+    if query_states.shape[0] != store.levels:
+        raise ValueError(f"query_states has {query_states.shape[0]} levels; the store has {store.levels}.")
+    records = []
+    extra = 1 if exclude_row is not None else 0
+    for level in range(store.levels):
+        rows, _ = exact_top_k(store, level, query_states[level], k + extra)
+        rows = rows[rows != exclude_row][:k]
+        labels = pd.Series(_labels(store, store.tokens["text_id"].to_numpy()[rows]))
+        for label, count in labels[labels != ""].value_counts().items():
+            records.append({"level": level, "level_name": level_name(level), LABEL: label, "share": count / len(rows)})
+    return pd.DataFrame(records, columns=["level", "level_name", LABEL, "share"])
+
+
+def search_neighbours(
+    store: ActivationStore,
+    index: LevelIndex,
+    query: str,
+    query_states: np.ndarray,
+    k: int = 20,
+    exclude_row: int | None = None,
+) -> NeighbourSearch:
+    """The ``k`` nearest stored pieces to a token at ``index.level``, and the purity of its top k at every level.
+
+    query_states: (levels, hidden), the token's hidden state at every level (embeddings first).
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}.")
+    extra = 1 if exclude_row is not None else 0
+    rows, scores = search(index, query_states[index.level], k + extra)
+    keep = rows != exclude_row
+    rows, scores = rows[keep][:k], scores[keep][:k]
+    neighbours = describe_rows(store, rows)
+    neighbours.insert(0, "cosine", np.round(scores.astype(np.float64), 4))
+    neighbours.insert(0, "rank", np.arange(1, len(rows) + 1))
+    return NeighbourSearch(
+        query=query,
+        level=index.level,
+        k=k,
+        neighbours=neighbours,
+        purity=purity_by_level(store, query_states, k, exclude_row),
+        index_kind=index.kind,
+        recall_at_10=index.recall_at_10,
+    )
+
+
+def word_occurrences(store: ActivationStore, word: str, limit: int = 200) -> pd.DataFrame:
+    """Up to ``limit`` stored pieces that start the whole word ``word`` (case-insensitive) in their text, as
+    :func:`describe_rows` describes them; empty when the corpus never uses it."""
+    word = word.strip()
+    if not word or len(word.split()) > 1:
+        raise ValueError("Type one word to look for, e.g. bank.")
+    pattern = re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE)
+    starts = [
+        (text_id, match.start())
+        for text_id, text in enumerate(store.texts["text"].astype(str))
+        for match in pattern.finditer(text)
+    ]
+    if not starts:
+        return describe_rows(store, np.array([], dtype=np.int64))
+    wanted = pd.DataFrame(starts, columns=["text_id", "start"])
+    pieces = store.tokens[["text_id", "start"]].reset_index(names="row")
+    found = wanted.merge(pieces, on=["text_id", "start"]).drop_duplicates(["text_id", "start"])
+    return describe_rows(store, found["row"].to_numpy()[:limit])
+
+
+def stored_states(store: ActivationStore, row: int) -> np.ndarray:
+    """(levels, hidden) float32: stored piece ``row``'s vector at every level."""
+    if not 0 <= row < store.manifest.pieces:
+        raise ValueError(f"Row {row} is not in the store (0 to {store.manifest.pieces - 1}).")
+    return np.stack([np.asarray(store.vectors(level)[row], dtype=np.float32) for level in range(store.levels)])

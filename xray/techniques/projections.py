@@ -1,0 +1,247 @@
+"""Projections (LIT's embedding projector, Tenney et al. 2020): how does the model organise a whole data set at
+one layer? PCA or UMAP of a corpus sample's vectors (one per text, or one per word piece), KMeans clusters with
+a silhouette-based suggestion for their number, each cluster's most distinctive words (class-based TF-IDF), and
+what LIT does not draw: how well every level separates the labels, so one sees the clusters form.
+
+Vectors are normalised first, so distances are cosine distances, as in the Embedding search page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.metrics import silhouette_score
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.neighbors import KNeighborsClassifier
+
+from xray.results import json_text
+from xray.store.activations import ActivationStore, level_name
+from xray.store.search import normalised
+
+Method = Literal["PCA", "UMAP"]
+Unit = Literal["text", "piece"]
+METHODS: tuple[Method, ...] = ("PCA", "UMAP")
+CLUSTER_RANGE = range(2, 11)
+PROBE_NEIGHBOURS = 10
+PROBE_FOLDS = 5
+SILHOUETTE_SAMPLE = 2_000
+
+
+@dataclass(frozen=True)
+class Projection:
+    """A corpus sample placed in 2 or 3 dimensions.
+
+    points: one row per point: x, y (and z for 3D), row (text id, or stored piece row), text, label,
+        cluster, and for pieces piece and pos.
+    query: the sidebar sentence's coordinates (x, y[, z]) in the same space, or None.
+    explained_variance: for PCA, the share of variance each axis keeps; empty for UMAP.
+    """
+
+    method: Method
+    unit: Unit
+    level: int
+    dimensions: int
+    points: pd.DataFrame
+    query: tuple[float, ...] | None
+    explained_variance: tuple[float, ...]
+
+    @property
+    def axes(self) -> list[str]:
+        return ["x", "y", "z"][: self.dimensions]
+
+    def cluster_summary(self, top_n: int = 8) -> pd.DataFrame:
+        """Per cluster its size, dominant label and most distinctive words (see :func:`distinctive_words`); for
+        pieces, the words are the pieces themselves."""
+        words = self.points["text"] if self.unit == "text" else self.points["piece"].str.lstrip("#Ġ▁")
+        labels = self.points["label"].tolist() if (self.points["label"] != "").any() else None
+        return distinctive_words(words.astype(str).tolist(), self.points["cluster"].to_numpy(), labels, top_n)
+
+    def table(self) -> pd.DataFrame:
+        return self.points.copy()
+
+    def to_json(self) -> str:
+        return json_text(
+            {
+                "method": self.method,
+                "unit": self.unit,
+                "level": self.level,
+                "level_name": level_name(self.level),
+                "explained_variance": list(self.explained_variance),
+                "query": list(self.query) if self.query else None,
+                "points": self.points.to_dict(orient="records"),
+            }
+        )
+
+
+def sample_rows(total: int, size: int, seed: int = 0) -> np.ndarray:
+    """Up to ``size`` of ``range(total)``, at random without replacement, in ascending order."""
+    if size < 1:
+        raise ValueError(f"The sample needs at least 1 point, got {size}.")
+    if total <= size:
+        return np.arange(total)
+    return np.sort(np.random.default_rng(seed).choice(total, size=size, replace=False))
+
+
+def sample_vectors(store: ActivationStore, level: int, unit: Unit, rows: np.ndarray) -> np.ndarray:
+    """(len(rows), hidden) float32: pooled text vectors (unit "text") or stored piece vectors (unit "piece")."""
+    source = store.pooled(level) if unit == "text" else store.vectors(level)
+    return np.asarray(source[rows], dtype=np.float32)
+
+
+def project(
+    vectors: np.ndarray, method: Method, dimensions: int = 2, query: np.ndarray | None = None, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray | None, tuple[float, ...]]:
+    """(coordinates (n, dimensions), the query's (dimensions,) or None, explained variance per axis (PCA only)).
+
+    vectors: (n, hidden); query: (hidden,), placed by the fitted projection without changing it.
+    """
+    if dimensions not in (2, 3):
+        raise ValueError(f"Projections have 2 or 3 dimensions, not {dimensions}.")
+    if len(vectors) <= dimensions:
+        raise ValueError(f"Projecting needs more than {dimensions} points; the sample has {len(vectors)}.")
+    data = normalised(vectors)
+    query_data = normalised(query[None]) if query is not None else None
+    if method == "PCA":
+        fitted = PCA(n_components=dimensions, random_state=seed).fit(data)
+        placed = fitted.transform(query_data)[0] if query_data is not None else None
+        return fitted.transform(data), placed, tuple(float(v) for v in fitted.explained_variance_ratio_)
+    if method == "UMAP":
+        import umap  # imported on use: numba compiles it, which takes seconds (see components.warm_up)
+
+        reducer = umap.UMAP(n_components=dimensions, metric="cosine", random_state=seed, n_jobs=1)
+        coordinates = reducer.fit_transform(data)
+        placed = reducer.transform(query_data)[0] if query_data is not None else None
+        return coordinates, placed, ()
+    raise ValueError(f"Unknown method {method!r}; pick one of {METHODS}.")
+
+
+def suggest_clusters(vectors: np.ndarray, candidates: range = CLUSTER_RANGE, seed: int = 0) -> pd.DataFrame:
+    """Silhouette (cosine) of KMeans for each candidate number of clusters: k, silhouette; best first."""
+    data = normalised(vectors)
+    top = min(max(candidates), len(data) - 1)
+    records = []
+    for k in (k for k in candidates if k <= top):
+        clusters = KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(data)
+        score = silhouette_score(
+            data, clusters, metric="cosine", sample_size=min(SILHOUETTE_SAMPLE, len(data)), random_state=seed
+        )
+        records.append({"k": k, "silhouette": round(float(score), 4)})
+    if not records:
+        raise ValueError(f"Clustering needs at least 3 points; the sample has {len(data)}.")
+    return pd.DataFrame(records).sort_values(["silhouette", "k"], ascending=[False, True]).reset_index(drop=True)
+
+
+def cluster(vectors: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+    """(n,) KMeans cluster of each normalised vector, 0 to k - 1."""
+    if not 2 <= k < len(vectors):
+        raise ValueError(f"Pick between 2 and {len(vectors) - 1} clusters, not {k}.")
+    return KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(normalised(vectors))
+
+
+def distinctive_words(texts: list[str], clusters: np.ndarray, labels: list[str] | None, top_n: int = 8) -> pd.DataFrame:
+    """Per cluster: cluster, size, dominant_label, label_share, words (its ``top_n`` words by class-based TF-IDF,
+    as BERTopic ranks them: a word's frequency in the cluster, times log(1 + mean words per cluster over the
+    word's frequency in all clusters))."""
+    ids = sorted(set(clusters.tolist()))
+    documents = [" ".join(t for t, c in zip(texts, clusters, strict=True) if c == cluster_id) for cluster_id in ids]
+    vectorizer = CountVectorizer(stop_words="english", token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b")
+    try:
+        counts = vectorizer.fit_transform(documents).toarray().astype(np.float64)
+    except ValueError:  # every text is stop words or digits
+        counts = np.zeros((len(ids), 0))
+    vocabulary = vectorizer.get_feature_names_out() if counts.shape[1] else np.array([])
+    term_frequency = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    weight = np.log1p(counts.sum(axis=1).mean() / np.maximum(counts.sum(axis=0), 1))
+    scores = term_frequency * weight
+    records = []
+    for position, cluster_id in enumerate(ids):
+        members = clusters == cluster_id
+        best = np.argsort(-scores[position])[:top_n] if len(vocabulary) else []
+        record = {"cluster": cluster_id, "size": int(members.sum()), "words": ", ".join(vocabulary[best])}
+        if labels is not None:
+            shares = pd.Series(np.asarray(labels)[members]).value_counts(normalize=True)
+            record |= {"dominant_label": shares.index[0], "label_share": round(float(shares.iloc[0]), 3)}
+        records.append(record)
+    return pd.DataFrame(records)
+
+
+def separation_by_level(store: ActivationStore, rows: np.ndarray, labels: list[str], unit: Unit) -> pd.DataFrame:
+    """How well each level separates ``labels``: level, level_name, knn_accuracy (a 10-nearest-neighbour probe,
+    5-fold cross-validated, cosine), silhouette (of the labels, cosine) and chance (the majority share)."""
+    classes, counts = np.unique(labels, return_counts=True)
+    if len(classes) < 2:
+        raise ValueError("Separation needs at least two labels in the sample.")
+    folds = min(PROBE_FOLDS, int(counts.min()))
+    if folds < 2:
+        raise ValueError("Every label needs at least two points in the sample to measure separation.")
+    records = []
+    for level in range(store.levels):
+        data = normalised(sample_vectors(store, level, unit, rows))
+        probe = KNeighborsClassifier(n_neighbors=min(PROBE_NEIGHBOURS, len(data) - 1), metric="cosine")
+        accuracy = cross_val_score(probe, data, labels, cv=StratifiedKFold(folds, shuffle=True, random_state=0))
+        silhouette = silhouette_score(
+            data, labels, metric="cosine", sample_size=min(SILHOUETTE_SAMPLE, len(data)), random_state=0
+        )
+        records.append(
+            {
+                "level": level,
+                "level_name": level_name(level),
+                "knn_accuracy": round(float(accuracy.mean()), 4),
+                "silhouette": round(float(silhouette), 4),
+                "chance": round(float(counts.max() / counts.sum()), 4),
+            }
+        )
+    return pd.DataFrame(records)
+
+
+INTERNAL_COLUMNS = ("first_row", "token_count", "truncated")
+
+
+def point_table(store: ActivationStore, unit: Unit, rows: np.ndarray) -> pd.DataFrame:
+    """The sampled points' metadata: row, text, every corpus column, and for pieces piece and pos."""
+    texts = store.texts.drop(columns=[c for c in INTERNAL_COLUMNS if c in store.texts.columns])
+    if unit == "text":
+        return texts.iloc[rows].reset_index(drop=True).assign(row=rows)
+    pieces = store.tokens.iloc[rows].reset_index(drop=True)
+    table = texts.iloc[pieces["text_id"].to_numpy()].reset_index(drop=True)
+    return table.assign(row=rows, piece=pieces["piece"].to_numpy(), pos=pieces["pos"].to_numpy())
+
+
+def build_projection(
+    store: ActivationStore,
+    level: int,
+    unit: Unit,
+    method: Method,
+    rows: np.ndarray,
+    clusters: int,
+    *,
+    dimensions: int = 2,
+    query: np.ndarray | None = None,
+) -> Projection:
+    """Project the sampled ``rows`` at ``level``, cluster them into ``clusters`` groups, and place ``query``.
+
+    rows: text ids (unit "text") or stored piece rows (unit "piece"); query: (hidden,) or None.
+    """
+    vectors = sample_vectors(store, level, unit, rows)
+    coordinates, placed, explained = project(vectors, method, dimensions, query)
+    points = point_table(store, unit, rows)
+    label_column = store.manifest.label_column
+    points["label"] = points[label_column].astype(str) if label_column else ""
+    points["cluster"] = cluster(vectors, clusters)
+    for axis, values in zip(["x", "y", "z"], coordinates.T, strict=False):
+        points[axis] = values.round(4)
+    return Projection(
+        method=method,
+        unit=unit,
+        level=level,
+        dimensions=dimensions,
+        points=points,
+        query=tuple(float(v) for v in placed) if placed is not None else None,
+        explained_variance=explained,
+    )
