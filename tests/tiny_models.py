@@ -14,6 +14,7 @@ from transformers import (
     BartConfig,
     BartForConditionalGeneration,
     BertConfig,
+    BertForMaskedLM,
     BertForSequenceClassification,
     BertModel,
     BertTokenizer,
@@ -231,3 +232,10 @@ def tiny_bert_classifier(folder: Path, labels: tuple[str, ...] = ("negative", "p
         label2id={label: index for index, label in enumerate(labels)},
     )
     return _save(BertForSequenceClassification(config), tokenizer, folder)
+
+
+def tiny_bert_mlm(folder: Path) -> Path:
+    """A tiny BERT with a masked-LM head (random weights: its predictions are a distribution, not sense)."""
+    torch.manual_seed(0)
+    tokenizer = _wordpiece_tokenizer()
+    return _save(BertForMaskedLM(BertConfig(**_bert_like_sizes(len(tokenizer)))), tokenizer, folder)

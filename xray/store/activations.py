@@ -41,7 +41,14 @@ import pandas as pd
 import torch
 
 from xray.corpora.corpus import Corpus
-from xray.corpora.linguistics import PIPELINE_PACKAGE, piece_tag_columns, tag_texts, tags_from_table, tags_table
+from xray.corpora.linguistics import (
+    PIPELINE_PACKAGE,
+    TAG_COLUMNS,
+    piece_tag_columns,
+    tag_texts,
+    tags_from_table,
+    tags_table,
+)
 from xray.models.loading import LoadedModel
 
 STORE_VERSION = 1
@@ -291,8 +298,8 @@ def _plan(loaded: LoadedModel, corpus: Corpus, settings: StoreSettings, tagged: 
         "start": [span[0] for text_spans in spans for span in text_spans],
         "end": [span[1] for text_spans in spans for span in text_spans],
     }
-    if tagged is not None:
-        columns |= piece_tag_columns(tagged, spans)
+    pieces = int(counts.sum())
+    columns |= piece_tag_columns(tagged, spans) if tagged is not None else dict.fromkeys(TAG_COLUMNS, [""] * pieces)
     lengths = np.array([len(ids) for ids in encoding["input_ids"]])
     order = np.argsort(lengths, kind="stable")
     batches = [order[start : start + settings.batch_size] for start in range(0, len(order), settings.batch_size)]
@@ -383,7 +390,7 @@ def build_store(
 ) -> ActivationStore:
     """The store for ``loaded`` over ``corpus`` under ``root``: found if finished, else built (or resumed).
 
-    tags: tag every piece with spaCy's part of speech, dependency and entity (else those columns are empty).
+    tags: tag every piece with spaCy's part of speech, dependency and entity (else those columns hold "").
     Raises StoreBusyError while another process builds it and StoreError when the disk cannot take it.
     """
     settings = settings or StoreSettings()

@@ -162,7 +162,7 @@ def distinctive_words(texts: list[str], clusters: np.ndarray, labels: list[str] 
     records = []
     for position, cluster_id in enumerate(ids):
         members = clusters == cluster_id
-        best = np.argsort(-scores[position])[:top_n] if len(vocabulary) else []
+        best = np.lexsort((vocabulary, -scores[position]))[:top_n] if len(vocabulary) else []
         record = {"cluster": cluster_id, "size": int(members.sum()), "words": ", ".join(vocabulary[best])}
         if labels is not None:
             shares = pd.Series(np.asarray(labels)[members]).value_counts(normalize=True)

@@ -1,0 +1,142 @@
+"""Embedding search and token predictions: unit tests on tiny models, the word-sense separation on MiniLM."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.test_store import SETTINGS, tiny_corpus
+from tests.tiny_models import tiny_bert_mlm
+from xray.corpora.word_senses import load_word_senses, senses_of
+from xray.models.loading import load_model
+from xray.store.activations import StoreSettings, build_store
+from xray.store.search import build_index
+from xray.techniques.attention import compute_attention
+from xray.techniques.embedding_search import (
+    describe_rows,
+    purity_by_level,
+    search_neighbours,
+    stored_states,
+    word_occurrences,
+)
+from xray.techniques.token_predictions import predict_token, prediction_support
+
+
+@pytest.fixture
+def tiny_store(tiny, tmp_path):
+    return build_store(tiny["bert"], tiny_corpus(), tmp_path, SETTINGS, tags=False)
+
+
+def test_the_query_itself_is_left_out_when_asked(tiny_store):
+    index = build_index(tiny_store, 2)
+    states = stored_states(tiny_store, 5)
+
+    with_itself = search_neighbours(tiny_store, index, "x", states, k=4)
+    without = search_neighbours(tiny_store, index, "x", states, k=4, exclude_row=5)
+
+    assert with_itself.neighbours["row"].iloc[0] == 5 and with_itself.neighbours["cosine"].iloc[0] == pytest.approx(1)
+    assert 5 not in without.neighbours["row"].tolist() and len(without.neighbours) == 4
+    assert without.neighbours["rank"].tolist() == [1, 2, 3, 4]
+    assert without.neighbours["cosine"].is_monotonic_decreasing
+
+
+def test_purity_shares_are_the_labels_of_the_exact_top_k(tiny_store):
+    states = stored_states(tiny_store, 0)
+    purity = purity_by_level(tiny_store, states, k=6)
+
+    assert sorted(purity["level"].unique()) == list(range(tiny_store.levels))
+    assert purity.groupby("level")["share"].sum().round(6).eq(1.0).all()  # every text has a label
+    assert set(purity["label"]) <= set(tiny_store.texts["label"])
+    with pytest.raises(ValueError, match="levels"):
+        purity_by_level(tiny_store, states[:2], k=6)
+
+
+def test_summaries_count_the_neighbours(tiny_store):
+    result = search_neighbours(tiny_store, build_index(tiny_store, 1), "bank", stored_states(tiny_store, 3), k=7)
+
+    assert result.summary("label")["count"].sum() == 7
+    assert result.leading_label() == result.summary("label")["value"].iloc[0]
+    assert result.best_level(result.leading_label()) in range(tiny_store.levels)
+    assert "peaks at" in result.verdict()
+    assert '"neighbours"' in result.to_json() and len(result.table()) == 7
+    with pytest.raises(ValueError, match="Unknown summary"):
+        result.summary("lemma")
+
+
+def test_a_typed_word_finds_its_occurrences(tiny_store):
+    found = word_occurrences(tiny_store, "Bank")
+
+    assert len(found) == 2 and set(found["word"]) == {"bank"}
+    for text, start, end in found[["text", "start", "end"]].itertuples(index=False):
+        assert text[start:end] == "bank"
+    assert word_occurrences(tiny_store, "zebra").empty
+    with pytest.raises(ValueError, match="one word"):
+        word_occurrences(tiny_store, "two words")
+
+
+def test_rows_are_described_with_their_text_and_label(tiny_store):
+    described = describe_rows(tiny_store, np.array([0]))
+
+    assert described.loc[0, "text"] == tiny_corpus().texts[0] and described.loc[0, "label"] == "river"
+    with pytest.raises(ValueError, match="not in the store"):
+        stored_states(tiny_store, tiny_store.manifest.pieces)
+
+
+def test_masked_predictions_come_from_a_masked_lm_head(tmp_path):
+    loaded = load_model(str(tiny_bert_mlm(tmp_path / "mlm")))
+    predictions = predict_token(loaded, "she sat on the bank", 5, k=5)
+
+    assert prediction_support(loaded) is None
+    assert predictions.kind == "masked" and predictions.token == "bank"
+    probabilities = predictions.candidates["probability"].to_numpy()
+    assert len(probabilities) == 5 and (np.diff(probabilities) <= 0).all() and probabilities.sum() <= 1.0 + 1e-6
+    with pytest.raises(ValueError, match="out of range"):
+        predict_token(loaded, "she sat", 9)
+
+
+def test_causal_models_predict_the_next_token_and_others_say_why_not(tiny):
+    assert predict_token(tiny["gpt2"], "the bank", 0, k=3).kind == "next"
+    reason = prediction_support(tiny["bert"])
+    assert reason is not None and "bert-base-uncased" in reason
+    with pytest.raises(ValueError, match="no language-model head"):
+        predict_token(tiny["bert"], "the bank", 1)
+
+
+def target_rows(store) -> pd.DataFrame:
+    """The stored row of each word-sense sentence's target word (its first piece)."""
+    pieces = store.tokens.reset_index(names="row")
+    texts = store.texts.reset_index(names="text_id")[["text_id", "word", "sense_label", "start"]]
+    return texts.merge(pieces[["row", "text_id", "start"]], on=["text_id", "start"])
+
+
+@pytest.mark.integration
+def test_senses_separate_better_at_the_best_layer_than_at_the_embeddings(minilm, tmp_path):
+    store = build_store(minilm, load_word_senses(), tmp_path, StoreSettings(bf16=False), tags=False)
+    targets = target_rows(store)
+    assert len(targets) == len(store.texts)  # every target word starts a stored piece
+    gains = {}
+    for word in ("bank", "bat", "spring", "pitch", "ring", "seal"):
+        rows = targets[targets["word"] == word]
+        shares = np.zeros(store.levels)
+        for row, sense in rows[["row", "sense_label"]].itertuples(index=False):
+            purity = purity_by_level(store, stored_states(store, row), k=10, exclude_row=row)
+            own = purity[purity["label"] == sense].set_index("level")["share"]
+            shares += own.reindex(range(store.levels), fill_value=0.0).to_numpy() / len(rows)
+        gains[word] = shares.max() - shares[0]
+    assert sum(gain > 0.1 for gain in gains.values()) >= 5, gains
+
+
+@pytest.mark.integration
+def test_the_river_bank_finds_river_banks(minilm, tmp_path):
+    corpus = load_word_senses()
+    store = build_store(minilm, corpus, tmp_path, StoreSettings(bf16=False), tags=False)
+    attention = compute_attention(minilm, "We sat on the bank of the river")
+    position = attention.tokens.index("bank")
+    purity = purity_by_level(store, attention.hidden_states[:, position], k=10)
+    river = purity[purity["label"] == "bank (river)"].set_index("level")["share"]
+    money = purity[purity["label"] == "bank (money)"].set_index("level")["share"]
+
+    assert senses_of(corpus, "bank") == ["bank (money)", "bank (river)"]
+    best = int(river.idxmax())
+    assert best > 0 and river[best] > river.get(0, 0.0) and river[best] > money.get(best, 0.0)

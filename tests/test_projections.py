@@ -1,0 +1,118 @@
+"""Projections: PCA/UMAP placement, clusters, distinctive words and separation by level."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.test_store import SETTINGS, tiny_corpus
+from xray.corpora.corpus import Corpus
+from xray.store.activations import StoreSettings, build_store
+from xray.techniques.projections import (
+    build_projection,
+    cluster,
+    distinctive_words,
+    project,
+    sample_rows,
+    separation_by_level,
+    suggest_clusters,
+)
+
+
+def blobs(per_blob: int = 30, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Three well separated groups of 16-dimensional vectors: (points, group of each)."""
+    rng = np.random.default_rng(seed)
+    centres = np.eye(16)[:3] * 10
+    groups = np.repeat(np.arange(3), per_blob)
+    return centres[groups] + rng.normal(size=(len(groups), 16)), groups
+
+
+def test_pca_keeps_the_most_variance_and_places_a_query_like_its_twin():
+    points, _ = blobs()
+    coordinates, query, explained = project(points, "PCA", 3, query=points[4])
+
+    assert coordinates.shape == (len(points), 3) and len(explained) == 3
+    assert explained[0] >= explained[1] >= explained[2] > 0
+    np.testing.assert_allclose(query, coordinates[4], atol=1e-5)
+
+
+def test_umap_places_every_point_and_the_query():
+    points, groups = blobs()
+    coordinates, query, explained = project(points, "UMAP", 2, query=points[0])
+
+    assert coordinates.shape == (len(points), 2) and explained == () and query.shape == (2,)
+    centres = np.stack([coordinates[groups == group].mean(axis=0) for group in range(3)])
+    nearest = np.linalg.norm(centres - query, axis=1).argmin()
+    assert nearest == groups[0]
+
+
+def test_projection_input_is_checked():
+    points, _ = blobs()
+    with pytest.raises(ValueError, match="2 or 3 dimensions"):
+        project(points, "PCA", 4)
+    with pytest.raises(ValueError, match="more than 2 points"):
+        project(points[:2], "PCA", 2)
+    with pytest.raises(ValueError, match="Unknown method"):
+        project(points, "t-SNE", 2)
+
+
+def test_the_silhouette_suggests_the_planted_number_of_clusters():
+    points, groups = blobs()
+    suggestions = suggest_clusters(points, range(2, 7))
+    clusters = cluster(points, 3)
+
+    assert suggestions["k"].iloc[0] == 3
+    assert pd.crosstab(clusters, groups).max(axis=1).sum() == len(points)  # each cluster is one group
+    with pytest.raises(ValueError, match="between 2 and"):
+        cluster(points, 1)
+
+
+def test_distinctive_words_name_each_cluster():
+    texts = ["river water fish", "river boat water", "money loan interest", "loan money bank"]
+    summary = distinctive_words(texts, np.array([0, 0, 1, 1]), ["nature", "nature", "finance", "nature"], top_n=2)
+
+    assert summary["words"].tolist() == ["river, water", "loan, money"]  # ties in alphabetical order
+    assert summary["dominant_label"].iloc[0] == "nature" and summary["label_share"].tolist() == [1.0, 0.5]
+    assert summary["size"].tolist() == [2, 2]
+
+
+def test_sample_rows_are_distinct_and_sorted():
+    rows = sample_rows(100, 10, seed=1)
+
+    assert len(set(rows)) == 10 and (np.diff(rows) > 0).all()
+    assert sample_rows(5, 10).tolist() == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError, match="at least 1"):
+        sample_rows(5, 0)
+
+
+def test_a_projection_of_a_store_carries_labels_clusters_and_the_query(tiny, tmp_path):
+    store = build_store(tiny["bert"], tiny_corpus(), tmp_path, SETTINGS, tags=False)
+    texts = build_projection(store, 2, "text", "PCA", np.arange(len(store.texts)), 2, query=store.pooled(2)[0])
+    pieces = build_projection(store, 1, "piece", "PCA", np.arange(20), 3, dimensions=3)
+
+    assert texts.points["label"].tolist() == tiny_corpus().labels and texts.query is not None
+    assert set(texts.points["cluster"]) == {0, 1} and {"x", "y"} <= set(texts.points.columns)
+    assert pieces.axes == ["x", "y", "z"] and len(pieces.points) == 20 and "piece" in pieces.points
+    assert len(pieces.cluster_summary()) == 3 and '"points"' in texts.to_json()
+
+
+def test_separation_needs_two_labels_with_two_points_each(tiny, tmp_path):
+    store = build_store(tiny["bert"], tiny_corpus(), tmp_path, SETTINGS, tags=False)
+    rows = np.arange(len(store.texts))
+    with pytest.raises(ValueError, match="two labels"):
+        separation_by_level(store, rows, ["a"] * len(rows), "text")
+    with pytest.raises(ValueError, match="at least two points"):
+        separation_by_level(store, rows, ["a"] * (len(rows) - 1) + ["b"], "text")
+
+
+@pytest.mark.integration
+def test_bbc_topics_separate_more_after_the_layers_than_at_the_embeddings(minilm, tmp_path):
+    from xray.corpora.bbc_news import load_bbc_sentences
+
+    corpus: Corpus = load_bbc_sentences(600)
+    store = build_store(minilm, corpus, tmp_path, StoreSettings(bf16=False), tags=False)
+    separation = separation_by_level(store, np.arange(len(corpus)), corpus.labels, "text")
+
+    assert separation["knn_accuracy"].iloc[-1] > separation["knn_accuracy"].iloc[0] + 0.1
+    assert separation["knn_accuracy"].iloc[-1] > separation["chance"].iloc[-1] + 0.2

@@ -1,0 +1,204 @@
+"""The activation store and its search, on tiny random models and a tiny corpus built in code."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import xray.store.activations as activations
+from xray.corpora.corpus import Corpus
+from xray.store.activations import (
+    COMPUTING,
+    StoreBusyError,
+    StoreError,
+    StoreSettings,
+    build_store,
+    find_store,
+    level_name,
+    store_name,
+)
+from xray.store.search import build_index, exact_top_k, search
+from xray.techniques.attention import compute_attention
+
+TEXTS = [
+    "she sat on the bank of the river",
+    "the bank sent her a letter about the loan",
+    "the animal didn't cross the street",
+    "hello world",
+    "the trophy didn't fit in the suitcase because it was too big",
+    "the keys to the cabinet are on the table",
+    "the film was not good but the music was not bad at all",
+]
+SETTINGS = StoreSettings(batch_size=2, max_tokens=32)
+
+
+def tiny_corpus(texts: list[str] = TEXTS) -> Corpus:
+    labels = ["river", "money", "street", "greeting", "trophy", "keys", "film"][: len(texts)]
+    return Corpus("tiny", pd.DataFrame({"text": texts, "label": labels}), label_column="label")
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_stored_vectors_are_the_models_hidden_states(tiny, tmp_path):
+    loaded = tiny["bert"]
+    store = build_store(loaded, tiny_corpus(), tmp_path, SETTINGS, tags=False)
+
+    assert store.levels == loaded.num_layers + 1 and len(store.texts) == len(TEXTS)
+    for text_id, text in enumerate(TEXTS):
+        states = compute_attention(loaded, text).hidden_states  # (levels, tokens, hidden), [CLS] ... [SEP]
+        rows = store.tokens.index[store.tokens["text_id"] == text_id].to_numpy()
+        assert store.tokens.loc[rows, "position"].tolist() == list(range(1, states.shape[1] - 1))
+        for level in range(store.levels):
+            stored = np.asarray(store.vectors(level)[rows], dtype=np.float32)
+            np.testing.assert_allclose(stored, states[level, 1:-1], rtol=2e-3, atol=2e-3)
+            np.testing.assert_allclose(store.pooled(level)[text_id], stored.mean(axis=0), rtol=2e-3, atol=2e-3)
+            np.testing.assert_allclose(store.norms(level)[rows], np.linalg.norm(stored, axis=1), rtol=1e-5)
+
+
+def test_pieces_point_at_their_characters(tiny, tmp_path):
+    store = build_store(tiny["bert"], tiny_corpus(), tmp_path, SETTINGS, tags=False)
+
+    for row in store.tokens.index[store.tokens["piece"] == "bank"]:
+        text, start, end = store.context(int(row))
+        assert text[start:end] == "bank"
+
+
+def test_a_finished_store_is_found_and_not_rebuilt(tiny, tmp_path):
+    loaded, corpus = tiny["bert"], tiny_corpus()
+    calls = []
+    first = build_store(loaded, corpus, tmp_path, SETTINGS, tags=False, progress=lambda *a: calls.append(a))
+    again = build_store(loaded, corpus, tmp_path, SETTINGS, tags=False, progress=lambda *a: calls.append(a))
+
+    assert calls and calls[-1] == (first.manifest.pieces, first.manifest.pieces, COMPUTING)
+    assert len(calls) == len(range(0, len(TEXTS), SETTINGS.batch_size))  # the second call computed nothing
+    assert again.folder == first.folder
+
+
+def test_another_corpus_or_model_gets_another_store(tiny, tmp_path):
+    corpus = tiny_corpus()
+    changed = tiny_corpus([*TEXTS[:-1], "the film was good"])
+
+    assert store_name(tiny["bert"], corpus, SETTINGS) != store_name(tiny["bert"], changed, SETTINGS)
+    assert store_name(tiny["bert"], corpus, SETTINGS) != store_name(tiny["roberta"], corpus, SETTINGS)
+    build_store(tiny["bert"], corpus, tmp_path, SETTINGS, tags=False)
+    assert find_store(tiny["bert"], changed, tmp_path, SETTINGS) is None
+
+
+def test_an_interrupted_build_is_never_read_and_resumes_where_it_stopped(tiny, tmp_path):
+    loaded, corpus = tiny["bert"], tiny_corpus()
+    seen = []
+
+    def stop_after_two_batches(done: int, total: int, stage: str) -> None:
+        seen.append(done)
+        if len(seen) == 2:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        build_store(loaded, corpus, tmp_path, SETTINGS, tags=False, progress=stop_after_two_batches)
+    assert find_store(loaded, corpus, tmp_path, SETTINGS) is None
+    assert not any((folder / "manifest.json").exists() for folder in tmp_path.iterdir() if folder.is_dir())
+
+    resumed = []
+    store = build_store(loaded, corpus, tmp_path, SETTINGS, tags=False, progress=lambda d, t, s: resumed.append(d))
+    batches = len(range(0, len(TEXTS), SETTINGS.batch_size))
+    assert len(resumed) == batches - 2 and resumed[0] > seen[-1]  # only the missing batches ran
+
+    fresh = build_store(loaded, corpus, tmp_path / "fresh", SETTINGS, tags=False)
+    for level in range(store.levels):
+        np.testing.assert_array_equal(store.vectors(level), fresh.vectors(level))
+        np.testing.assert_array_equal(store.pooled(level), fresh.pooled(level))
+
+
+def test_a_second_builder_is_told_the_store_is_busy(tiny, tmp_path):
+    loaded, corpus = tiny["bert"], tiny_corpus()
+    name = store_name(loaded, corpus, SETTINGS)
+    with (tmp_path / f".{name}.lock").open("a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(StoreBusyError, match="Another session is building"):
+            build_store(loaded, corpus, tmp_path, SETTINGS, tags=False)
+    assert build_store(loaded, corpus, tmp_path, SETTINGS, tags=False).manifest.texts == len(TEXTS)
+
+
+def test_a_store_of_another_version_is_discarded_not_read(tiny, tmp_path):
+    loaded, corpus = tiny["bert"], tiny_corpus()
+    store = build_store(loaded, corpus, tmp_path, SETTINGS, tags=False)
+    manifest = json.loads((store.folder / "manifest.json").read_text())
+    (store.folder / "manifest.json").write_text(json.dumps(manifest | {"store_version": 0}))
+
+    assert find_store(loaded, corpus, tmp_path, SETTINGS) is None
+    assert not store.folder.exists()
+
+
+def test_a_store_of_another_model_under_the_name_is_discarded(tiny, tmp_path):
+    loaded, corpus = tiny["bert"], tiny_corpus()
+    store = build_store(loaded, corpus, tmp_path, SETTINGS, tags=False)
+    manifest = json.loads((store.folder / "manifest.json").read_text())
+    (store.folder / "manifest.json").write_text(json.dumps(manifest | {"model": "gpt2"}))
+
+    assert find_store(loaded, corpus, tmp_path, SETTINGS) is None
+
+
+def test_a_full_disk_says_what_to_do_and_keeps_the_finished_part(tiny, tmp_path, monkeypatch):
+    def disk_full(path, content):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(activations, "_write_json", disk_full)
+    with pytest.raises(StoreError, match="Free some disk space"):
+        build_store(tiny["bert"], tiny_corpus(), tmp_path, SETTINGS, tags=False)
+    assert find_store(tiny["bert"], tiny_corpus(), tmp_path, SETTINGS) is None
+
+
+@pytest.mark.parametrize("family", ["gpt2", "t5"])
+def test_decoders_and_encoder_decoders_store_every_level(tiny, tmp_path, family):
+    loaded = tiny[family]
+    store = build_store(loaded, tiny_corpus(), tmp_path, SETTINGS, tags=False)
+
+    assert store.levels == loaded.num_layers + 1
+    assert store.vectors(store.levels - 1).shape == (store.manifest.pieces, loaded.hidden_size)
+    assert np.isfinite(np.asarray(store.pooled(1), dtype=np.float32)).all()
+
+
+def test_settings_and_levels_are_checked(tiny, tmp_path):
+    with pytest.raises(ValueError, match="batch_size"):
+        StoreSettings(batch_size=0)
+    with pytest.raises(ValueError, match="max_tokens"):
+        StoreSettings(max_tokens=2)
+    store = build_store(tiny["bert"], tiny_corpus(), tmp_path, SETTINGS, tags=False)
+    with pytest.raises(ValueError, match="levels 0 to"):
+        store.vectors(store.levels)
+    assert level_name(0) == "embeddings" and level_name(1) == "layer 0"
+
+
+def test_search_equals_brute_force_and_a_vector_is_its_own_neighbour(tiny, tmp_path):
+    store = build_store(tiny["bert"], tiny_corpus(), tmp_path, SETTINGS, tags=False)
+    level = store.levels - 1
+    index = build_index(store, level)
+    vectors = np.asarray(store.vectors(level), dtype=np.float32)
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    for row in (0, 7, store.manifest.pieces - 1):
+        rows, scores = search(index, vectors[row], 5)
+        brute = np.argsort(-(unit @ unit[row]), kind="stable")[:5]
+        assert rows[0] == row and scores[0] == pytest.approx(1.0, abs=1e-5)
+        np.testing.assert_allclose(scores, (unit @ unit[row])[brute], atol=1e-5)
+        exact_rows, exact_scores = exact_top_k(store, level, vectors[row], 5)
+        np.testing.assert_allclose(exact_scores, scores, atol=1e-5)
+        assert exact_rows[0] == row
+    assert index.kind == "exact" and index.recall_at_10 == 1.0
+
+
+def test_past_the_memory_budget_the_index_is_compressed_and_its_recall_measured(tiny, tmp_path):
+    store = build_store(tiny["bert"], tiny_corpus(), tmp_path, SETTINGS, tags=False)
+    index = build_index(store, 1, memory_budget=1024)
+
+    assert index.kind == "scalar-quantised" and index.memory_bytes < store.manifest.pieces * 32 * 4
+    assert 0.5 <= index.recall_at_10 <= 1.0
+    rows, _ = search(index, np.asarray(store.vectors(1)[3], dtype=np.float32), 3)
+    assert 3 in rows
