@@ -8,9 +8,11 @@ Vectors are normalised first, so distances are cosine distances, as in the Embed
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Literal
 
+import faiss
 import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
@@ -31,6 +33,7 @@ CLUSTER_RANGE = range(2, 11)
 PROBE_NEIGHBOURS = 10
 PROBE_FOLDS = 5
 SILHOUETTE_SAMPLE = 2_000
+UMAP_NEIGHBOURS = 15
 
 
 @dataclass(frozen=True)
@@ -112,13 +115,38 @@ def project(
         placed = fitted.transform(query_data)[0] if query_data is not None else None
         return fitted.transform(data), placed, tuple(float(v) for v in fitted.explained_variance_ratio_)
     if method == "UMAP":
-        import umap  # imported on use: numba compiles it, which takes seconds (see components.warm_up)
-
-        reducer = umap.UMAP(n_components=dimensions, metric="cosine", random_state=seed, n_jobs=1)
-        coordinates = reducer.fit_transform(data)
-        placed = reducer.transform(query_data)[0] if query_data is not None else None
-        return coordinates, placed, ()
+        return (*_umap(data, query_data, dimensions, seed), ())
     raise ValueError(f"Unknown method {method!r}; pick one of {METHODS}.")
+
+
+def _umap(
+    data: np.ndarray, query_data: np.ndarray | None, dimensions: int, seed: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """UMAP over a cosine k-nearest-neighbour graph found by FAISS (exact), so pynndescent's graph search, whose
+    numba compilation costs about a minute in a fresh process, never runs. A query is placed at the
+    similarity-weighted mean of its UMAP_NEIGHBOURS nearest sample points' coordinates: where UMAP's own
+    ``transform`` starts a new point (without the few optimisation steps that follow)."""
+    import umap  # imported on use: numba compiles parts of it on first use (see components.warm_up)
+
+    neighbours = min(UMAP_NEIGHBOURS, len(data) - 1)
+    similarities, indices = faiss.knn(data, data, neighbours, metric=faiss.METRIC_INNER_PRODUCT)
+    distances = np.maximum(1.0 - similarities, 0.0).astype(np.float32)
+    reducer = umap.UMAP(
+        n_components=dimensions,
+        n_neighbors=neighbours,
+        metric="cosine",
+        random_state=seed,
+        n_jobs=1,
+        precomputed_knn=(indices, distances, None),
+    )
+    with warnings.catch_warnings():  # it warns that transform() will be unavailable; the query is placed below
+        warnings.filterwarnings("ignore", message="precomputed_knn", category=UserWarning)
+        coordinates = reducer.fit_transform(data)
+    if query_data is None:
+        return coordinates, None
+    query_similarities, query_indices = faiss.knn(query_data, data, neighbours, metric=faiss.METRIC_INNER_PRODUCT)
+    weights = np.maximum(query_similarities[0], 1e-6)
+    return coordinates, (weights[:, None] * coordinates[query_indices[0]]).sum(axis=0) / weights.sum()
 
 
 def suggest_clusters(vectors: np.ndarray, candidates: range = CLUSTER_RANGE, seed: int = 0) -> pd.DataFrame:
