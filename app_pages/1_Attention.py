@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from components.attention import (
-    cached_attention,
     cached_head_view,
     cached_model_view,
     cached_neuron_view,
@@ -14,6 +13,7 @@ from components.attention import (
 )
 from components.downloads import chart_downloads, download, download_row, html_download
 from components.feedback import show_notices, user_errors
+from components.model import cached_attention
 from components.navigation import PageInfo
 from components.page import start_page
 from xray.rendering.bertviz_html import head_view_height, model_view_height, view_window

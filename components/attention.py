@@ -8,22 +8,10 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from components.model import cached_model
+from components.model import cached_attention, cached_model
 from xray.rendering.bertviz_html import head_view_html, model_view_html
 from xray.rendering.neuron_view import NeuronView, build_neuron_model, neuron_view_html
-from xray.techniques.attention import (
-    AttentionResult,
-    HeadStatistics,
-    Rollout,
-    compute_attention,
-    head_statistics,
-    rollout,
-)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def cached_attention(model_name: str, text: str, text_b: str | None) -> AttentionResult:
-    return compute_attention(cached_model(model_name), text, text_b)
+from xray.techniques.attention import HeadStatistics, Rollout, head_statistics, rollout
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

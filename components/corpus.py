@@ -44,15 +44,23 @@ def cached_upload(data: bytes, file_name: str) -> UploadedTable:
     return read_upload(data, file_name)
 
 
+StoreKey = tuple[str, float]
+"""A finished store as a cache key: its folder name and build time (which tells a rebuilt store apart)."""
+
+
+def store_key(store: ActivationStore) -> StoreKey:
+    return store.folder.name, store.manifest.build_seconds
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
-def cached_open_store(folder: str, built_seconds: float) -> ActivationStore:
-    """The finished store in ``folder``; ``built_seconds`` tells a rebuilt store from the one cached before."""
-    return open_store(default_cache_root() / folder)
+def cached_open_store(key: StoreKey) -> ActivationStore:
+    return open_store(default_cache_root() / key[0])
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def cached_index(folder: str, built_seconds: float, level: int) -> LevelIndex:
-    return build_index(cached_open_store(folder, built_seconds), level)
+def cached_index(key: StoreKey, level: int) -> LevelIndex:
+    """One level's search index; at most two are kept (each holds the level's vectors in memory)."""
+    return build_index(cached_open_store(key), level)
 
 
 def _uploaded_corpus() -> Corpus:
@@ -102,7 +110,7 @@ def activation_store(selection: Selection, corpus: Corpus) -> ActivationStore:
         found = find_store(selection.model, corpus, root, settings)
     if found is None:
         found = _build(selection, corpus, settings)
-    return cached_open_store(found.folder.name, found.manifest.build_seconds)
+    return cached_open_store(store_key(found))
 
 
 def _build(selection: Selection, corpus: Corpus, settings: StoreSettings) -> ActivationStore:

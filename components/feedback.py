@@ -62,7 +62,7 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
 
 
 def remaining(started: float, done: int, total: int) -> str:
-    """" · about 12 s left", from the rate so far since ``started`` (a perf_counter reading); empty at first."""
+    """ " · about 12 s left", from the rate so far since ``started`` (a perf_counter reading); empty at first."""
     elapsed = time.perf_counter() - started
     if done <= 0 or done >= total or elapsed < 0.5:
         return ""

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from tests.tiny_models import BUILDERS
 from xray.models.loading import EMBEDDED_MODEL, LoadedModel, load_model
+from xray.store.activations import CACHE_ENV
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Activation stores built by the tests (pages included) go to a fresh folder, never the user's cache.
+os.environ[CACHE_ENV] = tempfile.mkdtemp(prefix="xray-test-cache-")
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from tests.test_store import SETTINGS, tiny_corpus
 from tests.tiny_models import tiny_bert_mlm
 from xray.corpora.word_senses import load_word_senses, senses_of
 from xray.models.loading import load_model
+from xray.models.token_predictions import predict_token, prediction_support
 from xray.store.activations import StoreSettings, build_store
 from xray.store.search import build_index
 from xray.techniques.attention import compute_attention
@@ -20,7 +21,6 @@ from xray.techniques.embedding_search import (
     stored_states,
     word_occurrences,
 )
-from xray.techniques.token_predictions import predict_token, prediction_support
 
 
 @pytest.fixture

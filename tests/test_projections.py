@@ -108,7 +108,7 @@ def test_separation_needs_two_labels_with_two_points_each(tiny, tmp_path):
 
 @pytest.mark.integration
 def test_bbc_topics_separate_more_after_the_layers_than_at_the_embeddings(minilm, tmp_path):
-    from xray.corpora.bbc_news import load_bbc_sentences
+    from xray.corpora.bbc_sentences import load_bbc_sentences
 
     corpus: Corpus = load_bbc_sentences(600)
     store = build_store(minilm, corpus, tmp_path, StoreSettings(bf16=False), tags=False)

@@ -12,7 +12,7 @@ from functools import cache
 
 import pandas as pd
 
-from xray.corpora.bbc_news import load_bbc_sentences
+from xray.corpora.bbc_sentences import load_bbc_sentences
 from xray.corpora.corpus import Corpus
 from xray.corpora.word_senses import load_word_senses
 

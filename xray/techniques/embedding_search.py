@@ -19,6 +19,7 @@ from xray.store.search import LevelIndex, exact_top_k, search
 
 SUMMARY_COLUMNS = ("pos", "dep", "ent", "label")
 LABEL = "label"
+CONTEXT_CHARS = 50
 
 
 @dataclass(frozen=True)
@@ -98,16 +99,20 @@ def _labels(store: ActivationStore, text_ids: np.ndarray) -> np.ndarray:
 
 
 def describe_rows(store: ActivationStore, rows: np.ndarray) -> pd.DataFrame:
-    """Stored pieces ``rows`` with their text, word, label and tags: text_id, piece, word, text, start, end,
-    label, pos, dep, ent."""
+    """Stored pieces ``rows`` with their text, word, label and tags: row, text_id, left, piece, right, word, text,
+    start, end, label, pos, dep, ent. left and right are up to CONTEXT_CHARS characters around the piece (keyword
+    in context, as exBERT lists its matches)."""
     pieces = store.tokens.iloc[rows].reset_index(drop=True)
     texts = store.texts["text"].astype(str).to_numpy()[pieces["text_id"].to_numpy()]
+    spans = list(zip(texts, pieces["start"].astype(int), pieces["end"].astype(int), strict=True))
     return pd.DataFrame(
         {
             "row": rows,
             "text_id": pieces["text_id"].to_numpy(),
+            "left": [text[max(0, start - CONTEXT_CHARS) : start] for text, start, _ in spans],
             "piece": pieces["piece"].to_numpy(),
-            "word": [_word_at(text, int(start)) for text, start in zip(texts, pieces["start"], strict=True)],
+            "right": [text[end : end + CONTEXT_CHARS] for text, _, end in spans],
+            "word": [_word_at(text, start) for text, start, _ in spans],
             "text": texts,
             "start": pieces["start"].to_numpy(),
             "end": pieces["end"].to_numpy(),

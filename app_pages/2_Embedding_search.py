@@ -1,0 +1,143 @@
+"""Embedding search (exBERT): the corpus tokens the model treats most like a token of the sidebar text."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.corpus import activation_store, corpus_picker, store_key
+from components.downloads import chart_downloads, download, download_row
+from components.embedding_search import cached_occurrences, cached_predictions, cached_token_search, cached_word_search
+from components.feedback import user_errors
+from components.model import cached_attention
+from components.navigation import PageInfo
+from components.page import start_page
+from xray.models.token_predictions import prediction_support
+from xray.rendering.charts import token_bars
+from xray.rendering.corpus_charts import count_bars, purity_lines
+from xray.store.activations import level_name
+from xray.techniques.embedding_search import SUMMARY_COLUMNS
+from xray.text import position_labels
+
+BY_TOKEN, BY_WORD = "A token of the sidebar text", "A word of the corpus"
+SUMMARY_TITLES = {"pos": "Part of speech", "dep": "Dependency", "ent": "Entity", "label": "Label"}
+PURITY_LABELS = 6
+SHOWN_COLUMNS = ["rank", "cosine", "left", "piece", "right", "label", "pos", "dep", "ent"]
+
+PAGE = PageInfo(
+    title="Embedding search",
+    icon="🔎",
+    caption=(
+        "Which tokens of a corpus does the model treat like this one, at this layer? The hidden state of the chosen "
+        "token is compared (cosine) with every word piece of the corpus, at the sidebar layer; the lines below "
+        "show, layer by layer, which labels its neighbours carry, so you can watch the model tell the senses of a "
+        "word apart. As exBERT (Hoover et al. 2020), with the purity curve added."
+    ),
+    question=(
+        "Which corpus tokens does the model treat like this one, layer by layer? exBERT's nearest neighbours with "
+        "their part of speech, dependency and entity, and a curve of how pure the neighbourhood is at every layer."
+    ),
+)
+
+selection = start_page(PAGE)
+corpus = corpus_picker()
+store = activation_store(selection, corpus)
+key = store_key(store)
+level = selection.layer + 1
+manifest = store.manifest
+st.caption(
+    f"{manifest.corpus_name}: {manifest.texts:,} texts, {manifest.pieces:,} word pieces at {manifest.levels} levels, "
+    f"computed in {manifest.precision} and kept on disk. Searching {level_name(level)} (the sidebar layer)."
+)
+
+controls = st.columns([2, 1])
+by = controls[0].segmented_control(
+    "Search by", (BY_TOKEN, BY_WORD), default=BY_TOKEN, key="search.by", required=True, bind="query-params"
+)
+k = controls[1].slider("Neighbours (k)", 5, 100, 20, step=5, key="search.k", bind="query-params")
+
+attention = None
+if by == BY_TOKEN:
+    with user_errors("reading the sidebar text"):
+        attention = cached_attention(selection.model_name, selection.text, selection.text_b)
+    special = attention.main.key_special_mask
+    last = attention.sentence_b_start or len(attention.tokens)
+    choices = [position for position in range(last) if not special[position]]
+    if not choices:
+        st.warning("The sidebar text has no word pieces besides special tokens; type a sentence.")
+        st.stop()
+    labels = dict(zip(choices, position_labels([attention.tokens[p] for p in choices], choices), strict=True))
+    requested = st.session_state.get("search.token")
+    if requested is not None and requested not in labels:
+        st.info(f"Token {requested} is not in the current text; showing another token instead.")
+        del st.session_state["search.token"]
+    default = next((p for p in choices if attention.tokens[p].lower() == "bank"), choices[0])
+    position = st.selectbox(
+        "Token", choices, index=choices.index(default), format_func=labels.get, key="search.token", bind="query-params"
+    )
+    with user_errors("searching the corpus"), st.spinner("Searching every level…"):
+        result = cached_token_search(selection.model_name, selection.text, selection.text_b, position, key, level, k)
+else:
+    word = st.text_input("Word", "bank", key="search.word", bind="query-params").strip()
+    with user_errors("looking for the word"):
+        occurrences = cached_occurrences(key, word)
+    if occurrences.empty:
+        st.info(f"'{word}' does not occur in {manifest.corpus_name}; try another word.")
+        st.stop()
+    contexts = {
+        int(row): f"…{left[-40:]}«{found}»{text[start + len(found) :][:40]}… ({label})"
+        for row, left, found, text, start, label in occurrences[
+            ["row", "left", "word", "text", "start", "label"]
+        ].itertuples(index=False)
+    }
+    st.caption(f"Pick one of the {len(occurrences):,} places '{word}' occurs (up to 200 are listed).")
+    row = st.selectbox("Occurrence to search from", list(contexts), format_func=contexts.get, key="search.row")
+    with user_errors("searching the corpus"), st.spinner("Searching every level…"):
+        result = cached_word_search(key, row, word, level, k)
+
+if result.index_kind != "exact":
+    st.caption(
+        f"This level is held in a compressed ({result.index_kind}) index to save memory; it finds "
+        f"{result.recall_at_10:.0%} of the exact top 10 (measured on 200 sample queries). The purity curve uses "
+        "exact search."
+    )
+st.info(result.verdict(), icon=":material/insights:")
+
+leading = result.purity.groupby("label")["share"].max().sort_values(ascending=False).index[:PURITY_LABELS].tolist()
+if leading:
+    chart = purity_lines(result.purity, store.levels, level, leading, k)
+    st.altair_chart(chart, width="content")
+    chart_downloads(chart, "neighbourhood_purity", "search.purity_chart")
+
+st.subheader(f"The {k} nearest word pieces at {level_name(level)}")
+st.dataframe(result.neighbours[SHOWN_COLUMNS], hide_index=True, width="stretch")
+
+summaries = [column for column in SUMMARY_COLUMNS if (result.neighbours[column] != "").any()]
+if summaries:
+    columns = st.columns(len(summaries))
+    for column, place in zip(summaries, columns, strict=True):
+        place.altair_chart(count_bars(result.summary(column), SUMMARY_TITLES[column]), width="content")
+if not (store.tokens["pos"] != "").any():
+    st.caption("This store was built without spaCy tags, so part of speech, dependency and entity are empty.")
+
+if attention is not None:
+    with st.expander(f"What '{result.query}' attends to at layer {selection.layer}", expanded=False):
+        weights = attention.main.attentions[selection.layer, :, position].mean(axis=0)
+        bars = token_bars(weights, attention.main.key_tokens, "Attention averaged over heads", "weight")
+        st.altair_chart(bars, width="content")
+        chart_downloads(bars, f"attention_from_{position}", "search.attention_chart")
+    with st.expander("What the model predicts here", expanded=False):
+        reason = prediction_support(selection.model)
+        if reason:
+            st.info(reason, icon=":material/block:")
+        else:
+            with user_errors("predicting the token"):
+                predictions = cached_predictions(selection.model_name, selection.text, position, 10)
+            what = "masked and predicted back" if predictions.kind == "masked" else "followed by"
+            st.caption(f"'{result.query}' {what}: the model's top 10 tokens.")
+            st.dataframe(predictions.table(), hide_index=True)
+
+with st.expander("Downloads"):
+    row = download_row()
+    download("Neighbours (CSV)", result.table().to_csv(index=False), "neighbours.csv", "text/csv", "search.csv", row)
+    download("Purity by level (CSV)", result.purity.to_csv(index=False), "purity.csv", "text/csv", "search.purity", row)
+    download("Search (JSON)", result.to_json, "search.json", "application/json", "search.json", row)

@@ -1,0 +1,123 @@
+"""Altair charts of a corpus seen through the model: neighbourhood purity and label separation across levels,
+counts of the neighbours' tags, and projection scatter plots. Each function returns a chart; nothing is shown.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from xray.store.activations import level_name
+
+SELECTION = "points"
+"""The name of a scatter plot's brush: the page reads the selected points under this name."""
+MAX_COLOURS = 20
+OTHER = "(other)"
+
+
+def _inline(frame: pd.DataFrame) -> alt.InlineData:
+    return alt.InlineData(values=frame.to_dict(orient="records"))
+
+
+def _level_axis(levels: int) -> alt.X:
+    names = [level_name(level) for level in range(levels)]
+    return alt.X("level_name:N", sort=names, title="level", axis=alt.Axis(labelAngle=0))
+
+
+def _selected_rule(level: int) -> alt.Chart:
+    marker = pd.DataFrame({"level_name": [level_name(level)]})
+    return alt.Chart(_inline(marker)).mark_rule(color="gray", strokeDash=[4, 4]).encode(x="level_name:N")
+
+
+def purity_lines(purity: pd.DataFrame, levels: int, selected: int, labels: list[str], k: int) -> alt.LayerChart:
+    """One line per label in ``labels``: its share of the top ``k`` neighbours at every level; the selected
+    level is marked. purity: level, level_name, label, share (see ``embedding_search.purity_by_level``)."""
+    grid = pd.MultiIndex.from_product([range(levels), labels], names=["level", "label"]).to_frame(index=False)
+    frame = grid.merge(purity[["level", "label", "share"]], on=["level", "label"], how="left").fillna({"share": 0.0})
+    frame["level_name"] = frame["level"].map(level_name)
+    lines = (
+        alt.Chart(_inline(frame), title=f"Share of the top {k} neighbours by label, at every level")
+        .mark_line(point=True)
+        .encode(
+            x=_level_axis(levels),
+            y=alt.Y("share:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="share of top k"),
+            color=alt.Color("label:N", sort=labels, title="label"),
+            tooltip=["label:N", "level_name:N", alt.Tooltip("share:Q", format=".0%")],
+        )
+    )
+    return alt.layer(lines, _selected_rule(selected)).properties(width=520, height=260)
+
+
+def count_bars(counts: pd.DataFrame, title: str) -> alt.Chart:
+    """Horizontal bars of value counts (value, count), most common on top."""
+    return (
+        alt.Chart(_inline(counts), title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X("count:Q", title="neighbours"),
+            y=alt.Y("value:N", sort="-x", title=None),
+            tooltip=["value:N", "count:Q"],
+        )
+        .properties(width=220, height=alt.Step(16))
+    )
+
+
+def separation_lines(separation: pd.DataFrame, selected: int) -> alt.LayerChart:
+    """k-NN probe accuracy, silhouette and chance at every level (see ``projections.separation_by_level``)."""
+    long = separation.melt(
+        id_vars=["level", "level_name"], value_vars=["knn_accuracy", "silhouette", "chance"], var_name="measure"
+    )
+    lines = (
+        alt.Chart(_inline(long), title="How well each level separates the labels")
+        .mark_line(point=True)
+        .encode(
+            x=_level_axis(len(separation)),
+            y=alt.Y("value:Q", title="score"),
+            color=alt.Color("measure:N", title=None),
+            strokeDash=alt.condition(alt.datum.measure == "chance", alt.value([4, 4]), alt.value([1, 0])),
+            tooltip=["measure:N", "level_name:N", alt.Tooltip("value:Q", format=".3f")],
+        )
+    )
+    return alt.layer(lines, _selected_rule(selected)).properties(width=520, height=240)
+
+
+def capped_colours(values: pd.Series) -> pd.Series:
+    """``values`` as strings, keeping the MAX_COLOURS - 1 most common and calling the rest OTHER."""
+    text = values.astype(str)
+    common = text.value_counts().index[: MAX_COLOURS - 1]
+    return text.where(text.isin(common), OTHER) if text.nunique() > MAX_COLOURS else text
+
+
+def projection_scatter(
+    points: pd.DataFrame,
+    colour: str,
+    x: str,
+    y: str,
+    title: str,
+    tooltip: list[str],
+    query: tuple[float, float] | None = None,
+) -> alt.LayerChart:
+    """Points at (x, y) coloured by ``colour`` (at most MAX_COLOURS colours), with a brush named SELECTION to
+    select points and, when given, the query drawn as a large black cross labelled "your text"."""
+    frame = points[[x, y, "row", *tooltip]].assign(colour=capped_colours(points[colour]))
+    brush = alt.selection_interval(name=SELECTION, encodings=["x", "y"])
+    scatter = (
+        alt.Chart(_inline(frame), title=title)
+        .mark_circle(size=28, opacity=0.75)
+        .encode(
+            x=alt.X(f"{x}:Q", title=x, axis=alt.Axis(labels=False, ticks=False)),
+            y=alt.Y(f"{y}:Q", title=y, axis=alt.Axis(labels=False, ticks=False)),
+            color=alt.Color("colour:N", title=colour),
+            tooltip=[alt.Tooltip("colour:N", title=colour), *(alt.Tooltip(f"{name}:N") for name in tooltip)],
+        )
+        .add_params(brush)
+    )
+    layers: list[alt.Chart] = [scatter]
+    if query is not None:
+        marker = pd.DataFrame({x: [query[0]], y: [query[1]], "label": ["your text"]})
+        base = alt.Chart(_inline(marker)).encode(x=f"{x}:Q", y=f"{y}:Q")
+        layers += [
+            base.mark_point(shape="cross", size=260, color="black", filled=True),
+            base.mark_text(dy=-14, fontWeight="bold").encode(text="label:N"),
+        ]
+    return alt.layer(*layers).properties(width=600, height=480)
