@@ -66,10 +66,10 @@ if by == BY_TOKEN:
         st.warning("The sidebar text has no word pieces besides special tokens; type a sentence.")
         st.stop()
     labels = dict(zip(choices, position_labels([attention.tokens[p] for p in choices], choices), strict=True))
-    requested = st.session_state.get("search.token")
-    if requested is not None and requested not in labels:
+    requested = st.session_state.get("search.token", st.query_params.get("search.token"))
+    if requested is not None and str(requested) not in {str(choice) for choice in choices}:
         st.info(f"Token {requested} is not in the current text; showing another token instead.")
-        del st.session_state["search.token"]
+        st.session_state.pop("search.token", None)
     default = next((p for p in choices if attention.tokens[p].lower() == "bank"), choices[0])
     position = st.selectbox(
         "Token", choices, index=choices.index(default), format_func=labels.get, key="search.token", bind="query-params"

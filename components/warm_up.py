@@ -1,5 +1,5 @@
-"""shap's one-off numba compilation (about 6 s of CPU), done in the background once per server process so the
-first SHAP run does not pay for it.
+"""The one-off numba compilations of shap (about 6 s of CPU) and UMAP (3 to 20 s), done in the background once per
+server process so the first SHAP run and the first UMAP projection do not pay for them.
 
 The thread starts after a first page has run, then waits until no script has run for :data:`IDLE_S` seconds
 before importing shap and compiling: both mostly hold Python's interpreter lock and would otherwise slow
@@ -44,16 +44,22 @@ def server_idle() -> bool:
         return _running == 0 and time.monotonic() - _last_finished >= IDLE_S
 
 
+def _wait_for_idle() -> None:
+    while not server_idle():
+        time.sleep(0.25)
+
+
 def _warm() -> None:
     try:
-        while not server_idle():
-            time.sleep(0.25)
-        # Imported here, in the background and once idle: shap takes about a second to import.
-        from xray.techniques.shap_explain import warm_up
+        _wait_for_idle()
+        # Imported here, in the background and once idle: shap and umap take seconds to import.
+        from xray.techniques import projections, shap_explain
 
-        warm_up()
+        shap_explain.warm_up()
+        _wait_for_idle()
+        projections.warm_up()
     except Exception:
-        log.exception("Background warm-up failed; the first SHAP run will compile instead")
+        log.exception("Background warm-up failed; the first SHAP or UMAP run will compile instead")
 
 
 @st.cache_resource(show_spinner=False)

@@ -12,6 +12,7 @@ from xray.store.activations import level_name
 SELECTION = "points"
 """The name of a scatter plot's brush: the page reads the selected points under this name."""
 MAX_COLOURS = 20
+CATEGORIES = alt.Scale(scheme="category10")
 OTHER = "(other)"
 
 
@@ -21,7 +22,7 @@ def _inline(frame: pd.DataFrame) -> alt.InlineData:
 
 def _level_axis(levels: int) -> alt.X:
     names = [level_name(level) for level in range(levels)]
-    return alt.X("level_name:N", sort=names, title="level", axis=alt.Axis(labelAngle=0))
+    return alt.X("level_name:N", sort=names, title="level", axis=alt.Axis(labelAngle=-30, labelOverlap=False))
 
 
 def _selected_rule(level: int) -> alt.Chart:
@@ -41,7 +42,7 @@ def purity_lines(purity: pd.DataFrame, levels: int, selected: int, labels: list[
         .encode(
             x=_level_axis(levels),
             y=alt.Y("share:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="share of top k"),
-            color=alt.Color("label:N", sort=labels, title="label"),
+            color=alt.Color("label:N", sort=labels, title="label", scale=CATEGORIES),
             tooltip=["label:N", "level_name:N", alt.Tooltip("share:Q", format=".0%")],
         )
     )
@@ -73,7 +74,7 @@ def separation_lines(separation: pd.DataFrame, selected: int) -> alt.LayerChart:
         .encode(
             x=_level_axis(len(separation)),
             y=alt.Y("value:Q", title="score"),
-            color=alt.Color("measure:N", title=None),
+            color=alt.Color("measure:N", title=None, scale=CATEGORIES),
             strokeDash=alt.condition(alt.datum.measure == "chance", alt.value([4, 4]), alt.value([1, 0])),
             tooltip=["measure:N", "level_name:N", alt.Tooltip("value:Q", format=".3f")],
         )
@@ -107,7 +108,7 @@ def projection_scatter(
         .encode(
             x=alt.X(f"{x}:Q", title=x, axis=alt.Axis(labels=False, ticks=False)),
             y=alt.Y(f"{y}:Q", title=y, axis=alt.Axis(labels=False, ticks=False)),
-            color=alt.Color("colour:N", title=colour),
+            color=alt.Color("colour:N", title=colour, scale=alt.Scale(scheme="category20")),
             tooltip=[alt.Tooltip("colour:N", title=colour), *(alt.Tooltip(f"{name}:N") for name in tooltip)],
         )
         .add_params(brush)

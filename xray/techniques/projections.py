@@ -34,6 +34,7 @@ PROBE_NEIGHBOURS = 10
 PROBE_FOLDS = 5
 SILHOUETTE_SAMPLE = 2_000
 UMAP_NEIGHBOURS = 15
+WARM_UP_POINTS = 300
 
 
 @dataclass(frozen=True)
@@ -273,3 +274,10 @@ def build_projection(
         query=tuple(float(v) for v in placed) if placed is not None else None,
         explained_variance=explained,
     )
+
+
+def warm_up() -> None:
+    """Compile UMAP's numba code once (a few seconds; up to 20 without numba's on-disk cache) on random points,
+    so a visitor's first UMAP projection does not pay for it."""
+    points = np.random.default_rng(0).normal(size=(WARM_UP_POINTS, 16)).astype(np.float32)
+    project(points, "UMAP", 2, query=points[0])

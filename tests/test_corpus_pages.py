@@ -1,0 +1,66 @@
+"""AppTest runs of the corpus pages (Embedding search and Projections) on the embedded model."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.pages import assert_clean, messages, run_page
+from xray.models.token_predictions import MASKED_LM_EXAMPLE
+
+pytestmark = [pytest.mark.app, pytest.mark.integration]
+SEARCH, PROJECTIONS = "2_Embedding_search.py", "6_Projections.py"
+SENSES = {"corpus": "Word senses"}
+RIVER_BANK = "We sat on the bank of the river"
+
+
+def test_search_starts_at_bank_and_shows_neighbours_purity_and_tags():
+    app = run_page(SEARCH, text=RIVER_BANK, layer="4", **SENSES)
+    assert_clean(app)
+    assert app.selectbox(key="search.token").value == 5  # [CLS] we sat on the bank: "bank" is picked at first
+    neighbours = app.dataframe[0].value
+    assert len(neighbours) == 20 and (neighbours["piece"] == "bank").sum() >= 10
+    assert "bank (river)" in messages(app)
+    assert {"NOUN"} <= set(neighbours["pos"])
+    assert MASKED_LM_EXAMPLE in messages(app)  # MiniLM has no masked-LM head, and the page says so
+
+
+def test_a_token_out_of_range_after_the_text_changes_is_replaced_with_a_notice():
+    app = run_page(SEARCH, text="Hello there", **{"search.token": "9"}, **SENSES)
+    assert_clean(app)
+    assert "Token 9 is not in the current text" in messages(app)
+
+
+def test_search_by_a_corpus_word_leaves_the_occurrence_itself_out():
+    app = run_page(SEARCH, **{"search.by": "A word of the corpus", "search.word": "spring"}, **SENSES)
+    assert_clean(app)
+    neighbours = app.dataframe[0].value
+    assert len(neighbours) == 20 and "spring (" in messages(app)
+    assert neighbours["cosine"].iloc[0] < 0.9999  # the occurrence searched from would be its own best match
+
+
+def test_a_word_missing_from_the_corpus_says_so():
+    app = run_page(SEARCH, **{"search.by": "A word of the corpus", "search.word": "zyzzyva"}, **SENSES)
+    assert_clean(app)
+    assert "does not occur" in messages(app)
+
+
+def test_projections_colour_by_cluster_and_label_with_separation_by_level():
+    app = run_page(PROJECTIONS, **{"projection.sample": "500"}, **SENSES)
+    assert_clean(app)
+    clusters = app.dataframe[0].value
+    assert clusters["size"].sum() == 500 and "dominant_label" in clusters
+    assert app.get("vega_lite_chart") or app.get("arrow_vega_lite_chart")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"projection.method": "UMAP", "projection.sample": "500"},
+        {"projection.unit": "piece", "projection.sample": "500", "projection.colour": "pos"},
+        {"projection.colour": "prediction", "projection.sample": "200"},
+    ],
+    ids=["umap", "pieces-by-pos", "by-prediction"],
+)
+def test_projection_variants_render(query):
+    app = run_page(PROJECTIONS, **query, **SENSES)
+    assert_clean(app)
