@@ -155,3 +155,39 @@ def test_model_view_draws_every_layer(page, app_url):
     expect(labels.filter(has_text="Layers").first).to_be_visible()
     texts = labels.all_text_contents()
     assert {"Heads", "Layers", "0", "5", "11"} <= set(texts)
+
+
+def _chart_with(page: Page, title: str):
+    """The Vega-Lite chart whose drawn SVG holds ``title``."""
+    chart = page.get_by_test_id("stVegaLiteChart").filter(has=page.locator("svg text", has_text=title))
+    expect(chart.first).to_be_visible(timeout=RENDER_MS)
+    return chart.first
+
+
+def test_embedding_search_draws_the_purity_curve_offline(page, app_url):
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(f"{app_url}/Embedding_search?corpus=Word%20senses&text={quote('We sat on the bank of the river')}")
+    chart = _chart_with(page, "Share of the top 20 neighbours by label")
+    expect(chart.locator("svg text", has_text="bank (river)").first).to_be_visible()
+    expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
+    leaks = sorted({url for url in requests if not _is_local(url)})
+    assert not leaks, f"the page requested non-loopback URLs: {leaks}"
+
+
+def test_projections_of_an_uploaded_csv_colour_by_its_own_column(page, app_url, tmp_path):
+    upload = tmp_path / "reviews.csv"
+    rows = [
+        f'"The {w} was {"great" if i % 2 else "awful"} and I {"loved" if i % 2 else "hated"} it",{i % 2},{i % 5}'
+        for i, w in enumerate(["film", "meal", "hotel", "phone", "book"] * 8)
+    ]
+    upload.write_text("review,liked,stars\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    page.goto(f"{app_url}/Projections?corpus={quote('Your own file (.txt or .csv)')}&projection.sample=200")
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(upload))
+    page.get_by_test_id("stSelectbox").filter(has_text="Label column").click()
+    page.get_by_role("option", name="liked").click()
+    chart = _chart_with(page, "PCA of 40 texts")
+    expect(chart.locator("svg text", has_text="label").first).to_be_visible()
+    page.get_by_test_id("stSelectbox").filter(has_text="Colour by").click()
+    page.get_by_role("option", name="stars").click()
+    expect(_chart_with(page, "PCA of 40 texts").locator("svg text", has_text="stars").first).to_be_visible()
