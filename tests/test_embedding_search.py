@@ -76,7 +76,8 @@ def test_a_typed_word_finds_its_occurrences(tiny_store):
 
 
 def test_rows_are_described_with_their_text_and_label(tiny_store):
-    described = describe_rows(tiny_store, np.array([0]))
+    first_of_text_0 = int(tiny_store.texts.loc[0, "first_row"])
+    described = describe_rows(tiny_store, np.array([first_of_text_0]))
 
     assert described.loc[0, "text"] == tiny_corpus().texts[0] and described.loc[0, "label"] == "river"
     with pytest.raises(ValueError, match="not in the store"):

@@ -9,14 +9,15 @@ corpus fingerprint, tokens per text)::
 
     manifest.json        written last: a folder without it is never read
     texts.parquet        the corpus table plus first_row, token_count, truncated (one row per text)
-    tokens.parquet       text_id, position, piece, start, end, pos, dep, ent (one row per stored piece)
+    tokens.parquet       text_id, position, piece, start, end, pos, dep, ent (one row per stored piece; a text's
+                         pieces are consecutive rows, texts in the order they were computed: by length)
     level_XX.npy         (pieces, hidden) float16, memory-mapped on read
-    norms.npy            (levels, pieces) float32: the L2 norm of each stored vector
     pooled.npy           (levels, texts, hidden) float16: the mean of each text's stored pieces
 
-A build writes into ``.<name>.partial/`` under an exclusive file lock and records each finished batch, so an
-interrupted build resumes where it stopped; it becomes visible only by an atomic rename once complete. A
-second process asking for the same store while it builds gets :class:`StoreBusyError` with the share done.
+A build writes into ``.<name>.partial/`` under an exclusive file lock and, every few seconds, flushes and records
+the batches finished, so an interrupted build resumes from its last checkpoint; it becomes visible only by an
+atomic rename once complete. A second process asking for the same store while it builds gets
+:class:`StoreBusyError` with the share done.
 
 spaCy's word tags depend on the corpus only, so they are kept beside the stores (``tags-<corpus>.parquet``) and
 shared by every model's store of that corpus: tagging is paid once per corpus, not once per model.
@@ -56,6 +57,7 @@ CACHE_ENV = "XRAY_CACHE_DIR"
 FLOAT16_MAX = float(np.finfo(np.float16).max)
 MANIFEST = "manifest.json"
 PROGRESS = "progress.json"
+CHECKPOINT_S = 5.0
 
 Progress = Callable[[int, int, str], None]
 """Called as ``progress(done, total, stage)``: texts while tagging words, then word pieces after each batch."""
@@ -164,11 +166,6 @@ class ActivationStore:
         """(pieces, hidden) float16, memory-mapped (read from disk as touched)."""
         self.check_level(level)
         return np.load(self.folder / f"level_{level:02d}.npy", mmap_mode="r")
-
-    def norms(self, level: int) -> np.ndarray:
-        """(pieces,) float32 L2 norms of :meth:`vectors` rows."""
-        self.check_level(level)
-        return np.load(self.folder / "norms.npy", mmap_mode="r")[level]
 
     def pooled(self, level: int) -> np.ndarray:
         """(texts, hidden) float16: each text's mean stored vector at ``level``."""
@@ -285,23 +282,27 @@ def _plan(loaded: LoadedModel, corpus: Corpus, settings: StoreSettings, tagged: 
     counts = np.array([len(kept) for kept in keep])
     if counts.sum() == 0:
         raise StoreError("The corpus has no word pieces besides special tokens.")
-    first_row = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    spans = [[tuple(encoding["offset_mapping"][i][j]) for j in kept] for i, kept in enumerate(keep)]
+    lengths = np.array([len(ids) for ids in encoding["input_ids"]])
+    order = np.argsort(lengths, kind="stable")
+    first_row = np.empty(len(texts), dtype=np.int64)
+    first_row[order] = np.concatenate([[0], np.cumsum(counts[order])[:-1]])
+    spans = [[tuple(encoding["offset_mapping"][i][j]) for j in keep[i]] for i in order]
     columns = {
-        "text_id": np.repeat(np.arange(len(texts)), counts),
-        "position": np.concatenate(keep),
+        "text_id": np.repeat(order, counts[order]),
+        "position": np.concatenate([keep[i] for i in order]),
         "piece": [
             piece
-            for i, kept in enumerate(keep)
-            for piece in tokenizer.convert_ids_to_tokens([encoding["input_ids"][i][j] for j in kept])
+            for i in order
+            for piece in tokenizer.convert_ids_to_tokens([encoding["input_ids"][i][j] for j in keep[i]])
         ],
         "start": [span[0] for text_spans in spans for span in text_spans],
         "end": [span[1] for text_spans in spans for span in text_spans],
     }
     pieces = int(counts.sum())
-    columns |= piece_tag_columns(tagged, spans) if tagged is not None else dict.fromkeys(TAG_COLUMNS, [""] * pieces)
-    lengths = np.array([len(ids) for ids in encoding["input_ids"]])
-    order = np.argsort(lengths, kind="stable")
+    if tagged is not None:
+        columns |= piece_tag_columns([tagged[i] for i in order], spans)
+    else:
+        columns |= dict.fromkeys(TAG_COLUMNS, [""] * pieces)
     batches = [order[start : start + settings.batch_size] for start in range(0, len(order), settings.batch_size)]
     return _Plan(
         input_ids=encoding["input_ids"],
@@ -362,21 +363,36 @@ def _write_json(path: Path, content: dict) -> None:
 
 
 class _Arrays:
-    """The store's arrays, opened for writing (created on a fresh build, reopened on a resume)."""
+    """The store's arrays, opened for writing (created on a fresh build, reopened on a resume).
+
+    Level files are written with ``os.pwrite``, one contiguous slab per batch and level (rows follow the batch
+    order), which costs far less than page-faulting a fresh memory map; the small pooled array is a memory map.
+    """
 
     def __init__(self, partial: Path, levels: int, pieces: int, texts: int, hidden: int, fresh: bool) -> None:
         mode = "w+" if fresh else "r+"
+        self.row_bytes = hidden * np.dtype(np.float16).itemsize
+        self.files, self.offsets = [], []
+        for level in range(levels):
+            path = partial / f"level_{level:02d}.npy"
+            if fresh:
+                np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=(pieces, hidden)).flush()
+            self.offsets.append(np.load(path, mmap_mode="r").offset)
+            self.files.append(os.open(path, os.O_WRONLY))
+        self.pooled = np.lib.format.open_memmap(
+            partial / "pooled.npy", mode=mode, dtype=np.float16, shape=(levels, texts, hidden) if fresh else None
+        )
 
-        def open_array(name: str, shape: tuple[int, ...], dtype: type) -> np.memmap:
-            return np.lib.format.open_memmap(partial / name, mode=mode, dtype=dtype, shape=shape if fresh else None)
-
-        self.levels = [open_array(f"level_{level:02d}.npy", (pieces, hidden), np.float16) for level in range(levels)]
-        self.norms = open_array("norms.npy", (levels, pieces), np.float32)
-        self.pooled = open_array("pooled.npy", (levels, texts, hidden), np.float16)
+    def write_rows(self, level: int, first_row: int, rows: np.ndarray) -> None:
+        """Write ``rows`` (n, hidden) float16 of ``level`` from row ``first_row`` on."""
+        os.pwrite(self.files[level], rows.tobytes(), self.offsets[level] + first_row * self.row_bytes)
 
     def flush(self) -> None:
-        for array in [*self.levels, self.norms, self.pooled]:
-            array.flush()
+        self.pooled.flush()
+
+    def close(self) -> None:
+        for descriptor in self.files:
+            os.close(descriptor)
 
 
 def build_store(
@@ -441,49 +457,57 @@ def _build_locked(
     clipped = 0 if fresh else previous.get("clipped_values", 0)
     pad_id = loaded.tokenizer.pad_token_id if loaded.tokenizer.pad_token_id is not None else 0
     autocast = torch.autocast(loaded.device.type, dtype=torch.bfloat16, enabled=settings.bf16)
-    with torch.inference_mode(), autocast:
-        for number, batch in enumerate(plan.batches):
-            if number in done:
-                continue
-            states = _hidden_states(loaded, _pad([plan.input_ids[i] for i in batch], pad_id, loaded.device))
-            clipped += _write_batch(arrays, plan, batch, states)
-            arrays.flush()
-            done.add(number)
-            pieces_done += int(sum(len(plan.keep[i]) for i in batch))
-            _write_json(
-                partial / PROGRESS,
-                {
-                    "identity": identity,
-                    "batches_done": sorted(done),
-                    "pieces_done": pieces_done,
-                    "pieces": plan.pieces,
-                    "clipped_values": clipped,
-                },
-            )
-            if progress is not None:
-                progress(pieces_done, plan.pieces, COMPUTING)
-    del arrays
+    checkpointed = time.perf_counter()
+
+    def checkpoint() -> None:
+        """Flush the arrays, then record the batches written so far: a resume trusts only recorded batches."""
+        arrays.flush()
+        record = {"identity": identity, "batches_done": sorted(done), "pieces_done": pieces_done}
+        _write_json(partial / PROGRESS, record | {"pieces": plan.pieces, "clipped_values": clipped})
+
+    try:
+        with torch.inference_mode(), autocast:
+            for number, batch in enumerate(plan.batches):
+                if number in done:
+                    continue
+                states = _hidden_states(loaded, _pad([plan.input_ids[i] for i in batch], pad_id, loaded.device))
+                clipped += _write_batch(arrays, plan, batch, states)
+                done.add(number)
+                pieces_done += int(sum(len(plan.keep[i]) for i in batch))
+                if time.perf_counter() - checkpointed >= CHECKPOINT_S:
+                    checkpoint()
+                    checkpointed = time.perf_counter()
+                if progress is not None:
+                    progress(pieces_done, plan.pieces, COMPUTING)
+        checkpoint()
+    finally:
+        arrays.close()
     _finish(loaded, corpus, final, partial, settings, plan, clipped, time.perf_counter() - started)
     return open_store(final)
 
 
 def _write_batch(arrays: _Arrays, plan: _Plan, batch: np.ndarray, states: tuple[torch.Tensor, ...]) -> int:
-    """Write one batch's stored pieces, norms and pooled vectors at every level; returns values clipped to float16."""
+    """Write one batch's stored pieces and pooled vectors at every level; returns the values clipped to float16.
+
+    states: per level (batch, sequence, hidden). The batch's pieces are gathered, clipped and averaged in torch,
+    then written as one contiguous slab per level (its texts' rows are consecutive by construction).
+    """
+    counts = torch.tensor([len(plan.keep[text]) for text in batch])
+    if not int(counts.sum()):
+        return 0
+    batch_rows = torch.repeat_interleave(torch.arange(len(batch)), counts)
+    positions = torch.from_numpy(np.concatenate([plan.keep[text] for text in batch]))
+    picked = torch.stack([state[batch_rows, positions] for state in states]).float()  # (levels, kept, hidden)
     clipped = 0
-    for level, state in enumerate(states):
-        values = state.float().cpu().numpy()
-        for row, text in enumerate(batch):
-            kept = plan.keep[text]
-            if not len(kept):
-                continue
-            vectors = values[row, kept]
-            too_big = np.abs(vectors) > FLOAT16_MAX
-            clipped += int(too_big.sum())
-            stored = np.clip(vectors, -FLOAT16_MAX, FLOAT16_MAX).astype(np.float16)
-            rows = slice(plan.first_row[text], plan.first_row[text] + len(kept))
-            arrays.levels[level][rows] = stored
-            arrays.norms[level, rows] = np.linalg.norm(stored.astype(np.float32), axis=1)
-            arrays.pooled[level, text] = stored.astype(np.float32).mean(axis=0)
+    if float(picked.abs().amax()) > FLOAT16_MAX:  # rare: counted only when some value is out of range
+        clipped = int((picked.abs() > FLOAT16_MAX).sum())
+        picked = picked.clamp(-FLOAT16_MAX, FLOAT16_MAX)
+    sums = torch.zeros(picked.shape[0], len(batch), picked.shape[2]).index_add_(1, batch_rows, picked)
+    means = (sums / counts.clamp(min=1)[None, :, None]).half().cpu().numpy()
+    stored = picked.half().cpu().numpy()
+    for level in range(stored.shape[0]):
+        arrays.write_rows(level, int(plan.first_row[batch[0]]), stored[level])
+    arrays.pooled[:, batch] = means
     return clipped
 
 

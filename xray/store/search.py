@@ -2,13 +2,15 @@
 
 A level's vectors are normalised and held in an exact inner-product index (``IndexFlatIP``) when they fit the
 memory budget; past it, in a scalar-quantised index (8 bits per value, a quarter of the memory), whose recall@10
-against exact search is measured on sample queries when the index is built and reported with it.
+against exact search is measured on sample queries when the index is built and reported with it. Vectors go in
+chunk by chunk, so building never holds a second float32 copy of a level.
 :func:`exact_top_k` searches a level straight from disk in chunks, for sweeps over every level.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -20,6 +22,7 @@ from xray.store.activations import ActivationStore
 MEMORY_ENV = "XRAY_INDEX_MEMORY_MB"
 DEFAULT_MEMORY_MB = 256
 RECALL_QUERIES = 200
+TRAINING_ROWS = 50_000
 CHUNK_ROWS = 65_536
 
 IndexKind = Literal["exact", "scalar-quantised"]
@@ -61,36 +64,52 @@ def normalised(vectors: np.ndarray) -> np.ndarray:
     return values / np.maximum(lengths, 1e-12)
 
 
-def _level_in_chunks(store: ActivationStore, level: int) -> np.ndarray:
-    vectors = store.vectors(level)
-    return np.concatenate(
-        [normalised(vectors[start : start + CHUNK_ROWS]) for start in range(0, len(vectors), CHUNK_ROWS)]
-    )
+def _chunks(vectors: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """(first row, normalised float32 rows) of ``vectors`` in CHUNK_ROWS pieces, so no float32 copy of a whole
+    level is ever made."""
+    for start in range(0, len(vectors), CHUNK_ROWS):
+        yield start, normalised(vectors[start : start + CHUNK_ROWS])
 
 
 def build_index(store: ActivationStore, level: int, memory_budget: int | None = None) -> LevelIndex:
     """An index of ``level``'s normalised vectors: exact within ``memory_budget`` bytes, else scalar-quantised."""
     budget = memory_budget if memory_budget is not None else memory_budget_from_env()
-    vectors = _level_in_chunks(store, level)
-    dimension = vectors.shape[1]
-    if vectors.nbytes <= budget:
+    vectors = store.vectors(level)
+    rows, dimension = vectors.shape
+    if rows * dimension * 4 <= budget:
         index = faiss.IndexFlatIP(dimension)
-        index.add(vectors)
-        return LevelIndex(level, "exact", index, vectors.nbytes, 1.0)
+        for _, chunk in _chunks(vectors):
+            index.add(chunk)
+        return LevelIndex(level, "exact", index, rows * dimension * 4, 1.0)
     index = faiss.IndexScalarQuantizer(dimension, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
-    index.train(vectors)
-    index.add(vectors)
-    recall = _recall_at_10(index, vectors)
-    return LevelIndex(level, "scalar-quantised", index, index.sa_code_size() * len(vectors), recall)
-
-
-def _recall_at_10(index: faiss.Index, vectors: np.ndarray) -> float:
-    """Mean share of the exact top 10 that ``index`` returns, over up to RECALL_QUERIES stored vectors."""
     rng = np.random.default_rng(0)
-    queries = vectors[rng.choice(len(vectors), size=min(RECALL_QUERIES, len(vectors)), replace=False)]
-    _, exact = faiss.knn(queries, vectors, 10, metric=faiss.METRIC_INNER_PRODUCT)
-    _, found = index.search(queries, 10)
-    return float(np.mean([len(set(a) & set(b)) / len(a) for a, b in zip(exact, found, strict=True)]))
+    index.train(normalised(vectors[np.sort(rng.choice(rows, size=min(TRAINING_ROWS, rows), replace=False))]))
+    for _, chunk in _chunks(vectors):
+        index.add(chunk)
+    queries = normalised(vectors[np.sort(rng.choice(rows, size=min(RECALL_QUERIES, rows), replace=False))])
+    exact, _ = exact_top_k_many(vectors, queries, 10)
+    found = index.search(queries, 10)[1]
+    recall = float(np.mean([len(set(a) & set(b)) / len(a) for a, b in zip(exact, found, strict=True)]))
+    return LevelIndex(level, "scalar-quantised", index, index.sa_code_size() * rows, recall)
+
+
+def exact_top_k_many(vectors: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, cosines), each (queries, k), of the exact top ``k`` rows of ``vectors`` (n, hidden) for every query
+    (q, hidden), best first; ``vectors`` is read in chunks (a memory-mapped level stays on disk)."""
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}.")
+    k = min(k, len(vectors))
+    unit_queries = normalised(queries)
+    best_rows = np.empty((len(queries), 0), dtype=np.int64)
+    best_scores = np.empty((len(queries), 0), dtype=np.float32)
+    for start, chunk in _chunks(vectors):
+        scores = np.concatenate([best_scores, unit_queries @ chunk.T], axis=1)
+        chunk_rows = np.broadcast_to(np.arange(start, start + len(chunk)), (len(queries), len(chunk)))
+        rows = np.concatenate([best_rows, chunk_rows], axis=1)
+        keep = np.argpartition(-scores, min(k, scores.shape[1]) - 1, axis=1)[:, :k]
+        best_scores, best_rows = np.take_along_axis(scores, keep, 1), np.take_along_axis(rows, keep, 1)
+    order = np.argsort(-best_scores, axis=1, kind="stable")
+    return np.take_along_axis(best_rows, order, 1), np.take_along_axis(best_scores, order, 1)
 
 
 def search(index: LevelIndex, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -102,16 +121,6 @@ def search(index: LevelIndex, query: np.ndarray, k: int) -> tuple[np.ndarray, np
 
 
 def exact_top_k(store: ActivationStore, level: int, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, cosines) of the exact top ``k`` at ``level``, read from disk in chunks (no index kept)."""
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}.")
-    vectors, norms = store.vectors(level), store.norms(level)
-    unit_query = normalised(query[None])[0]
-    scores = np.empty(len(vectors), dtype=np.float32)
-    for start in range(0, len(vectors), CHUNK_ROWS):
-        chunk = np.asarray(vectors[start : start + CHUNK_ROWS], dtype=np.float32)
-        scores[start : start + len(chunk)] = chunk @ unit_query / np.maximum(norms[start : start + len(chunk)], 1e-12)
-    k = min(k, len(scores))
-    best = np.argpartition(-scores, k - 1)[:k]
-    best = best[np.argsort(-scores[best], kind="stable")]
-    return best, scores[best]
+    """(rows, cosines) of the exact top ``k`` at ``level`` for one query (hidden,), read from disk in chunks."""
+    rows, scores = exact_top_k_many(store.vectors(level), query[None], k)
+    return rows[0], scores[0]

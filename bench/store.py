@@ -1,0 +1,179 @@
+"""The activation store's speed: build against the bare forward pass, search latency and recall, projections.
+
+Run: ``HF_HUB_OFFLINE=1 python -m bench.store``. Everything is measured in this process on the embedded MiniLM,
+against a baseline measured in the same run, and printed as ratios:
+
+1. build: the store over the default search corpus (word senses + BBC News, about 110k word pieces) against the
+   bare forward pass over the same batches (same tokenization, order, padding and precision, outputs dropped),
+   fp32 and bf16; then the whole default build from an empty cache (spaCy tags included), as the app does it.
+2. search: top 10 over one level of a store of at least 200k word pieces (BBC News sentences), exact FAISS and
+   the scalar-quantised index (with its recall@10), against plain numpy brute force over the same float32 vectors.
+3. projections: PCA and UMAP of 5,000 stored vectors, UMAP once in a fresh process (numba compiles) and warm.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from xray.corpora.bbc_sentences import load_bbc_sentences
+from xray.corpora.builtin import SEARCH_CORPUS, load_builtin
+from xray.models.loading import EMBEDDED_MODEL, load_model
+from xray.store import activations
+from xray.store.activations import StoreSettings, build_store
+from xray.store.search import build_index, normalised, search
+
+QUERIES = 100
+POINTS = 5_000
+FRESH_UMAP = """
+import time, numpy as np
+started = time.perf_counter()
+from xray.techniques.projections import project
+vectors = np.load({path!r})
+project(vectors, "UMAP", 2)
+print(time.perf_counter() - started)
+"""
+
+
+def bare_forward_seconds(loaded, corpus, settings: StoreSettings) -> float:
+    """Tokenizing, then the model alone over the store's batches (same order, padding, precision), outputs dropped."""
+    plan = activations._plan(loaded, corpus, settings, None)
+    pad_id = loaded.tokenizer.pad_token_id or 0
+    autocast = torch.autocast(loaded.device.type, dtype=torch.bfloat16, enabled=settings.bf16)
+    started = time.perf_counter()
+    loaded.tokenizer(corpus.texts, truncation=True, max_length=settings.max_tokens)
+    with torch.inference_mode(), autocast:
+        for batch in plan.batches:
+            loaded.model(**activations._pad([plan.input_ids[i] for i in batch], pad_id, loaded.device))
+    return time.perf_counter() - started
+
+
+def build_seconds(loaded, corpus, settings: StoreSettings) -> tuple[float, int]:
+    """Seconds to build the store from nothing (tags off: they are measured in the full build), and its pieces."""
+    with tempfile.TemporaryDirectory() as root:
+        started = time.perf_counter()
+        store = build_store(loaded, corpus, Path(root), settings, tags=False)
+        return time.perf_counter() - started, store.manifest.pieces
+
+
+def bench_build(loaded, repeats: int) -> None:
+    corpus = load_builtin(SEARCH_CORPUS)
+    print(f"1. build: {corpus.name}, {len(corpus):,} texts; median of {repeats} (store, bare forward interleaved)")
+    for bf16 in (False, True):
+        settings = StoreSettings(bf16=bf16)
+        bare, store = [], []
+        for _ in range(repeats):
+            bare.append(bare_forward_seconds(loaded, corpus, settings))
+            seconds, pieces = build_seconds(loaded, corpus, settings)
+            store.append(seconds)
+        bare_s, store_s = statistics.median(bare), statistics.median(store)
+        print(
+            f"   {'bf16' if bf16 else 'fp32'}: bare forward {bare_s:5.1f} s ({pieces / bare_s:8,.0f} pieces/s), "
+            f"store {store_s:5.1f} s ({pieces / store_s:8,.0f} pieces/s): the store adds {store_s / bare_s - 1:+.0%}"
+        )
+    with tempfile.TemporaryDirectory() as root:
+        started = time.perf_counter()
+        store = build_store(loaded, corpus, Path(root), StoreSettings(bf16=True))
+        whole = time.perf_counter() - started
+    print(
+        f"   whole default build from an empty cache, bf16, spaCy tags included: {whole:.1f} s for "
+        f"{store.manifest.pieces:,} word pieces (goal: under 30 s for at least 100k)"
+    )
+
+
+def timed_queries(run, queries: np.ndarray) -> list[float]:
+    times = []
+    for query in queries:
+        started = time.perf_counter()
+        run(query)
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def bench_search(loaded, sentences: int) -> None:
+    corpus = load_bbc_sentences(sentences)
+    with tempfile.TemporaryDirectory() as root:
+        store = build_store(loaded, corpus, Path(root), StoreSettings(bf16=True), tags=False)
+        level = store.levels - 1
+        vectors = normalised(store.vectors(level))
+        rng = np.random.default_rng(1)
+        queries = vectors[rng.choice(len(vectors), QUERIES, replace=False)] + rng.normal(0, 0.01, (QUERIES, 384))
+        queries = queries.astype(np.float32)
+        print(f"2. search: top 10 of {len(vectors):,} word pieces x {vectors.shape[1]} (one level), {QUERIES} queries")
+        brute = timed_queries(lambda query: np.argpartition(-(vectors @ query), 10)[:10], queries)
+        print(f"   numpy brute force (baseline): median {statistics.median(brute):5.1f} ms")
+        exact = build_index(store, level, memory_budget=2**40)
+        exact_ms = timed_queries(lambda query: search(exact, query, 10), queries)
+        print(
+            f"   FAISS exact:            median {statistics.median(exact_ms):5.1f} ms, p95 "
+            f"{np.percentile(exact_ms, 95):5.1f} ms ({statistics.median(exact_ms) / statistics.median(brute):.2f}x "
+            f"the baseline), {exact.memory_bytes / 1e6:,.0f} MB"
+        )
+        compressed = build_index(store, level, memory_budget=1)
+        compressed_ms = timed_queries(lambda query: search(compressed, query, 10), queries)
+        print(
+            f"   FAISS scalar-quantised: median {statistics.median(compressed_ms):5.1f} ms, p95 "
+            f"{np.percentile(compressed_ms, 95):5.1f} ms, {compressed.memory_bytes / 1e6:,.0f} MB, recall@10 "
+            f"{compressed.recall_at_10:.3f} (goal: under 50 ms; recall at least 0.95)"
+        )
+
+
+def bench_projections(loaded) -> None:
+    from xray.techniques.projections import project
+
+    corpus = load_builtin(SEARCH_CORPUS)
+    with tempfile.TemporaryDirectory() as root:
+        store = build_store(loaded, corpus, Path(root), StoreSettings(bf16=True), tags=False)
+        rows = np.sort(np.random.default_rng(0).choice(store.manifest.pieces, POINTS, replace=False))
+        vectors = np.asarray(store.vectors(store.levels - 1)[rows], dtype=np.float32)
+        path = Path(root) / "points.npy"
+        np.save(path, vectors)
+        print(f"3. projections of {POINTS:,} stored vectors")
+        pca = []
+        for _ in range(5):
+            started = time.perf_counter()
+            project(vectors, "PCA", 2)
+            pca.append(time.perf_counter() - started)
+        print(f"   PCA: median {statistics.median(pca):.3f} s (goal: under 0.1 s)")
+        fresh = subprocess.run(
+            [sys.executable, "-c", FRESH_UMAP.format(path=str(path))], capture_output=True, text=True, check=True
+        )
+        print(
+            f"   UMAP, first call in a fresh process (import included): {float(fresh.stdout.split()[-1]):.1f} s "
+            "(goal: under 15 s)"
+        )
+        warm = []
+        for _ in range(3):
+            started = time.perf_counter()
+            project(vectors, "UMAP", 2)
+            warm.append(time.perf_counter() - started)
+        print(f"   UMAP, warm: median {statistics.median(warm):.1f} s (goal: under 5 s)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each build timing (default: %(default)s)")
+    parser.add_argument("--sentences", type=int, default=8_000, help="BBC sentences for the search store")
+    parser.add_argument("--only", choices=["build", "search", "projections"], help="run one part only")
+    arguments = parser.parse_args()
+    loaded = load_model(EMBEDDED_MODEL)
+    print(f"{EMBEDDED_MODEL} on {loaded.device.type}, {torch.get_num_threads()} threads")
+    if arguments.only in (None, "build"):
+        bench_build(loaded, arguments.repeats)
+    if arguments.only in (None, "search"):
+        bench_search(loaded, arguments.sentences)
+    if arguments.only in (None, "projections"):
+        bench_projections(loaded)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
