@@ -2,14 +2,18 @@
 
 Run: ``HF_HUB_OFFLINE=1 python -m bench.app_memory``. Starts ``streamlit run streamlit_app.py`` on a
 free loopback port, opens the home page and each page under ``app_pages/`` in turn with the default
-model and sentence, waits until each has finished running, and prints the server's resident
-memory (VmRSS) after each page and its peak (VmHWM) at the end. Needs Debian's chromium.
+model and sentence, then the heavier views in :data:`EXTRA_VISITS` (UMAP of 5,000 points, a search over
+the river bank), waits until each has finished running, and prints the server's resident memory (VmRSS)
+after each page and its peak (VmHWM) at the end. Activation stores are built in an empty temporary cache,
+as for a new user. Needs Debian's chromium.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,8 +21,14 @@ from playwright.sync_api import Page, sync_playwright
 
 from components.navigation import LOADING, discover_pages
 from tests.app_server import CHROMIUM, CHROMIUM_ARGS, running_app
+from xray.store.activations import CACHE_ENV
 
 PAGE_TIMEOUT_MS = 180_000
+EXTRA_VISITS = (
+    "Embedding_search?text=We%20sat%20on%20the%20bank%20of%20the%20river&search.k=100",
+    "Projections?projection.method=UMAP&projection.sample=5000",
+    "Projections?projection.unit=piece&projection.sample=5000&projection.colour=pos",
+)
 BUSY = "[data-testid='stProgress'], [data-testid='stSpinner'], [data-testid='stSkeleton']"
 QUIET_S = 2.0
 
@@ -59,13 +69,14 @@ def wait_until_done(page: Page, started: float) -> float:
 
 
 def main() -> int:
+    os.environ[CACHE_ENV] = tempfile.mkdtemp(prefix="xray-bench-cache-")
     with running_app() as app, sync_playwright() as playwright:
-        print(f"{'page':<24} {'seconds':>8} {'RSS MB':>8}")
+        print(f"{'page':<40} {'seconds':>8} {'RSS MB':>8}")
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        for path in page_paths():
+        for path in [*page_paths(), *EXTRA_VISITS]:
             seconds = visit(page, f"{app.url}/{path}")
-            print(f"{path or 'home':<24} {seconds:>8.2f} {memory_mb(app.process.pid, 'VmRSS'):>8.0f}")
+            print(f"{(path or 'home')[:40]:<40} {seconds:>8.2f} {memory_mb(app.process.pid, 'VmRSS'):>8.0f}")
         browser.close()
         print(f"peak resident memory of the server (VmHWM): {memory_mb(app.process.pid, 'VmHWM'):.0f} MB")
     return 0

@@ -57,9 +57,10 @@ def cached_open_store(key: StoreKey) -> ActivationStore:
     return open_store(default_cache_root() / key[0])
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
+@st.cache_resource(show_spinner=False, max_entries=1)
 def cached_index(key: StoreKey, level: int) -> LevelIndex:
-    """One level's search index; at most two are kept (each holds the level's vectors in memory)."""
+    """One level's search index; one is kept at a time (it holds the level's vectors in memory; rebuilding one
+    for another layer takes well under a second)."""
     return build_index(cached_open_store(key), level)
 
 
