@@ -4,7 +4,7 @@ Run: ``HF_HUB_OFFLINE=1 python -m bench.app_memory``. Starts ``streamlit run str
 free loopback port, opens the home page and each page under ``app_pages/`` in turn with the default
 model and sentence, then the heavier views in :data:`EXTRA_VISITS` (UMAP of 5,000 points, a search over
 the river bank), waits until each has finished running, and prints the server's resident memory (VmRSS)
-after each page and its peak (VmHWM) at the end. Activation stores are built in an empty temporary cache,
+and its peak so far (VmHWM) after each page. Activation stores are built in an empty temporary cache,
 as for a new user. Needs Debian's chromium.
 """
 
@@ -71,12 +71,13 @@ def wait_until_done(page: Page, started: float) -> float:
 def main() -> int:
     os.environ[CACHE_ENV] = tempfile.mkdtemp(prefix="xray-bench-cache-")
     with running_app() as app, sync_playwright() as playwright:
-        print(f"{'page':<40} {'seconds':>8} {'RSS MB':>8}")
+        print(f"{'page':<40} {'seconds':>8} {'RSS MB':>8} {'peak MB':>8}")
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         for path in [*page_paths(), *EXTRA_VISITS]:
             seconds = visit(page, f"{app.url}/{path}")
-            print(f"{(path or 'home')[:40]:<40} {seconds:>8.2f} {memory_mb(app.process.pid, 'VmRSS'):>8.0f}")
+            rss, peak = memory_mb(app.process.pid, "VmRSS"), memory_mb(app.process.pid, "VmHWM")
+            print(f"{(path or 'home')[:40]:<40} {seconds:>8.2f} {rss:>8.0f} {peak:>8.0f}")
         browser.close()
         print(f"peak resident memory of the server (VmHWM): {memory_mb(app.process.pid, 'VmHWM'):.0f} MB")
     return 0

@@ -1,17 +1,22 @@
 """The corpus and its activation store, shared by the pages that search or project a corpus.
 
 The corpus picker is bound to the URL (built-in corpora) and remembers an upload for the whole session, so
-every corpus page reads the same one. The store is found on disk or built once, with progress; while another
-session builds it, this page waits and shows that build's progress.
+every corpus page reads the same one. The store is found on disk or built once by a child process
+(``python -m xray index``), whose progress the page follows; a session that finds a build running (its own,
+another session's or one started from the command line) follows that one.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
 import time
+from pathlib import Path
 
 import streamlit as st
 
-from components.feedback import progress_bar, user_errors
+from components.feedback import remaining, user_errors
 from components.sidebar import SHARED, Selection
 from xray.corpora.builtin import BUILTIN_CORPORA, load_builtin
 from xray.corpora.corpus import Corpus
@@ -19,19 +24,20 @@ from xray.corpora.uploads import MAX_ROWS, MAX_UPLOAD_BYTES, UploadedTable, corp
 from xray.models.batching import bf16_is_fast
 from xray.store.activations import (
     ActivationStore,
-    StoreBusyError,
     StoreSettings,
-    build_store,
+    build_status,
     default_cache_root,
     find_store,
     open_store,
+    store_name,
 )
 from xray.store.search import LevelIndex, build_index
 
 UPLOAD = "Your own file (.txt or .csv)"
 NO_LABEL = "(none)"
 UPLOADED = "corpus.uploaded"
-BUSY_POLL_S = 2.0
+POLL_S = 0.5
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -104,23 +110,77 @@ def store_settings(selection: Selection) -> StoreSettings:
 
 
 def activation_store(selection: Selection, corpus: Corpus) -> ActivationStore:
-    """The store of the sidebar model over ``corpus``: from disk, else built here with progress."""
+    """The store of the sidebar model over ``corpus``: from disk, else built by a child process (see
+    :func:`_start_build`) while this page shows its progress; stops the page with a message if the build fails."""
     settings = store_settings(selection)
     root = default_cache_root()
     with user_errors("reading the activation store"):
         found = find_store(selection.model, corpus, root, settings)
     if found is None:
-        found = _build(selection, corpus, settings)
+        found = _wait_for_build(selection, corpus, settings, root)
     return cached_open_store(store_key(found))
 
 
-def _build(selection: Selection, corpus: Corpus, settings: StoreSettings) -> ActivationStore:
+_builds: dict[str, subprocess.Popen] = {}
+_builds_lock = threading.Lock()
+
+
+def _start_build(model_name: str, corpus: Corpus, settings: StoreSettings, root: Path, name: str) -> None:
+    """Run ``python -m xray index`` for this store in a child process, unless one already runs for it.
+
+    A child process, so that a page rerun, a model switch or a closed tab never stops the build halfway (it goes
+    on and the next visit uses it), and so that its working memory (spaCy, tokenizer output, batch buffers)
+    goes back to the system when it ends instead of staying with the app's server.
+    """
+    with _builds_lock:
+        running = _builds.get(name)
+        if running is not None and running.poll() is None:
+            return
+        root.mkdir(parents=True, exist_ok=True)
+        table = root / f".{name}.corpus.parquet"
+        corpus.save(table)
+        command = [sys.executable, "-m", "xray", "index", "--model", model_name, "--table", str(table)]
+        command += ["--cache-dir", str(root), "--batch-size", str(settings.batch_size)]
+        command += ["--max-tokens", str(settings.max_tokens)] + (["--bf16"] if settings.bf16 else [])
+        with (root / f".{name}.log").open("w") as log:
+            _builds[name] = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _ended(name: str, root: Path) -> str | None:
+    """If this server's child process for store ``name`` has ended: the last line it printed (its message)."""
+    with _builds_lock:
+        process = _builds.get(name)
+        if process is None or process.poll() is None:
+            return None
+        del _builds[name]
+    lines = [line for line in (root / f".{name}.log").read_text().splitlines() if line.strip()]
+    return lines[-1] if lines else f"the build stopped with exit code {process.returncode}"
+
+
+def _wait_for_build(selection: Selection, corpus: Corpus, settings: StoreSettings, root: Path) -> ActivationStore:
+    """Start the build if no process builds this store yet, then follow its progress until it is finished."""
+    name = store_name(selection.model, corpus, settings)
     label = f"Computing every hidden state of {corpus.name} ({len(corpus):,} texts) once; kept on disk for next time"
-    with user_errors("building the activation store"):
-        try:
-            with progress_bar(label) as progress:
-                return build_store(selection.model, corpus, default_cache_root(), settings, progress=progress)
-        except StoreBusyError as busy:
-            st.progress(busy.share_done, text=f"{busy} ({busy.share_done:.0%} done)")
-            time.sleep(BUSY_POLL_S)
-            st.rerun()
+    bar = st.progress(0.0, text=f"{label}…")
+    stages: dict[str, float] = {}
+    while True:
+        ended = _ended(name, root)
+        with user_errors("reading the activation store"):
+            found = find_store(selection.model, corpus, root, settings)
+        if found is not None:
+            bar.empty()
+            (root / f".{name}.corpus.parquet").unlink(missing_ok=True)
+            return found
+        if ended is not None:
+            bar.empty()
+            st.error(f"The activation store could not be built: {ended}", icon=":material/error:")
+            st.stop()
+        status = build_status(root, name)
+        if status is None:
+            _start_build(selection.model_name, corpus, settings, root, name)
+        else:
+            started = stages.setdefault(status.stage, time.perf_counter())
+            estimate = remaining(started, status.done, status.total)
+            text = f"{label} ({status.stage}): {status.done:,} of {status.total:,}{estimate}"
+            bar.progress(min(status.share, 1.0), text=text)
+        time.sleep(POLL_S)

@@ -14,9 +14,11 @@ import xray.store.activations as activations
 from xray.corpora.corpus import Corpus
 from xray.store.activations import (
     COMPUTING,
+    BuildStatus,
     StoreBusyError,
     StoreError,
     StoreSettings,
+    build_status,
     build_store,
     find_store,
     level_name,
@@ -225,3 +227,46 @@ def test_values_beyond_float16_are_clipped_and_counted(tiny, tmp_path, monkeypat
 
     assert store.manifest.clipped_values > 0
     assert float(np.abs(np.asarray(store.vectors(1), dtype=np.float32)).max()) <= 0.5
+
+
+def test_a_corpus_survives_a_parquet_round_trip_with_its_fingerprint(tmp_path):
+    from xray.corpora.corpus import load_corpus
+
+    corpus = tiny_corpus()
+    corpus.save(tmp_path / "corpus.parquet")
+    again = load_corpus(tmp_path / "corpus.parquet")
+
+    assert again.fingerprint == corpus.fingerprint and again.name == corpus.name
+    assert again.label_column == "label" and again.texts == corpus.texts
+    pd.DataFrame({"text": ["a"]}).to_parquet(tmp_path / "other.parquet")
+    with pytest.raises(ValueError, match="not a corpus"):
+        load_corpus(tmp_path / "other.parquet")
+
+
+def test_the_command_line_builds_the_store_the_app_finds(tiny, tiny_folders, tmp_path, capsys):
+    from xray.__main__ import main
+
+    corpus = tiny_corpus()
+    corpus.save(tmp_path / "corpus.parquet")
+    arguments = ["index", "--model", str(tiny_folders["bert"]), "--table", str(tmp_path / "corpus.parquet")]
+    arguments += ["--cache-dir", str(tmp_path / "cache"), "--batch-size", "2", "--max-tokens", "32"]
+
+    assert main(arguments) == 0
+    store = find_store(tiny["bert"], corpus, tmp_path / "cache", SETTINGS)
+    assert store is not None and (store.tokens["pos"] != "").any()  # tagged with spaCy
+    assert f"{store.manifest.pieces:,} word pieces" in capsys.readouterr().out
+    assert main([*arguments[:3], "--table", str(tmp_path / "missing.parquet")]) == 1
+
+
+def test_a_running_build_reports_its_status(tiny, tmp_path):
+    loaded, corpus = tiny["bert"], tiny_corpus()
+    name = store_name(loaded, corpus, SETTINGS)
+    assert build_status(tmp_path, name) is None
+    seen = []
+
+    def look(done: int, total: int, stage: str) -> None:
+        seen.append(build_status(tmp_path, name))
+
+    build_store(loaded, corpus, tmp_path, SETTINGS, tags=False, progress=look)
+    assert seen[-1] == BuildStatus(done=seen[-1].total, total=seen[-1].total, stage=COMPUTING)
+    assert build_status(tmp_path, name) is None  # finished: no lock held

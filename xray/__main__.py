@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 
 from xray.corpora.builtin import BUILTIN_CORPORA, SEARCH_CORPUS, load_builtin
-from xray.corpora.corpus import Corpus
+from xray.corpora.corpus import Corpus, load_corpus
 from xray.corpora.uploads import corpus_from_upload, read_upload
 from xray.models.classifiers import HEAD_FILE
 from xray.models.loading import EMBEDDED_MODEL, load_model
 from xray.models.train_head import train_topic_head
-from xray.store.activations import StoreError, StoreSettings, build_store, default_cache_root
+from xray.store.activations import StoreSettings, build_store, default_cache_root
 
 
 def _train_head(arguments: argparse.Namespace) -> int:
@@ -38,6 +38,8 @@ def _train_head(arguments: argparse.Namespace) -> int:
 
 
 def _corpus(arguments: argparse.Namespace) -> Corpus:
+    if arguments.table is not None:
+        return load_corpus(arguments.table)
     if arguments.file is None:
         return load_builtin(arguments.corpus)
     uploaded = read_upload(arguments.file.read_bytes(), arguments.file.name, limited=False)
@@ -49,8 +51,12 @@ def _corpus(arguments: argparse.Namespace) -> Corpus:
 
 
 def _index(arguments: argparse.Namespace) -> int:
-    corpus = _corpus(arguments)
-    loaded = load_model(arguments.model, device=arguments.device)
+    try:
+        corpus = _corpus(arguments)
+        loaded = load_model(arguments.model, device=arguments.device)
+    except (ValueError, OSError) as error:  # a bad or missing corpus, an unknown model: the message says what to do
+        print(error, file=sys.stderr)
+        return 1
     settings = StoreSettings(batch_size=arguments.batch_size, bf16=arguments.bf16, max_tokens=arguments.max_tokens)
     started = time.perf_counter()
 
@@ -63,7 +69,7 @@ def _index(arguments: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted: run the same command again to resume where it stopped", file=sys.stderr)
         return 130
-    except StoreError as error:
+    except ValueError as error:  # StoreError, and bad input found while building
         print(f"\n{error}", file=sys.stderr)
         return 1
     print(file=sys.stderr)
@@ -89,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     source = index.add_mutually_exclusive_group()
     source.add_argument("--corpus", default=SEARCH_CORPUS, choices=list(BUILTIN_CORPORA), help="a built-in corpus")
     source.add_argument("--file", type=Path, help="a .txt (one text per line) or .csv file, with no row limit")
+    source.add_argument("--table", type=Path, help="a corpus saved by the app (Parquet), e.g. an upload")
     index.add_argument("--text-column", help="the CSV column that holds the text (default: the likely one)")
     index.add_argument("--label-column", help="the CSV column that labels each text (optional)")
     index.add_argument("--device", default=None, help="cpu, cuda or cuda:1 (default: cuda when present)")

@@ -8,11 +8,17 @@ Its :attr:`fingerprint` names its content, so a store built from it is found aga
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 TEXT = "text"
+_METADATA_KEY = b"transformer-xray.corpus"
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,3 +65,21 @@ class Corpus:
         digest.update(repr((self.label_column, list(self.table.columns))).encode())
         digest.update(pd.util.hash_pandas_object(self.table.astype(str), index=False).to_numpy().tobytes())
         return digest.hexdigest()[:16]
+
+    def save(self, path: Path) -> None:
+        """Write the corpus (table, name, label column, description) to one Parquet file, atomically."""
+        table = pa.Table.from_pandas(self.table, preserve_index=False)
+        about = {"name": self.name, "label_column": self.label_column, "description": self.description}
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), _METADATA_KEY: json.dumps(about)})
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        pq.write_table(table, temporary)
+        os.replace(temporary, path)
+
+
+def load_corpus(path: Path) -> Corpus:
+    """A corpus written by :meth:`Corpus.save`; raises ValueError for any other file."""
+    table = pq.read_table(path)
+    about = (table.schema.metadata or {}).get(_METADATA_KEY)
+    if about is None:
+        raise ValueError(f"{path} is not a corpus written by Transformer X-Ray.")
+    return Corpus(table=table.to_pandas(), **json.loads(about))

@@ -58,7 +58,9 @@ CACHE_ENV = "XRAY_CACHE_DIR"
 FLOAT16_MAX = float(np.finfo(np.float16).max)
 MANIFEST = "manifest.json"
 PROGRESS = "progress.json"
+STATUS = "status.json"
 CHECKPOINT_S = 5.0
+TAGGING_BATCH = 32  # texts per spaCy batch: half the peak memory of 256, as fast (measured on the default corpus)
 
 Progress = Callable[[int, int, str], None]
 """Called as ``progress(done, total, stage)``: texts while tagging words, then word pieces after each batch."""
@@ -71,11 +73,25 @@ class StoreError(ValueError):
 
 
 class StoreBusyError(StoreError):
-    """Another process is building the same store right now. ``share_done`` is its progress, 0 to 1."""
+    """Another process is building the same store right now; ``status`` is how far it is (None before it says)."""
 
-    def __init__(self, message: str, share_done: float) -> None:
+    def __init__(self, message: str, status: BuildStatus | None) -> None:
         super().__init__(message)
-        self.share_done = share_done
+        self.status = status
+
+
+@dataclass(frozen=True)
+class BuildStatus:
+    """How far a build is: ``done`` of ``total`` in its current ``stage`` (TAGGING counts texts, COMPUTING
+    word pieces), as the builder last wrote it (after every batch)."""
+
+    done: int
+    total: int
+    stage: str
+
+    @property
+    def share(self) -> float:
+        return self.done / self.total if self.total else 0.0
 
 
 @dataclass(frozen=True)
@@ -256,9 +272,8 @@ def corpus_tags(corpus: Corpus, root: Path, progress: Progress | None = None) ->
     path = root / f"tags-{corpus.fingerprint}-{version}.parquet"
     if path.is_file():
         return tags_from_table(pd.read_parquet(path), len(corpus))
-    tagged = tag_texts(
-        corpus.texts, progress=(lambda done, total: progress(done, total, TAGGING)) if progress else None
-    )
+    report = (lambda done, total: progress(done, total, TAGGING)) if progress else None
+    tagged = tag_texts(corpus.texts, batch_size=TAGGING_BATCH, progress=report)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tags_table(tagged).to_parquet(temporary, index=False)
     os.replace(temporary, path)
@@ -340,14 +355,34 @@ def _exclusive(lock_path: Path, partial: Path) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            done = _read_progress(partial)
             raise StoreBusyError(
                 "Another session is building this store right now; it will be used as soon as it is done.",
-                done.get("pieces_done", 0) / max(done.get("pieces", 1), 1),
+                _read_status(partial),
             ) from None
         yield
     finally:
         handle.close()
+
+
+def build_status(root: Path, name: str) -> BuildStatus | None:
+    """How far the build of store ``name`` under ``root`` is, or None when none is running there."""
+    lock_path = root / f".{name}.lock"
+    if not lock_path.exists():
+        return None
+    with lock_path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _read_status(root / f".{name}.partial") or BuildStatus(0, 1, "starting")
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return None
+
+
+def _read_status(partial: Path) -> BuildStatus | None:
+    try:
+        return BuildStatus(**json.loads((partial / STATUS).read_text(encoding="utf-8")))
+    except (OSError, json.JSONDecodeError, TypeError):
+        return None
 
 
 def _read_progress(partial: Path) -> dict:
@@ -423,8 +458,14 @@ def build_store(
             if found is not None:
                 return found
             started = time.perf_counter()
-            tagged = corpus_tags(corpus, root, progress) if tags else None
-            return _build_locked(loaded, corpus, root / name, partial, settings, tagged, progress, started)
+
+            def report(done: int, total: int, stage: str) -> None:
+                _write_json(partial / STATUS, asdict(BuildStatus(done, total, stage)))
+                if progress is not None:
+                    progress(done, total, stage)
+
+            tagged = corpus_tags(corpus, root, report) if tags else None
+            return _build_locked(loaded, corpus, root / name, partial, settings, tagged, report, started)
     except OSError as error:
         raise StoreError(
             f"Could not write the store under {root} ({error.strerror or error}). Free some disk space or point "
@@ -563,5 +604,6 @@ def _finish(
         build_seconds=round(seconds, 3),
     )
     (partial / PROGRESS).unlink(missing_ok=True)
+    (partial / STATUS).unlink(missing_ok=True)
     _write_json(partial / MANIFEST, asdict(manifest))
     os.replace(partial, final)

@@ -23,7 +23,7 @@ MEMORY_ENV = "XRAY_INDEX_MEMORY_MB"
 DEFAULT_MEMORY_MB = 256
 RECALL_QUERIES = 200
 TRAINING_ROWS = 50_000
-CHUNK_ROWS = 65_536
+CHUNK_ROWS = 16_384
 
 IndexKind = Literal["exact", "scalar-quantised"]
 
@@ -77,10 +77,7 @@ def build_index(store: ActivationStore, level: int, memory_budget: int | None = 
     vectors = store.vectors(level)
     rows, dimension = vectors.shape
     if rows * dimension * 4 <= budget:
-        index = faiss.IndexFlatIP(dimension)
-        for _, chunk in _chunks(vectors):
-            index.add(chunk)
-        return LevelIndex(level, "exact", index, rows * dimension * 4, 1.0)
+        return LevelIndex(level, "exact", _flat_index(vectors), rows * dimension * 4, 1.0)
     index = faiss.IndexScalarQuantizer(dimension, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
     rng = np.random.default_rng(0)
     index.train(normalised(vectors[np.sort(rng.choice(rows, size=min(TRAINING_ROWS, rows), replace=False))]))
@@ -91,6 +88,22 @@ def build_index(store: ActivationStore, level: int, memory_budget: int | None = 
     found = index.search(queries, 10)[1]
     recall = float(np.mean([len(set(a) & set(b)) / len(a) for a, b in zip(exact, found, strict=True)]))
     return LevelIndex(level, "scalar-quantised", index, index.sa_code_size() * rows, recall)
+
+
+def _flat_index(vectors: np.ndarray) -> faiss.IndexFlatIP:
+    """An exact inner-product index of the normalised ``vectors``, filled in place chunk by chunk.
+
+    ``IndexFlatIP.add`` grows its storage by doubling, which briefly holds up to three times the level in memory;
+    a flat index's storage is its vectors as float32 rows, so it is sized once and written directly instead.
+    """
+    rows, dimension = vectors.shape
+    index = faiss.IndexFlatIP(dimension)
+    index.codes.resize(rows * dimension * 4)
+    storage = faiss.rev_swig_ptr(index.codes.data(), rows * dimension * 4).view(np.float32).reshape(rows, dimension)
+    for start, chunk in _chunks(vectors):
+        storage[start : start + len(chunk)] = chunk
+    index.ntotal = rows
+    return index
 
 
 def exact_top_k_many(vectors: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
