@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.corpus import activation_store, corpus_picker, store_key
+from components.corpus import start_corpus_page
 from components.downloads import chart_downloads, download, download_row
 from components.embedding_search import cached_occurrences, cached_predictions, cached_token_search, cached_word_search
 from components.feedback import user_errors
 from components.model import cached_attention
 from components.navigation import PageInfo
-from components.page import start_page
 from xray.models.token_predictions import prediction_support
 from xray.rendering.charts import token_bars
 from xray.rendering.corpus_charts import count_bars, purity_lines
@@ -38,16 +37,9 @@ PAGE = PageInfo(
     ),
 )
 
-selection = start_page(PAGE)
-corpus = corpus_picker()
-store = activation_store(selection, corpus)
-key = store_key(store)
-level = selection.layer + 1
+page = start_corpus_page(PAGE)
+selection, store, key, level = page.selection, page.store, page.key, page.level
 manifest = store.manifest
-st.caption(
-    f"{manifest.corpus_name}: {manifest.texts:,} texts, {manifest.pieces:,} word pieces at {manifest.levels} levels, "
-    f"computed in {manifest.precision} and kept on disk. Searching {level_name(level)} (the sidebar layer)."
-)
 
 controls = st.columns([2, 1])
 by = controls[0].segmented_control(

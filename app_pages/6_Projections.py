@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from components.corpus import activation_store, corpus_picker, store_key
+from components.corpus import start_corpus_page
 from components.downloads import chart_downloads, download, download_row
 from components.feedback import user_errors
 from components.navigation import PageInfo
-from components.page import start_page
 from components.projections import (
     cached_cluster_suggestion,
     cached_predicted_classes,
@@ -43,11 +42,8 @@ PAGE = PageInfo(
     ),
 )
 
-selection = start_page(PAGE)
-corpus = corpus_picker()
-store = activation_store(selection, corpus)
-key = store_key(store)
-level = selection.layer + 1
+page = start_corpus_page(PAGE)
+selection, store, key, level = page.selection, page.store, page.key, page.level
 texts = store.texts
 
 row = st.columns(4)

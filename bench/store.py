@@ -26,6 +26,7 @@ import torch
 
 from xray.corpora.bbc_sentences import load_bbc_sentences
 from xray.corpora.builtin import SEARCH_CORPUS, load_builtin
+from xray.models.batching import pad_batch
 from xray.models.loading import EMBEDDED_MODEL, load_model
 from xray.store import activations
 from xray.store.activations import StoreSettings, build_store
@@ -52,7 +53,7 @@ def bare_forward_seconds(loaded, corpus, settings: StoreSettings) -> float:
     loaded.tokenizer(corpus.texts, truncation=True, max_length=settings.max_tokens)
     with torch.inference_mode(), autocast:
         for batch in plan.batches:
-            loaded.model(**activations._pad([plan.input_ids[i] for i in batch], pad_id, loaded.device))
+            loaded.model(**pad_batch([plan.input_ids[i] for i in batch], pad_id, loaded.device))
     return time.perf_counter() - started
 
 
@@ -126,6 +127,16 @@ def bench_search(loaded, sentences: int) -> None:
         )
 
 
+def median_seconds(run, repeats: int) -> float:
+    """The median wall time of ``repeats`` calls of ``run()``."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
 def bench_projections(loaded) -> None:
     from xray.techniques.projections import project
 
@@ -137,12 +148,7 @@ def bench_projections(loaded) -> None:
         path = Path(root) / "points.npy"
         np.save(path, vectors)
         print(f"3. projections of {POINTS:,} stored vectors")
-        pca = []
-        for _ in range(5):
-            started = time.perf_counter()
-            project(vectors, "PCA", 2)
-            pca.append(time.perf_counter() - started)
-        print(f"   PCA: median {statistics.median(pca):.3f} s (goal: under 0.1 s)")
+        print(f"   PCA: median {median_seconds(lambda: project(vectors, 'PCA', 2), 5):.3f} s (goal: under 0.1 s)")
         fresh = subprocess.run(
             [sys.executable, "-c", FRESH_UMAP.format(path=str(path))], capture_output=True, text=True, check=True
         )
@@ -150,12 +156,8 @@ def bench_projections(loaded) -> None:
             f"   UMAP, first call in a fresh process (import included): {float(fresh.stdout.split()[-1]):.1f} s "
             "(goal: under 15 s)"
         )
-        warm = []
-        for _ in range(3):
-            started = time.perf_counter()
-            project(vectors, "UMAP", 2)
-            warm.append(time.perf_counter() - started)
-        print(f"   UMAP, warm: median {statistics.median(warm):.1f} s (goal: under 5 s)")
+        warm = median_seconds(lambda: project(vectors, "UMAP", 2), 3)
+        print(f"   UMAP, warm: median {warm:.1f} s (goal: under 5 s)")
 
 
 def main() -> int:

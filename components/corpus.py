@@ -12,11 +12,14 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
 from components.feedback import remaining, user_errors
+from components.navigation import PageInfo
+from components.page import start_page
 from components.sidebar import SHARED, Selection
 from xray.corpora.builtin import BUILTIN_CORPORA, load_builtin
 from xray.corpora.corpus import Corpus
@@ -28,6 +31,7 @@ from xray.store.activations import (
     build_status,
     default_cache_root,
     find_store,
+    level_name,
     open_store,
     store_name,
 )
@@ -103,6 +107,33 @@ def corpus_picker() -> Corpus:
         return _uploaded_corpus()
     with user_errors(f"loading {choice}"), st.spinner(f"Reading {choice}…"):
         return cached_builtin(choice)
+
+
+@dataclass(frozen=True)
+class CorpusPage:
+    """What a corpus page works with: the sidebar selection, the corpus, its finished store (and the store's cache
+    key), and the store level the sidebar layer names (level 0 is the embeddings, so layer L is level L + 1)."""
+
+    selection: Selection
+    corpus: Corpus
+    store: ActivationStore
+    key: StoreKey
+    level: int
+
+
+def start_corpus_page(info: PageInfo) -> CorpusPage:
+    """The opening of the Embedding search and Projections pages: the page opening and sidebar, the corpus picker,
+    and the store (built with progress on a first visit)."""
+    selection = start_page(info)
+    corpus = corpus_picker()
+    store = activation_store(selection, corpus)
+    level = selection.layer + 1
+    manifest = store.manifest
+    st.caption(
+        f"{manifest.corpus_name}: {manifest.texts:,} texts, {manifest.pieces:,} word pieces at {manifest.levels} "
+        f"levels, computed in {manifest.precision} and kept on disk. Showing {level_name(level)} (the sidebar layer)."
+    )
+    return CorpusPage(selection, corpus, store, store_key(store), level)
 
 
 def store_settings(selection: Selection) -> StoreSettings:

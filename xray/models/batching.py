@@ -47,7 +47,7 @@ def bf16_is_fast(device: torch.device) -> bool:
     return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
 
 
-def _pad(sequences: list[list[int]], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
+def pad_batch(sequences: list[list[int]], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
     """Right-padded ``input_ids`` and ``attention_mask``, (batch, longest)."""
     longest = max(len(ids) for ids in sequences)
     input_ids = torch.full((len(sequences), longest), pad_id, dtype=torch.long)
@@ -86,7 +86,7 @@ def run_batched(
     with torch.inference_mode(), autocast:
         for start in range(0, len(order), settings.batch_size):
             chunk = order[start : start + settings.batch_size]
-            batch = _pad([encodings["input_ids"][index] for index in chunk], pad_id, loaded.device)
+            batch = pad_batch([encodings["input_ids"][index] for index in chunk], pad_id, loaded.device)
             output = forward(batch)
             for index, row in zip(chunk, output.float().cpu().numpy(), strict=True):
                 rows[index] = row

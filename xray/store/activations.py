@@ -51,6 +51,7 @@ from xray.corpora.linguistics import (
     tags_from_table,
     tags_table,
 )
+from xray.models.batching import pad_batch
 from xray.models.loading import LoadedModel
 
 STORE_VERSION = 1
@@ -337,16 +338,6 @@ def _hidden_states(loaded: LoadedModel, batch: dict[str, torch.Tensor]) -> tuple
     return loaded.model(**batch, output_hidden_states=True).hidden_states
 
 
-def _pad(sequences: list[list[int]], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
-    longest = max(len(ids) for ids in sequences)
-    input_ids = torch.full((len(sequences), longest), pad_id, dtype=torch.long)
-    attention_mask = torch.zeros((len(sequences), longest), dtype=torch.long)
-    for row, ids in enumerate(sequences):
-        input_ids[row, : len(ids)] = torch.tensor(ids)
-        attention_mask[row, : len(ids)] = 1
-    return {"input_ids": input_ids.to(device), "attention_mask": attention_mask.to(device)}
-
-
 @contextmanager
 def _exclusive(lock_path: Path, partial: Path) -> Iterator[None]:
     """Hold the build lock, or raise StoreBusyError saying how far the other build is."""
@@ -516,7 +507,7 @@ def _build_locked(
             for number, batch in enumerate(plan.batches):
                 if number in done:
                     continue
-                states = _hidden_states(loaded, _pad([plan.input_ids[i] for i in batch], pad_id, loaded.device))
+                states = _hidden_states(loaded, pad_batch([plan.input_ids[i] for i in batch], pad_id, loaded.device))
                 clipped += _write_batch(arrays, plan, batch, states)
                 done.add(number)
                 pieces_done += int(sum(len(plan.keep[i]) for i in batch))
