@@ -43,5 +43,10 @@ st.markdown(
     "4. Open **Rollout** to see which words reach [CLS] once every layer is combined.\n"
     "5. Type *The striker scored twice as United beat Chelsea in the cup final.* and open **SHAP**: the embedded "
     "topic classifier says *sports*, and SHAP shows which words carried it; **LIME** shows the same with a linear "
-    "surrogate, and **Which explanation** checks whether either is faithful."
+    "surrogate, and **Which explanation** checks whether either is faithful.\n"
+    "6. Type *We sat on the bank of the river* and open **Embedding search**: the first visit computes the corpus "
+    "once (about half a minute), then the purity curve shows the river sense of *bank* taking over from the "
+    "embeddings to the middle layers, and the bars show its neighbours are nouns.\n"
+    "7. Open **Projections**: BBC News sentences coloured by topic; move the layer slider and watch the topics "
+    "separate, switch to UMAP, colour by cluster and read each cluster's words."
 )
