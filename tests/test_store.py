@@ -270,3 +270,13 @@ def test_a_running_build_reports_its_status(tiny, tmp_path):
     build_store(loaded, corpus, tmp_path, SETTINGS, tags=False, progress=look)
     assert seen[-1] == BuildStatus(done=seen[-1].total, total=seen[-1].total, stage=COMPUTING)
     assert build_status(tmp_path, name) is None  # finished: no lock held
+
+
+def test_texts_past_max_tokens_are_cut_and_marked(tiny, tmp_path):
+    long_text = " ".join(["the bank sent her a letter about the loan"] * 6)
+    store = build_store(tiny["bert"], tiny_corpus([long_text, *TEXTS[1:]]), tmp_path, SETTINGS, tags=False)
+
+    assert store.texts["truncated"].tolist() == [True] + [False] * (len(TEXTS) - 1)
+    assert store.texts.loc[0, "token_count"] == SETTINGS.max_tokens - 2  # [CLS] and [SEP] are not stored
+    text, start, end = store.context(int(store.texts.loc[0, "first_row"]) + 29)  # its last stored piece
+    assert text == long_text and 0 < start < end < len(long_text) // 2

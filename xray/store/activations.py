@@ -287,14 +287,16 @@ def _plan(loaded: LoadedModel, corpus: Corpus, settings: StoreSettings, tagged: 
         raise StoreError(f"'{loaded.name}' has no fast tokenizer, so its pieces cannot be mapped to characters.")
     max_tokens = min(settings.max_tokens, loaded.max_length)
     texts = corpus.texts
-    encoding = tokenizer(
-        texts,
-        truncation=True,
-        max_length=max_tokens,
-        return_offsets_mapping=True,
-        return_special_tokens_mask=True,
-    )
-    full_lengths = [len(ids) for ids in tokenizer(texts, truncation=False)["input_ids"]]
+    fields = ("input_ids", "offset_mapping", "special_tokens_mask")
+    options = {"return_offsets_mapping": True, "return_special_tokens_mask": True}
+    encoding = {field: list(values) for field, values in tokenizer(texts, truncation=False, **options).items()}
+    truncated = np.array([len(ids) > max_tokens for ids in encoding["input_ids"]])
+    long = np.flatnonzero(truncated).tolist()
+    if long:  # tokenized again, cut: one full pass plus the few long texts costs less than two passes
+        cut = tokenizer([texts[i] for i in long], truncation=True, max_length=max_tokens, **options)
+        for field in fields:
+            for index, values in zip(long, cut[field], strict=True):
+                encoding[field][index] = values
     keep = [np.flatnonzero(np.array(mask) == 0) for mask in encoding["special_tokens_mask"]]
     counts = np.array([len(kept) for kept in keep])
     if counts.sum() == 0:
@@ -325,7 +327,7 @@ def _plan(loaded: LoadedModel, corpus: Corpus, settings: StoreSettings, tagged: 
         input_ids=encoding["input_ids"],
         keep=keep,
         first_row=first_row,
-        truncated=np.array(full_lengths) > lengths,
+        truncated=truncated,
         tokens=pd.DataFrame(columns),
         batches=batches,
     )
@@ -540,25 +542,28 @@ def release_free_memory() -> None:
 def _write_batch(arrays: _Arrays, plan: _Plan, batch: np.ndarray, states: tuple[torch.Tensor, ...]) -> int:
     """Write one batch's stored pieces and pooled vectors at every level; returns the values clipped to float16.
 
-    states: per level (batch, sequence, hidden). The batch's pieces are gathered, clipped and averaged in torch,
-    then written as one contiguous slab per level (its texts' rows are consecutive by construction).
+    states: per level (batch, sequence, hidden), on any device. The batch's pieces are gathered, clipped and
+    averaged in torch, then written as one contiguous slab per level (its texts' rows are consecutive by
+    construction).
     """
     counts = torch.tensor([len(plan.keep[text]) for text in batch])
     if not int(counts.sum()):
         return 0
     batch_rows = torch.repeat_interleave(torch.arange(len(batch)), counts)
     positions = torch.from_numpy(np.concatenate([plan.keep[text] for text in batch]))
-    picked = torch.stack([state[batch_rows, positions] for state in states]).float()  # (levels, kept, hidden)
-    clipped = 0
-    if float(picked.abs().amax()) > FLOAT16_MAX:  # rare: counted only when some value is out of range
-        clipped = int((picked.abs() > FLOAT16_MAX).sum())
-        picked = picked.clamp(-FLOAT16_MAX, FLOAT16_MAX)
-    sums = torch.zeros(picked.shape[0], len(batch), picked.shape[2]).index_add_(1, batch_rows, picked)
-    means = (sums / counts.clamp(min=1)[None, :, None]).half().cpu().numpy()
-    stored = picked.half().cpu().numpy()
-    for level in range(stored.shape[0]):
-        arrays.write_rows(level, int(plan.first_row[batch[0]]), stored[level])
-    arrays.pooled[:, batch] = means
+    first_row = int(plan.first_row[batch[0]])
+    divisor = counts.clamp(min=1)[:, None]
+    means, clipped = [], 0
+    for level, state in enumerate(states):
+        picked = state[batch_rows.to(state.device), positions.to(state.device)].float().cpu()  # (kept, hidden)
+        low, high = torch.aminmax(picked)
+        if max(-float(low), float(high)) > FLOAT16_MAX:  # rare: counted only when some value is out of range
+            clipped += int((picked.abs() > FLOAT16_MAX).sum())
+            picked = picked.clamp(-FLOAT16_MAX, FLOAT16_MAX)
+        arrays.write_rows(level, first_row, picked.half().numpy())
+        sums = torch.zeros(len(batch), picked.shape[1]).index_add_(0, batch_rows, picked)
+        means.append((sums / divisor).half().numpy())
+    arrays.pooled[:, batch] = np.stack(means)
     return clipped
 
 
