@@ -124,8 +124,12 @@ if attention is not None:
         else:
             with user_errors("predicting the token"):
                 predictions = cached_predictions(selection.model_name, selection.text, position, 10)
-            what = "masked and predicted back" if predictions.kind == "masked" else "followed by"
-            st.caption(f"'{result.query}' {what}: the model's top 10 tokens.")
+            if predictions.kind == "next":
+                st.caption(f"The model's top 10 tokens to follow '{result.query}'.")
+            else:
+                rank = predictions.rank_of_original
+                found = f"it ranks '{result.query}' itself number {rank}" if rank else "the original is not among them"
+                st.caption(f"'{result.query}' masked: the model's top 10 tokens for the gap ({found}).")
             st.dataframe(predictions.table(), hide_index=True)
 
 with st.expander("Downloads"):

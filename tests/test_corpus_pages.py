@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from components.sidebar import OTHER_MODEL
 from tests.pages import assert_clean, messages, run_page
+from tests.tiny_models import tiny_bert_mlm
 from xray.models.token_predictions import MASKED_LM_EXAMPLE
 
 pytestmark = [pytest.mark.app, pytest.mark.integration]
@@ -64,3 +66,14 @@ def test_projections_colour_by_cluster_and_label_with_separation_by_level():
 def test_projection_variants_render(query):
     app = run_page(PROJECTIONS, **query, **SENSES)
     assert_clean(app)
+
+
+def test_a_masked_lm_predicts_the_token_beside_its_neighbours(tmp_path):
+    folder = tiny_bert_mlm(tmp_path / "mlm")
+    app = run_page(SEARCH, model=OTHER_MODEL, model_id=str(folder), text="she sat on the bank", **SENSES)
+    assert_clean(app)
+    assert MASKED_LM_EXAMPLE not in messages(app)
+    captions = " ".join(caption.value for caption in app.caption)
+    assert "'bank' masked: the model's top 10 tokens for the gap" in captions
+    predictions = app.dataframe[1].value
+    assert len(predictions) == 10 and predictions["probability"].is_monotonic_decreasing

@@ -92,6 +92,10 @@ def test_masked_predictions_come_from_a_masked_lm_head(tmp_path):
     assert predictions.kind == "masked" and predictions.token == "bank"
     probabilities = predictions.candidates["probability"].to_numpy()
     assert len(probabilities) == 5 and (np.diff(probabilities) <= 0).all() and probabilities.sum() <= 1.0 + 1e-6
+    tokens = predictions.candidates["token"].tolist()
+    assert predictions.rank_of_original == (tokens.index("bank") + 1 if "bank" in tokens else None)
+    everything = predict_token(loaded, "she sat on the bank", 5, k=len(loaded.tokenizer))
+    assert everything.candidates["token"].iloc[everything.rank_of_original - 1] == "bank"
     with pytest.raises(ValueError, match="out of range"):
         predict_token(loaded, "she sat", 9)
 
