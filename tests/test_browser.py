@@ -191,3 +191,17 @@ def test_projections_of_an_uploaded_csv_colour_by_its_own_column(page, app_url, 
     page.get_by_test_id("stSelectbox").filter(has_text="Colour by").click()
     page.get_by_role("option", name="stars").click()
     expect(_chart_with(page, "PCA of 40 texts").locator("svg text", has_text="stars").first).to_be_visible()
+
+
+def test_dragging_a_box_on_the_projection_lists_the_points_inside(page, app_url):
+    page.goto(f"{app_url}/Projections?corpus=Word%20senses&projection.sample=500")
+    chart = _chart_with(page, "PCA of 500 texts")
+    box = chart.bounding_box()
+    left, top = box["x"] + 60, box["y"] + 60
+    page.mouse.move(left, top)
+    page.mouse.down()
+    page.mouse.move(left + 250, top + 250, steps=10)
+    page.mouse.up()
+    selected = page.get_by_text(re.compile(r"^\d+ points selected\.$"))
+    expect(selected).to_be_visible()
+    assert 0 < int(selected.inner_text().split()[0]) < 500
