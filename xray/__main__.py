@@ -2,6 +2,7 @@
 
 train-head: train the embedded BBC News topic head on MiniLM and write it (default: the shipped file).
 index: build the activation store of a model over a corpus (a built-in one or a .txt/.csv file), resumable.
+factors: learn one dictionary of transformer factors for every layer of a model (Yun et al. 2021), resumable.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from xray.models.classifiers import HEAD_FILE
 from xray.models.loading import EMBEDDED_MODEL, load_model
 from xray.models.train_head import train_topic_head
 from xray.store.activations import StoreSettings, build_store, default_cache_root
+from xray.techniques.factors import FactorSettings, dictionary_path, learn_from_store
 
 
 def _train_head(arguments: argparse.Namespace) -> int:
@@ -81,6 +83,63 @@ def _index(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _factors(arguments: argparse.Namespace) -> int:
+    try:
+        corpus = _corpus(arguments)
+        loaded = load_model(arguments.model, device=arguments.device)
+        settings = FactorSettings(arguments.factors, arguments.sparsity, arguments.epochs, seed=arguments.seed)
+    except (ValueError, OSError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    started = time.perf_counter()
+
+    def report(done: int, total: int, stage: str = "learning the dictionary") -> None:
+        elapsed = time.perf_counter() - started
+        print(f"\r{stage}: {done:,}/{total:,} after {elapsed:,.0f} s", end="", file=sys.stderr, flush=True)
+
+    try:
+        store = build_store(loaded, corpus, arguments.cache_dir, StoreSettings(bf16=arguments.bf16), progress=report)
+        dictionary = learn_from_store(
+            store,
+            settings,
+            samples=arguments.samples,
+            device=loaded.device,
+            checkpoint_folder=arguments.cache_dir,
+            progress=report,
+        )
+    except KeyboardInterrupt:
+        print("\ninterrupted: run the same command again to resume after the last finished epoch", file=sys.stderr)
+        return 130
+    except ValueError as error:
+        print(f"\n{error}", file=sys.stderr)
+        return 1
+    print(file=sys.stderr)
+    out = arguments.out or dictionary_path(arguments.model, arguments.cache_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    dictionary.save(out)
+    quality = dictionary.quality
+    errors = ", ".join(f"{error:.3f}" for error in quality.relative_error)
+    print(
+        f"{dictionary.factors:,} factors in {dictionary.seconds:.1f} s; relative error per level {errors}; "
+        f"{quality.nonzeros:.1f} non-zeros per token; {quality.dead_share:.1%} dead; wrote {out}"
+    )
+    return 0
+
+
+def _corpus_arguments(parser: argparse.ArgumentParser) -> None:
+    """--corpus / --file / --table and the CSV columns: where the texts come from."""
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--corpus", default=SEARCH_CORPUS, choices=list(BUILTIN_CORPORA), help="a built-in corpus")
+    source.add_argument("--file", type=Path, help="a .txt (one text per line) or .csv file, with no row limit")
+    source.add_argument("--table", type=Path, help="a corpus saved by the app (Parquet), e.g. an upload")
+    parser.add_argument("--text-column", help="the CSV column that holds the text (default: the likely one)")
+    parser.add_argument("--label-column", help="the CSV column that labels each text (optional)")
+    parser.add_argument("--device", default=None, help="cpu, cuda or cuda:1 (default: cuda when present)")
+    parser.add_argument(
+        "--cache-dir", type=Path, default=default_cache_root(), help="store root (default: %(default)s)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m xray", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -92,18 +151,30 @@ def main(argv: list[str] | None = None) -> int:
     train.set_defaults(run=_train_head)
     index = commands.add_parser("index", help="build the activation store of a model over a corpus")
     index.add_argument("--model", default=EMBEDDED_MODEL, help="model name, hub id or folder (default: %(default)s)")
-    source = index.add_mutually_exclusive_group()
-    source.add_argument("--corpus", default=SEARCH_CORPUS, choices=list(BUILTIN_CORPORA), help="a built-in corpus")
-    source.add_argument("--file", type=Path, help="a .txt (one text per line) or .csv file, with no row limit")
-    source.add_argument("--table", type=Path, help="a corpus saved by the app (Parquet), e.g. an upload")
-    index.add_argument("--text-column", help="the CSV column that holds the text (default: the likely one)")
-    index.add_argument("--label-column", help="the CSV column that labels each text (optional)")
-    index.add_argument("--device", default=None, help="cpu, cuda or cuda:1 (default: cuda when present)")
+    _corpus_arguments(index)
     index.add_argument("--bf16", action="store_true", help="run under bfloat16 autocast (faster on recent hardware)")
     index.add_argument("--batch-size", type=int, default=64, help="texts per forward pass (default: %(default)s)")
     index.add_argument("--max-tokens", type=int, default=128, help="word pieces per text (default: %(default)s)")
-    index.add_argument("--cache-dir", type=Path, default=default_cache_root(), help="store root (default: %(default)s)")
     index.set_defaults(run=_index)
+    factors = commands.add_parser("factors", help="learn transformer factors shared by every layer of a model")
+    factors.add_argument("--model", default=EMBEDDED_MODEL, help="model name, hub id or folder (default: %(default)s)")
+    _corpus_arguments(factors)
+    defaults = FactorSettings()
+    factors.add_argument("--factors", type=int, default=defaults.factors, help="atoms (default: %(default)s)")
+    factors.add_argument("--sparsity", type=float, default=defaults.sparsity, help="λ (default: %(default)s)")
+    factors.add_argument("--epochs", type=int, default=defaults.epochs, help="passes (default: %(default)s)")
+    factors.add_argument(
+        "--samples", type=int, default=100_000, help="vectors drawn from all layers (default: %(default)s)"
+    )
+    factors.add_argument("--seed", type=int, default=defaults.seed, help="(default: %(default)s)")
+    factors.add_argument("--bf16", action="store_true", help="build the store under bfloat16 autocast")
+    factors.add_argument(
+        "--out",
+        type=Path,
+        help="where to write it (default: the shipped file for the embedded model, else where the "
+        "app looks: <cache-dir>/factors/<model>.npz)",
+    )
+    factors.set_defaults(run=_factors)
     arguments = parser.parse_args(argv)
     return arguments.run(arguments)
 

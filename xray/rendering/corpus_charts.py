@@ -1,13 +1,16 @@
 """Altair charts of a corpus seen through the model: neighbourhood purity and label separation across levels,
-counts of the neighbours' tags, and projection scatter plots. Each function returns a chart; nothing is shown.
+counts of the neighbours' tags, projection scatter plots, and factor importance and codes. Each function returns
+a chart; nothing is shown.
 """
 
 from __future__ import annotations
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from xray.store.activations import level_name
+from xray.text import position_labels
 
 SELECTION = "points"
 """The name of a scatter plot's brush: the page reads the selected points under this name."""
@@ -20,12 +23,12 @@ def _inline(frame: pd.DataFrame) -> alt.InlineData:
     return alt.InlineData(values=frame.to_dict(orient="records"))
 
 
-def _level_axis(levels: int) -> alt.X:
+def level_axis(levels: int) -> alt.X:
     names = [level_name(level) for level in range(levels)]
     return alt.X("level_name:N", sort=names, title="level", axis=alt.Axis(labelAngle=-30, labelOverlap=False))
 
 
-def _selected_rule(level: int) -> alt.Chart:
+def selected_level_rule(level: int) -> alt.Chart:
     marker = pd.DataFrame({"level_name": [level_name(level)]})
     return alt.Chart(_inline(marker)).mark_rule(color="gray", strokeDash=[4, 4]).encode(x="level_name:N")
 
@@ -40,13 +43,13 @@ def purity_lines(purity: pd.DataFrame, levels: int, selected: int, labels: list[
         alt.Chart(_inline(frame), title=f"Share of the top {k} neighbours by label, at every level")
         .mark_line(point=True)
         .encode(
-            x=_level_axis(levels),
+            x=level_axis(levels),
             y=alt.Y("share:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="share of top k"),
             color=alt.Color("label:N", sort=labels, title="label", scale=CATEGORIES),
             tooltip=["label:N", "level_name:N", alt.Tooltip("share:Q", format=".0%")],
         )
     )
-    return alt.layer(lines, _selected_rule(selected)).properties(width=520, height=260)
+    return alt.layer(lines, selected_level_rule(selected)).properties(width=520, height=260)
 
 
 def count_bars(counts: pd.DataFrame, title: str) -> alt.Chart:
@@ -72,14 +75,14 @@ def separation_lines(separation: pd.DataFrame, selected: int) -> alt.LayerChart:
         alt.Chart(_inline(long), title="How well each level separates the labels")
         .mark_line(point=True)
         .encode(
-            x=_level_axis(len(separation)),
+            x=level_axis(len(separation)),
             y=alt.Y("value:Q", title="score"),
             color=alt.Color("measure:N", title=None, scale=CATEGORIES),
             strokeDash=alt.condition(alt.datum.measure == "chance", alt.value([4, 4]), alt.value([1, 0])),
             tooltip=["measure:N", "level_name:N", alt.Tooltip("value:Q", format=".3f")],
         )
     )
-    return alt.layer(lines, _selected_rule(selected)).properties(width=520, height=240)
+    return alt.layer(lines, selected_level_rule(selected)).properties(width=520, height=240)
 
 
 def capped_colours(values: pd.Series) -> pd.Series:
@@ -122,3 +125,40 @@ def projection_scatter(
             base.mark_text(dy=-14, fontWeight="bold").encode(text="label:N"),
         ]
     return alt.layer(*layers).properties(width=600, height=480)
+
+
+def importance_line(importance: np.ndarray, factor: int, selected: int) -> alt.LayerChart:
+    """One factor's importance at every level (``importance``: (levels,)), the selected level marked."""
+    frame = pd.DataFrame(
+        {"level_name": [level_name(level) for level in range(len(importance))], "importance": importance.round(4)}
+    )
+    line = (
+        alt.Chart(_inline(frame), title=f"Importance of factor {factor} at every level")
+        .mark_line(point=True)
+        .encode(x=level_axis(len(importance)), y=alt.Y("importance:Q"), tooltip=["level_name:N", "importance:Q"])
+    )
+    return alt.layer(line, selected_level_rule(selected)).properties(width=420, height=200)
+
+
+def codes_heatmap(codes: np.ndarray, tokens: list[str], factors: np.ndarray, title: str) -> alt.Chart:
+    """Tokens × factors heatmap of codes: ``codes`` (tokens, all factors), only the columns ``factors`` drawn."""
+    labels = position_labels(tokens)
+    rows, columns = np.indices((len(tokens), len(factors)))
+    frame = pd.DataFrame(
+        {
+            "token": np.asarray(labels)[rows.ravel()],
+            "factor": np.asarray([str(f) for f in factors])[columns.ravel()],
+            "code": codes[:, factors][rows.ravel(), columns.ravel()].round(4),
+        }
+    )
+    return (
+        alt.Chart(_inline(frame), title=title)
+        .mark_rect()
+        .encode(
+            x=alt.X("factor:N", sort=[str(f) for f in factors], axis=alt.Axis(labelAngle=-45, labelOverlap=False)),
+            y=alt.Y("token:N", sort=labels, title=None, axis=alt.Axis(labelOverlap=False)),
+            color=alt.Color("code:Q", scale=alt.Scale(scheme="oranges")),
+            tooltip=["token:N", "factor:N", alt.Tooltip("code:Q", format=".3f")],
+        )
+        .properties(width=alt.Step(28), height=alt.Step(18))
+    )

@@ -1,0 +1,104 @@
+"""Transformer factors (Yun et al. 2021): one dictionary for every layer, and which factors make up each token."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.downloads import chart_downloads, download, download_row
+from components.factors import cached_dictionary, cached_sentence_factors
+from components.feedback import user_errors
+from components.navigation import PageInfo
+from components.page import start_page
+from xray.rendering.corpus_charts import codes_heatmap, importance_line
+from xray.store.activations import level_name, model_revision
+from xray.techniques.factors import band
+from xray.text import position_labels
+
+SHOWN_FACTORS = 16
+PER_LEVEL = 3
+
+PAGE = PageInfo(
+    title="Transformer factors",
+    icon="🧩",
+    caption=(
+        "Every hidden state, at every layer, written as a sparse non-negative mix of one shared dictionary of "
+        "“transformer factors” (Yun, Chen, Olshausen & LeCun 2021). A factor whose importance peaks low tends to "
+        "mark a word or its sense, in the middle a sentence pattern, high up a long-range relation."
+    ),
+    question=(
+        "Which shared factors make up each token's hidden state, and at which layer does each factor matter? "
+        "Dictionary learning over every layer, as in Yun et al. 2021."
+    ),
+)
+
+selection = start_page(PAGE)
+with user_errors("loading the factor dictionary"):
+    dictionary = cached_dictionary(selection.model_name)
+if dictionary is None:
+    st.info(
+        f"No factor dictionary has been learned for '{selection.model_name}' yet. Learn one from the command line "
+        f'(a few minutes on a laptop CPU): `python -m xray factors --model "{selection.model_name}"`; the embedded '
+        "model ships with one.",
+        icon=":material/info:",
+    )
+    st.stop()
+if dictionary.revision != model_revision(selection.model):
+    st.warning("This dictionary was learned on another revision of the model; its codes may not fit.", icon="⚠️")
+quality = dictionary.quality
+columns = st.columns(4)
+columns[0].metric("Factors", f"{dictionary.factors:,}")
+columns[1].metric(
+    "Reconstruction error",
+    f"{sum(quality.relative_error) / len(quality.relative_error):.0%}",
+    help="‖x − cΦ‖ / ‖x‖ on held-out tokens, averaged over levels: "
+    + ", ".join(f"{level_name(level)} {error:.0%}" for level, error in enumerate(quality.relative_error)),
+)
+columns[2].metric("Active factors per token", f"{quality.nonzeros:.1f}")
+columns[3].metric("Dead factors", f"{quality.dead_share:.1%}", help="Factors active on no held-out token.")
+
+level = selection.layer + 1
+with user_errors("coding the sentence"), st.spinner("Coding every token at every layer…"):
+    sentence = cached_sentence_factors(selection.model_name, selection.text, selection.text_b)
+strongest = sentence.strongest(level, SHOWN_FACTORS)
+st.subheader(f"The sentence's strongest factors at {level_name(level)}")
+heatmap = codes_heatmap(sentence.codes[level], sentence.tokens, strongest, f"Codes at {level_name(level)}")
+st.altair_chart(heatmap, width="content")
+chart_downloads(heatmap, f"factor_codes_{level_name(level).replace(' ', '')}", "factors.heatmap")
+
+labels = position_labels(sentence.tokens)
+token = st.selectbox(
+    "Token", range(len(labels)), index=min(1, len(labels) - 1), format_func=labels.__getitem__, key="factors.token"
+)
+st.caption(f"The {PER_LEVEL} strongest factors of '{sentence.tokens[token]}' at every level.")
+st.dataframe(sentence.token_factors(token, PER_LEVEL), hide_index=True)
+
+st.subheader("One factor through the layers")
+requested = st.session_state.get("factors.factor", st.query_params.get("factors.factor"))
+try:
+    if requested is not None:
+        dictionary.check_factor(int(requested))
+except ValueError as error:
+    st.info(f"{error} Showing the sentence's strongest factor instead.", icon=":material/info:")
+    st.session_state.pop("factors.factor", None)
+factor = st.number_input(
+    "Factor", 0, dictionary.factors - 1, int(strongest[0]), key="factors.factor", bind="query-params"
+)
+importance = dictionary.importance[:, factor]
+peak = int(importance.argmax())
+st.caption(
+    f"Factor {factor} peaks at {level_name(peak)}: a {band(peak, len(importance))}-level factor. Importance is the "
+    "mean of its 500 largest codes at each level on held-out corpus tokens."
+)
+line = importance_line(importance, factor, level)
+st.altair_chart(line, width="content")
+chart_downloads(line, f"factor_{factor}_importance", "factors.importance")
+
+with st.expander("Every factor, by the level where it peaks"):
+    st.dataframe(dictionary.table(), hide_index=True, width="stretch")
+
+with st.expander("Downloads"):
+    row = download_row()
+    download("Codes (CSV)", sentence.table().to_csv(index=False), "factor_codes.csv", "text/csv", "factors.csv", row)
+    download("Codes (JSON)", sentence.to_json, "factor_codes.json", "application/json", "factors.json", row)
+    download("Factors (CSV)", dictionary.table().to_csv(index=False), "factors.csv", "text/csv", "factors.table", row)
+    download("Dictionary (JSON)", dictionary.to_json, "dictionary.json", "application/json", "factors.dict", row)

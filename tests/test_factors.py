@@ -1,0 +1,195 @@
+"""Transformer factors: FISTA codes, dictionary learning on planted data, quality, saving, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import Lasso
+
+from xray.techniques.factors import (
+    SHIPPED_DICTIONARY,
+    FactorSettings,
+    band,
+    dictionary_path,
+    evaluate,
+    learn_atoms,
+    learn_dictionary,
+    load_dictionary,
+    sample_weights,
+    sentence_factors,
+    sparse_codes,
+)
+
+
+def planted(atoms: int = 24, width: int = 16, rows: int = 3_000, active: int = 2, seed: int = 0):
+    """Unit vectors that are non-negative mixes of ``active`` of ``atoms`` planted unit atoms: (rows, width)."""
+    rng = np.random.default_rng(seed)
+    dictionary = rng.normal(size=(atoms, width))
+    dictionary /= np.linalg.norm(dictionary, axis=1, keepdims=True)
+    codes = np.zeros((rows, atoms))
+    for row in range(rows):
+        codes[row, rng.choice(atoms, active, replace=False)] = rng.uniform(0.5, 1.5, active)
+    data = codes @ dictionary
+    return (data / np.linalg.norm(data, axis=1, keepdims=True)).astype(np.float32), dictionary.astype(np.float32)
+
+
+def objective(dictionary: np.ndarray, inputs: np.ndarray, codes: np.ndarray, sparsity: float) -> float:
+    return float(0.5 * ((inputs - codes @ dictionary) ** 2).sum() + sparsity * np.abs(codes).sum())
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # the reference runs to a tight tol
+def test_fista_codes_are_non_negative_and_as_good_as_a_positive_lasso():
+    data, dictionary = planted(rows=20)
+    codes = sparse_codes(torch.from_numpy(dictionary), torch.from_numpy(data), 0.05).numpy()
+    lasso = Lasso(alpha=0.05 / dictionary.shape[1], positive=True, fit_intercept=False, max_iter=50_000, tol=1e-8)
+    reference = np.stack([lasso.fit(dictionary.T, row).coef_ for row in data])
+
+    assert (codes >= 0).all()
+    assert objective(dictionary, data, codes, 0.05) <= objective(dictionary, data, reference, 0.05) * 1.01
+
+
+def test_learning_recovers_planted_atoms():
+    data, truth = planted()
+    atoms = learn_atoms(data, FactorSettings(factors=24, sparsity=0.02, epochs=8, batch_size=256))
+    best = np.abs(truth @ atoms.T).max(axis=1)  # each planted atom's closest learned atom (cosine)
+
+    np.testing.assert_allclose(np.linalg.norm(atoms, axis=1), 1.0, atol=1e-5)
+    assert np.median(best) > 0.95 and (best > 0.8).mean() > 0.8, np.round(best, 2)
+
+
+def test_quality_and_importance_are_measured_per_level():
+    data, _ = planted()
+    atoms = learn_atoms(data, FactorSettings(factors=24, sparsity=0.02, epochs=4, batch_size=256))
+    noise = np.random.default_rng(1).normal(size=data.shape).astype(np.float32)
+    quality, importance = evaluate(atoms, [data[:500], noise[:500]], 0.02)
+
+    assert quality.relative_error[0] < 0.3 < quality.relative_error[1]  # planted data is explained, noise is not
+    assert importance.shape == (2, 24) and (importance >= 0).all()
+    assert 0 < quality.nonzeros < 24 and 0.0 <= quality.dead_share < 1.0
+
+
+def test_frequent_pieces_are_down_weighted():
+    weights = sample_weights(np.array(["the", "the", "the", "the", "bank"]))
+
+    assert weights.sum() == pytest.approx(1.0)
+    assert weights[4] == pytest.approx(2 * weights[0])  # 1/sqrt(1) against 1/sqrt(4)
+
+
+def test_a_dictionary_round_trips_and_refuses_another_width(tmp_path):
+    data, _ = planted()
+    settings = FactorSettings(factors=24, sparsity=0.02, epochs=2, batch_size=256)
+    learned = learn_dictionary([data, data[::-1]], None, settings, model="tiny", revision="r1", samples=2_000)
+    learned.save(tmp_path / "factors.npz")
+    again = load_dictionary(tmp_path / "factors.npz")
+
+    assert again.model == "tiny" and again.settings == settings and again.quality == learned.quality
+    np.testing.assert_allclose(again.atoms, learned.atoms, atol=2e-3)  # stored as float16
+    assert again.codes(data[:3]).shape == (3, 24)
+    with pytest.raises(ValueError, match="width 16"):
+        again.codes(np.ones((2, 32), dtype=np.float32))
+    (tmp_path / "other.npz").write_bytes(b"not a dictionary")
+    with pytest.raises(ValueError, match="not a factor dictionary"):
+        load_dictionary(tmp_path / "other.npz")
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"factors": 1}, "at least 2 factors"),
+        ({"sparsity": 0.0}, "must be positive"),
+        ({"epochs": 0}, "at least 1"),
+    ],
+)
+def test_settings_are_checked(settings, message):
+    with pytest.raises(ValueError, match=message):
+        FactorSettings(**settings)
+
+
+def test_bad_input_says_what_to_do():
+    data, _ = planted(rows=50)
+    with pytest.raises(ValueError, match="fewer than the 100 factors"):
+        learn_atoms(data, FactorSettings(factors=100, epochs=1))
+    broken = data.copy()
+    broken[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        learn_atoms(broken, FactorSettings(factors=8, epochs=1))
+    with pytest.raises(ValueError, match="every code is zero"):
+        learn_dictionary(
+            [data], None, FactorSettings(factors=8, sparsity=50.0, epochs=1), model="m", revision="r", samples=50
+        )
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_an_interrupted_fit_resumes_after_its_last_epoch_to_the_same_atoms(tmp_path):
+    data, _ = planted()
+    settings = FactorSettings(factors=24, sparsity=0.02, epochs=3, batch_size=500)
+    batches = len(range(0, len(data), settings.batch_size))
+    calls = []
+
+    def stop_in_the_second_epoch(done: int, total: int) -> None:
+        calls.append(done)
+        if done == batches + 2:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        learn_atoms(data, settings, checkpoint_folder=tmp_path, progress=stop_in_the_second_epoch)
+    resumed = []
+    atoms = learn_atoms(data, settings, checkpoint_folder=tmp_path, progress=lambda done, total: resumed.append(done))
+
+    assert resumed[0] == batches + 1 and len(resumed) == 2 * batches  # the first epoch was not run again
+    np.testing.assert_allclose(atoms, learn_atoms(data, settings), atol=1e-5)
+    assert not list(tmp_path.glob("*.pt"))  # the checkpoint is removed once done
+
+
+def test_the_command_line_learns_a_dictionary_for_a_model(tiny_folders, tmp_path, capsys):
+    from tests.test_store import tiny_corpus
+    from xray.__main__ import main
+
+    tiny_corpus().save(tmp_path / "corpus.parquet")
+    out = tmp_path / "factors.npz"
+    arguments = ["factors", "--model", str(tiny_folders["bert"]), "--table", str(tmp_path / "corpus.parquet")]
+    arguments += ["--cache-dir", str(tmp_path / "cache"), "--factors", "8", "--sparsity", "0.05"]
+    arguments += ["--samples", "200", "--out", str(out)]
+
+    assert main(arguments) == 0
+    learned = load_dictionary(out)
+    assert learned.factors == 8 and learned.hidden_size == 32 and learned.importance.shape == (3, 8)
+    assert learned.model == str(tiny_folders["bert"]) and "8 factors" in capsys.readouterr().out
+    assert main([*arguments[:-2], "--factors", "1000", "--out", str(out)]) == 1  # more factors than samples
+
+
+def test_bands_split_the_levels_in_thirds():
+    assert [band(level, 7) for level in range(7)] == ["low", "low", "low", "mid", "mid", "high", "high"]
+    assert band(0, 1) == "low"
+
+
+def test_a_sentence_is_coded_at_every_level_and_explained_per_token(tmp_path):
+    data, _ = planted()
+    settings = FactorSettings(factors=24, sparsity=0.02, epochs=2, batch_size=256)
+    learned = learn_dictionary([data, data], None, settings, model="tiny", revision="r", samples=2_000)
+    states = np.stack([data[:5], data[5:10]])  # (levels, tokens, hidden)
+    sentence = sentence_factors(learned, ["a", "b", "c", "d", "e"], states)
+
+    assert sentence.codes.shape == (2, 5, 24) and (sentence.codes >= 0).all()
+    strongest = sentence.strongest(1, 3)
+    assert sentence.codes[1][:, strongest[0]].max() == sentence.codes[1].max()
+    per_token = sentence.token_factors(2, 2)
+    assert set(per_token["level"]) <= {0, 1} and (per_token["code"] > 0).all()
+    assert len(sentence.table()) == int((sentence.codes > 0).sum()) and '"codes"' in sentence.to_json()
+    table = learned.table()
+    assert sorted(table["factor"]) == list(range(24)) and set(table["band"]) <= {"low", "mid", "high"}
+    with pytest.raises(ValueError, match="2 levels"):
+        sentence_factors(learned, ["a"], np.stack([data[:1]] * 3))
+    with pytest.raises(ValueError, match="Factor 24 does not exist"):
+        learned.check_factor(24)
+
+
+def test_the_embedded_model_reads_the_shipped_dictionary_and_others_the_cache(tmp_path):
+    from xray.models.loading import EMBEDDED_MODEL
+
+    assert dictionary_path(EMBEDDED_MODEL, tmp_path) == SHIPPED_DICTIONARY
+    assert dictionary_path("org/some-model", tmp_path) == tmp_path / "factors" / "org-some-model.npz"

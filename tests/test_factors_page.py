@@ -1,0 +1,35 @@
+"""AppTest runs of the Transformer factors page."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.sidebar import OTHER_MODEL
+from tests.pages import assert_clean, messages, run_page
+from tests.tiny_models import tiny_bert
+
+pytestmark = [pytest.mark.app, pytest.mark.integration]
+FACTORS = "5_Transformer_factors.py"
+
+
+def test_the_shipped_dictionary_codes_the_sentence_and_charts_a_factor():
+    app = run_page(FACTORS, layer="2", text="We sat on the bank of the river")
+    assert_clean(app)
+    assert [metric.label for metric in app.metric][:2] == ["Factors", "Reconstruction error"]
+    assert app.metric[0].value == "1,000"
+    per_token = app.dataframe[0].value
+    assert set(per_token["level"]) <= set(range(7)) and (per_token["code"] > 0).all()
+    assert any("peaks at" in caption.value for caption in app.caption)
+
+
+def test_a_factor_out_of_range_gets_a_notice():
+    app = run_page(FACTORS, **{"factors.factor": "5000"})
+    assert_clean(app)
+    assert "Factor 5000 does not exist" in messages(app)
+
+
+def test_a_model_without_a_dictionary_is_told_how_to_learn_one(tmp_path):
+    folder = tiny_bert(tmp_path / "tiny")
+    app = run_page(FACTORS, model=OTHER_MODEL, model_id=str(folder))
+    assert_clean(app)
+    assert "python -m xray factors --model" in messages(app)

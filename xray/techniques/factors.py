@@ -1,0 +1,490 @@
+"""Transformer factors (Yun, Chen, Olshausen & LeCun 2021, "Transformer visualization via dictionary learning"):
+every hidden state, at every level, written as a sparse non-negative mix of one dictionary shared by all levels.
+
+- :func:`sparse_codes`: non-negative sparse coding by FISTA, ``min_c ½‖x − cΦ‖² + λ‖c‖₁, c ≥ 0``, in torch.
+- :func:`learn_dictionary`: mini-batch dictionary learning over samples of every level. Codes by FISTA, then
+  the dictionary by the online method of Mairal et al. (2009): running sums ``A = Σ cᵀc`` and ``B = Σ cᵀx`` and
+  a projected gradient step on them, atoms kept at unit norm. Seeded, with progress, resumable from a
+  checkpoint after every epoch.
+- :class:`FactorDictionary`: the learned atoms with their quality (relative reconstruction error per level,
+  non-zeros per token, dead factors) and each factor's importance per level (the paper's score: the mean of
+  its top-n coefficients at that level), saved as one small ``.npz``.
+
+Shapes: hidden states ``(n, hidden)``, dictionary ``(factors, hidden)``, codes ``(n, factors)``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from xray.models.loading import EMBEDDED_MODEL
+from xray.results import json_text
+from xray.store.activations import ActivationStore
+
+Progress = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` in mini-batches over all epochs."""
+FISTA_STEPS = 100
+LEARNING_STEPS = 30  # codes inside learning need less precision than the codes a user reads
+POWER_STEPS = 30
+TOP_N = 500
+SHIPPED_DICTIONARY = Path(__file__).parent / "data" / "minilm_factors.npz"
+"""The dictionary shipped for the embedded MiniLM; ``python -m xray factors`` (defaults) writes it again."""
+EVALUATION_ROWS = 2_000
+
+
+@dataclass(frozen=True)
+class FactorSettings:
+    """factors: atoms in the dictionary. sparsity: λ, the weight of the L1 penalty on codes of unit-norm inputs.
+    epochs: passes over the samples. batch_size: samples per dictionary update. seed: for sampling and init.
+    """
+
+    factors: int = 1_000
+    sparsity: float = 0.1
+    epochs: int = 2
+    batch_size: int = 1_024
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.factors < 2:
+            raise ValueError(f"A dictionary needs at least 2 factors, got {self.factors}.")
+        if self.sparsity <= 0:
+            raise ValueError(f"sparsity (λ) must be positive, got {self.sparsity}.")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError(f"epochs and batch_size must be at least 1, got {self.epochs} and {self.batch_size}.")
+
+
+def check_finite(states: np.ndarray | torch.Tensor, what: str = "The hidden states") -> None:
+    """Raise ValueError if ``states`` hold NaN or infinity (a model in float16 can overflow)."""
+    values = torch.as_tensor(states)
+    if not bool(torch.isfinite(values).all()):
+        raise ValueError(f"{what} contain NaN or infinite values; load the model in float32 and try again.")
+
+
+def lipschitz(dictionary: torch.Tensor) -> float:
+    """The largest eigenvalue of ΦΦᵀ (by power iteration): the step size of FISTA is its inverse."""
+    gram = dictionary @ dictionary.T
+    vector = torch.ones(gram.shape[0], dtype=gram.dtype, device=gram.device) / gram.shape[0] ** 0.5
+    for _ in range(POWER_STEPS):
+        vector = gram @ vector
+        vector = vector / vector.norm().clamp_min(1e-12)
+    return float(vector @ gram @ vector) * 1.01
+
+
+def sparse_codes(
+    dictionary: torch.Tensor, inputs: torch.Tensor, sparsity: float, steps: int = FISTA_STEPS
+) -> torch.Tensor:
+    """Non-negative sparse codes (n, factors) of ``inputs`` (n, hidden) over ``dictionary`` (factors, hidden), by
+    FISTA (Beck & Teboulle 2009) with a non-negative soft threshold."""
+    step = 1.0 / lipschitz(dictionary)
+    codes = torch.zeros(len(inputs), len(dictionary), dtype=inputs.dtype, device=inputs.device)
+    momentum_point, momentum = codes, 1.0
+    for _ in range(steps):
+        # Through the hidden width, (cΦ − x)Φᵀ costs 2·n·factors·hidden, less than c·ΦΦᵀ's n·factors².
+        gradient = (momentum_point @ dictionary - inputs) @ dictionary.T
+        updated = torch.relu(momentum_point - step * (gradient + sparsity))
+        next_momentum = (1 + (1 + 4 * momentum**2) ** 0.5) / 2
+        momentum_point = updated + ((momentum - 1) / next_momentum) * (updated - codes)
+        codes, momentum = updated, next_momentum
+    return codes
+
+
+def _normalised(rows: torch.Tensor) -> torch.Tensor:
+    return rows / rows.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+
+@dataclass(frozen=True)
+class FactorQuality:
+    """relative_error: per level, ‖x − cΦ‖ / ‖x‖ averaged over sample tokens; nonzeros: mean active factors per
+    token; dead_share: share of factors active on no sample token."""
+
+    relative_error: tuple[float, ...]
+    nonzeros: float
+    dead_share: float
+
+
+@dataclass(frozen=True, eq=False)
+class FactorDictionary:
+    """A learned dictionary and what it is for.
+
+    atoms: (factors, hidden) float32, unit-norm rows. importance: (levels, factors), the mean of each factor's
+    top-n coefficients at each level (Yun et al.'s importance score). model, revision, hidden_size: the model
+    it was learned on; inputs are normalised to unit length before coding.
+    """
+
+    atoms: np.ndarray
+    importance: np.ndarray
+    settings: FactorSettings
+    quality: FactorQuality
+    model: str
+    revision: str
+    seconds: float
+
+    @property
+    def factors(self) -> int:
+        return int(self.atoms.shape[0])
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.atoms.shape[1])
+
+    def peak_level(self) -> np.ndarray:
+        """(factors,) the level where each factor's importance is highest."""
+        return self.importance.argmax(axis=0)
+
+    def check_factor(self, factor: int) -> None:
+        if not 0 <= factor < self.factors:
+            raise ValueError(f"Factor {factor} does not exist: this dictionary has factors 0 to {self.factors - 1}.")
+
+    def table(self) -> pd.DataFrame:
+        """One row per factor: factor, peak_level, band (low, mid or high), peak_importance; by band, then
+        importance."""
+        peaks = self.peak_level()
+        table = pd.DataFrame(
+            {
+                "factor": np.arange(self.factors),
+                "peak_level": peaks,
+                "band": [band(int(peak), self.importance.shape[0]) for peak in peaks],
+                "peak_importance": self.importance.max(axis=0).round(4),
+            }
+        )
+        return table.sort_values(["peak_level", "peak_importance"], ascending=[True, False]).reset_index(drop=True)
+
+    def to_json(self) -> str:
+        return json_text(
+            {
+                "model": self.model,
+                "revision": self.revision,
+                "settings": asdict(self.settings),
+                "quality": asdict(self.quality),
+                "importance": {"shape": "(levels, factors)", "values": self.importance.round(5)},
+                "factors": self.table().to_dict(orient="records"),
+            },
+            indent=None,
+        )
+
+    def codes(self, states: np.ndarray) -> np.ndarray:
+        """(n, factors) codes of hidden states (n, hidden), normalised first, as in learning."""
+        check_finite(states)
+        if states.shape[-1] != self.hidden_size:
+            raise ValueError(
+                f"This dictionary was learned on vectors of width {self.hidden_size} ({self.model}); the model gives "
+                f"{states.shape[-1]}. Learn a dictionary for this model first."
+            )
+        inputs = _normalised(torch.as_tensor(states, dtype=torch.float32))
+        return sparse_codes(torch.from_numpy(self.atoms), inputs, self.settings.sparsity).numpy()
+
+    def save(self, path: Path) -> None:
+        """One compressed ``.npz``: atoms (float16), importance, and the metadata as JSON."""
+        about = {
+            "settings": asdict(self.settings),
+            "quality": asdict(self.quality),
+            "model": self.model,
+            "revision": self.revision,
+            "seconds": self.seconds,
+        }
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+        np.savez_compressed(
+            temporary, atoms=self.atoms.astype(np.float16), importance=self.importance, about=json.dumps(about)
+        )
+        os.replace(temporary, path)
+
+
+BANDS = ("low", "mid", "high")
+
+
+def band(level: int, levels: int) -> str:
+    """ "low", "mid" or "high": which third of the levels ``level`` lies in (the paper's three kinds of factor:
+    word sense low, sentence patterns in the middle, long-range structure high)."""
+    return BANDS[min(2, 3 * level // max(levels, 1))]
+
+
+def dictionary_path(model_name: str, cache_root: Path) -> Path:
+    """Where the dictionary of ``model_name`` lives: the shipped file for the embedded model, else the cache."""
+    if model_name == EMBEDDED_MODEL:
+        return SHIPPED_DICTIONARY
+    return cache_root / "factors" / (re.sub(r"[^A-Za-z0-9]+", "-", model_name).strip("-")[:80] + ".npz")
+
+
+@dataclass(frozen=True)
+class SentenceFactors:
+    """The sidebar sentence's factor codes.
+
+    tokens: the input tokens; codes: (levels, tokens, factors), non-negative; level 0 is the embeddings.
+    """
+
+    tokens: list[str]
+    codes: np.ndarray
+
+    def strongest(self, level: int, count: int) -> np.ndarray:
+        """The ``count`` factors with the largest code on any token at ``level``, strongest first."""
+        return np.argsort(-self.codes[level].max(axis=0), kind="stable")[:count]
+
+    def token_factors(self, token: int, count: int) -> pd.DataFrame:
+        """For one token: level, factor, code, the ``count`` strongest factors at every level."""
+        records = []
+        for level, codes in enumerate(self.codes[:, token]):
+            for factor in np.argsort(-codes, kind="stable")[:count]:
+                if codes[factor] > 0:
+                    records.append({"level": level, "factor": int(factor), "code": round(float(codes[factor]), 4)})
+        return pd.DataFrame(records, columns=["level", "factor", "code"])
+
+    def table(self) -> pd.DataFrame:
+        """Long form of the non-zero codes: level, position, token, factor, code."""
+        levels, positions, factors = np.nonzero(self.codes)
+        return pd.DataFrame(
+            {
+                "level": levels,
+                "position": positions,
+                "token": np.asarray(self.tokens)[positions],
+                "factor": factors,
+                "code": self.codes[levels, positions, factors].round(4),
+            }
+        )
+
+    def to_json(self) -> str:
+        return json_text({"tokens": self.tokens, "codes": self.table().to_dict(orient="records")}, indent=None)
+
+
+def sentence_factors(dictionary: FactorDictionary, tokens: list[str], states: np.ndarray) -> SentenceFactors:
+    """Codes of every token at every level: ``states`` (levels, tokens, hidden), e.g. the Attention page's."""
+    levels, count, hidden = states.shape
+    if levels != dictionary.importance.shape[0]:
+        raise ValueError(
+            f"This dictionary was learned on a model with {dictionary.importance.shape[0]} levels; this one has "
+            f"{levels}. Learn a dictionary for this model first."
+        )
+    codes = dictionary.codes(states.reshape(levels * count, hidden)).reshape(levels, count, -1)
+    return SentenceFactors(tokens, codes)
+
+
+def load_dictionary(path: Path) -> FactorDictionary:
+    """A dictionary written by :meth:`FactorDictionary.save`; ValueError for any other file."""
+    try:
+        with np.load(path) as saved:
+            about = json.loads(str(saved["about"]))
+            atoms, importance = saved["atoms"].astype(np.float32), saved["importance"]
+    except (OSError, KeyError, ValueError) as error:
+        raise ValueError(f"{path} is not a factor dictionary written by Transformer X-Ray.") from error
+    quality = about["quality"]
+    return FactorDictionary(
+        atoms=_normalised(torch.from_numpy(atoms)).numpy(),
+        importance=importance,
+        settings=FactorSettings(**about["settings"]),
+        quality=FactorQuality(tuple(quality["relative_error"]), quality["nonzeros"], quality["dead_share"]),
+        model=about["model"],
+        revision=about["revision"],
+        seconds=about["seconds"],
+    )
+
+
+def sample_weights(piece_ids: np.ndarray) -> np.ndarray:
+    """(n,) sampling weights that down-weight frequent pieces: 1 / sqrt(count of the piece), summing to 1."""
+    _, inverse, counts = np.unique(piece_ids, return_inverse=True, return_counts=True)
+    weights = 1.0 / np.sqrt(counts[inverse])
+    return weights / weights.sum()
+
+
+def _initial_atoms(samples: torch.Tensor, factors: int, generator: torch.Generator) -> torch.Tensor:
+    """Atoms started on randomly chosen samples (unit norm), so every atom begins where the data lies."""
+    if len(samples) < factors:
+        raise ValueError(
+            f"The corpus gives {len(samples):,} samples, fewer than the {factors:,} factors asked for: use fewer "
+            "factors or a bigger corpus."
+        )
+    chosen = torch.randperm(len(samples), generator=generator)[:factors]
+    return _normalised(samples[chosen].clone())
+
+
+@dataclass
+class _State:
+    """What a checkpoint keeps: the atoms, the running sums and the epochs done."""
+
+    atoms: torch.Tensor
+    a: torch.Tensor
+    b: torch.Tensor
+    epochs_done: int
+
+
+def _checkpoint_path(folder: Path | None) -> Path | None:
+    return folder / "factors.checkpoint.pt" if folder is not None else None
+
+
+def _load_state(path: Path | None, settings: FactorSettings, samples: int) -> _State | None:
+    if path is None or not path.is_file():
+        return None
+    saved = torch.load(path, weights_only=True)
+    if saved["settings"] != asdict(settings) or saved["samples"] != samples:
+        return None
+    return _State(saved["atoms"], saved["a"], saved["b"], int(saved["epochs_done"]))
+
+
+def _save_state(path: Path | None, state: _State, settings: FactorSettings, samples: int) -> None:
+    if path is None:
+        return
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    content = asdict(state) | {"settings": asdict(settings), "samples": samples}
+    torch.save(content, temporary)
+    os.replace(temporary, path)
+
+
+def learn_atoms(
+    samples: np.ndarray,
+    settings: FactorSettings,
+    *,
+    device: torch.device | str = "cpu",
+    checkpoint_folder: Path | None = None,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """(factors, hidden) unit-norm atoms learned on ``samples`` (n, hidden), normalised first.
+
+    checkpoint_folder: where to keep a checkpoint after every epoch; a run with the same settings and samples
+    resumes from it (it is removed once the run ends).
+    """
+    check_finite(samples, "The samples")
+    generator = torch.Generator().manual_seed(settings.seed)
+    data = _normalised(torch.as_tensor(samples, dtype=torch.float32)).to(device)
+    path = _checkpoint_path(checkpoint_folder)
+    atoms = _initial_atoms(data.cpu(), settings.factors, generator).to(device)  # drawn on a resume too: same seed
+    state = _load_state(path, settings, len(data))
+    if state is None:
+        zeros = torch.zeros(settings.factors, settings.factors, device=device)
+        state = _State(atoms, zeros, torch.zeros_like(atoms), 0)
+    else:
+        state = _State(state.atoms.to(device), state.a.to(device), state.b.to(device), state.epochs_done)
+    batches = (len(data) + settings.batch_size - 1) // settings.batch_size
+    for epoch in range(settings.epochs):
+        order = torch.randperm(len(data), generator=generator)  # drawn every epoch, so a resume stays seeded
+        if epoch < state.epochs_done:
+            continue
+        for number, start in enumerate(range(0, len(data), settings.batch_size)):
+            batch = data[order[start : start + settings.batch_size].to(device)]
+            codes = sparse_codes(state.atoms, batch, settings.sparsity, LEARNING_STEPS)
+            keep = _forgetting(epoch * batches + number, settings.batch_size)
+            state.a = keep * state.a + codes.T @ codes / len(batch)
+            state.b = keep * state.b + codes.T @ batch / len(batch)
+            state.atoms = _dictionary_step(state.atoms, state.a, state.b)
+            if progress is not None:
+                progress(epoch * batches + number + 1, settings.epochs * batches)
+        state.epochs_done = epoch + 1
+        _save_state(path, state, settings, len(data))
+    if path is not None:
+        path.unlink(missing_ok=True)
+    return state.atoms.cpu().numpy()
+
+
+def _dictionary_step(atoms: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """One sweep of block coordinate descent over the atoms (Mairal et al. 2009, algorithm 2) on the running
+    surrogate ½ tr(ΦᵀAΦ) − tr(ΦᵀB), each atom then put back on the unit sphere; unused atoms stay where they are."""
+    atoms = atoms.clone()
+    usage = torch.diagonal(a)
+    for index in torch.nonzero(usage > 1e-10).flatten().tolist():
+        updated = atoms[index] + (b[index] - a[index] @ atoms) / usage[index]
+        atoms[index] = updated / updated.norm().clamp_min(1e-12)
+    return atoms
+
+
+def _forgetting(batches_seen: int, batch_size: int) -> float:
+    """How much of the running sums to keep before adding a batch, as scikit-learn's mini-batch dictionary
+    learning weighs them: early batches, coded with a poor dictionary, fade out."""
+    if batches_seen < batch_size - 1:
+        theta = (batches_seen + 1) * batch_size
+    else:
+        theta = batch_size**2 + batches_seen + 1 - batch_size
+    return (theta + 1 - batch_size) / (theta + 1)
+
+
+def evaluate(
+    atoms: np.ndarray, levels: list[np.ndarray], sparsity: float, top_n: int = TOP_N
+) -> tuple[FactorQuality, np.ndarray]:
+    """Quality and importance of ``atoms`` on samples of every level: ``levels[l]`` is (n_l, hidden).
+
+    Returns the quality and (levels, factors) importance: the mean of each factor's ``top_n`` largest codes at
+    the level (fewer where the level has fewer samples).
+    """
+    dictionary = torch.from_numpy(atoms)
+    errors, importance, active, nonzeros, tokens = [], [], torch.zeros(len(atoms), dtype=torch.bool), 0.0, 0
+    for states in levels:
+        inputs = _normalised(torch.as_tensor(states, dtype=torch.float32))
+        codes = sparse_codes(dictionary, inputs, sparsity)
+        residual = (inputs - codes @ dictionary).norm(dim=1)
+        errors.append(float(residual.mean()))
+        count = min(top_n, len(codes))
+        importance.append(codes.topk(count, dim=0).values.mean(dim=0).numpy())
+        active |= (codes > 0).any(dim=0)
+        nonzeros += float((codes > 0).sum())
+        tokens += len(codes)
+    quality = FactorQuality(tuple(errors), nonzeros / max(tokens, 1), 1.0 - float(active.float().mean()))
+    return quality, np.stack(importance)
+
+
+def learn_dictionary(
+    levels: list[np.ndarray],
+    weights: np.ndarray | None,
+    settings: FactorSettings,
+    *,
+    model: str,
+    revision: str,
+    samples: int = 100_000,
+    device: torch.device | str = "cpu",
+    checkpoint_folder: Path | None = None,
+    progress: Progress | None = None,
+) -> FactorDictionary:
+    """One dictionary for every level: learned on ``samples`` vectors drawn from all levels alike, with
+    ``weights`` (over one level's rows, e.g. :func:`sample_weights`) down-weighting frequent pieces, then scored
+    on held-out rows of every level.
+
+    levels: per level (n, hidden), the same n rows (tokens) at every level.
+    Raises ValueError when every code comes out zero (the sparsity is too high for these vectors).
+    """
+    started = time.perf_counter()
+    rows = len(levels[0])
+    rng = np.random.default_rng(settings.seed)
+    held_out = rng.choice(rows, size=min(EVALUATION_ROWS, rows // 5), replace=False)
+    training = np.setdiff1d(np.arange(rows), held_out)
+    probabilities = weights[training] / weights[training].sum() if weights is not None else None
+    per_level = max(1, samples // len(levels))
+    picked = [rng.choice(training, size=per_level, p=probabilities) for _ in levels]
+    training_samples = np.concatenate([np.asarray(level[chosen]) for level, chosen in zip(levels, picked, strict=True)])
+    atoms = learn_atoms(
+        training_samples, settings, device=device, checkpoint_folder=checkpoint_folder, progress=progress
+    )
+    quality, importance = evaluate(atoms, [np.asarray(level[np.sort(held_out)]) for level in levels], settings.sparsity)
+    if quality.nonzeros == 0:
+        raise ValueError(
+            f"With sparsity {settings.sparsity} every code is zero: no factor explains any token. Lower the sparsity."
+        )
+    return FactorDictionary(atoms, importance, settings, quality, model, revision, time.perf_counter() - started)
+
+
+def learn_from_store(
+    store: ActivationStore,
+    settings: FactorSettings,
+    *,
+    samples: int = 100_000,
+    device: torch.device | str = "cpu",
+    checkpoint_folder: Path | None = None,
+    progress: Progress | None = None,
+) -> FactorDictionary:
+    """:func:`learn_dictionary` over every level of an activation store, frequent pieces down-weighted."""
+    levels = [store.vectors(level) for level in range(store.levels)]
+    return learn_dictionary(
+        levels,
+        sample_weights(store.tokens["piece"].to_numpy()),
+        settings,
+        model=store.manifest.model,
+        revision=store.manifest.revision,
+        samples=samples,
+        device=device,
+        checkpoint_folder=checkpoint_folder,
+        progress=progress,
+    )
