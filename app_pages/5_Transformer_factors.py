@@ -5,13 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from components.downloads import chart_downloads, download, download_row
-from components.factors import cached_dictionary, cached_sentence_factors
+from components.factors import cached_dictionary, cached_sentence_factors, cached_top_contexts, context_store
 from components.feedback import user_errors
 from components.navigation import PageInfo
 from components.page import start_page
 from xray.rendering.corpus_charts import codes_heatmap, importance_line
 from xray.store.activations import level_name, model_revision
-from xray.techniques.factors import band
+from xray.techniques.factors import CONTEXT_PIECES, band
 from xray.text import position_labels
 
 SHOWN_FACTORS = 16
@@ -92,6 +92,25 @@ st.caption(
 line = importance_line(importance, factor, level)
 st.altair_chart(line, width="content")
 chart_downloads(line, f"factor_{factor}_importance", "factors.importance")
+
+contexts = dictionary.contexts
+if contexts is None:
+    st.caption("This dictionary was saved without top contexts; learn it again with `python -m xray factors`.")
+else:
+    store = context_store(selection, contexts)
+    if store is None:
+        st.info(f"The top contexts come from a corpus ({contexts.corpus}) this app cannot rebuild here.")
+    else:
+        st.caption(
+            f"Where factor {factor} is strongest at {level_name(level)}: its top pieces among "
+            f"{CONTEXT_PIECES:,} sampled from {contexts.corpus}, each in its sentence."
+        )
+        with user_errors("reading the top contexts"):
+            top = cached_top_contexts(selection.model_name, store, factor, level)
+        if top.empty:
+            st.caption(f"No sampled piece uses factor {factor} at {level_name(level)}.")
+        else:
+            st.dataframe(top[["code", "left", "piece", "right", "label"]], hide_index=True, width="stretch")
 
 with st.expander("Every factor, by the level where it peaks"):
     st.dataframe(dictionary.table(), hide_index=True, width="stretch")

@@ -1,14 +1,23 @@
-"""The Transformer factors page's cached computations: the model's dictionary and the sidebar sentence's codes."""
+"""The Transformer factors page's cached computations: the model's dictionary, the sidebar sentence's codes, and
+each factor's top contexts read from the activation store they were found in."""
 
 from __future__ import annotations
 
+import json
+
+import pandas as pd
 import streamlit as st
 
+from components.corpus import StoreKey, activation_store, cached_builtin, cached_open_store
 from components.model import cached_attention
-from xray.store.activations import default_cache_root
+from components.sidebar import Selection
+from xray.corpora.builtin import BUILTIN_CORPORA
+from xray.store.activations import MANIFEST, default_cache_root
+from xray.store.rows import describe_rows
 from xray.techniques.factors import (
     FactorDictionary,
     SentenceFactors,
+    TopContexts,
     dictionary_path,
     load_dictionary,
     sentence_factors,
@@ -26,3 +35,26 @@ def cached_dictionary(model_name: str) -> FactorDictionary | None:
 def cached_sentence_factors(model_name: str, text: str, text_b: str | None) -> SentenceFactors:
     attention = cached_attention(model_name, text, text_b)
     return sentence_factors(cached_dictionary(model_name), attention.tokens, attention.hidden_states)
+
+
+def context_store(selection: Selection, contexts: TopContexts) -> StoreKey | None:
+    """The store the top contexts come from: opened if on disk, built (with progress) if its corpus is built in,
+    else None."""
+    manifest = default_cache_root() / contexts.store / MANIFEST
+    if manifest.is_file():
+        return contexts.store, json.loads(manifest.read_text(encoding="utf-8"))["build_seconds"]
+    if contexts.corpus not in BUILTIN_CORPORA:
+        return None
+    store = activation_store(selection, cached_builtin(contexts.corpus))
+    return (store.folder.name, store.manifest.build_seconds) if store.folder.name == contexts.store else None
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_top_contexts(model_name: str, store: StoreKey, factor: int, level: int) -> pd.DataFrame:
+    """The factor's strongest pieces at ``level``: code, then :func:`describe_rows`' columns."""
+    contexts = cached_dictionary(model_name).contexts
+    codes = contexts.codes[level, factor]
+    kept = codes > 0
+    table = describe_rows(cached_open_store(store), contexts.rows[level, factor][kept])
+    table.insert(0, "code", codes[kept].round(4))
+    return table

@@ -9,10 +9,12 @@ from sklearn.linear_model import Lasso
 
 from xray.techniques.factors import (
     SHIPPED_DICTIONARY,
+    FactorDictionary,
     FactorSettings,
     band,
     dictionary_path,
     evaluate,
+    find_top_contexts,
     learn_atoms,
     learn_dictionary,
     load_dictionary,
@@ -193,3 +195,26 @@ def test_the_embedded_model_reads_the_shipped_dictionary_and_others_the_cache(tm
 
     assert dictionary_path(EMBEDDED_MODEL, tmp_path) == SHIPPED_DICTIONARY
     assert dictionary_path("org/some-model", tmp_path) == tmp_path / "factors" / "org-some-model.npz"
+
+
+def test_top_contexts_are_the_strongest_sampled_pieces_and_survive_saving(tiny, tmp_path):
+    from tests.test_store import SETTINGS, tiny_corpus
+    from xray.store.activations import build_store
+
+    store = build_store(tiny["bert"], tiny_corpus(), tmp_path, SETTINGS, tags=False)
+    rows = np.arange(store.manifest.pieces)
+    levels = [np.asarray(store.vectors(level), dtype=np.float32) for level in range(store.levels)]
+    settings = FactorSettings(factors=8, sparsity=0.05, epochs=2, batch_size=16)
+    learned = learn_dictionary(levels, None, settings, model="tiny", revision="r", samples=150)
+    contexts = find_top_contexts(learned.atoms, store, settings.sparsity, pieces=len(rows), top=3)
+
+    assert contexts.rows.shape == contexts.codes.shape == (store.levels, 8, 3)
+    assert (np.diff(contexts.codes, axis=2) <= 1e-6).all()  # strongest first
+    level, factor = 1, int(contexts.codes[1, :, 0].argmax())
+    direct = learned.codes(levels[level][contexts.rows[level, factor, :1]])[0, factor]
+    assert direct == pytest.approx(contexts.codes[level, factor, 0], rel=1e-3)
+    replace_contexts = FactorDictionary(**{**learned.__dict__, "contexts": contexts})
+    replace_contexts.save(tmp_path / "with_contexts.npz")
+    again = load_dictionary(tmp_path / "with_contexts.npz")
+    np.testing.assert_array_equal(again.contexts.rows, contexts.rows)
+    assert again.contexts.store == store.folder.name and again.contexts.corpus == "tiny"

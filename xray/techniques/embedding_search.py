@@ -15,11 +15,10 @@ import pandas as pd
 
 from xray.results import json_text
 from xray.store.activations import ActivationStore, level_name
+from xray.store.rows import LABEL, describe_rows, text_labels
 from xray.store.search import LevelIndex, exact_top_k, search
 
 SUMMARY_COLUMNS = ("pos", "dep", "ent", "label")
-LABEL = "label"
-CONTEXT_CHARS = 50
 
 
 @dataclass(frozen=True)
@@ -91,48 +90,6 @@ class NeighbourSearch:
         )
 
 
-def _labels(store: ActivationStore, text_ids: np.ndarray) -> np.ndarray:
-    column = store.manifest.label_column
-    if column is None:
-        return np.full(len(text_ids), "", dtype=object)
-    return store.texts[column].astype(str).to_numpy()[text_ids]
-
-
-def describe_rows(store: ActivationStore, rows: np.ndarray) -> pd.DataFrame:
-    """Stored pieces ``rows`` with their text, word, label and tags: row, text_id, left, piece, right, word, text,
-    start, end, label, pos, dep, ent. left and right are up to CONTEXT_CHARS characters around the piece (keyword
-    in context, as exBERT lists its matches)."""
-    pieces = store.tokens.iloc[rows].reset_index(drop=True)
-    texts = store.texts["text"].astype(str).to_numpy()[pieces["text_id"].to_numpy()]
-    spans = list(zip(texts, pieces["start"].astype(int), pieces["end"].astype(int), strict=True))
-    return pd.DataFrame(
-        {
-            "row": rows,
-            "text_id": pieces["text_id"].to_numpy(),
-            "left": [text[max(0, start - CONTEXT_CHARS) : start] for text, start, _ in spans],
-            "piece": pieces["piece"].to_numpy(),
-            "right": [text[end : end + CONTEXT_CHARS] for text, _, end in spans],
-            "word": [_word_at(text, start) for text, start, _ in spans],
-            "text": texts,
-            "start": pieces["start"].to_numpy(),
-            "end": pieces["end"].to_numpy(),
-            LABEL: _labels(store, pieces["text_id"].to_numpy()),
-            **{column: pieces[column].to_numpy() for column in ("pos", "dep", "ent") if column in pieces},
-        }
-    )
-
-
-_WORD = re.compile(r"\w+|[^\w\s]")
-
-
-def _word_at(text: str, start: int) -> str:
-    """The whole word around character ``start`` of ``text`` (a piece's word)."""
-    for match in _WORD.finditer(text):
-        if match.start() <= start < match.end():
-            return match.group()
-    return text[start : start + 1]
-
-
 def purity_by_level(
     store: ActivationStore, query_states: np.ndarray, k: int, exclude_row: int | None = None
 ) -> pd.DataFrame:
@@ -148,7 +105,7 @@ def purity_by_level(
     for level in range(store.levels):
         rows, _ = exact_top_k(store, level, query_states[level], k + extra)
         rows = rows[rows != exclude_row][:k]
-        labels = pd.Series(_labels(store, store.tokens["text_id"].to_numpy()[rows]))
+        labels = pd.Series(text_labels(store, store.tokens["text_id"].to_numpy()[rows]))
         for label, count in labels[labels != ""].value_counts().items():
             records.append({"level": level, "level_name": level_name(level), LABEL: label, "share": count / len(rows)})
     return pd.DataFrame(records, columns=["level", "level_name", LABEL, "share"])

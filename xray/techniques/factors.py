@@ -20,7 +20,7 @@ import os
 import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +40,9 @@ TOP_N = 500
 SHIPPED_DICTIONARY = Path(__file__).parent / "data" / "minilm_factors.npz"
 """The dictionary shipped for the embedded MiniLM; ``python -m xray factors`` (defaults) writes it again."""
 EVALUATION_ROWS = 2_000
+CONTEXT_PIECES = 10_000  # pieces of the corpus searched for each factor's top contexts
+CONTEXT_TOP = 10
+CONTEXT_CHUNK = 2_048
 
 
 @dataclass(frozen=True)
@@ -113,12 +116,27 @@ class FactorQuality:
 
 
 @dataclass(frozen=True, eq=False)
+class TopContexts:
+    """Each factor's strongest pieces of a corpus sample, at each level.
+
+    rows: (levels, factors, top) rows of the activation store ``store`` (its folder name), strongest first;
+    codes: (levels, factors, top) their codes (0 where fewer pieces use the factor); corpus: the corpus's name.
+    """
+
+    rows: np.ndarray
+    codes: np.ndarray
+    store: str
+    corpus: str
+
+
+@dataclass(frozen=True, eq=False)
 class FactorDictionary:
     """A learned dictionary and what it is for.
 
     atoms: (factors, hidden) float32, unit-norm rows. importance: (levels, factors), the mean of each factor's
     top-n coefficients at each level (Yun et al.'s importance score). model, revision, hidden_size: the model
-    it was learned on; inputs are normalised to unit length before coding.
+    it was learned on; inputs are normalised to unit length before coding. contexts: each factor's strongest
+    corpus pieces at each level, when they were searched for (see :func:`find_top_contexts`).
     """
 
     atoms: np.ndarray
@@ -128,6 +146,7 @@ class FactorDictionary:
     model: str
     revision: str
     seconds: float
+    contexts: TopContexts | None = None
 
     @property
     def factors(self) -> int:
@@ -191,11 +210,15 @@ class FactorDictionary:
             "model": self.model,
             "revision": self.revision,
             "seconds": self.seconds,
+            "contexts": None
+            if self.contexts is None
+            else {"store": self.contexts.store, "corpus": self.contexts.corpus},
         }
+        arrays = {"atoms": self.atoms.astype(np.float16), "importance": self.importance}
+        if self.contexts is not None:
+            arrays |= {"context_rows": self.contexts.rows, "context_codes": self.contexts.codes.astype(np.float16)}
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
-        np.savez_compressed(
-            temporary, atoms=self.atoms.astype(np.float16), importance=self.importance, about=json.dumps(about)
-        )
+        np.savez_compressed(temporary, about=json.dumps(about), **arrays)
         os.replace(temporary, path)
 
 
@@ -273,6 +296,10 @@ def load_dictionary(path: Path) -> FactorDictionary:
         with np.load(path) as saved:
             about = json.loads(str(saved["about"]))
             atoms, importance = saved["atoms"].astype(np.float32), saved["importance"]
+            contexts = None
+            if about.get("contexts"):
+                rows, codes = saved["context_rows"], saved["context_codes"].astype(np.float32)
+                contexts = TopContexts(rows, codes, about["contexts"]["store"], about["contexts"]["corpus"])
     except (OSError, KeyError, ValueError) as error:
         raise ValueError(f"{path} is not a factor dictionary written by Transformer X-Ray.") from error
     quality = about["quality"]
@@ -284,6 +311,7 @@ def load_dictionary(path: Path) -> FactorDictionary:
         model=about["model"],
         revision=about["revision"],
         seconds=about["seconds"],
+        contexts=contexts,
     )
 
 
@@ -466,6 +494,46 @@ def learn_dictionary(
     return FactorDictionary(atoms, importance, settings, quality, model, revision, time.perf_counter() - started)
 
 
+def find_top_contexts(
+    atoms: np.ndarray,
+    store: ActivationStore,
+    sparsity: float,
+    *,
+    pieces: int = CONTEXT_PIECES,
+    top: int = CONTEXT_TOP,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> TopContexts:
+    """Each factor's ``top`` strongest pieces at each level among ``pieces`` pieces of the store, drawn at random."""
+    rows = np.sort(
+        np.random.default_rng(seed).choice(store.manifest.pieces, min(pieces, store.manifest.pieces), replace=False)
+    )
+    dictionary = torch.from_numpy(atoms)
+    best_rows = np.zeros((store.levels, len(atoms), top), dtype=np.int64)
+    best_codes = np.zeros((store.levels, len(atoms), top), dtype=np.float32)
+    chunks = range(0, len(rows), CONTEXT_CHUNK)
+    for level in range(store.levels):
+        vectors = store.vectors(level)
+        codes = torch.cat(
+            [
+                sparse_codes(
+                    dictionary,
+                    _normalised(
+                        torch.from_numpy(np.asarray(vectors[rows[start : start + CONTEXT_CHUNK]], dtype=np.float32))
+                    ),
+                    sparsity,
+                )
+                for start in chunks
+            ]
+        )  # (pieces, factors)
+        values, indices = codes.topk(min(top, len(rows)), dim=0)  # (top, factors)
+        best_codes[level, :, : values.shape[0]] = values.T.numpy()
+        best_rows[level, :, : values.shape[0]] = rows[indices.T.numpy()]
+        if progress is not None:
+            progress(level + 1, store.levels)
+    return TopContexts(best_rows, best_codes, store.folder.name, store.manifest.corpus_name)
+
+
 def learn_from_store(
     store: ActivationStore,
     settings: FactorSettings,
@@ -477,7 +545,7 @@ def learn_from_store(
 ) -> FactorDictionary:
     """:func:`learn_dictionary` over every level of an activation store, frequent pieces down-weighted."""
     levels = [store.vectors(level) for level in range(store.levels)]
-    return learn_dictionary(
+    learned = learn_dictionary(
         levels,
         sample_weights(store.tokens["piece"].to_numpy()),
         settings,
@@ -488,3 +556,5 @@ def learn_from_store(
         checkpoint_folder=checkpoint_folder,
         progress=progress,
     )
+    contexts = find_top_contexts(learned.atoms, store, settings.sparsity, seed=settings.seed, progress=progress)
+    return replace(learned, contexts=contexts)
