@@ -5,7 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from components.downloads import chart_downloads, download, download_row
-from components.factors import cached_dictionary, cached_sentence_factors, cached_top_contexts, context_store
+from components.factors import (
+    cached_dictionary,
+    cached_factor_table,
+    cached_sentence_factors,
+    cached_top_contexts,
+    context_store,
+)
 from components.feedback import user_errors
 from components.navigation import PageInfo
 from components.page import start_page
@@ -94,10 +100,10 @@ st.altair_chart(line, width="content")
 chart_downloads(line, f"factor_{factor}_importance", "factors.importance")
 
 contexts = dictionary.contexts
+store = context_store(selection, contexts) if contexts is not None else None
 if contexts is None:
     st.caption("This dictionary was saved without top contexts; learn it again with `python -m xray factors`.")
 else:
-    store = context_store(selection, contexts)
     if store is None:
         st.info(f"The top contexts come from a corpus ({contexts.corpus}) this app cannot rebuild here.")
     else:
@@ -112,8 +118,9 @@ else:
         else:
             st.dataframe(top[["code", "left", "piece", "right", "label"]], hide_index=True, width="stretch")
 
-with st.expander("Every factor, by the level where it peaks"):
-    st.dataframe(dictionary.table(), hide_index=True, width="stretch")
+factor_table = cached_factor_table(selection.model_name, store)
+with st.expander("Every factor, by the level where it peaks, with its most frequent words there"):
+    st.dataframe(factor_table, hide_index=True, width="stretch")
 
 with st.expander("Downloads"):
     row = download_row()

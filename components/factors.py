@@ -19,6 +19,7 @@ from xray.techniques.factors import (
     SentenceFactors,
     TopContexts,
     dictionary_path,
+    factor_summaries,
     load_dictionary,
     sentence_factors,
 )
@@ -57,4 +58,16 @@ def cached_top_contexts(model_name: str, store: StoreKey, factor: int, level: in
     kept = codes > 0
     table = describe_rows(cached_open_store(store), contexts.rows[level, factor][kept])
     table.insert(0, "code", codes[kept].round(4))
+    return table
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def cached_factor_table(model_name: str, store: StoreKey | None) -> pd.DataFrame:
+    """Every factor (see ``FactorDictionary.table``), with a one-line summary from its top contexts where the
+    store they come from is at hand."""
+    dictionary = cached_dictionary(model_name)
+    table = dictionary.table()
+    if store is not None:
+        summaries = factor_summaries(dictionary, cached_open_store(store))
+        table.insert(1, "summary", [summaries[factor] for factor in table["factor"]])
     return table

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -14,6 +16,7 @@ from xray.techniques.factors import (
     band,
     dictionary_path,
     evaluate,
+    factor_summaries,
     find_top_contexts,
     learn_atoms,
     learn_dictionary,
@@ -199,6 +202,7 @@ def test_the_embedded_model_reads_the_shipped_dictionary_and_others_the_cache(tm
 
 def test_top_contexts_are_the_strongest_sampled_pieces_and_survive_saving(tiny, tmp_path):
     from tests.test_store import SETTINGS, tiny_corpus
+    from tests.test_store import TEXTS as TINY_TEXTS
     from xray.store.activations import build_store
 
     store = build_store(tiny["bert"], tiny_corpus(), tmp_path, SETTINGS, tags=False)
@@ -218,3 +222,7 @@ def test_top_contexts_are_the_strongest_sampled_pieces_and_survive_saving(tiny, 
     again = load_dictionary(tmp_path / "with_contexts.npz")
     np.testing.assert_array_equal(again.contexts.rows, contexts.rows)
     assert again.contexts.store == store.folder.name and again.contexts.corpus == "tiny"
+    summaries = factor_summaries(again, store)
+    vocabulary = {word for text in TINY_TEXTS for word in re.findall(r"\w+|[^\w\s]", text)}
+    assert len(summaries) == 8 and all(set(line.split(", ")) <= vocabulary for line in summaries if line)
+    assert factor_summaries(learned, store) == [""] * 8  # no contexts, no summary

@@ -30,6 +30,7 @@ import torch
 from xray.models.loading import EMBEDDED_MODEL
 from xray.results import json_text
 from xray.store.activations import ActivationStore
+from xray.store.rows import describe_rows
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` in mini-batches over all epochs."""
@@ -532,6 +533,24 @@ def find_top_contexts(
         if progress is not None:
             progress(level + 1, store.levels)
     return TopContexts(best_rows, best_codes, store.folder.name, store.manifest.corpus_name)
+
+
+def factor_summaries(dictionary: FactorDictionary, store: ActivationStore, words: int = 3) -> list[str]:
+    """Per factor, one line from its top contexts at the level where it peaks: its most frequent words there
+    (e.g. "bank, river, shore"), or "" where the dictionary has no contexts for it."""
+    contexts = dictionary.contexts
+    if contexts is None:
+        return [""] * dictionary.factors
+    peaks = dictionary.peak_level()
+    rows = contexts.rows[peaks, np.arange(dictionary.factors)]  # (factors, top)
+    used = contexts.codes[peaks, np.arange(dictionary.factors)] > 0
+    described = describe_rows(store, rows[used])["word"].str.lower().to_numpy()
+    owners = np.repeat(np.arange(dictionary.factors), used.sum(axis=1))
+    summaries = []
+    for factor in range(dictionary.factors):
+        counts = pd.Series(described[owners == factor]).value_counts()
+        summaries.append(", ".join(counts.index[:words]))
+    return summaries
 
 
 def learn_from_store(
