@@ -8,9 +8,11 @@ from components.downloads import chart_downloads, download, download_row
 from components.factors import (
     cached_dictionary,
     cached_factor_table,
+    cached_sense_factors,
     cached_sentence_factors,
     cached_top_contexts,
     context_store,
+    sense_words,
 )
 from components.feedback import user_errors
 from components.navigation import PageInfo
@@ -117,6 +119,26 @@ else:
             st.caption(f"No sampled piece uses factor {factor} at {level_name(level)}.")
         else:
             st.dataframe(top[["code", "left", "piece", "right", "label"]], hide_index=True, width="stretch")
+
+words = sense_words(store) if store is not None else []
+if words:
+    st.subheader("Factors that tell a word's senses apart")
+    word = st.selectbox(
+        "Word of the word-sense set",
+        words,
+        index=words.index("bank") if "bank" in words else 0,
+        key="factors.word",
+        bind="query-params",
+    )
+    with user_errors("comparing the senses"), st.spinner("Coding the word's sentences at every layer…"):
+        senses = cached_sense_factors(selection.model_name, store, word)
+    best = senses.loc[senses["separation"].idxmax()]
+    st.caption(
+        f"Per layer, the 3 factors whose codes on '{word}' differ most between its senses (Fisher's ratio: the "
+        f"spread of the senses' mean codes over the spread within a sense). The best, factor {int(best['factor'])} "
+        f"at {level_name(int(best['level']))}, scores {best['separation']:.2f}."
+    )
+    st.dataframe(senses, hide_index=True, width="stretch")
 
 factor_table = cached_factor_table(selection.model_name, store)
 with st.expander("Every factor, by the level where it peaks, with its most frequent words there"):

@@ -21,6 +21,7 @@ from xray.techniques.factors import (
     dictionary_path,
     factor_summaries,
     load_dictionary,
+    sense_factors,
     sentence_factors,
 )
 
@@ -71,3 +72,14 @@ def cached_factor_table(model_name: str, store: StoreKey | None) -> pd.DataFrame
         summaries = factor_summaries(dictionary, cached_open_store(store))
         table.insert(1, "summary", [summaries[factor] for factor in table["factor"]])
     return table
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_sense_factors(model_name: str, store: StoreKey, word: str) -> pd.DataFrame:
+    return sense_factors(cached_dictionary(model_name), cached_open_store(store), word)
+
+
+def sense_words(store: StoreKey) -> list[str]:
+    """The words of the word-sense set in the store's corpus (empty when it has none)."""
+    texts = cached_open_store(store).texts
+    return sorted(texts["word"].dropna().unique()) if "word" in texts.columns else []

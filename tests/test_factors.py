@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -11,7 +12,6 @@ from sklearn.linear_model import Lasso
 
 from xray.techniques.factors import (
     SHIPPED_DICTIONARY,
-    FactorDictionary,
     FactorSettings,
     band,
     dictionary_path,
@@ -22,6 +22,7 @@ from xray.techniques.factors import (
     learn_dictionary,
     load_dictionary,
     sample_weights,
+    sense_factors,
     sentence_factors,
     sparse_codes,
 )
@@ -217,8 +218,7 @@ def test_top_contexts_are_the_strongest_sampled_pieces_and_survive_saving(tiny, 
     level, factor = 1, int(contexts.codes[1, :, 0].argmax())
     direct = learned.codes(levels[level][contexts.rows[level, factor, :1]])[0, factor]
     assert direct == pytest.approx(contexts.codes[level, factor, 0], rel=1e-3)
-    replace_contexts = FactorDictionary(**{**learned.__dict__, "contexts": contexts})
-    replace_contexts.save(tmp_path / "with_contexts.npz")
+    dataclasses.replace(learned, contexts=contexts).save(tmp_path / "with_contexts.npz")
     again = load_dictionary(tmp_path / "with_contexts.npz")
     np.testing.assert_array_equal(again.contexts.rows, contexts.rows)
     assert again.contexts.store == store.folder.name and again.contexts.corpus == "tiny"
@@ -226,3 +226,40 @@ def test_top_contexts_are_the_strongest_sampled_pieces_and_survive_saving(tiny, 
     vocabulary = {word for text in TINY_TEXTS for word in re.findall(r"\w+|[^\w\s]", text)}
     assert len(summaries) == 8 and all(set(line.split(", ")) <= vocabulary for line in summaries if line)
     assert factor_summaries(learned, store) == [""] * 8  # no contexts, no summary
+
+
+def test_sense_factors_rank_factors_by_how_well_they_split_a_words_senses(tiny, tmp_path):
+    import pandas as pd
+
+    from tests.test_store import SETTINGS, tiny_corpus
+    from xray.corpora.corpus import Corpus
+    from xray.store.activations import build_store
+
+    texts = ["she sat on the river bank", "the bank sent her a loan", "the river bank was wet", "a bank loan"]
+    table = pd.DataFrame(
+        {
+            "text": texts,
+            "word": "bank",
+            "sense_label": ["bank (river)", "bank (money)", "bank (river)", "bank (money)"],
+            "start": [text.index("bank") for text in texts],
+        }
+    )
+    store = build_store(tiny["bert"], Corpus("senses", table, "sense_label"), tmp_path, SETTINGS, tags=False)
+    levels = [np.asarray(store.vectors(level), dtype=np.float32) for level in range(store.levels)]
+    learned = learn_dictionary(
+        levels,
+        None,
+        FactorSettings(factors=6, sparsity=0.05, epochs=2, batch_size=8),
+        model="tiny",
+        revision="r",
+        samples=60,
+    )
+    senses = sense_factors(learned, store, "bank", top=2)
+
+    assert senses.shape[0] == store.levels * 2 and set(senses["level"]) == set(range(store.levels))
+    assert {"mean bank (money)", "mean bank (river)"} <= set(senses.columns) and (senses["separation"] >= 0).all()
+    with pytest.raises(ValueError, match="not a word of the word-sense set"):
+        sense_factors(learned, store, "river")
+    plain = build_store(tiny["bert"], tiny_corpus(), tmp_path / "plain", SETTINGS, tags=False)
+    with pytest.raises(ValueError, match="no word-sense sentences"):
+        sense_factors(learned, plain, "bank")

@@ -20,7 +20,9 @@ def test_the_shipped_dictionary_codes_the_sentence_and_charts_a_factor():
     per_token = app.dataframe[0].value
     assert set(per_token["level"]) <= set(range(7)) and (per_token["code"] > 0).all()
     assert any("peaks at" in caption.value for caption in app.caption)
-    contexts, factor_table = app.dataframe[1].value, app.dataframe[2].value
+    contexts, senses, factor_table = (app.dataframe[index].value for index in (1, 2, 3))
+    assert app.selectbox(key="factors.word").value == "bank" and set(senses["level"]) == set(range(7))
+    assert {"mean bank (money)", "mean bank (river)"} <= set(senses.columns)
     assert len(contexts) == 10 and contexts["code"].is_monotonic_decreasing
     assert len(factor_table) == 1_000 and (factor_table["summary"] != "").mean() > 0.9
 

@@ -21,6 +21,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -85,11 +86,16 @@ def lipschitz(dictionary: torch.Tensor) -> float:
 
 
 def sparse_codes(
-    dictionary: torch.Tensor, inputs: torch.Tensor, sparsity: float, steps: int = FISTA_STEPS
+    dictionary: torch.Tensor,
+    inputs: torch.Tensor,
+    sparsity: float,
+    steps: int = FISTA_STEPS,
+    bound: float | None = None,
 ) -> torch.Tensor:
     """Non-negative sparse codes (n, factors) of ``inputs`` (n, hidden) over ``dictionary`` (factors, hidden), by
-    FISTA (Beck & Teboulle 2009) with a non-negative soft threshold."""
-    step = 1.0 / lipschitz(dictionary)
+    FISTA (Beck & Teboulle 2009) with a non-negative soft threshold. bound: :func:`lipschitz` of the dictionary,
+    when already known."""
+    step = 1.0 / (bound if bound is not None else lipschitz(dictionary))
     codes = torch.zeros(len(inputs), len(dictionary), dtype=inputs.dtype, device=inputs.device)
     momentum_point, momentum = codes, 1.0
     for _ in range(steps):
@@ -201,7 +207,16 @@ class FactorDictionary:
                 f"{states.shape[-1]}. Learn a dictionary for this model first."
             )
         inputs = _normalised(torch.as_tensor(states, dtype=torch.float32))
-        return sparse_codes(torch.from_numpy(self.atoms), inputs, self.settings.sparsity).numpy()
+        return sparse_codes(self._atoms, inputs, self.settings.sparsity, bound=self._bound).numpy()
+
+    @cached_property
+    def _atoms(self) -> torch.Tensor:
+        return torch.from_numpy(self.atoms)
+
+    @cached_property
+    def _bound(self) -> float:
+        """FISTA's Lipschitz bound for these atoms, computed once."""
+        return lipschitz(self._atoms)
 
     def save(self, path: Path) -> None:
         """One compressed ``.npz``: atoms (float16), importance, and the metadata as JSON."""
@@ -551,6 +566,36 @@ def factor_summaries(dictionary: FactorDictionary, store: ActivationStore, words
         counts = pd.Series(described[owners == factor]).value_counts()
         summaries.append(", ".join(counts.index[:words]))
     return summaries
+
+
+def sense_factors(dictionary: FactorDictionary, store: ActivationStore, word: str, top: int = 3) -> pd.DataFrame:
+    """The factors whose codes best tell the senses of ``word`` apart, per level, on the word-sense sentences of
+    ``store`` (texts with ``word``, ``sense_label`` and ``start`` columns; the target's first piece is coded).
+
+    Returns level, factor, separation (Fisher's ratio: the variance of the senses' mean codes over the mean
+    variance within a sense), and one ``mean <sense>`` column per sense; the ``top`` factors per level, best first.
+    """
+    texts = store.texts
+    if not {"word", "sense_label", "start"} <= set(texts.columns):
+        raise ValueError(f"The corpus '{store.manifest.corpus_name}' has no word-sense sentences.")
+    chosen = texts[texts["word"] == word].reset_index(names="text_id")
+    if chosen["sense_label"].nunique() < 2:
+        raise ValueError(f"'{word}' is not a word of the word-sense set; pick one of its words.")
+    pieces = store.tokens[["text_id", "start"]].reset_index(names="row")
+    targets = chosen[["text_id", "start", "sense_label"]].astype({"start": int}).merge(pieces, on=["text_id", "start"])
+    senses = sorted(targets["sense_label"].unique())
+    records = []
+    for level in range(store.levels):
+        codes = dictionary.codes(np.asarray(store.vectors(level)[targets["row"].to_numpy()], dtype=np.float32))
+        means = np.stack([codes[(targets["sense_label"] == sense).to_numpy()].mean(axis=0) for sense in senses])
+        within = np.stack([codes[(targets["sense_label"] == sense).to_numpy()].var(axis=0) for sense in senses])
+        separation = means.var(axis=0) / (within.mean(axis=0) + 1e-6)
+        for factor in np.argsort(-separation, kind="stable")[:top]:
+            record = {"level": level, "factor": int(factor), "separation": round(float(separation[factor]), 3)}
+            records.append(
+                record | {f"mean {sense}": round(float(means[i, factor]), 4) for i, sense in enumerate(senses)}
+            )
+    return pd.DataFrame(records)
 
 
 def learn_from_store(
