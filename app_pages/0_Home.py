@@ -48,5 +48,7 @@ st.markdown(
     "once (about half a minute), then the purity curve shows the river sense of *bank* taking over from the "
     "embeddings to the middle layers, and the bars show its neighbours are nouns.\n"
     "7. Open **Projections**: BBC News sentences coloured by topic; move the layer slider and watch the topics "
-    "separate, switch to UMAP, colour by cluster and read each cluster's words."
+    "separate, switch to UMAP, colour by cluster and read each cluster's words.\n"
+    "8. Open **Transformer factors**: the factors that make up *bank* at each layer, where a factor matters most, "
+    "its strongest corpus contexts, and the factors that tell the river bank from the money bank."
 )
