@@ -10,6 +10,7 @@ from components.embedding_search import cached_occurrences, cached_predictions, 
 from components.feedback import user_errors
 from components.model import cached_attention
 from components.navigation import PageInfo
+from components.page import forget_stale_choice
 from xray.models.token_predictions import prediction_support
 from xray.rendering.charts import token_bars
 from xray.rendering.corpus_charts import count_bars, purity_lines
@@ -58,10 +59,7 @@ if by == BY_TOKEN:
         st.warning("The sidebar text has no word pieces besides special tokens; type a sentence.")
         st.stop()
     labels = dict(zip(choices, position_labels([attention.tokens[p] for p in choices], choices), strict=True))
-    requested = st.session_state.get("search.token", st.query_params.get("search.token"))
-    if requested is not None and str(requested) not in {str(choice) for choice in choices}:
-        st.info(f"Token {requested} is not in the current text; showing another token instead.")
-        st.session_state.pop("search.token", None)
+    forget_stale_choice("search.token", choices, "Token {} is not in the current text; showing another token instead.")
     default = next((p for p in choices if attention.tokens[p].lower() == "bank"), choices[0])
     position = st.selectbox(
         "Token", choices, index=choices.index(default), format_func=labels.get, key="search.token", bind="query-params"
@@ -134,6 +132,15 @@ if attention is not None:
 
 with st.expander("Downloads"):
     row = download_row()
-    download("Neighbours (CSV)", result.table().to_csv(index=False), "neighbours.csv", "text/csv", "search.csv", row)
-    download("Purity by level (CSV)", result.purity.to_csv(index=False), "purity.csv", "text/csv", "search.purity", row)
+    download(
+        "Neighbours (CSV)", lambda: result.table().to_csv(index=False), "neighbours.csv", "text/csv", "search.csv", row
+    )
+    download(
+        "Purity by level (CSV)",
+        lambda: result.purity.to_csv(index=False),
+        "purity.csv",
+        "text/csv",
+        "search.purity",
+        row,
+    )
     download("Search (JSON)", result.to_json, "search.json", "application/json", "search.json", row)

@@ -16,7 +16,7 @@ from components.factors import (
 )
 from components.feedback import user_errors
 from components.navigation import PageInfo
-from components.page import start_page
+from components.page import forget_stale_choice, start_page
 from xray.rendering.corpus_charts import codes_heatmap, importance_line
 from xray.store.activations import level_name, model_revision
 from xray.techniques.factors import CONTEXT_PIECES, band
@@ -81,13 +81,12 @@ st.caption(f"The {PER_LEVEL} strongest factors of '{sentence.tokens[token]}' at 
 st.dataframe(sentence.token_factors(token, PER_LEVEL), hide_index=True)
 
 st.subheader("One factor through the layers")
-requested = st.session_state.get("factors.factor", st.query_params.get("factors.factor"))
-try:
-    if requested is not None:
-        dictionary.check_factor(int(requested))
-except ValueError as error:
-    st.info(f"{error} Showing the sentence's strongest factor instead.", icon=":material/info:")
-    st.session_state.pop("factors.factor", None)
+forget_stale_choice(
+    "factors.factor",
+    range(dictionary.factors),
+    f"Factor {{}} does not exist: this dictionary has factors 0 to {dictionary.factors - 1}. Showing the sentence's "
+    "strongest factor instead.",
+)
 factor = st.number_input(
     "Factor", 0, dictionary.factors - 1, int(strongest[0]), key="factors.factor", bind="query-params"
 )
@@ -146,7 +145,9 @@ with st.expander("Every factor, by the level where it peaks, with its most frequ
 
 with st.expander("Downloads"):
     row = download_row()
-    download("Codes (CSV)", sentence.table().to_csv(index=False), "factor_codes.csv", "text/csv", "factors.csv", row)
+    download(
+        "Codes (CSV)", lambda: sentence.table().to_csv(index=False), "factor_codes.csv", "text/csv", "factors.csv", row
+    )
     download("Codes (JSON)", sentence.to_json, "factor_codes.json", "application/json", "factors.json", row)
     download("Factors (CSV)", dictionary.table().to_csv(index=False), "factors.csv", "text/csv", "factors.table", row)
     download("Dictionary (JSON)", dictionary.to_json, "dictionary.json", "application/json", "factors.dict", row)

@@ -19,7 +19,7 @@ from xray.models.batching import bf16_is_fast
 from xray.models.classifiers import ClassifierSpec
 from xray.rendering.corpus_charts import SELECTION, projection_scatter, separation_lines
 from xray.store.activations import level_name
-from xray.techniques.projections import INTERNAL_COLUMNS, METHODS, sample_rows
+from xray.techniques.projections import INTERNAL_COLUMNS, METHODS, sample_rows, separation_sample
 
 UNITS = {"text": "Texts (mean of their word pieces)", "piece": "Word pieces"}
 AXES = {"x / y": ("x", "y"), "x / z": ("x", "z"), "y / z": ("y", "z")}
@@ -138,17 +138,14 @@ if brushed:
 
 st.subheader("Clusters")
 st.caption("Each cluster's most distinctive words (class-based TF-IDF) and its most common label.")
-st.dataframe(projection.cluster_summary(), hide_index=True, width="stretch")
+st.dataframe(projection.clusters, hide_index=True, width="stretch")
 
 if store.manifest.label_column:
     st.subheader("Separation of the labels, layer by layer")
-    subsample = sample_rows(len(points), SEPARATION_SAMPLE)
-    labels = points["label"].to_numpy()[subsample]
-    counts = points["label"].iloc[subsample].value_counts()
-    kept = np.isin(labels, counts.index[counts >= MIN_PER_LABEL])
-    subsample, labels = subsample[kept], labels[kept]
+    labels = points["label"].to_numpy()
+    subsample = separation_sample(labels, SEPARATION_SAMPLE, MIN_PER_LABEL)
     with user_errors("measuring separation"), st.spinner("Probing every level…"):
-        separation = cached_separation(key, unit, tuple(points["row"].to_numpy()[subsample]), tuple(labels))
+        separation = cached_separation(key, unit, tuple(points["row"].to_numpy()[subsample]), tuple(labels[subsample]))
     separation_chart = separation_lines(separation, level)
     st.altair_chart(separation_chart, width="content")
     st.caption(
@@ -161,5 +158,5 @@ if store.manifest.label_column:
 
 with st.expander("Downloads"):
     row = download_row()
-    download("Points (CSV)", points.to_csv(index=False), "projection.csv", "text/csv", "projection.csv", row)
+    download("Points (CSV)", lambda: points.to_csv(index=False), "projection.csv", "text/csv", "projection.csv", row)
     download("Projection (JSON)", projection.to_json, "projection.json", "application/json", "projection.json", row)

@@ -27,11 +27,12 @@ from xray.corpora.uploads import MAX_ROWS, MAX_UPLOAD_BYTES, UploadedTable, corp
 from xray.models.batching import bf16_is_fast
 from xray.store.activations import (
     ActivationStore,
+    StoreManifest,
     StoreSettings,
     build_status,
     default_cache_root,
-    find_store,
     level_name,
+    locate_store,
     open_store,
     store_name,
 )
@@ -56,10 +57,6 @@ def cached_upload(data: bytes, file_name: str) -> UploadedTable:
 
 StoreKey = tuple[str, float]
 """A finished store as a cache key: its folder name and build time (which tells a rebuilt store apart)."""
-
-
-def store_key(store: ActivationStore) -> StoreKey:
-    return store.folder.name, store.manifest.build_seconds
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -126,30 +123,34 @@ def start_corpus_page(info: PageInfo) -> CorpusPage:
     and the store (built with progress on a first visit)."""
     selection = start_page(info)
     corpus = corpus_picker()
-    store = activation_store(selection, corpus)
+    key = activation_store(selection, corpus)
+    with user_errors("reading the activation store"):
+        store = cached_open_store(key)
     level = selection.layer + 1
     manifest = store.manifest
     st.caption(
         f"{manifest.corpus_name}: {manifest.texts:,} texts, {manifest.pieces:,} word pieces at {manifest.levels} "
         f"levels, computed in {manifest.precision} and kept on disk. Showing {level_name(level)} (the sidebar layer)."
     )
-    return CorpusPage(selection, corpus, store, store_key(store), level)
+    return CorpusPage(selection, corpus, store, key, level)
 
 
 def store_settings(selection: Selection) -> StoreSettings:
     return StoreSettings(bf16=bf16_is_fast(selection.model.device))
 
 
-def activation_store(selection: Selection, corpus: Corpus) -> ActivationStore:
-    """The store of the sidebar model over ``corpus``: from disk, else built by a child process (see
-    :func:`_start_build`) while this page shows its progress; stops the page with a message if the build fails."""
+def activation_store(selection: Selection, corpus: Corpus) -> StoreKey:
+    """The key of the sidebar model's store over ``corpus`` (open it with :func:`cached_open_store`): found on disk
+    by its manifest alone, else built by a child process (see :func:`_start_build`) while this page shows its
+    progress; stops the page with a message if the build fails."""
     settings = store_settings(selection)
     root = default_cache_root()
     with user_errors("reading the activation store"):
-        found = find_store(selection.model, corpus, root, settings)
-    if found is None:
-        found = _wait_for_build(selection, corpus, settings, root)
-    return cached_open_store(store_key(found))
+        located = locate_store(selection.model, corpus, root, settings)
+    if located is None:
+        located = _wait_for_build(selection, corpus, settings, root)
+    folder, manifest = located
+    return folder.name, manifest.build_seconds
 
 
 _builds: dict[str, subprocess.Popen] = {}
@@ -188,7 +189,9 @@ def _ended(name: str, root: Path) -> str | None:
     return lines[-1] if lines else f"the build stopped with exit code {process.returncode}"
 
 
-def _wait_for_build(selection: Selection, corpus: Corpus, settings: StoreSettings, root: Path) -> ActivationStore:
+def _wait_for_build(
+    selection: Selection, corpus: Corpus, settings: StoreSettings, root: Path
+) -> tuple[Path, StoreManifest]:
     """Start the build if no process builds this store yet, then follow its progress until it is finished."""
     name = store_name(selection.model, corpus, settings)
     label = f"Computing every hidden state of {corpus.name} ({len(corpus):,} texts) once; kept on disk for next time"
@@ -197,7 +200,7 @@ def _wait_for_build(selection: Selection, corpus: Corpus, settings: StoreSetting
     while True:
         ended = _ended(name, root)
         with user_errors("reading the activation store"):
-            found = find_store(selection.model, corpus, root, settings)
+            found = locate_store(selection.model, corpus, root, settings)
         if found is not None:
             bar.empty()
             (root / f".{name}.corpus.parquet").unlink(missing_ok=True)

@@ -3,8 +3,6 @@ each factor's top contexts read from the activation store they were found in."""
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import streamlit as st
 
@@ -12,7 +10,7 @@ from components.corpus import StoreKey, activation_store, cached_builtin, cached
 from components.model import cached_attention
 from components.sidebar import Selection
 from xray.corpora.builtin import BUILTIN_CORPORA
-from xray.store.activations import MANIFEST, default_cache_root
+from xray.store.activations import StoreError, default_cache_root, read_manifest
 from xray.store.rows import describe_rows
 from xray.techniques.factors import (
     FactorDictionary,
@@ -42,19 +40,22 @@ def cached_sentence_factors(model_name: str, text: str, text_b: str | None) -> S
 def context_store(selection: Selection, contexts: TopContexts) -> StoreKey | None:
     """The store the top contexts come from: opened if on disk, built (with progress) if its corpus is built in,
     else None."""
-    manifest = default_cache_root() / contexts.store / MANIFEST
-    if manifest.is_file():
-        return contexts.store, json.loads(manifest.read_text(encoding="utf-8"))["build_seconds"]
+    try:
+        return contexts.store, read_manifest(default_cache_root() / contexts.store).build_seconds
+    except StoreError:  # not on disk (yet): rebuilt below where its corpus is built in
+        pass
     if contexts.corpus not in BUILTIN_CORPORA:
         return None
-    store = activation_store(selection, cached_builtin(contexts.corpus))
-    return (store.folder.name, store.manifest.build_seconds) if store.folder.name == contexts.store else None
+    key = activation_store(selection, cached_builtin(contexts.corpus))
+    return key if key[0] == contexts.store else None
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def cached_top_contexts(model_name: str, store: StoreKey, factor: int, level: int) -> pd.DataFrame:
     """The factor's strongest pieces at ``level``: code, then :func:`describe_rows`' columns."""
-    contexts = cached_dictionary(model_name).contexts
+    dictionary = cached_dictionary(model_name)
+    dictionary.check_factor(factor)
+    contexts = dictionary.contexts
     codes = contexts.codes[level, factor]
     kept = codes > 0
     table = describe_rows(cached_open_store(store), contexts.rows[level, factor][kept])

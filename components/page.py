@@ -3,6 +3,10 @@ the shared sidebar."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+import streamlit as st
+
 from components.navigation import PageInfo, current_opening
 from components.sidebar import Selection, sidebar
 
@@ -15,3 +19,14 @@ def start_page(info: PageInfo) -> Selection:
     """
     current_opening(info).loading.empty()
     return sidebar(uses_layer=info.uses_layer)
+
+
+def forget_stale_choice(key: str, valid: Iterable[object], message: str) -> None:
+    """Where the session or the URL holds a value for widget ``key`` that is no longer among ``valid`` (the text
+    changed, the dictionary is smaller), say so with ``message`` (``{}`` stands for the value) and drop it, so the
+    widget starts from its default."""
+    requested = st.session_state.get(key, st.query_params.get(key))
+    if requested is None or str(requested) in {str(value) for value in valid}:
+        return
+    st.info(message.format(requested), icon=":material/info:")
+    st.session_state.pop(key, None)

@@ -16,6 +16,7 @@ from xray.techniques.projections import (
     project,
     sample_rows,
     separation_by_level,
+    separation_sample,
     suggest_clusters,
 )
 
@@ -94,7 +95,7 @@ def test_a_projection_of_a_store_carries_labels_clusters_and_the_query(tiny, tmp
     assert texts.points["label"].tolist() == tiny_corpus().labels and texts.query is not None
     assert set(texts.points["cluster"]) == {0, 1} and {"x", "y"} <= set(texts.points.columns)
     assert pieces.axes == ["x", "y", "z"] and len(pieces.points) == 20 and "piece" in pieces.points
-    assert len(pieces.cluster_summary()) == 3 and '"points"' in texts.to_json()
+    assert len(pieces.clusters) == 3 and '"points"' in texts.to_json()
 
 
 def test_separation_needs_two_labels_with_two_points_each(tiny, tmp_path):
@@ -116,3 +117,10 @@ def test_bbc_topics_separate_more_after_the_layers_than_at_the_embeddings(minilm
 
     assert separation["knn_accuracy"].iloc[-1] > separation["knn_accuracy"].iloc[0] + 0.1
     assert separation["knn_accuracy"].iloc[-1] > separation["chance"].iloc[-1] + 0.2
+
+
+def test_the_separation_sample_keeps_only_labels_with_enough_points():
+    labels = np.array(["a"] * 20 + ["b"] * 3 + ["c"] * 7)
+    chosen = separation_sample(labels, 100, min_per_label=5)
+
+    assert set(labels[chosen]) == {"a", "c"} and len(chosen) == 27 and (np.diff(chosen) > 0).all()

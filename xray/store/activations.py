@@ -201,18 +201,23 @@ def level_name(level: int) -> str:
     return "embeddings" if level == 0 else f"layer {level - 1}"
 
 
-def open_store(folder: Path) -> ActivationStore:
-    """Read a finished store. Raises StoreError if the folder is incomplete, of another version, or damaged."""
+def read_manifest(folder: Path) -> StoreManifest:
+    """The manifest of a finished store. Raises StoreError if the folder is incomplete or of another version."""
     manifest_path = folder / MANIFEST
     if not manifest_path.is_file():
         raise StoreError(f"{folder} is not a finished store (no {MANIFEST}); build it again.")
     try:
-        raw = json.loads(manifest_path.read_text(encoding="utf-8"))
-        manifest = StoreManifest(**raw)
+        manifest = StoreManifest(**json.loads(manifest_path.read_text(encoding="utf-8")))
     except (json.JSONDecodeError, TypeError) as error:
         raise StoreError(f"{folder} was written by another version of Transformer X-Ray; build it again.") from error
     if manifest.store_version != STORE_VERSION:
         raise StoreError(f"{folder} is store version {manifest.store_version}, this app reads {STORE_VERSION}.")
+    return manifest
+
+
+def open_store(folder: Path) -> ActivationStore:
+    """Read a finished store. Raises StoreError if the folder is incomplete, of another version, or damaged."""
+    manifest = read_manifest(folder)
     texts = pd.read_parquet(folder / "texts.parquet")
     tokens = pd.read_parquet(folder / "tokens.parquet")
     if len(texts) != manifest.texts or len(tokens) != manifest.pieces:
@@ -220,28 +225,31 @@ def open_store(folder: Path) -> ActivationStore:
     return ActivationStore(folder, manifest, texts, tokens)
 
 
-def find_store(loaded: LoadedModel, corpus: Corpus, root: Path, settings: StoreSettings) -> ActivationStore | None:
-    """The finished store for this model and corpus under ``root``, or None. A folder under the right name that
-    belongs to another model, corpus or version is moved aside and deleted, never read."""
+def locate_store(
+    loaded: LoadedModel, corpus: Corpus, root: Path, settings: StoreSettings
+) -> tuple[Path, StoreManifest] | None:
+    """The folder and manifest of the finished store for this model and corpus under ``root``, or None, reading
+    only the manifest (cheap enough for every page run). A folder under the right name that belongs to another
+    model, corpus or version is moved aside and deleted, never read."""
     folder = root / store_name(loaded, corpus, settings)
     if not folder.is_dir():
         return None
     try:
-        store = open_store(folder)
+        manifest = read_manifest(folder)
     except StoreError:
         _discard(folder)
         return None
     expected = (loaded.name, model_revision(loaded), corpus.fingerprint, settings.max_tokens)
-    found = (
-        store.manifest.model,
-        store.manifest.revision,
-        store.manifest.corpus_fingerprint,
-        store.manifest.max_tokens,
-    )
-    if found != expected:
+    if (manifest.model, manifest.revision, manifest.corpus_fingerprint, manifest.max_tokens) != expected:
         _discard(folder)
         return None
-    return store
+    return folder, manifest
+
+
+def find_store(loaded: LoadedModel, corpus: Corpus, root: Path, settings: StoreSettings) -> ActivationStore | None:
+    """The finished store for this model and corpus under ``root`` (see :func:`locate_store`), read, or None."""
+    located = locate_store(loaded, corpus, root, settings)
+    return open_store(located[0]) if located is not None else None
 
 
 def _discard(folder: Path) -> None:

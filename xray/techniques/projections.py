@@ -45,6 +45,7 @@ class Projection:
         cluster, and for pieces piece and pos.
     query: the sidebar sentence's coordinates (x, y[, z]) in the same space, or None.
     explained_variance: for PCA, the share of variance each axis keeps; empty for UMAP.
+    clusters: per cluster its size, dominant label and most distinctive words (see :func:`cluster_summary`).
     """
 
     method: Method
@@ -54,17 +55,11 @@ class Projection:
     points: pd.DataFrame
     query: tuple[float, ...] | None
     explained_variance: tuple[float, ...]
+    clusters: pd.DataFrame
 
     @property
     def axes(self) -> list[str]:
         return ["x", "y", "z"][: self.dimensions]
-
-    def cluster_summary(self, top_n: int = 8) -> pd.DataFrame:
-        """Per cluster its size, dominant label and most distinctive words (see :func:`distinctive_words`); for
-        pieces, the words are the pieces themselves."""
-        words = self.points["text"] if self.unit == "text" else self.points["piece"].str.lstrip("#Ġ▁")
-        labels = self.points["label"].tolist() if (self.points["label"] != "").any() else None
-        return distinctive_words(words.astype(str).tolist(), self.points["cluster"].to_numpy(), labels, top_n)
 
     def table(self) -> pd.DataFrame:
         return self.points.copy()
@@ -273,7 +268,24 @@ def build_projection(
         points=points,
         query=tuple(float(v) for v in placed) if placed is not None else None,
         explained_variance=explained,
+        clusters=cluster_summary(points, unit),
     )
+
+
+def cluster_summary(points: pd.DataFrame, unit: Unit, top_n: int = 8) -> pd.DataFrame:
+    """Per cluster of ``points`` its size, dominant label and most distinctive words (see
+    :func:`distinctive_words`); for pieces, the words are the pieces themselves."""
+    words = points["text"] if unit == "text" else points["piece"].str.lstrip("#Ġ▁")
+    labels = points["label"].tolist() if (points["label"] != "").any() else None
+    return distinctive_words(words.astype(str).tolist(), points["cluster"].to_numpy(), labels, top_n)
+
+
+def separation_sample(labels: np.ndarray, size: int, min_per_label: int = 5) -> np.ndarray:
+    """Up to ``size`` indices of ``labels`` (at random, sorted) whose label has at least ``min_per_label`` of
+    them: the points :func:`separation_by_level` can score (a probe needs a few points of every label)."""
+    chosen = sample_rows(len(labels), size)
+    values, counts = np.unique(labels[chosen], return_counts=True)
+    return chosen[np.isin(labels[chosen], values[counts >= min_per_label])]
 
 
 def warm_up() -> None:
