@@ -106,7 +106,10 @@ if contexts is None:
     st.caption("This dictionary was saved without top contexts; learn it again with `python -m xray factors`.")
 else:
     if store is None:
-        st.info(f"The top contexts come from a corpus ({contexts.corpus}) this app cannot rebuild here.")
+        st.info(
+            f"The top contexts point into a store of {contexts.corpus} that is not here in the same form (another "
+            "corpus file or another build); learn the dictionary again with `python -m xray factors` to see them."
+        )
     else:
         st.caption(
             f"Where factor {factor} is strongest at {level_name(level)}: its top pieces among "

@@ -38,16 +38,16 @@ def cached_sentence_factors(model_name: str, text: str, text_b: str | None) -> S
 
 
 def context_store(selection: Selection, contexts: TopContexts) -> StoreKey | None:
-    """The store the top contexts come from: opened if on disk, built (with progress) if its corpus is built in,
-    else None."""
+    """The store the top contexts come from: opened if on disk, built (with progress) if its corpus is built in;
+    None where it cannot be had, or where the store found orders its rows otherwise than when the contexts were
+    found."""
     try:
-        return contexts.store, read_manifest(default_cache_root() / contexts.store).build_seconds
+        key = contexts.store, read_manifest(default_cache_root() / contexts.store).build_seconds
     except StoreError:  # not on disk (yet): rebuilt below where its corpus is built in
-        pass
-    if contexts.corpus not in BUILTIN_CORPORA:
-        return None
-    key = activation_store(selection, cached_builtin(contexts.corpus))
-    return key if key[0] == contexts.store else None
+        if contexts.corpus not in BUILTIN_CORPORA:
+            return None
+        key = activation_store(selection, cached_builtin(contexts.corpus))
+    return key if key[0] == contexts.store and cached_open_store(key).layout == contexts.layout else None
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

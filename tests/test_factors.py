@@ -222,6 +222,7 @@ def test_top_contexts_are_the_strongest_sampled_pieces_and_survive_saving(tiny, 
     again = load_dictionary(tmp_path / "with_contexts.npz")
     np.testing.assert_array_equal(again.contexts.rows, contexts.rows)
     assert again.contexts.store == store.folder.name and again.contexts.corpus == "tiny"
+    assert again.contexts.layout == store.layout
     summaries = factor_summaries(again, store)
     vocabulary = {word for text in TINY_TEXTS for word in re.findall(r"\w+|[^\w\s]", text)}
     assert len(summaries) == 8 and all(set(line.split(", ")) <= vocabulary for line in summaries if line)

@@ -280,3 +280,12 @@ def test_texts_past_max_tokens_are_cut_and_marked(tiny, tmp_path):
     assert store.texts.loc[0, "token_count"] == SETTINGS.max_tokens - 2  # [CLS] and [SEP] are not stored
     text, start, end = store.context(int(store.texts.loc[0, "first_row"]) + 29)  # its last stored piece
     assert text == long_text and 0 < start < end < len(long_text) // 2
+
+
+def test_the_layout_names_which_piece_each_row_holds(tiny, tmp_path):
+    store = build_store(tiny["bert"], tiny_corpus(), tmp_path, SETTINGS, tags=False)
+    rebuilt = build_store(tiny["bert"], tiny_corpus(), tmp_path / "again", SETTINGS, tags=False)
+    other = build_store(tiny["bert"], tiny_corpus(TEXTS[::-1]), tmp_path, SETTINGS, tags=False)
+
+    assert store.layout == rebuilt.layout and len(store.layout) == 16
+    assert other.layout != store.layout  # the same pieces, other rows

@@ -190,6 +190,14 @@ class ActivationStore:
         self.check_level(level)
         return np.load(self.folder / "pooled.npy", mmap_mode="r")[level]
 
+    @property
+    def layout(self) -> str:
+        """16 hex digits naming which piece each row holds: files that point at rows (a factor's top contexts)
+        check it, since a store rebuilt under the same name by another version may order its rows otherwise."""
+        digest = hashlib.sha256(self.tokens["text_id"].to_numpy(np.int64).tobytes())
+        digest.update(self.tokens["start"].to_numpy(np.int64).tobytes())
+        return digest.hexdigest()[:16]
+
     def context(self, row: int) -> tuple[str, int, int]:
         """(text, start, end) of stored piece ``row``: its text and its character span there."""
         piece = self.tokens.iloc[row]

@@ -127,13 +127,15 @@ class TopContexts:
     """Each factor's strongest pieces of a corpus sample, at each level.
 
     rows: (levels, factors, top) rows of the activation store ``store`` (its folder name), strongest first;
-    codes: (levels, factors, top) their codes (0 where fewer pieces use the factor); corpus: the corpus's name.
+    codes: (levels, factors, top) their codes (0 where fewer pieces use the factor); corpus: the corpus's name;
+    layout: that store's ``ActivationStore.layout``, so rows are never read from a store that orders them otherwise.
     """
 
     rows: np.ndarray
     codes: np.ndarray
     store: str
     corpus: str
+    layout: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -228,7 +230,7 @@ class FactorDictionary:
             "seconds": self.seconds,
             "contexts": None
             if self.contexts is None
-            else {"store": self.contexts.store, "corpus": self.contexts.corpus},
+            else {"store": self.contexts.store, "corpus": self.contexts.corpus, "layout": self.contexts.layout},
         }
         arrays = {"atoms": self.atoms.astype(np.float16), "importance": self.importance}
         if self.contexts is not None:
@@ -315,7 +317,7 @@ def load_dictionary(path: Path) -> FactorDictionary:
             contexts = None
             if about.get("contexts"):
                 rows, codes = saved["context_rows"], saved["context_codes"].astype(np.float32)
-                contexts = TopContexts(rows, codes, about["contexts"]["store"], about["contexts"]["corpus"])
+                contexts = TopContexts(rows, codes, **about["contexts"])
     except (OSError, KeyError, ValueError) as error:
         raise ValueError(f"{path} is not a factor dictionary written by Transformer X-Ray.") from error
     quality = about["quality"]
@@ -547,7 +549,7 @@ def find_top_contexts(
         best_rows[level, :, : values.shape[0]] = rows[indices.T.numpy()]
         if progress is not None:
             progress(level + 1, store.levels)
-    return TopContexts(best_rows, best_codes, store.folder.name, store.manifest.corpus_name)
+    return TopContexts(best_rows, best_codes, store.folder.name, store.manifest.corpus_name, store.layout)
 
 
 def factor_summaries(dictionary: FactorDictionary, store: ActivationStore, words: int = 3) -> list[str]:
