@@ -104,6 +104,7 @@ def projection_scatter(
     """Points at (x, y) coloured by ``colour`` (at most MAX_COLOURS colours), with a brush named SELECTION to
     select points and, when given, the query drawn as a large black cross labelled "your text"."""
     frame = points[[x, y, "row", *tooltip]].assign(colour=capped_colours(points[colour]))
+    scheme = "category10" if frame["colour"].nunique() <= 10 else "category20"  # category20 pairs similar hues
     brush = alt.selection_interval(name=SELECTION, encodings=["x", "y"])
     scatter = (
         alt.Chart(_inline(frame), title=title)
@@ -111,7 +112,7 @@ def projection_scatter(
         .encode(
             x=alt.X(f"{x}:Q", title=x, axis=alt.Axis(labels=False, ticks=False)),
             y=alt.Y(f"{y}:Q", title=y, axis=alt.Axis(labels=False, ticks=False)),
-            color=alt.Color("colour:N", title=colour, scale=alt.Scale(scheme="category20")),
+            color=alt.Color("colour:N", title=colour, scale=alt.Scale(scheme=scheme)),
             tooltip=[alt.Tooltip("colour:N", title=colour), *(alt.Tooltip(f"{name}:N") for name in tooltip)],
         )
         .add_params(brush)
