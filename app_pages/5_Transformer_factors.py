@@ -6,13 +6,17 @@ import streamlit as st
 
 from components.downloads import chart_downloads, download, download_row
 from components.factors import (
+    FACTOR,
     cached_dictionary,
+    cached_factor_lime,
     cached_factor_table,
     cached_sense_factors,
     cached_sentence_factors,
     cached_top_contexts,
     context_store,
+    factor_links,
     sense_words,
+    show_factor_lime,
 )
 from components.feedback import user_errors
 from components.navigation import PageInfo
@@ -24,6 +28,7 @@ from xray.text import position_labels
 
 SHOWN_FACTORS = 16
 PER_LEVEL = 3
+LIME_SAMPLES = 1_000
 
 PAGE = PageInfo(
     title="Transformer factors",
@@ -38,7 +43,6 @@ PAGE = PageInfo(
         "Dictionary learning over every layer, as in Yun et al. 2021."
     ),
 )
-
 selection = start_page(PAGE)
 with user_errors("loading the factor dictionary"):
     dictionary = cached_dictionary(selection.model_name)
@@ -78,18 +82,18 @@ token = st.selectbox(
     "Token", range(len(labels)), index=min(1, len(labels) - 1), format_func=labels.__getitem__, key="factors.token"
 )
 st.caption(f"The {PER_LEVEL} strongest factors of '{sentence.tokens[token]}' at every level.")
-st.dataframe(sentence.token_factors(token, PER_LEVEL), hide_index=True)
+token_factors = sentence.token_factors(token, PER_LEVEL)
+st.dataframe(token_factors, hide_index=True)
+factor_links(list(dict.fromkeys(token_factors["factor"])))
 
 st.subheader("One factor through the layers")
 forget_stale_choice(
-    "factors.factor",
+    FACTOR,
     range(dictionary.factors),
     f"Factor {{}} does not exist: this dictionary has factors 0 to {dictionary.factors - 1}. Showing the sentence's "
     "strongest factor instead.",
 )
-factor = st.number_input(
-    "Factor", 0, dictionary.factors - 1, int(strongest[0]), key="factors.factor", bind="query-params"
-)
+factor = st.number_input("Factor", 0, dictionary.factors - 1, int(strongest[0]), key=FACTOR, bind="query-params")
 importance = dictionary.importance[:, factor]
 peak = int(importance.argmax())
 st.caption(
@@ -121,6 +125,28 @@ else:
             st.caption(f"No sampled piece uses factor {factor} at {level_name(level)}.")
         else:
             st.dataframe(top[["code", "left", "piece", "right", "label"]], hide_index=True, width="stretch")
+            chosen = st.selectbox(
+                "Which words switch the factor on? Explain one context with LIME",
+                range(len(top)),
+                index=None,
+                format_func=lambda row: (
+                    f"{row + 1}. …{top['left'][row][-40:]}[{top['piece'][row]}]{top['right'][row][:40]}…"
+                ),
+                placeholder="Pick a context (a few seconds)",
+                key=f"factors.lime.{factor}.{level}",
+            )
+            if chosen is not None:
+                context = top.iloc[chosen]
+                with user_errors("running LIME on the factor"):
+                    explained = cached_factor_lime(
+                        selection.model_name,
+                        context["text"],
+                        (int(context["start"]), int(context["end"])),
+                        level,
+                        factor,
+                        LIME_SAMPLES,
+                    )
+                show_factor_lime(explained)
 
 words = sense_words(store) if store is not None else []
 if words:

@@ -7,11 +7,16 @@ import pandas as pd
 import streamlit as st
 
 from components.corpus import StoreKey, activation_store, cached_builtin, cached_open_store
-from components.model import cached_attention
+from components.downloads import chart_downloads, download, download_row
+from components.feedback import progress_bar
+from components.model import cached_attention, cached_model
 from components.sidebar import Selection
 from xray.corpora.builtin import BUILTIN_CORPORA
+from xray.rendering.charts import signed_bars
+from xray.rendering.highlight import highlighted_text_html
 from xray.store.activations import StoreError, default_cache_root, read_manifest
 from xray.store.rows import describe_rows
+from xray.techniques.factor_lime import FactorLime, explain_factor
 from xray.techniques.factors import (
     FactorDictionary,
     SentenceFactors,
@@ -84,3 +89,72 @@ def sense_words(store: StoreKey) -> list[str]:
     """The words of the word-sense set in the store's corpus (empty when it has none)."""
     texts = cached_open_store(store).texts
     return sorted(texts["word"].dropna().unique()) if "word" in texts.columns else []
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def cached_factor_lime(
+    model_name: str, text: str, target: tuple[int, int], level: int, factor: int, num_samples: int
+) -> FactorLime:
+    """LIME on the factor's code at one piece of a context, with a progress bar while computing."""
+    with progress_bar(f"Coding factor {factor} in LIME's perturbed contexts") as progress:
+        return explain_factor(
+            cached_model(model_name),
+            cached_dictionary(model_name),
+            text,
+            target,
+            level,
+            factor,
+            num_samples=num_samples,
+            progress=progress,
+        )
+
+
+FACTOR = "factors.factor"
+OPENED = "factors.open"
+
+
+def _open_factor() -> None:
+    picked = st.session_state[OPENED]
+    if picked is not None:
+        st.session_state[FACTOR] = picked
+        st.session_state[OPENED] = None
+
+
+def factor_links(factors: list[int]) -> None:
+    """One button per factor; a click shows that factor in the page's factor view (the number input ``FACTOR``)."""
+    st.pills(
+        "Open one of these factors in the factor view below",
+        factors,
+        format_func=lambda factor: f"factor {factor}",
+        key=OPENED,
+        on_change=_open_factor,
+    )
+
+
+def show_factor_lime(result: FactorLime) -> None:
+    """The context with its words shaded by LIME weight and the piece's word framed, the weights as bars, and
+    downloads."""
+    if result.poor_fit:
+        st.warning(result.fit_summary(), icon="⚠️")
+    else:
+        st.caption(result.fit_summary())
+    st.html(
+        highlighted_text_html(
+            result.text,
+            result.spans,
+            towards="raises the code",
+            against="lowers the code",
+            outlined=result.target_word,
+        )
+    )
+    chart = signed_bars(result.words, result.weights, f"LIME weights for factor {result.factor}", "weight")
+    st.altair_chart(chart, width="content")
+    stem = f"factor_{result.factor}_lime"
+    chart_downloads(chart, stem, "factors.lime.chart")
+    st.caption(
+        f"The framed word always stays. {result.num_samples:,} samples ({result.distinct_texts:,} distinct "
+        f"contexts), seed {result.seed}, {result.seconds:.1f} s."
+    )
+    row = download_row()
+    download("Weights (CSV)", result.table().to_csv(index=False), f"{stem}.csv", "text/csv", "factors.lime.csv", row)
+    download("Explanation (JSON)", result.to_json, f"{stem}.json", "application/json", "factors.lime.json", row)

@@ -38,3 +38,23 @@ def test_a_model_without_a_dictionary_is_told_how_to_learn_one(tmp_path):
     app = run_page(FACTORS, model=OTHER_MODEL, model_id=str(folder))
     assert_clean(app)
     assert "python -m xray factors --model" in messages(app)
+
+
+def test_a_tokens_factor_opens_in_the_factor_view_and_lime_explains_a_context():
+    app = run_page(FACTORS, layer="2", text="We sat on the bank of the river")
+    opened = app.button_group(key="factors.open")
+    first = opened.options[0]
+    app = opened.set_value(int(first.removeprefix("factor "))).run()
+    assert_clean(app)
+    factor = app.number_input(key="factors.factor").value
+    assert f"factor {factor}" == first and app.button_group(key="factors.open").value is None
+    assert any(f"Factor {factor} peaks at" in caption.value for caption in app.caption)
+
+    explain = next(box for box in app.selectbox if str(box.key).startswith("factors.lime."))
+    app = explain.select_index(0).run()
+    assert_clean(app)
+    summary = " ".join(caption.value for caption in app.caption) + messages(app)
+    assert f"Factor {factor}'s code at" in summary and "The framed word always stays" in summary
+    assert "outline: 2px solid" in app.html[-1].value and "raises the code" in app.html[-1].value
+    specs = [chart.proto.spec for chart in app.get("vega_lite_chart") + app.get("arrow_vega_lite_chart")]
+    assert any(f"LIME weights for factor {factor}" in spec for spec in specs)

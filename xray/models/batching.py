@@ -58,6 +58,14 @@ def pad_batch(sequences: list[list[int]], pad_id: int, device: torch.device) -> 
     return {"input_ids": input_ids.to(device), "attention_mask": attention_mask.to(device)}
 
 
+def hidden_states(loaded: LoadedModel, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+    """Per level (batch, sequence, hidden), embeddings first: the encoder's for encoder-decoder models, else the
+    model's."""
+    if loaded.family == "encoder-decoder":
+        return loaded.model.get_encoder()(**batch, output_hidden_states=True).hidden_states
+    return loaded.model(**batch, output_hidden_states=True).hidden_states
+
+
 def run_batched(
     loaded: LoadedModel,
     texts: Sequence[str],

@@ -16,6 +16,7 @@ MIN_OPACITY = 0.12  # the weakest scored word is still visibly shaded
 MAX_OPACITY = 0.75  # the strongest word stays readable in light and dark themes
 _BOX = "white-space: pre-wrap; line-height: 2; font-size: 1.05rem"
 _MARK = "padding: 0.1em 0.15em; border-radius: 0.25em"
+_OUTLINE = "outline: 2px solid currentColor; font-weight: 600"
 
 
 def _colour(weight: float, largest: float) -> str:
@@ -34,11 +35,13 @@ def highlighted_text_html(
     *,
     towards: str = "towards the class",
     against: str = "against the class",
+    outlined: tuple[int, int] | None = None,
 ) -> str:
     """``text`` as HTML with each scored span shaded and its score in a hover tooltip, then a legend.
 
     spans: (start, end, score) character spans of ``text``, in order and not overlapping; a span
         with score None is shown plain. towards, against: legend labels for positive and negative scores.
+    outlined: (start, end) of one span to frame (e.g. the word whose output is explained), or None.
     """
     largest = max((abs(score) for _, _, score in spans if score is not None), default=0.0)
     pieces: list[str] = []
@@ -48,7 +51,9 @@ def highlighted_text_html(
             raise ValueError(f"Spans must be in order, inside the text and not overlap; got ({start}, {end}).")
         pieces.append(html.escape(text[cursor:start]))
         word = html.escape(text[start:end])
-        if score is None:
+        if (start, end) == outlined:
+            pieces.append(f'<span style="{_OUTLINE}; {_MARK}">{word}</span>')
+        elif score is None:
             pieces.append(word)
         else:
             tooltip = html.escape(f"{text[start:end]}: {score:+.4f}", quote=True)

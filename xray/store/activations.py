@@ -51,7 +51,7 @@ from xray.corpora.linguistics import (
     tags_from_table,
     tags_table,
 )
-from xray.models.batching import pad_batch
+from xray.models.batching import hidden_states, pad_batch
 from xray.models.loading import LoadedModel
 
 STORE_VERSION = 1
@@ -349,13 +349,6 @@ def _plan(loaded: LoadedModel, corpus: Corpus, settings: StoreSettings, tagged: 
     )
 
 
-def _hidden_states(loaded: LoadedModel, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
-    """Per level (batch, sequence, hidden): the encoder's for encoder-decoder models, else the model's."""
-    if loaded.family == "encoder-decoder":
-        return loaded.model.get_encoder()(**batch, output_hidden_states=True).hidden_states
-    return loaded.model(**batch, output_hidden_states=True).hidden_states
-
-
 @contextmanager
 def _exclusive(lock_path: Path, partial: Path) -> Iterator[None]:
     """Hold the build lock, or raise StoreBusyError saying how far the other build is."""
@@ -525,7 +518,7 @@ def _build_locked(
             for number, batch in enumerate(plan.batches):
                 if number in done:
                     continue
-                states = _hidden_states(loaded, pad_batch([plan.input_ids[i] for i in batch], pad_id, loaded.device))
+                states = hidden_states(loaded, pad_batch([plan.input_ids[i] for i in batch], pad_id, loaded.device))
                 clipped += _write_batch(arrays, plan, batch, states)
                 done.add(number)
                 pieces_done += int(sum(len(plan.keep[i]) for i in batch))

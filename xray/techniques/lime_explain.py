@@ -23,7 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from lime.lime_base import LimeBase
 from lime.lime_text import IndexedString, LimeTextExplainer
+from sklearn.metrics import pairwise_distances
 
 from xray.models.batching import Progress
 from xray.models.classifiers import Classifier
@@ -36,6 +38,7 @@ MAX_WORDS = 1000  # distinct words: lime's sample matrix is (num_samples, words)
 MAX_SEED = 2**32 - 1  # numpy's RandomState, which lime seeds, takes 0 .. 2**32 - 1
 POOR_FIT = 0.5
 """Below this weighted R², the surrogate explains too little of the classifier to trust its weights."""
+KERNEL_WIDTH = 25.0  # LimeTextExplainer's default, on cosine distances times 100
 
 Span = tuple[int, int, float | None]
 """(start, end, weight): ``text[start:end]`` is one occurrence of a word; weight None when it is not a feature."""
@@ -154,7 +157,56 @@ def expected_distinct_texts(text: str, num_samples: int) -> float:
     return distinct
 
 
-def _check_range(name: str, value: int, low: int, high: int) -> None:
+@dataclass(frozen=True)
+class Surrogate:
+    """LIME's weighted linear model over kept features.
+
+    features, weights: (chosen,) feature indices and their weights, largest magnitude first.
+    intercept; local_prediction: its prediction with every feature kept; score: its weighted R².
+    """
+
+    features: np.ndarray
+    weights: np.ndarray
+    intercept: float
+    local_prediction: float
+    score: float
+
+
+def perturbation_masks(features: int, num_samples: int, seed: int) -> np.ndarray:
+    """(num_samples, features) 0/1 rows of which features each perturbed text keeps, drawn as LimeTextExplainer
+    draws them: the first row keeps all; every other removes k features, k uniform in 1..features."""
+    if features < 1:
+        raise ValueError("LIME needs at least one feature to remove.")
+    random = np.random.RandomState(seed)
+    kept = np.ones((num_samples, features))
+    for row, size in enumerate(random.randint(1, features + 1, num_samples - 1), start=1):
+        kept[row, random.choice(features, size, replace=False)] = 0
+    return kept
+
+
+def fit_surrogate(kept: np.ndarray, outputs: np.ndarray, num_features: int, seed: int) -> Surrogate:
+    """lime's local surrogate (``LimeBase``, the kernel and distances of ``LimeTextExplainer``) of ``outputs``
+    (samples,), any real-valued output of the perturbed inputs, on ``kept`` (samples, features) from
+    :func:`perturbation_masks`."""
+    distances = pairwise_distances(kept, kept[:1], metric="cosine").ravel() * 100
+
+    def kernel(distance: np.ndarray) -> np.ndarray:
+        return np.sqrt(np.exp(-(distance**2) / KERNEL_WIDTH**2))
+
+    base = LimeBase(kernel, random_state=np.random.RandomState(seed))
+    intercept, chosen, score, local = base.explain_instance_with_data(
+        kept, np.asarray(outputs, dtype=np.float64)[:, None], distances, 0, min(num_features, kept.shape[1])
+    )
+    return Surrogate(
+        features=np.array([feature for feature, _ in chosen], dtype=np.int64),
+        weights=np.array([weight for _, weight in chosen], dtype=np.float64),
+        intercept=float(intercept),
+        local_prediction=float(np.ravel(local)[0]),
+        score=float(score),
+    )
+
+
+def check_range(name: str, value: int, low: int, high: int) -> None:
     if not low <= value <= high:
         raise ValueError(f"{name} must be between {low:,} and {high:,}, got {value:,}.")
 
@@ -200,11 +252,11 @@ def explain_lime(
     or parameters out of range.
     """
     prepared = prepare_text(text)
-    _check_range("num_samples", num_samples, MIN_SAMPLES, MAX_SAMPLES)
-    _check_range("num_features", num_features, MIN_FEATURES, MAX_FEATURES)
+    check_range("num_samples", num_samples, MIN_SAMPLES, MAX_SAMPLES)
+    check_range("num_features", num_features, MIN_FEATURES, MAX_FEATURES)
     if class_index is not None:
-        _check_range("class_index", class_index, 0, len(classifier.class_names) - 1)
-    _check_range("seed", seed, 0, MAX_SEED)
+        check_range("class_index", class_index, 0, len(classifier.class_names) - 1)
+    check_range("seed", seed, 0, MAX_SEED)
     words = word_count(prepared.text)
     if words < 2:
         raise ValueError(
