@@ -5,10 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from components.downloads import chart_downloads, download, download_row
+from components.factor_learning import learn_dictionary_panel
+from components.factor_lime import cached_factor_lime, show_factor_lime
 from components.factors import (
     FACTOR,
     cached_dictionary,
-    cached_factor_lime,
     cached_factor_table,
     cached_sense_factors,
     cached_sentence_factors,
@@ -16,7 +17,6 @@ from components.factors import (
     context_store,
     factor_links,
     sense_words,
-    show_factor_lime,
 )
 from components.feedback import user_errors
 from components.navigation import PageInfo
@@ -47,13 +47,7 @@ selection = start_page(PAGE)
 with user_errors("loading the factor dictionary"):
     dictionary = cached_dictionary(selection.model_name)
 if dictionary is None:
-    st.info(
-        f"No factor dictionary has been learned for '{selection.model_name}' yet. Learn one from the command line "
-        f'(a few minutes on a laptop CPU): `python -m xray factors --model "{selection.model_name}"`; the embedded '
-        "model ships with one.",
-        icon=":material/info:",
-    )
-    st.stop()
+    learn_dictionary_panel(selection)
 if dictionary.revision != model_revision(selection.model):
     st.warning("This dictionary was learned on another revision of the model; its codes may not fit.", icon="⚠️")
 quality = dictionary.quality

@@ -1,16 +1,13 @@
 """The corpus and its activation store, shared by the pages that search or project a corpus.
 
 The corpus picker is bound to the URL (built-in corpora) and remembers an upload for the whole session, so
-every corpus page reads the same one. The store is found on disk or built once by a child process
-(``python -m xray index``), whose progress the page follows; a session that finds a build running (its own,
-another session's or one started from the command line) follows that one.
+every corpus page reads the same one. The store is found on disk or built once by a child job
+(``python -m xray index``, see :mod:`components.jobs`), whose progress the page follows; a session that finds a
+build running (its own, another session's or one started from the command line) follows that one.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +15,7 @@ from pathlib import Path
 import streamlit as st
 
 from components.feedback import remaining, user_errors
+from components.jobs import finished_job, job_running, start_job
 from components.navigation import PageInfo
 from components.page import start_page
 from components.sidebar import SHARED, Selection
@@ -42,7 +40,6 @@ UPLOAD = "Your own file (.txt or .csv)"
 NO_LABEL = "(none)"
 UPLOADED = "corpus.uploaded"
 POLL_S = 0.5
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -153,40 +150,16 @@ def activation_store(selection: Selection, corpus: Corpus) -> StoreKey:
     return folder.name, manifest.build_seconds
 
 
-_builds: dict[str, subprocess.Popen] = {}
-_builds_lock = threading.Lock()
-
-
 def _start_build(model_name: str, corpus: Corpus, settings: StoreSettings, root: Path, name: str) -> None:
-    """Run ``python -m xray index`` for this store in a child process, unless one already runs for it.
-
-    A child process, so that a page rerun, a model switch or a closed tab never stops the build halfway (it goes
-    on and the next visit uses it), and so that its working memory (spaCy, tokenizer output, batch buffers)
-    goes back to the system when it ends instead of staying with the app's server.
-    """
-    with _builds_lock:
-        running = _builds.get(name)
-        if running is not None and running.poll() is None:
-            return
-        root.mkdir(parents=True, exist_ok=True)
-        table = root / f".{name}.corpus.parquet"
-        corpus.save(table)
-        command = [sys.executable, "-m", "xray", "index", "--model", model_name, "--table", str(table)]
-        command += ["--cache-dir", str(root), "--batch-size", str(settings.batch_size)]
-        command += ["--max-tokens", str(settings.max_tokens)] + (["--bf16"] if settings.bf16 else [])
-        with (root / f".{name}.log").open("w") as log:
-            _builds[name] = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
-
-
-def _ended(name: str, root: Path) -> str | None:
-    """If this server's child process for store ``name`` has ended: the last line it printed (its message)."""
-    with _builds_lock:
-        process = _builds.get(name)
-        if process is None or process.poll() is None:
-            return None
-        del _builds[name]
-    lines = [line for line in (root / f".{name}.log").read_text().splitlines() if line.strip()]
-    return lines[-1] if lines else f"the build stopped with exit code {process.returncode}"
+    """Run ``python -m xray index`` for this store as a child job (see :mod:`components.jobs`), unless one runs."""
+    if job_running(name):
+        return
+    root.mkdir(parents=True, exist_ok=True)
+    table = root / f".{name}.corpus.parquet"
+    corpus.save(table)
+    arguments = ["index", "--model", model_name, "--table", str(table), "--cache-dir", str(root)]
+    arguments += ["--batch-size", str(settings.batch_size), "--max-tokens", str(settings.max_tokens)]
+    start_job(name, arguments + (["--bf16"] if settings.bf16 else []), root / f".{name}.log")
 
 
 def _wait_for_build(
@@ -198,7 +171,7 @@ def _wait_for_build(
     bar = st.progress(0.0, text=f"{label}…")
     stages: dict[str, float] = {}
     while True:
-        ended = _ended(name, root)
+        ended = finished_job(name, root / f".{name}.log")
         with user_errors("reading the activation store"):
             found = locate_store(selection.model, corpus, root, settings)
         if found is not None:
@@ -207,7 +180,7 @@ def _wait_for_build(
             return found
         if ended is not None:
             bar.empty()
-            st.error(f"The activation store could not be built: {ended}", icon=":material/error:")
+            st.error(f"The activation store could not be built: {ended[1]}", icon=":material/error:")
             st.stop()
         status = build_status(root, name)
         if status is None:

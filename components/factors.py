@@ -7,23 +7,17 @@ import pandas as pd
 import streamlit as st
 
 from components.corpus import StoreKey, activation_store, cached_builtin, cached_open_store
-from components.downloads import chart_downloads, download, download_row
-from components.feedback import progress_bar
-from components.model import cached_attention, cached_model
+from components.model import cached_attention
 from components.sidebar import Selection
 from xray.corpora.builtin import BUILTIN_CORPORA
-from xray.rendering.charts import signed_bars
-from xray.rendering.highlight import highlighted_text_html
 from xray.store.activations import StoreError, default_cache_root, read_manifest
 from xray.store.rows import describe_rows
-from xray.techniques.factor_lime import FactorLime, explain_factor
 from xray.techniques.factors import (
     FactorDictionary,
     SentenceFactors,
     TopContexts,
-    dictionary_path,
     factor_summaries,
-    load_dictionary,
+    find_dictionary,
     sense_factors,
     sentence_factors,
 )
@@ -32,8 +26,7 @@ from xray.techniques.factors import (
 @st.cache_resource(show_spinner=False, max_entries=4)
 def cached_dictionary(model_name: str) -> FactorDictionary | None:
     """The dictionary learned for ``model_name`` (shipped for the embedded model), or None where none exists."""
-    path = dictionary_path(model_name, default_cache_root())
-    return load_dictionary(path) if path.is_file() else None
+    return find_dictionary(model_name, default_cache_root())
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -91,24 +84,6 @@ def sense_words(store: StoreKey) -> list[str]:
     return sorted(texts["word"].dropna().unique()) if "word" in texts.columns else []
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def cached_factor_lime(
-    model_name: str, text: str, target: tuple[int, int], level: int, factor: int, num_samples: int
-) -> FactorLime:
-    """LIME on the factor's code at one piece of a context, with a progress bar while computing."""
-    with progress_bar(f"Coding factor {factor} in LIME's perturbed contexts") as progress:
-        return explain_factor(
-            cached_model(model_name),
-            cached_dictionary(model_name),
-            text,
-            target,
-            level,
-            factor,
-            num_samples=num_samples,
-            progress=progress,
-        )
-
-
 FACTOR = "factors.factor"
 OPENED = "factors.open"
 
@@ -129,32 +104,3 @@ def factor_links(factors: list[int]) -> None:
         key=OPENED,
         on_change=_open_factor,
     )
-
-
-def show_factor_lime(result: FactorLime) -> None:
-    """The context with its words shaded by LIME weight and the piece's word framed, the weights as bars, and
-    downloads."""
-    if result.poor_fit:
-        st.warning(result.fit_summary(), icon="⚠️")
-    else:
-        st.caption(result.fit_summary())
-    st.html(
-        highlighted_text_html(
-            result.text,
-            result.spans,
-            towards="raises the code",
-            against="lowers the code",
-            outlined=result.target_word,
-        )
-    )
-    chart = signed_bars(result.words, result.weights, f"LIME weights for factor {result.factor}", "weight")
-    st.altair_chart(chart, width="content")
-    stem = f"factor_{result.factor}_lime"
-    chart_downloads(chart, stem, "factors.lime.chart")
-    st.caption(
-        f"The framed word always stays. {result.num_samples:,} samples ({result.distinct_texts:,} distinct "
-        f"contexts), seed {result.seed}, {result.seconds:.1f} s."
-    )
-    row = download_row()
-    download("Weights (CSV)", result.table().to_csv(index=False), f"{stem}.csv", "text/csv", "factors.lime.csv", row)
-    download("Explanation (JSON)", result.to_json, f"{stem}.json", "application/json", "factors.lime.json", row)

@@ -11,6 +11,7 @@ import torch
 from sklearn.linear_model import Lasso
 
 from xray.techniques.factors import (
+    LEARNING,
     SHIPPED_DICTIONARY,
     FactorSettings,
     band,
@@ -264,3 +265,30 @@ def test_sense_factors_rank_factors_by_how_well_they_split_a_words_senses(tiny, 
     plain = build_store(tiny["bert"], tiny_corpus(), tmp_path / "plain", SETTINGS, tags=False)
     with pytest.raises(ValueError, match="no word-sense sentences"):
         sense_factors(learned, plain, "bank")
+
+
+def test_a_fit_run_as_a_job_reports_progress_and_cancel_leaves_a_checkpoint_to_resume(tiny_folders, tmp_path):
+    import time
+
+    from components.jobs import cancel_job, finished_job, job_running, start_job
+    from tests.test_store import tiny_corpus
+    from xray.store.activations import read_status
+
+    tiny_corpus().save(tmp_path / "corpus.parquet")
+    status, log, out = tmp_path / "status.json", tmp_path / "fit.log", tmp_path / "factors.npz"
+    arguments = ["factors", "--model", str(tiny_folders["bert"]), "--table", str(tmp_path / "corpus.parquet")]
+    arguments += ["--cache-dir", str(tmp_path / "cache"), "--factors", "8", "--sparsity", "0.05", "--epochs", "400"]
+    arguments += ["--samples", "4000", "--out", str(out), "--status", str(status)]
+    start_job("fit", arguments, log)
+    deadline = time.monotonic() + 120
+    while job_running("fit") and time.monotonic() < deadline:
+        seen = read_status(status)
+        if seen is not None and seen.stage == LEARNING and seen.done > 2 * seen.total / 400:
+            break  # past the second epoch's checkpoint
+        time.sleep(0.1)
+    cancel_job("fit")
+
+    code, message = finished_job("fit", log)
+    assert code == 130 and "resume" in message and not out.exists()
+    assert list((tmp_path / "cache" / "factors").glob(".factors.checkpoint/*.pt"))
+    assert finished_job("fit", log) is None  # forgotten once reported

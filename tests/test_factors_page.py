@@ -33,11 +33,21 @@ def test_a_factor_out_of_range_gets_a_notice():
     assert "Factor 5000 does not exist" in messages(app)
 
 
-def test_a_model_without_a_dictionary_is_told_how_to_learn_one(tmp_path):
+def test_a_model_without_a_dictionary_learns_one_from_the_page(tmp_path):
     folder = tiny_bert(tmp_path / "tiny")
     app = run_page(FACTORS, model=OTHER_MODEL, model_id=str(folder))
     assert_clean(app)
-    assert "python -m xray factors --model" in messages(app)
+    assert "python -m xray factors --model" in messages(app) and not app.metric
+
+    app.selectbox(key="factors.learn.corpus").set_value("Word senses")
+    settings = {"Factors": 8, "Epochs": 1, "Samples": 2_000}
+    for box in app.number_input:
+        if box.label in settings:
+            box.set_value(settings[box.label])
+    app = app.button(key="factors.learn.start").click().run()
+    assert_clean(app)
+    assert app.metric[0].value == "8" and "No factor dictionary" not in messages(app)
+    assert any("Word senses" in caption.value for caption in app.caption)  # the top contexts' corpus
 
 
 def test_a_tokens_factor_opens_in_the_factor_view_and_lime_explains_a_context():

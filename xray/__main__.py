@@ -18,7 +18,7 @@ from xray.corpora.uploads import corpus_from_upload, read_upload
 from xray.models.classifiers import HEAD_FILE
 from xray.models.loading import EMBEDDED_MODEL, load_model
 from xray.models.train_head import train_topic_head
-from xray.store.activations import StoreSettings, build_store, default_cache_root
+from xray.store.activations import BuildStatus, StoreSettings, build_store, default_cache_root, write_status
 from xray.techniques.factors import FactorSettings, dictionary_path, learn_from_store
 
 
@@ -92,10 +92,15 @@ def _factors(arguments: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return 1
     started = time.perf_counter()
+    out = arguments.out or dictionary_path(arguments.model, arguments.cache_dir)
+    checkpoints = arguments.cache_dir / "factors" / f".{out.stem}.checkpoint"
+    checkpoints.mkdir(parents=True, exist_ok=True)
 
-    def report(done: int, total: int, stage: str = "learning the dictionary") -> None:
+    def report(done: int, total: int, stage: str) -> None:
         elapsed = time.perf_counter() - started
         print(f"\r{stage}: {done:,}/{total:,} after {elapsed:,.0f} s", end="", file=sys.stderr, flush=True)
+        if arguments.status is not None:
+            write_status(arguments.status, BuildStatus(done, total, stage))
 
     try:
         store = build_store(loaded, corpus, arguments.cache_dir, StoreSettings(bf16=arguments.bf16), progress=report)
@@ -104,7 +109,7 @@ def _factors(arguments: argparse.Namespace) -> int:
             settings,
             samples=arguments.samples,
             device=loaded.device,
-            checkpoint_folder=arguments.cache_dir,
+            checkpoint_folder=checkpoints,
             progress=report,
         )
     except KeyboardInterrupt:
@@ -114,7 +119,6 @@ def _factors(arguments: argparse.Namespace) -> int:
         print(f"\n{error}", file=sys.stderr)
         return 1
     print(file=sys.stderr)
-    out = arguments.out or dictionary_path(arguments.model, arguments.cache_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     dictionary.save(out)
     quality = dictionary.quality
@@ -174,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         help="where to write it (default: the shipped file for the embedded model, else where the "
         "app looks: <cache-dir>/factors/<model>.npz)",
     )
+    factors.add_argument("--status", type=Path, help="also write progress to this JSON file (for the app)")
     factors.set_defaults(run=_factors)
     arguments = parser.parse_args(argv)
     return arguments.run(arguments)

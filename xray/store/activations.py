@@ -359,7 +359,7 @@ def _exclusive(lock_path: Path, partial: Path) -> Iterator[None]:
         except BlockingIOError:
             raise StoreBusyError(
                 "Another session is building this store right now; it will be used as soon as it is done.",
-                _read_status(partial),
+                read_status(partial / STATUS),
             ) from None
         yield
     finally:
@@ -375,16 +375,22 @@ def build_status(root: Path, name: str) -> BuildStatus | None:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            return _read_status(root / f".{name}.partial") or BuildStatus(0, 1, "starting")
+            return read_status(root / f".{name}.partial" / STATUS) or BuildStatus(0, 1, "starting")
         fcntl.flock(handle, fcntl.LOCK_UN)
     return None
 
 
-def _read_status(partial: Path) -> BuildStatus | None:
+def read_status(path: Path) -> BuildStatus | None:
+    """The status written by :func:`write_status` at ``path``, or None when there is none (yet)."""
     try:
-        return BuildStatus(**json.loads((partial / STATUS).read_text(encoding="utf-8")))
+        return BuildStatus(**json.loads(path.read_text(encoding="utf-8")))
     except (OSError, json.JSONDecodeError, TypeError):
         return None
+
+
+def write_status(path: Path, status: BuildStatus) -> None:
+    """Write ``status`` at ``path`` atomically, for a page that follows the work from another process."""
+    _write_json(path, asdict(status))
 
 
 def _read_progress(partial: Path) -> dict:
@@ -462,7 +468,7 @@ def build_store(
             started = time.perf_counter()
 
             def report(done: int, total: int, stage: str) -> None:
-                _write_json(partial / STATUS, asdict(BuildStatus(done, total, stage)))
+                write_status(partial / STATUS, BuildStatus(done, total, stage))
                 if progress is not None:
                     progress(done, total, stage)
 

@@ -35,6 +35,10 @@ from xray.store.rows import describe_rows
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` in mini-batches over all epochs."""
+StageProgress = Callable[[int, int, str], None]
+"""Called as ``progress(done, total, stage)``, as the activation store's builder calls it."""
+LEARNING = "learning the dictionary"
+CONTEXTS = "finding each factor's top contexts"
 FISTA_STEPS = 100
 LEARNING_STEPS = 30  # codes inside learning need less precision than the codes a user reads
 POWER_STEPS = 30
@@ -306,6 +310,12 @@ def sentence_factors(dictionary: FactorDictionary, tokens: list[str], states: np
         )
     codes = dictionary.codes(states.reshape(levels * count, hidden)).reshape(levels, count, -1)
     return SentenceFactors(tokens, codes)
+
+
+def find_dictionary(model_name: str, cache_root: Path) -> FactorDictionary | None:
+    """The dictionary learned for ``model_name`` (:func:`dictionary_path`), or None where none has been."""
+    path = dictionary_path(model_name, cache_root)
+    return load_dictionary(path) if path.is_file() else None
 
 
 def load_dictionary(path: Path) -> FactorDictionary:
@@ -607,9 +617,15 @@ def learn_from_store(
     samples: int = 100_000,
     device: torch.device | str = "cpu",
     checkpoint_folder: Path | None = None,
-    progress: Progress | None = None,
+    progress: StageProgress | None = None,
 ) -> FactorDictionary:
-    """:func:`learn_dictionary` over every level of an activation store, frequent pieces down-weighted."""
+    """:func:`learn_dictionary` over every level of an activation store, frequent pieces down-weighted, then each
+    factor's top contexts in the store. progress: called as ``progress(done, total, stage)``, stage
+    :data:`LEARNING` then :data:`CONTEXTS`."""
+
+    def staged(stage: str) -> Progress | None:
+        return None if progress is None else lambda done, total: progress(done, total, stage)
+
     levels = [store.vectors(level) for level in range(store.levels)]
     learned = learn_dictionary(
         levels,
@@ -620,7 +636,7 @@ def learn_from_store(
         samples=samples,
         device=device,
         checkpoint_folder=checkpoint_folder,
-        progress=progress,
+        progress=staged(LEARNING),
     )
-    contexts = find_top_contexts(learned.atoms, store, settings.sparsity, seed=settings.seed, progress=progress)
+    contexts = find_top_contexts(learned.atoms, store, settings.sparsity, seed=settings.seed, progress=staged(CONTEXTS))
     return replace(learned, contexts=contexts)
