@@ -1,0 +1,130 @@
+"""Neuron explanations: MLP activations read by hooks, records over a corpus, the paper's normalisation and
+score, the offline baseline, and a neuron explained end to end on a tiny model."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from xray.models.mlp import captured_mlp, mlp_modules, mlp_width
+from xray.neurons.baseline import NOTHING, explain_baseline, simulate_baseline
+from xray.neurons.records import build_records, find_records, text_activations
+from xray.neurons.scoring import normalised, score
+from xray.techniques.neuron_explanations import (
+    BaselineExplainer,
+    BaselineSimulator,
+    NeuronRecordSet,
+    Record,
+    explain_layer,
+    explain_neuron,
+    neuron_records,
+)
+
+
+def test_activations_are_normalised_to_integers_0_to_10_against_the_maximum():
+    np.testing.assert_array_equal(normalised(np.array([-1.0, 0.0, 0.55, 0.999, 1.0, 2.0]), 1.0), [0, 0, 5, 9, 10, 10])
+    np.testing.assert_array_equal(normalised(np.array([-0.3, -0.1]), 0.0), [0, 0])  # never active: no division
+
+
+def test_the_score_is_the_pooled_correlation_and_stays_defined_for_constant_simulations():
+    true = [np.array([0, 3, 10]), np.array([0, 0, 5, 1])]
+    simulated = [np.array([1.0, 2.0, 9.0]), np.array([0.0, 1.0, 4.0, 0.0])]
+    expected = np.corrcoef(np.concatenate(true), np.concatenate(simulated))[0, 1]
+
+    assert score(true, simulated).correlation == pytest.approx(expected)
+    assert score(true, true).correlation == pytest.approx(1.0) and score(true, true).explained_variance == 1.0
+    flat = score(true, [np.zeros(3), np.zeros(4)])
+    assert flat.correlation == 0.0 and flat.constant == "simulated" and "constant" in flat.summary()
+    assert not np.isnan(score([np.zeros(3)], [np.zeros(3)]).correlation)
+    with pytest.raises(ValueError, match="one simulated activation per token"):
+        score(true, [np.zeros(3), np.zeros(2)])
+
+
+def test_the_baseline_lists_the_driving_tokens_and_simulates_from_that_text_alone():
+    explanation = explain_baseline(
+        [["The", " bank", "said"], ["bank", "River", "banks"]], [np.array([0, 8, 0]), np.array([6, 3, 0])]
+    )
+    assert explanation == 'tokens like "bank" (7.0), "river" (3.0)'
+    np.testing.assert_array_equal(simulate_baseline(explanation, [" Bank", "river", "said", "banks"]), [7, 3, 0, 0])
+    assert explain_baseline([["a", "b"]], [np.array([0, 0])]) == NOTHING
+    assert not simulate_baseline(NOTHING, ["a"]).any()
+
+
+def test_the_hooks_read_the_mlp_activation_after_the_nonlinearity_and_are_removed(tiny):
+    loaded = tiny["bert"]
+    encoding = loaded.tokenizer(["the bank of the river"], return_tensors="pt")
+    intermediate = loaded.model.encoder.layer[1].intermediate
+    seen = []
+    handle = intermediate.register_forward_hook(lambda _module, _inputs, output: seen.append(output))
+    try:
+        with torch.inference_mode(), captured_mlp(loaded, [1]) as captured:
+            loaded.model(**encoding)
+    finally:
+        handle.remove()
+    torch.testing.assert_close(captured[1], seen[0])
+    assert mlp_width(loaded) == captured[1].shape[-1] and not mlp_modules(loaded)[1]._forward_pre_hooks
+    with pytest.raises(ValueError, match="cannot be read here"):
+        mlp_modules(dataclasses.replace(loaded, model_type="mamba"))
+    with pytest.raises(ValueError, match="Layer 7 does not exist"), captured_mlp(loaded, [7]):
+        pass
+
+
+@pytest.mark.parametrize("family", ["gpt2", "t5", "bart", "distilbert"])
+def test_every_family_in_the_table_gives_one_activation_per_token_and_neuron(tiny, family):
+    loaded = tiny[family]
+    computed = text_activations(loaded, ["the bank of the river", "hello"], 0)
+    assert [len(tokens) for tokens in computed.tokens] == [len(values) for values in computed.activations]
+    assert computed.activations[0].shape[1] == mlp_width(loaded) and "bank" in "".join(computed.tokens[0])
+
+
+def test_records_keep_each_texts_largest_activation_and_are_found_again(tiny, tmp_path):
+    from tests.test_store import TEXTS, tiny_corpus
+
+    loaded = tiny["bert"]
+    records = build_records(loaded, tiny_corpus(), tmp_path, batch_size=3)
+    manifest = records.manifest
+    assert (manifest.texts, manifest.layers, manifest.neurons) == (len(TEXTS), 2, mlp_width(loaded))
+    computed = text_activations(loaded, TEXTS, 1)
+    expected = np.stack([values.max(axis=0) for values in computed.activations])
+    np.testing.assert_allclose(records.maxima(1), expected, rtol=2e-3, atol=2e-3)  # float16 on disk
+    top = records.top_texts(1, 5, 3)
+    assert list(top) == list(np.argsort(-expected[:, 5], kind="stable")[:3])
+    assert find_records(loaded, tiny_corpus(), tmp_path).manifest == manifest
+    assert not set(records.random_texts(3, 0, top)) & set(top)
+    with pytest.raises(ValueError, match="Neuron 999 does not exist"):
+        records.top_texts(1, 999, 3)
+
+
+def test_a_neuron_is_explained_simulated_and_scored_on_top_and_random_records(tiny, tmp_path):
+    import pandas as pd
+
+    from tests.test_store import TEXTS
+    from xray.corpora.corpus import Corpus
+
+    loaded = tiny["bert"]
+    corpus = Corpus("bigger", pd.DataFrame({"text": [f"{text} number {i}" for i in range(3) for text in TEXTS]}))
+    records = build_records(loaded, corpus, tmp_path)
+    neuron = int(np.asarray(records.maxima(1)).max(axis=0).argmax())
+
+    record_set = neuron_records(loaded, records, 1, neuron)
+    result = explain_neuron(record_set, BaselineExplainer(), BaselineSimulator())
+
+    assert [len(record_set.of_kind(kind)) for kind in ("explanation", "top")] == [5, 5]
+    assert record_set.max_activation == pytest.approx(max(r.activations.max() for r in record_set.records))
+    assert max(int(r.normalised.max()) for r in record_set.records) == 10
+    scored_tokens = sum(len(item.record.tokens) for item in result.scored[:10])
+    assert result.top_and_random.tokens == scored_tokens and -1 <= result.top_and_random.correlation <= 1
+    assert result.explanation.startswith("tokens like") and "A " in result.verdict()
+    assert set(result.table()["kind"]) == {"top", "random"} and '"neuron": ' in result.to_json()
+    layer = explain_layer(loaded, records, 1, BaselineExplainer(), BaselineSimulator(), neurons=[0, neuron], chunk=1)
+    assert list(layer["neuron"]) == [0, neuron]
+    assert layer.loc[1, "top_and_random"] == pytest.approx(result.top_and_random.correlation, abs=1e-4)
+
+
+def test_a_neuron_that_never_activates_says_so():
+    silent = Record(0, "explanation", ["a"], np.array([-0.2]), np.array([0]))
+    with pytest.raises(ValueError, match="never activates"):
+        explain_neuron(NeuronRecordSet(0, 3, 0.0, [silent]), BaselineExplainer(), BaselineSimulator())

@@ -1,0 +1,265 @@
+"""Activation records of MLP neurons over a corpus (Bills et al. 2023), in one pass over every layer.
+
+The pass keeps, for every text and every neuron, the neuron's largest activation over the text's tokens: one
+float16 ``(texts, neurons)`` array per layer, written batch by batch into a memory-mapped file, so memory never
+holds the token-level activations (MiniLM: 6 × 1,536 neurons). A neuron's top records, random records and
+quantile samples are chosen from that array exactly, and their token-level activations are computed again for the
+few texts shown or scored (:func:`text_activations`).
+
+Texts are cut at ``max_tokens`` word pieces (64, the paper's excerpt length); corpus texts here are sentences, so
+an excerpt is a whole sentence. Folders live under ``<cache>/neurons/<model>-<key>``, keyed by model, revision,
+corpus content and ``max_tokens``, and appear at once when complete (written under a temporary name, then renamed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from xray.corpora.corpus import Corpus
+from xray.models.batching import hidden_states, pad_batch
+from xray.models.loading import LoadedModel
+from xray.models.mlp import captured_mlp, mlp_modules, mlp_width
+from xray.store.activations import model_revision
+
+RECORDS_VERSION = 1
+MAX_TOKENS = 64
+MANIFEST = "manifest.json"
+TEXTS = "texts.parquet"
+FLOAT16_MAX = float(np.finfo(np.float16).max)
+
+Progress = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` over texts."""
+
+
+@dataclass(frozen=True)
+class RecordsManifest:
+    """What a records folder holds: model, revision and corpus it was computed on; texts, layers, neurons per
+    layer, tokens read (non-special word pieces), max_tokens per text, and the seconds the pass took."""
+
+    version: int
+    model: str
+    revision: str
+    corpus_name: str
+    corpus_fingerprint: str
+    texts: int
+    layers: int
+    neurons: int
+    tokens: int
+    max_tokens: int
+    seconds: float
+
+
+@dataclass(frozen=True, eq=False)
+class NeuronRecords:
+    """A finished records folder: per layer, each text's largest activation of each neuron."""
+
+    folder: Path
+    manifest: RecordsManifest
+    texts: pd.DataFrame
+
+    def maxima(self, layer: int) -> np.ndarray:
+        """(texts, neurons) float16, memory-mapped: each text's largest activation of each neuron."""
+        self.check(layer, 0)
+        return np.load(self.folder / f"maxima_{layer}.npy", mmap_mode="r")
+
+    def check(self, layer: int, neuron: int) -> None:
+        """ValueError for a layer or neuron out of range."""
+        if not 0 <= layer < self.manifest.layers:
+            raise ValueError(f"Layer {layer} does not exist: this model has layers 0 to {self.manifest.layers - 1}.")
+        if not 0 <= neuron < self.manifest.neurons:
+            raise ValueError(
+                f"Neuron {neuron} does not exist: each layer has neurons 0 to {self.manifest.neurons - 1}."
+            )
+
+    def neuron_maxima(self, layer: int, neuron: int) -> np.ndarray:
+        """(texts,) float32: each text's largest activation of this neuron."""
+        self.check(layer, neuron)
+        return np.asarray(self.maxima(layer)[:, neuron], dtype=np.float32)
+
+    def top_texts(self, layer: int, neuron: int, count: int) -> np.ndarray:
+        """The ``count`` texts where the neuron is most active, most active first."""
+        maxima = self.neuron_maxima(layer, neuron)
+        return np.argsort(-maxima, kind="stable")[:count]
+
+    def random_texts(self, count: int, seed: int, excluded: np.ndarray) -> np.ndarray:
+        """``count`` texts drawn at random (seeded), none of ``excluded``."""
+        allowed = np.setdiff1d(np.arange(self.manifest.texts), excluded)
+        return np.random.default_rng(seed).choice(allowed, size=min(count, len(allowed)), replace=False)
+
+    def quantile_texts(self, layer: int, neuron: int, quantiles: tuple[float, ...]) -> np.ndarray:
+        """One text per quantile of the neuron's per-text maxima: the text whose maximum is nearest it."""
+        maxima = self.neuron_maxima(layer, neuron)
+        order = np.argsort(maxima, kind="stable")
+        return order[np.minimum((np.asarray(quantiles) * len(order)).astype(int), len(order) - 1)]
+
+
+def records_name(loaded: LoadedModel, corpus: Corpus, max_tokens: int) -> str:
+    key = f"{RECORDS_VERSION}|{loaded.name}|{model_revision(loaded)}|{corpus.fingerprint}|{max_tokens}"
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", Path(loaded.name).name).strip("-")[:40] or "model"
+    return f"{slug}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+
+def open_records(folder: Path) -> NeuronRecords:
+    """A records folder written by :func:`build_records`; ValueError for anything else."""
+    try:
+        manifest = RecordsManifest(**json.loads((folder / MANIFEST).read_text(encoding="utf-8")))
+        texts = pd.read_parquet(folder / TEXTS)
+    except (OSError, ValueError, TypeError) as error:
+        raise ValueError(f"{folder.name} holds no finished neuron records; compute them again.") from error
+    if manifest.version != RECORDS_VERSION:
+        raise ValueError(f"{folder.name} was written by another version; compute the records again.")
+    return NeuronRecords(folder, manifest, texts)
+
+
+def find_records(loaded: LoadedModel, corpus: Corpus, root: Path, max_tokens: int = MAX_TOKENS) -> NeuronRecords | None:
+    """The finished records of ``loaded`` over ``corpus`` under ``root``, or None when there are none yet."""
+    folder = root / "neurons" / records_name(loaded, corpus, max_tokens)
+    return open_records(folder) if (folder / MANIFEST).is_file() else None
+
+
+def _encode(loaded: LoadedModel, texts: list[str], max_tokens: int) -> dict[str, list]:
+    if not loaded.tokenizer.is_fast:
+        raise ValueError(f"'{loaded.name}' has no fast tokenizer, so its pieces cannot be mapped to characters.")
+    return loaded.tokenizer(
+        texts,
+        truncation=True,
+        max_length=min(max_tokens, loaded.max_length),
+        return_offsets_mapping=True,
+        return_special_tokens_mask=True,
+    )
+
+
+def _batches(encoding: dict[str, list], batch_size: int) -> list[np.ndarray]:
+    lengths = np.array([len(ids) for ids in encoding["input_ids"]])
+    order = np.argsort(lengths, kind="stable")
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+def _run(loaded: LoadedModel, encoding: dict[str, list], chunk: np.ndarray) -> dict[str, torch.Tensor]:
+    pad_id = loaded.tokenizer.pad_token_id if loaded.tokenizer.pad_token_id is not None else 0
+    batch = pad_batch([encoding["input_ids"][i] for i in chunk], pad_id, loaded.device)
+    hidden_states(loaded, batch)
+    return batch
+
+
+def _content_mask(encoding: dict[str, list], chunk: np.ndarray, length: int) -> torch.Tensor:
+    """(batch, length) True on the non-special tokens of each text."""
+    mask = torch.zeros(len(chunk), length, dtype=torch.bool)
+    for row, index in enumerate(chunk):
+        special = torch.tensor(encoding["special_tokens_mask"][index], dtype=torch.bool)
+        mask[row, : len(special)] = ~special
+    return mask
+
+
+def build_records(
+    loaded: LoadedModel,
+    corpus: Corpus,
+    root: Path,
+    *,
+    max_tokens: int = MAX_TOKENS,
+    batch_size: int = 64,
+    progress: Progress | None = None,
+) -> NeuronRecords:
+    """Records of every neuron of every layer over ``corpus``, found under ``root`` or computed once (one pass).
+
+    Raises ValueError for a family whose MLP cannot be read or a corpus with no word pieces.
+    """
+    found = find_records(loaded, corpus, root, max_tokens)
+    if found is not None:
+        return found
+    started = time.perf_counter()
+    layers, neurons = len(mlp_modules(loaded)), mlp_width(loaded)
+    folder = root / "neurons" / records_name(loaded, corpus, max_tokens)
+    partial = folder.with_name(f".{folder.name}.{os.getpid()}.partial")
+    partial.mkdir(parents=True, exist_ok=True)
+    try:
+        encoding = _encode(loaded, corpus.texts, max_tokens)
+        tokens = sum(len(mask) - sum(mask) for mask in encoding["special_tokens_mask"])
+        if tokens == 0:
+            raise ValueError("The corpus has no word pieces besides special tokens.")
+        arrays = [
+            np.lib.format.open_memmap(partial / f"maxima_{layer}.npy", "w+", np.float16, (len(corpus), neurons))
+            for layer in range(layers)
+        ]
+        done = 0
+        with torch.inference_mode(), captured_mlp(loaded, list(range(layers))) as captured:
+            for chunk in _batches(encoding, batch_size):
+                batch = _run(loaded, encoding, chunk)
+                mask = _content_mask(encoding, chunk, batch["input_ids"].shape[1]).to(loaded.device)
+                for layer in range(layers):
+                    activations = captured[layer].float().masked_fill(~mask[..., None], -torch.inf)
+                    maxima = activations.amax(dim=1).clamp(-FLOAT16_MAX, FLOAT16_MAX)
+                    arrays[layer][chunk] = maxima.cpu().numpy().astype(np.float16)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, len(corpus))
+        for array in arrays:
+            array.flush()
+        corpus.table[["text"]].to_parquet(partial / TEXTS, index=False)
+        manifest = RecordsManifest(
+            RECORDS_VERSION,
+            loaded.name,
+            model_revision(loaded),
+            corpus.name,
+            corpus.fingerprint,
+            len(corpus),
+            layers,
+            neurons,
+            int(tokens),
+            max_tokens,
+            time.perf_counter() - started,
+        )
+        (partial / MANIFEST).write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
+        if not folder.exists():
+            os.replace(partial, folder)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return open_records(folder)
+
+
+@dataclass(frozen=True)
+class TextActivations:
+    """Token-level MLP activations of a few texts at one layer.
+
+    tokens: per text, its non-special word pieces as they appear in the text (``text[start:end]``);
+    activations: per text, (tokens, neurons) float32 (the neurons asked for, in that order).
+    """
+
+    tokens: list[list[str]]
+    activations: list[np.ndarray]
+
+
+def text_activations(
+    loaded: LoadedModel,
+    texts: list[str],
+    layer: int,
+    max_tokens: int = MAX_TOKENS,
+    *,
+    neurons: np.ndarray | None = None,
+) -> TextActivations:
+    """The activations of ``neurons`` (default: all) on every non-special token of ``texts`` at ``layer``."""
+    columns = torch.as_tensor(neurons) if neurons is not None else slice(None)
+    encoding = _encode(loaded, texts, max_tokens)
+    tokens: list[list[str]] = [[] for _ in texts]
+    activations: list[np.ndarray] = [np.zeros(0) for _ in texts]
+    with torch.inference_mode(), captured_mlp(loaded, [layer]) as captured:
+        for chunk in _batches(encoding, 64):
+            _run(loaded, encoding, chunk)
+            for row, index in enumerate(chunk):
+                kept = np.flatnonzero(np.array(encoding["special_tokens_mask"][index]) == 0)
+                spans = [encoding["offset_mapping"][index][position] for position in kept]
+                tokens[index] = [texts[index][start:end] for start, end in spans]
+                activations[index] = captured[layer][row, kept][:, columns].float().cpu().numpy()
+    return TextActivations(tokens, activations)
