@@ -1,0 +1,1 @@
+"""Neuron explanations (Bills et al. 2023): activation records, explainers, simulators and scores."""
