@@ -125,6 +125,6 @@ def test_a_neuron_is_explained_simulated_and_scored_on_top_and_random_records(ti
 
 
 def test_a_neuron_that_never_activates_says_so():
-    silent = Record(0, "explanation", ["a"], np.array([-0.2]), np.array([0]))
+    silent = Record(0, "explanation", "a", ["a"], [(0, 1)], np.array([-0.2]), np.array([0]))
     with pytest.raises(ValueError, match="never activates"):
         explain_neuron(NeuronRecordSet(0, 3, 0.0, [silent]), BaselineExplainer(), BaselineSimulator())

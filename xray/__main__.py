@@ -3,6 +3,7 @@
 train-head: train the embedded BBC News topic head on MiniLM and write it (default: the shipped file).
 index: build the activation store of a model over a corpus (a built-in one or a .txt/.csv file), resumable.
 factors: learn one dictionary of transformer factors for every layer of a model (Yun et al. 2021), resumable.
+neurons: activation records of every MLP neuron over a corpus, and baseline explanations of whole layers.
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ from xray.corpora.uploads import corpus_from_upload, read_upload
 from xray.models.classifiers import HEAD_FILE
 from xray.models.loading import EMBEDDED_MODEL, load_model
 from xray.models.train_head import train_topic_head
+from xray.neurons.records import MAX_TOKENS, build_records
+from xray.neurons.saved import save_explanations
 from xray.store.activations import BuildStatus, StoreSettings, build_store, default_cache_root, write_status
 from xray.techniques.factors import FactorSettings, dictionary_path, learn_from_store
+from xray.techniques.neuron_explanations import BaselineExplainer, BaselineSimulator, explain_layer
 
 
 def _train_head(arguments: argparse.Namespace) -> int:
@@ -130,6 +134,55 @@ def _factors(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _neurons(arguments: argparse.Namespace) -> int:
+    try:
+        corpus = _corpus(arguments)
+        loaded = load_model(arguments.model, device=arguments.device)
+        started = time.perf_counter()
+
+        def report(done: int, total: int, stage: str = "reading every neuron") -> None:
+            elapsed = time.perf_counter() - started
+            print(f"\r{stage}: {done:,}/{total:,} after {elapsed:,.0f} s", end="", file=sys.stderr, flush=True)
+
+        records = build_records(
+            loaded,
+            corpus,
+            arguments.cache_dir,
+            max_tokens=arguments.max_tokens,
+            batch_size=arguments.batch_size,
+            progress=report,
+        )
+        print(file=sys.stderr)
+        manifest = records.manifest
+        print(
+            f"{manifest.layers} layers x {manifest.neurons:,} neurons over {manifest.tokens:,} tokens of "
+            f"{manifest.texts:,} texts in {manifest.seconds:.1f} s: {records.folder}"
+        )
+        for layer in arguments.explain_layer:
+            rows = explain_layer(
+                loaded,
+                records,
+                layer,
+                BaselineExplainer(),
+                BaselineSimulator(),
+                progress=lambda done, total, layer=layer: report(done, total, f"explaining layer {layer}"),
+            )
+            print(file=sys.stderr)
+            save_explanations(records.folder, rows.to_dict("records"))
+            scores = rows["top_and_random"]
+            print(
+                f"layer {layer}: baseline score (top-and-random) median {scores.median():.3f}, mean "
+                f"{scores.mean():.3f} over {scores.notna().sum():,} neurons ({scores.isna().sum():,} never active)"
+            )
+    except KeyboardInterrupt:
+        print("\ninterrupted: run the same command again (finished parts are kept)", file=sys.stderr)
+        return 130
+    except (ValueError, OSError) as error:
+        print(f"\n{error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _corpus_arguments(parser: argparse.ArgumentParser) -> None:
     """--corpus / --file / --table and the CSV columns: where the texts come from."""
     source = parser.add_mutually_exclusive_group()
@@ -180,6 +233,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     factors.add_argument("--status", type=Path, help="also write progress to this JSON file (for the app)")
     factors.set_defaults(run=_factors)
+    neurons = commands.add_parser("neurons", help="activation records of every MLP neuron over a corpus")
+    neurons.add_argument("--model", default=EMBEDDED_MODEL, help="model name, hub id or folder (default: %(default)s)")
+    _corpus_arguments(neurons)
+    neurons.add_argument("--max-tokens", type=int, default=MAX_TOKENS, help="pieces per text (default: %(default)s)")
+    neurons.add_argument("--batch-size", type=int, default=64, help="texts per forward pass (default: %(default)s)")
+    neurons.add_argument(
+        "--explain-layer",
+        type=int,
+        action="append",
+        default=[],
+        help="explain every neuron of this layer with the offline baseline and save the scores (repeatable)",
+    )
+    neurons.set_defaults(run=_neurons)
     arguments = parser.parse_args(argv)
     return arguments.run(arguments)
 

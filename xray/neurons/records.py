@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -182,7 +183,7 @@ def build_records(
     started = time.perf_counter()
     layers, neurons = len(mlp_modules(loaded)), mlp_width(loaded)
     folder = root / "neurons" / records_name(loaded, corpus, max_tokens)
-    partial = folder.with_name(f".{folder.name}.{os.getpid()}.partial")
+    partial = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:12]}.partial")  # one per builder, threads too
     partial.mkdir(parents=True, exist_ok=True)
     try:
         encoding = _encode(loaded, corpus.texts, max_tokens)
@@ -234,10 +235,12 @@ class TextActivations:
     """Token-level MLP activations of a few texts at one layer.
 
     tokens: per text, its non-special word pieces as they appear in the text (``text[start:end]``);
-    activations: per text, (tokens, neurons) float32 (the neurons asked for, in that order).
+    spans: per text, each token's (start, end) character span; activations: per text, (tokens, neurons) float32
+    (the neurons asked for, in that order).
     """
 
     tokens: list[list[str]]
+    spans: list[list[tuple[int, int]]]
     activations: list[np.ndarray]
 
 
@@ -253,13 +256,14 @@ def text_activations(
     columns = torch.as_tensor(neurons) if neurons is not None else slice(None)
     encoding = _encode(loaded, texts, max_tokens)
     tokens: list[list[str]] = [[] for _ in texts]
+    spans: list[list[tuple[int, int]]] = [[] for _ in texts]
     activations: list[np.ndarray] = [np.zeros(0) for _ in texts]
     with torch.inference_mode(), captured_mlp(loaded, [layer]) as captured:
         for chunk in _batches(encoding, 64):
             _run(loaded, encoding, chunk)
             for row, index in enumerate(chunk):
                 kept = np.flatnonzero(np.array(encoding["special_tokens_mask"][index]) == 0)
-                spans = [encoding["offset_mapping"][index][position] for position in kept]
-                tokens[index] = [texts[index][start:end] for start, end in spans]
+                spans[index] = [tuple(encoding["offset_mapping"][index][position]) for position in kept]
+                tokens[index] = [texts[index][start:end] for start, end in spans[index]]
                 activations[index] = captured[layer][row, kept][:, columns].float().cpu().numpy()
-    return TextActivations(tokens, activations)
+    return TextActivations(tokens, spans, activations)

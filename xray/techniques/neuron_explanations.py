@@ -31,6 +31,7 @@ from xray.results import json_text
 TOP_EACH = 5  # top records for the explanation, and as many for scoring (the paper's 5 + 5)
 RANDOM_RECORDS = 10
 QUANTILES = (0.5, 0.75, 0.9, 0.99)
+NEVER_ACTIVE = "(never activates on this corpus)"
 Progress = Callable[[int, int], None]
 
 
@@ -68,13 +69,15 @@ class BaselineSimulator:
 
 @dataclass(frozen=True)
 class Record:
-    """One text of a neuron's records: text_id in the corpus, tokens, raw (tokens,) activations and the same
-    normalised to 0-10 against the neuron's maximum over all its records; kind: explanation, top, random or
-    quantile."""
+    """One text of a neuron's records: text_id in the corpus, its text, tokens and their character spans, raw
+    (tokens,) activations and the same normalised to 0-10 against the neuron's maximum over all its records;
+    kind: explanation, top, random or quantile."""
 
     text_id: int
     kind: str
+    text: str
     tokens: list[str]
+    spans: list[tuple[int, int]]
     activations: np.ndarray
     normalised: np.ndarray
 
@@ -132,7 +135,15 @@ def _record_set(
         ]
         peak = max((float(values.max()) for _, _, values in raw if len(values)), default=0.0)
         built = [
-            Record(text_id, kind, computed.tokens[where[text_id]], values, normalised(values, peak))
+            Record(
+                text_id,
+                kind,
+                texts[where[text_id]],
+                computed.tokens[where[text_id]],
+                computed.spans[where[text_id]],
+                values,
+                normalised(values, peak),
+            )
             for kind, text_id, values in raw
         ]
         sets.append(NeuronRecordSet(layer, neuron, peak, built))
@@ -271,7 +282,11 @@ def explain_layer(
         ids = [_record_ids(records, layer, neuron, seed) for neuron in group]
         for record_set in _record_set(loaded, records, layer, group, ids):
             if record_set.never_active:
-                rows.append({"layer": layer, "neuron": record_set.neuron, "top_and_random": np.nan})
+                rows.append(
+                    {"layer": layer, "neuron": record_set.neuron, "explanation": NEVER_ACTIVE}
+                    | {"explainer": explainer.name, "simulator": simulator.name}
+                    | {"top_and_random": np.nan, "random_only": np.nan}
+                )
             else:
                 rows.append(explain_neuron(record_set, explainer, simulator).summary_row())
         if progress is not None:
