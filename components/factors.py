@@ -8,6 +8,7 @@ import streamlit as st
 
 from components.corpus import StoreKey, activation_store, cached_builtin, cached_open_store
 from components.model import cached_attention
+from components.page import value_links
 from components.sidebar import Selection
 from xray.corpora.builtin import BUILTIN_CORPORA
 from xray.store.activations import StoreError, default_cache_root, read_manifest
@@ -85,22 +86,10 @@ def sense_words(store: StoreKey) -> list[str]:
 
 
 FACTOR = "factors.factor"
-OPENED = "factors.open"
-
-
-def _open_factor() -> None:
-    picked = st.session_state[OPENED]
-    if picked is not None:
-        st.session_state[FACTOR] = picked
-        st.session_state[OPENED] = None
 
 
 def factor_links(factors: list[int]) -> None:
     """One button per factor; a click shows that factor in the page's factor view (the number input ``FACTOR``)."""
-    st.pills(
-        "Open one of these factors in the factor view below",
-        factors,
-        format_func=lambda factor: f"factor {factor}",
-        key=OPENED,
-        on_change=_open_factor,
+    value_links(
+        "Open one of these factors in the factor view below", factors, "factor", key="factors.open", target=FACTOR
     )

@@ -30,3 +30,22 @@ def forget_stale_choice(key: str, valid: Iterable[object], message: str) -> None
         return
     st.info(message.format(requested), icon=":material/info:")
     st.session_state.pop(key, None)
+
+
+def _follow_link(key: str, target: str) -> None:
+    picked = st.session_state[key]
+    if picked is not None:
+        st.session_state[target] = picked
+        st.session_state[key] = None
+
+
+def value_links(label: str, values: list[int], noun: str, *, key: str, target: str) -> None:
+    """One button per value (e.g. "factor 12"); a click sets widget ``target`` (drawn later on the page) to it."""
+    st.pills(
+        label,
+        values,
+        format_func=lambda value: f"{noun} {value}",
+        key=key,
+        on_change=_follow_link,
+        args=(key, target),
+    )

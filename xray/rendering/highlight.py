@@ -34,13 +34,14 @@ def highlighted_text_html(
     spans: Sequence[tuple[int, int, float | None]],
     *,
     towards: str = "towards the class",
-    against: str = "against the class",
+    against: str | None = "against the class",
     outlined: tuple[int, int] | None = None,
 ) -> str:
     """``text`` as HTML with each scored span shaded and its score in a hover tooltip, then a legend.
 
     spans: (start, end, score) character spans of ``text``, in order and not overlapping; a span
-        with score None is shown plain. towards, against: legend labels for positive and negative scores.
+        with score None is shown plain. towards, against: legend labels for positive and negative
+        scores (against None: no negative swatch, for scores that are never negative).
     outlined: (start, end) of one span to frame (e.g. the word whose output is explained), or None.
     """
     largest = max((abs(score) for _, _, score in spans if score is not None), default=0.0)
@@ -62,10 +63,8 @@ def highlighted_text_html(
             )
         cursor = end
     pieces.append(html.escape(text[cursor:]))
-    legend = (
-        f"{_swatch(1.0, towards)} {_swatch(-1.0, against)} · a stronger colour means a larger weight; "
-        "hover a word to see it"
-    )
+    swatches = _swatch(1.0, towards) + (f" {_swatch(-1.0, against)}" if against is not None else "")
+    legend = f"{swatches} · a stronger colour means a larger value; hover a word to see it"
     return (
         f'<div class="xray-highlight"><div style="{_BOX}">{"".join(pieces)}</div>'
         f'<div style="font-size: 0.85rem; margin-top: 0.5rem">{legend}</div></div>'

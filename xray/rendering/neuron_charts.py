@@ -1,0 +1,50 @@
+"""Altair charts of neuron explanations: the distribution of explanation scores over the neurons of a layer, by
+explainer, and one record's true and simulated activations token by token. Each function returns a chart."""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from xray.text import position_labels
+
+
+def score_histogram(table: pd.DataFrame, layer: int) -> alt.Chart:
+    """How many neurons of ``layer`` reach each top-and-random score, one colour per explainer.
+    table: rows of :meth:`NeuronExplanation.summary_row` (neurons that never activate are left out)."""
+    frame = table[(table["layer"] == layer) & table["top_and_random"].notna()][["explainer", "top_and_random"]]
+    return (
+        alt.Chart(alt.InlineData(values=frame.to_dict(orient="records")), title=f"Explanation scores, layer {layer}")
+        .mark_bar(opacity=0.6)
+        .encode(
+            x=alt.X("top_and_random:Q", bin=alt.Bin(step=0.05), title="score (top-and-random correlation)"),
+            y=alt.Y("count():Q", stack=None, title="neurons"),
+            color=alt.Color("explainer:N", legend=alt.Legend(orient="bottom", labelLimit=400)),
+        )
+        .properties(width=520, height=220)
+    )
+
+
+def true_and_simulated(tokens: list[str], true: np.ndarray, simulated: np.ndarray, title: str) -> alt.Chart:
+    """Grouped bars per token: the true activation (0-10) beside the simulated one."""
+    labels = position_labels(tokens)
+    frame = pd.DataFrame(
+        {
+            "token": labels * 2,
+            "activation": np.concatenate([np.asarray(true, dtype=float), np.asarray(simulated, dtype=float)]),
+            "kind": ["true"] * len(labels) + ["simulated"] * len(labels),
+        }
+    )
+    return (
+        alt.Chart(alt.InlineData(values=frame.to_dict(orient="records")), title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X("token:N", sort=labels, title=None, axis=alt.Axis(labelAngle=-45)),
+            xOffset=alt.XOffset("kind:N", sort=["true", "simulated"]),
+            y=alt.Y("activation:Q", scale=alt.Scale(domain=[0, 10]), title="activation (0-10)"),
+            color=alt.Color("kind:N", sort=["true", "simulated"], legend=alt.Legend(orient="bottom")),
+            tooltip=["token:N", "kind:N", alt.Tooltip("activation:Q", format=".2f")],
+        )
+        .properties(height=200)
+    )
