@@ -1,0 +1,141 @@
+"""Neuron explanations (Bills et al. 2023): explain an MLP neuron from its top texts, simulate it from the
+explanation alone, and score the simulation; with the offline baseline or a language-model endpoint."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.corpus import corpus_picker
+from components.downloads import chart_downloads, download, download_row
+from components.feedback import user_errors
+from components.navigation import PageInfo
+from components.neuron_explanations import (
+    cached_explanation,
+    cached_layer_scores,
+    cached_records,
+    cached_text_tokens,
+    cached_token_neurons,
+    endpoint_settings,
+)
+from components.page import forget_stale_choice, start_page, value_links
+from xray.neurons.endpoint import Endpoint
+from xray.neurons.saved import saved_explanations
+from xray.rendering.highlight import highlighted_text_html
+from xray.rendering.neuron_charts import score_histogram, true_and_simulated
+from xray.techniques.neuron_explanations import TOP_EACH
+
+NEURON = "neurons.neuron"
+BASELINE, LANGUAGE_MODEL = "Offline baseline", "Language model (OpenAI-compatible endpoint)"
+SHOWN_NEURONS = 8
+SECONDS_PER_NEURON = 0.05  # the baseline over a layer, measured on MiniLM here (python -m xray neurons)
+
+PAGE = PageInfo(
+    title="Neuron explanations",
+    icon="💡",
+    caption=(
+        "Explain an MLP neuron from the texts that make it fire, simulate its activations from the explanation "
+        "alone, and score the simulation against the truth (Bills et al. 2023). The offline baseline shows what "
+        "an explanation can do without a language model; an endpoint shows what one adds."
+    ),
+    question="What does this MLP neuron look for, and how well does an explanation predict it? (Bills et al. 2023)",
+)
+
+selection = start_page(PAGE)
+corpus = corpus_picker()
+with user_errors("reading the MLP neurons"):
+    records = cached_records(selection.model_name, corpus.fingerprint, corpus)
+manifest = records.manifest
+layer = selection.layer
+st.caption(
+    f"{manifest.layers} layers × {manifest.neurons:,} neurons, read over {manifest.tokens:,} word pieces of "
+    f"{manifest.texts:,} texts of {manifest.corpus_name} (each text's first {manifest.max_tokens} pieces). "
+    f"Showing layer {layer} (the sidebar layer)."
+)
+
+with st.expander("Find the neurons most active on a token of your sentence"):
+    with user_errors("reading the sentence's neurons"):
+        tokens = cached_text_tokens(selection.model_name, selection.text)
+    token = st.selectbox("Token", range(len(tokens)), format_func=lambda index: f"{index}: {tokens[index]}")
+    active = cached_token_neurons(selection.model_name, selection.text, layer, token, SHOWN_NEURONS)
+    st.dataframe(active, hide_index=True)
+    value_links("Explain one of them", active["neuron"].tolist(), "neuron", key="neurons.open", target=NEURON)
+
+forget_stale_choice(
+    NEURON, range(manifest.neurons), f"Neuron {{}} does not exist: layers have neurons 0 to {manifest.neurons - 1}."
+)
+neuron = st.number_input("Neuron", 0, manifest.neurons - 1, 0, key=NEURON, bind="query-params")
+base_url, model_id, api_key = endpoint_settings()
+explainer = st.segmented_control(
+    "Explainer and simulator", [BASELINE, LANGUAGE_MODEL], default=BASELINE, key="neurons.explainer"
+)
+endpoint = None
+if explainer == LANGUAGE_MODEL:
+    columns = st.columns(2)
+    base_url = columns[0].text_input("Base URL", base_url, placeholder="http://localhost:11434/v1")
+    model_id = columns[1].text_input("Model", model_id, placeholder="llama3.2")
+    st.caption(
+        "Any OpenAI-compatible chat endpoint (OpenAI, Ollama, vLLM, llama.cpp's server). "
+        + (
+            "The API key comes from the deployer's settings."
+            if api_key
+            else "No API key is configured: set "
+            "XRAY_LLM_API_KEY (or st.secrets['llm']['api_key']) where the endpoint needs one."
+        )
+    )
+    if base_url and model_id:
+        with user_errors("setting up the endpoint"):
+            endpoint = Endpoint(base_url, model_id, api_key)
+
+results = []
+with user_errors("explaining the neuron with the baseline"):
+    results.append(cached_explanation(selection.model_name, corpus.fingerprint, layer, neuron, None, corpus, None))
+if endpoint is not None:
+    with user_errors(f"explaining the neuron with {endpoint.describe()}"):
+        results.append(
+            cached_explanation(
+                selection.model_name, corpus.fingerprint, layer, neuron, endpoint.cache_key(), corpus, endpoint
+            )
+        )
+
+for column, result in zip(st.columns(len(results)), results, strict=True):
+    column.markdown(f"**{result.explainer}**")
+    column.markdown(f"_The main thing this neuron does is find_ {result.explanation}")
+    metrics = column.columns(2)
+    metrics[0].metric("Score (top and random)", f"{result.top_and_random.correlation:.2f}")
+    metrics[1].metric("Score (random only)", f"{result.random_only.correlation:.2f}")
+    column.caption(f"{result.verdict()} {result.top_and_random.summary()}")
+
+shown = results[-1]
+st.subheader("True and simulated activations")
+st.caption(
+    f"Scored on {TOP_EACH} of the neuron's top texts and {TOP_EACH} random ones ({shown.simulator}); the explanation "
+    f"was written from {TOP_EACH} other top texts. Activations are scaled 0-10 against the neuron's largest, "
+    f"{shown.max_activation:.3f}."
+)
+for item in shown.scored[: 2 * TOP_EACH]:
+    record = item.record
+    spans = [(start, end, float(value)) for (start, end), value in zip(record.spans, record.normalised, strict=True)]
+    st.html(highlighted_text_html(record.text, spans, towards=f"{record.kind} record: true activation", against=None))
+    st.altair_chart(true_and_simulated(record.tokens, record.normalised, item.simulated, ""), width="stretch")
+
+st.subheader(f"Every neuron of layer {layer}")
+saved = saved_explanations(records.folder)
+baseline_rows = saved[(saved["layer"] == layer) & (saved["explainer"] == results[0].explainer)]
+if len(baseline_rows) < manifest.neurons and st.button(
+    f"Score every neuron of layer {layer} with the baseline (about {manifest.neurons * SECONDS_PER_NEURON:,.0f} s)",
+    key="neurons.layer",
+):
+    with user_errors("explaining the layer"):
+        cached_layer_scores(selection.model_name, corpus.fingerprint, layer, corpus)
+    saved = saved_explanations(records.folder)
+histogram = score_histogram(saved, layer)
+st.altair_chart(histogram, width="content")
+chart_downloads(histogram, f"neuron_scores_layer{layer}", "neurons.histogram")
+
+with st.expander("Every neuron explained so far, and downloads"):
+    st.dataframe(saved, hide_index=True, width="stretch")
+    row = download_row()
+    download("Table (CSV)", saved.to_csv(index=False), "neuron_explanations.csv", "text/csv", "neurons.csv", row)
+    download(
+        "This neuron (JSON)", shown.to_json, f"neuron_{layer}_{neuron}.json", "application/json", "neurons.json", row
+    )

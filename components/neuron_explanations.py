@@ -1,0 +1,137 @@
+"""The Neuron explanations page's cached computations: the corpus pass (records of every neuron), one neuron
+explained by the baseline or a language-model endpoint, a whole layer by the baseline, and the neurons most active
+on a token of the sidebar text. Endpoint answers are cached by endpoint (never by key) and prompt inputs, so a
+rerun costs nothing.
+
+The endpoint comes from the deployer: ``st.secrets["llm"]`` (``base_url``, ``model``, ``api_key``) or the
+environment (``XRAY_LLM_BASE_URL``, ``XRAY_LLM_MODEL``, ``XRAY_LLM_API_KEY`` or ``OPENAI_API_KEY``). The key is
+never read from the page or the URL, and never shown.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from components.feedback import progress_bar
+from components.model import cached_model
+from xray.corpora.corpus import Corpus
+from xray.neurons.endpoint import Endpoint, explain, simulate
+from xray.neurons.records import NeuronRecords, build_records, text_activations
+from xray.neurons.saved import save_explanations
+from xray.store.activations import default_cache_root
+from xray.techniques.neuron_explanations import (
+    BaselineExplainer,
+    BaselineSimulator,
+    NeuronExplanation,
+    explain_layer,
+    explain_neuron,
+    most_active_neurons,
+    neuron_records,
+)
+
+
+@dataclass(frozen=True)
+class EndpointExplainer:
+    """A language model behind an OpenAI-compatible endpoint writes the explanation."""
+
+    endpoint: Endpoint
+
+    @property
+    def name(self) -> str:
+        return self.endpoint.model
+
+    def explain(self, tokens: list[list[str]], activations: list[np.ndarray]) -> str:
+        return explain(self.endpoint, tokens, [[int(value) for value in record] for record in activations])
+
+
+@dataclass(frozen=True)
+class EndpointSimulator:
+    """The same language model predicts activations from the explanation (expected value where it gives
+    logprobs, else the numbers it writes)."""
+
+    endpoint: Endpoint
+
+    @property
+    def name(self) -> str:
+        return self.endpoint.model
+
+    def simulate(self, explanation: str, tokens: list[str]) -> np.ndarray:
+        return simulate(self.endpoint, explanation, tokens).values
+
+
+def _secret(name: str) -> str:
+    try:
+        return str(st.secrets.get("llm", {}).get(name, "") or "")
+    except (FileNotFoundError, KeyError, AttributeError, st.errors.StreamlitSecretNotFoundError):
+        return ""
+
+
+def endpoint_settings() -> tuple[str, str, str]:
+    """The deployer's (base_url, model, api_key): Streamlit secrets first, then the environment; "" where unset."""
+    base_url = _secret("base_url") or os.environ.get("XRAY_LLM_BASE_URL", "")
+    model = _secret("model") or os.environ.get("XRAY_LLM_MODEL", "")
+    key = _secret("api_key") or os.environ.get("XRAY_LLM_API_KEY", "") or os.environ.get("OPENAI_API_KEY", "")
+    return base_url, model, key
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def cached_records(model_name: str, fingerprint: str, _corpus: Corpus) -> NeuronRecords:
+    """The records of every neuron of the model over the corpus (``fingerprint`` names it), computed once."""
+    with progress_bar("Reading every MLP neuron over the corpus, once (kept on disk)") as progress:
+        return build_records(cached_model(model_name), _corpus, default_cache_root(), progress=progress)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def cached_explanation(
+    model_name: str,
+    fingerprint: str,
+    layer: int,
+    neuron: int,
+    endpoint_key: tuple | None,
+    _corpus: Corpus,
+    _endpoint: Endpoint | None,
+) -> NeuronExplanation:
+    """One neuron explained, simulated and scored, by the baseline (``endpoint_key`` None) or the endpoint
+    ``endpoint_key`` names; saved to the records' table of explained neurons."""
+    records = cached_records(model_name, fingerprint, _corpus)
+    record_set = neuron_records(cached_model(model_name), records, layer, neuron)
+    if _endpoint is None:
+        result = explain_neuron(record_set, BaselineExplainer(), BaselineSimulator())
+    else:
+        with st.spinner(f"Asking {_endpoint.describe()} to explain and simulate the neuron…"):
+            result = explain_neuron(record_set, EndpointExplainer(_endpoint), EndpointSimulator(_endpoint))
+    save_explanations(records.folder, [result.summary_row()])
+    return result
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_layer_scores(model_name: str, fingerprint: str, layer: int, _corpus: Corpus) -> pd.DataFrame:
+    """Every neuron of ``layer`` explained and scored by the baseline, with progress; saved to the table."""
+    records = cached_records(model_name, fingerprint, _corpus)
+    with progress_bar(f"Explaining every neuron of layer {layer} with the baseline") as progress:
+        rows = explain_layer(
+            cached_model(model_name), records, layer, BaselineExplainer(), BaselineSimulator(), progress=progress
+        )
+    save_explanations(records.folder, rows.to_dict("records"))
+    return rows
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def cached_token_neurons(model_name: str, text: str, layer: int, token: int, count: int) -> pd.DataFrame:
+    """The ``count`` neurons of ``layer`` most active on token ``token`` (a non-special piece) of ``text``:
+    neuron, activation."""
+    computed = text_activations(cached_model(model_name), [text], layer)
+    activations = computed.activations[0][token]
+    neurons = most_active_neurons(activations, count)
+    return pd.DataFrame({"neuron": neurons, "activation": activations[neurons].round(4)})
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def cached_text_tokens(model_name: str, text: str) -> list[str]:
+    """The non-special pieces of ``text`` as the MLP reads them."""
+    return text_activations(cached_model(model_name), [text], 0).tokens[0]

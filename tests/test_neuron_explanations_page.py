@@ -1,0 +1,99 @@
+"""AppTest runs of the Neuron explanations page on the embedded model, over the small word-sense corpus."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.pages import assert_clean, messages, run_page
+
+pytestmark = [pytest.mark.app, pytest.mark.integration]
+NEURONS = "7_Neuron_explanations.py"
+SENSES = {"corpus": "Word senses"}
+
+
+def test_the_baseline_explains_scores_and_charts_a_neuron():
+    app = run_page(NEURONS, layer="3", **{"neurons.neuron": "42"}, **SENSES)
+    assert_clean(app)
+    labels = [metric.label for metric in app.metric]
+    assert labels[:2] == ["Score (top and random)", "Score (random only)"]
+    assert -1 <= float(app.metric[0].value) <= 1
+    assert any("tokens like" in markdown.value for markdown in app.markdown)
+    assert len(app.html) == 10 and "true activation" in app.html[0].value
+    saved = app.dataframe[-1].value
+    assert ((saved["layer"] == 3) & (saved["neuron"] == 42)).any()
+
+
+def test_a_token_of_the_sentence_opens_its_most_active_neuron():
+    app = run_page(NEURONS, layer="2", text="We sat on the bank of the river", **SENSES)
+    links = app.button_group(key="neurons.open")
+    first = links.options[0]
+    app = links.set_value(int(first.removeprefix("neuron "))).run()
+    assert_clean(app)
+    assert f"neuron {app.number_input(key='neurons.neuron').value}" == first
+
+
+def test_a_neuron_out_of_range_gets_a_notice():
+    app = run_page(NEURONS, **{"neurons.neuron": "99999"}, **SENSES)
+    assert_clean(app)
+    assert "Neuron 99999 does not exist" in messages(app)
+
+
+@pytest.fixture
+def simulating_server():
+    """A chat-completions server on loopback that explains every neuron as "river banks" and simulates each
+    token's activation as its length (at most 10); it records the requests."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    requests = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            requests.append((self.headers.get("Authorization"), body))
+            prompt = body["messages"][-1]["content"]
+            if "\tunknown" in prompt:
+                lines = [line.split("\t")[0] for line in prompt.splitlines() if line.endswith("\tunknown")]
+                content = "<start>\n" + "".join(f"{token}\t{min(len(token), 10)}\n" for token in lines) + "<end>"
+            else:
+                content = "river banks."
+            message = {"role": "assistant", "content": content}
+            answer = {"id": "1", "object": "chat.completion", "created": 0, "model": body["model"]}
+            answer["choices"] = [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}]
+            data = json.dumps(answer).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Silent."""
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}/v1", requests
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_an_endpoint_explains_beside_the_baseline_and_its_key_stays_hidden(simulating_server, monkeypatch):
+    url, requests = simulating_server
+    key = "sk-page-test-secret-123"
+    monkeypatch.setenv("XRAY_LLM_BASE_URL", url)
+    monkeypatch.setenv("XRAY_LLM_MODEL", "fake-explainer")
+    monkeypatch.setenv("XRAY_LLM_API_KEY", key)
+    app = run_page(NEURONS, layer="1", **{"neurons.neuron": "7"}, **SENSES)
+    app = app.button_group(key="neurons.explainer").set_value("Language model (OpenAI-compatible endpoint)").run()
+    assert_clean(app)
+
+    assert [metric.label for metric in app.metric].count("Score (top and random)") == 2
+    assert any("river banks" in markdown.value for markdown in app.markdown)
+    assert len(requests) == 1 + 5 + 10 and {auth for auth, _ in requests} == {f"Bearer {key}"}
+    assert all(body["model"] == "fake-explainer" for _, body in requests)
+    assert key not in str(app._tree) and key not in app.dataframe[-1].value.to_csv()
+    assert (app.dataframe[-1].value["explainer"] == "fake-explainer").any()
+    again = app.run()
+    assert len(requests) == 16 and not again.exception  # cached: a rerun asks the endpoint nothing

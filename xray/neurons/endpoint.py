@@ -1,0 +1,436 @@
+"""A language model behind an OpenAI-compatible chat-completions endpoint as the explainer and the simulator of
+Bills et al. (2023), "Language models can explain neurons in language models".
+
+The explainer reads a neuron's activation records in the paper's ``token<TAB>activation`` format (activations
+0-10) and writes one sentence about what the neuron looks for (:func:`explain`). The simulator reads only that
+sentence and predicts the activation of every token of other texts (:func:`simulate`), from the probabilities
+of the numbers "0".."10" where the endpoint returns logprobs (the paper's expected-value simulator), else from
+the numbers it wrote. Scoring the simulation is :mod:`xray.neurons.scoring`'s job.
+
+Any server that speaks chat completions works: OpenAI, Ollama, vLLM, llama.cpp's server. Every failure raises
+:class:`EndpointError` with a message that says what to do. The API key goes only into the request's
+Authorization header: never into a message, a log record, an exception (none is chained) or a repr.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import math
+import re
+import time
+from dataclasses import dataclass, field, fields
+from itertools import accumulate
+from urllib.parse import urlparse
+
+import numpy as np
+import openai
+from openai.types.chat import ChatCompletion, ChatCompletionTokenLogprob
+from openai.types.chat.chat_completion import Choice
+
+log = logging.getLogger(__name__)
+
+SCALE = 10
+EXPLANATION_MAX_TOKENS = 60
+SIMULATION_BASE_TOKENS = 32
+SIMULATION_TOKENS_PER_LINE = 10  # a token's text, a tab, its number and a line break, with room to spare
+TOP_LOGPROBS = 10
+NO_KEY = "no-key"
+"""Sent as the key when the endpoint needs none (Ollama, vLLM, llama.cpp): the client refuses an empty key, and
+without one it would send the OPENAI_API_KEY of the environment to whatever server the base URL names."""
+SERVER_MESSAGE_CHARS = 200
+LOGPROBS_METHOD = "expected value from logprobs"
+WRITTEN_METHOD = "written by the model"
+START, END = "<start>", "<end>"
+EXPLANATION_LEAD = "the main thing this neuron does is find"
+
+EXPLANATION_SYSTEM = (
+    "We're studying neurons in a neural network. Each neuron looks for some particular thing in a short document. "
+    "Look at the parts of the document the neuron activates for and summarize in a single sentence what the neuron "
+    "is looking for. Don't list examples of words.\n\n"
+    "The activation format is token<tab>activation. Activation values range from 0 to 10. A neuron finding what "
+    "it's looking for is represented by a non-zero activation value. The higher the activation value, the stronger "
+    "the match."
+)
+SIMULATION_SYSTEM = (
+    "We're studying neurons in a neural network. Each neuron looks for some particular thing in a short document. "
+    "Look at an explanation of what the neuron does, and try to predict its activations on each token.\n\n"
+    'The activation format is token<tab>activation, activations go from 0 to 10, "unknown" indicates an unknown '
+    "activation. Most activations will be 0."
+)
+SIMULATION_REQUEST = (
+    'Rewrite the block with each "unknown" replaced by the activation (an integer from 0 to 10), one token per '
+    "line, nothing else."
+)
+
+_ESCAPES = str.maketrans({"\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_REPEATED_LEAD = re.compile(
+    rf"^(?:explanation of neuron 1 behavior:\s*)?(?:{re.escape(EXPLANATION_LEAD)}\b\s*)?", re.IGNORECASE
+)
+_NUMBERED_LINE = re.compile(r"(?:(?P<label>.*)[\t:])?[ \t]*(?P<number>\d+(?:\.\d+)?)[ \t]*")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """An OpenAI-compatible chat-completions endpoint and the model to ask there.
+
+    base_url: the API root, e.g. ``https://api.openai.com/v1`` or Ollama's ``http://localhost:11434/v1``.
+    model: the model name the server knows (``gpt-4o-mini``, ``llama3.1:8b``).
+    api_key: empty for servers that need none; never shown by repr, :meth:`describe` or :meth:`cache_key`.
+    timeout_s: seconds to wait for each request; max_retries: retries after a timeout, a 429 or a 5xx answer.
+    """
+
+    base_url: str
+    model: str
+    api_key: str = field(default="", repr=False)
+    timeout_s: float = 30.0
+    max_retries: int = 2
+
+    def __post_init__(self) -> None:
+        address = urlparse(self.base_url)
+        if address.scheme not in ("http", "https") or not address.hostname or any(c.isspace() for c in self.base_url):
+            raise ValueError(
+                "base_url must be an http:// or https:// address such as https://api.openai.com/v1 or "
+                "http://localhost:11434/v1 (Ollama)."
+            )
+        if address.username or address.password:
+            raise ValueError("base_url must not hold a user name or password: put the key in api_key.")
+        if not self.model.strip():
+            raise ValueError("model must name a model the endpoint serves, e.g. gpt-4o-mini or llama3.1:8b.")
+        if not all("!" <= character <= "~" for character in self.api_key):
+            raise ValueError("api_key must be the key alone: it holds a space, a line break or a non-ASCII character.")
+        if not (math.isfinite(self.timeout_s) and self.timeout_s > 0):
+            raise ValueError(f"timeout_s must be a positive number of seconds, got {self.timeout_s}.")
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be 0 or more, got {self.max_retries}.")
+
+    def describe(self) -> str:
+        """The model and where it is served, e.g. "gpt-4o-mini at https://api.openai.com/v1"."""
+        return f"{self.model} at {self.base_url}"
+
+    def cache_key(self) -> tuple:
+        """Every field but the key, to cache results by."""
+        return tuple(getattr(self, item.name) for item in fields(self) if item.name != "api_key")
+
+
+class EndpointError(ValueError):
+    """A request to an :class:`Endpoint` failed, or its answer could not be read; the message says what to do.
+
+    status: the HTTP status the server answered, None where it gave none (timeout, unreachable, unreadable answer).
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """The simulator's predictions for one text.
+
+    values: (tokens,) predicted activations, floats in 0..10.
+    method: :data:`LOGPROBS_METHOD` (each value is the expected value of the numbers "0".."10" under the model's
+        probabilities where it wrote the number) or :data:`WRITTEN_METHOD` (the numbers it wrote).
+    unparsed: tokens whose value could not be read and were set to 0 (at most half of them).
+    """
+
+    values: np.ndarray
+    method: str
+    unparsed: int
+
+
+@dataclass(frozen=True)
+class _Line:
+    """One line of a simulator's answer: label, the token text written before the number (None where there is
+    none); numbered, whether the line ends in a number; value, that number when it is within 0..10; number_at,
+    (start, end) of the number in the answer."""
+
+    label: str | None
+    numbered: bool
+    value: float | None
+    number_at: tuple[int, int]
+
+
+def _shown(token: str) -> str:
+    """A token as the prompts show it: tabs and line breaks escaped, so that each token keeps one line."""
+    return token.translate(_ESCAPES)
+
+
+def explanation_prompt(tokens: list[list[str]], activations: list[list[int]]) -> list[dict]:
+    """The paper's explainer prompt as chat messages, for records given as tokens and their activations 0-10.
+
+    Tokens are shown as given (callers remove word-piece markers such as ``##``); tabs and line breaks are escaped.
+    Raises ValueError without records, when tokens and activations differ in length, or for activations outside 0-10.
+    """
+    if not tokens:
+        raise ValueError("The explainer needs at least one activation record.")
+    if len(tokens) != len(activations):
+        raise ValueError(f"Got {len(tokens)} token records but {len(activations)} activation records.")
+    blocks = [_record_block(record, values) for record, values in zip(tokens, activations, strict=True)]
+    user = "Neuron 1\nActivations:\n" + "".join(blocks) + f"\n\nExplanation of neuron 1 behavior: {EXPLANATION_LEAD}"
+    return [{"role": "system", "content": EXPLANATION_SYSTEM}, {"role": "user", "content": user}]
+
+
+def _record_block(tokens: list[str], activations: list[int]) -> str:
+    if len(tokens) != len(activations):
+        raise ValueError(f"A record has {len(tokens)} tokens but {len(activations)} activations.")
+    if any(not 0 <= value <= SCALE or value != int(value) for value in activations):
+        raise ValueError(f"Activations must be integers from 0 to {SCALE} (normalise them first).")
+    lines = "".join(f"{_shown(token)}\t{int(value)}\n" for token, value in zip(tokens, activations, strict=True))
+    return f"{START}\n{lines}{END}\n"
+
+
+def simulation_prompt(explanation: str, tokens: list[str]) -> list[dict]:
+    """The paper's simulator prompt as chat messages: the explanation, then every token with an unknown activation.
+
+    Raises ValueError for an empty explanation or no tokens.
+    """
+    if not explanation.strip():
+        raise ValueError("The simulator needs an explanation to work from.")
+    if not tokens:
+        raise ValueError("The simulator needs at least one token to predict.")
+    lines = "".join(f"{_shown(token)}\tunknown\n" for token in tokens)
+    user = (
+        f"Neuron 1\nExplanation of neuron 1 behavior: {EXPLANATION_LEAD} {explanation}\nActivations:\n"
+        f"{START}\n{lines}{END}\n\n{SIMULATION_REQUEST}"
+    )
+    return [{"role": "system", "content": SIMULATION_SYSTEM}, {"role": "user", "content": user}]
+
+
+def explain(endpoint: Endpoint, tokens: list[list[str]], activations: list[list[int]]) -> str:
+    """The endpoint's one-sentence explanation of a neuron from its records (see :func:`explanation_prompt`).
+
+    Returns the first non-empty line of the answer, stripped, without "the main thing this neuron does is find"
+    where the model repeats it. Raises EndpointError when the request fails or the answer is empty.
+    """
+    messages = explanation_prompt(tokens, activations)
+    completion = _complete(endpoint, messages, max_tokens=EXPLANATION_MAX_TOKENS)
+    content = _first_choice(endpoint, completion).message.content or ""
+    first_line = next((line.strip() for line in content.splitlines() if line.strip()), "")
+    explanation = _REPEATED_LEAD.sub("", first_line).strip()
+    if not explanation:
+        raise EndpointError(f"{endpoint.describe()} answered with an empty explanation: try again or another model.")
+    return explanation
+
+
+def simulate(endpoint: Endpoint, explanation: str, tokens: list[str]) -> Simulation:
+    """The endpoint's predicted activation (0-10) of each token from the explanation alone.
+
+    The request asks for the top 10 logprobs of every answer token; a server that rejects them (400) is asked
+    once more without. The answer is read line by line:
+
+    - Only the lines between a ``<start>`` line and the next ``<end>`` line count; where ``<start>`` is missing
+      from the top, where ``<end>`` is missing to the bottom. Blank lines are skipped.
+    - A line is ``token<TAB>N``, ``token: N`` or ``N`` alone, N a number from 0 to 10 (larger numbers count as
+      unreadable); the token part is its label.
+    - Lines match tokens in order. A line whose label equals (both stripped) a token at or after the next
+      unmatched one matches that token, and the tokens it skips stay unread. A line without a label, or whose
+      label matches no token, matches the next token when it ends in a number, and is skipped otherwise
+      (a preamble, a code fence). Lines after the last token are ignored.
+
+    With logprobs whose tokens spell out the answer, each read token's value is the expected value over the
+    candidates "0".."10" among the top logprobs where the model wrote its number (their probabilities
+    normalised to sum to 1). When a number spans several answer tokens (a tokenizer that splits "10") or its
+    position has no numeric candidate, every value is the written one instead. Unread tokens get 0.
+    Raises EndpointError when the request fails or more than half of the tokens are unread.
+    """
+    messages = simulation_prompt(explanation, tokens)
+    max_tokens = SIMULATION_BASE_TOKENS + SIMULATION_TOKENS_PER_LINE * len(tokens)
+    try:
+        completion = _complete(endpoint, messages, max_tokens=max_tokens, logprobs=True, top_logprobs=TOP_LOGPROBS)
+    except EndpointError as error:
+        if error.status != 400:
+            raise
+        log.debug("%s rejected the logprobs request (400); asking again without logprobs", endpoint.describe())
+        completion = _complete(endpoint, messages, max_tokens=max_tokens)
+    return _read_simulation(endpoint, _first_choice(endpoint, completion), tokens)
+
+
+def _read_simulation(endpoint: Endpoint, choice: Choice, tokens: list[str]) -> Simulation:
+    content = choice.message.content or ""
+    positions = _logprob_positions(choice, content)
+    matched = _match_lines(_answer_lines(content), tokens)
+    unparsed = sum(line is None or line.value is None for line in matched)
+    if 2 * unparsed > len(tokens):
+        raise EndpointError(
+            f"{endpoint.describe()} answered, but {unparsed} of {len(tokens)} tokens had no readable activation: "
+            "the model does not follow the token<tab>activation format; try a larger or instruction-tuned model."
+        )
+    expected = _expected_values(matched, positions) if positions else None
+    if expected is not None:
+        return Simulation(values=expected, method=LOGPROBS_METHOD, unparsed=unparsed)
+    written = [line.value if line is not None and line.value is not None else 0.0 for line in matched]
+    return Simulation(values=np.array(written, dtype=np.float64), method=WRITTEN_METHOD, unparsed=unparsed)
+
+
+def _logprob_positions(choice: Choice, content: str) -> list[ChatCompletionTokenLogprob] | None:
+    """The answer's tokens with their top logprobs, when the server sent them and they spell out the answer."""
+    positions = getattr(getattr(choice, "logprobs", None), "content", None)
+    if not positions or "".join(position.token for position in positions) != content:
+        return None
+    return positions
+
+
+def _answer_lines(answer: str) -> list[_Line]:
+    """The non-blank lines of the answer's block (see :func:`simulate`), read as labels and numbers."""
+    lines, offset = [], 0
+    for text in answer.split("\n"):
+        lines.append((offset, text.rstrip("\r")))
+        offset += len(text) + 1
+    marks = [text.strip() for _, text in lines]
+    first = marks.index(START) + 1 if START in marks else 0
+    last = marks.index(END, first) if END in marks[first:] else len(lines)
+    return [_read_line(text, offset) for offset, text in lines[first:last] if text.strip()]
+
+
+def _read_line(text: str, offset: int) -> _Line:
+    numbered = _NUMBERED_LINE.fullmatch(text)
+    if numbered is None:
+        label = text.rsplit("\t", 1)[0].strip()
+        return _Line(label=label or None, numbered=False, value=None, number_at=(offset, offset))
+    number = float(numbered["number"])
+    label = (numbered["label"] or "").strip()
+    return _Line(
+        label=label or None,
+        numbered=True,
+        value=number if number <= SCALE else None,
+        number_at=(offset + numbered.start("number"), offset + numbered.end("number")),
+    )
+
+
+def _match_lines(lines: list[_Line], tokens: list[str]) -> list[_Line | None]:
+    """(tokens,) the line matched to each token, None where none was (the rules are in :func:`simulate`)."""
+    labels = [_shown(token).strip() for token in tokens]
+    matched: list[_Line | None] = [None] * len(tokens)
+    following = 0
+    for line in lines:
+        labelled = line.label is not None and line.label in labels[following:]
+        if not (labelled or line.numbered):
+            continue
+        index = labels.index(line.label, following) if labelled else following
+        if index >= len(tokens):
+            break
+        matched[index] = line
+        following = index + 1
+    return matched
+
+
+def _expected_values(matched: list[_Line | None], positions: list[ChatCompletionTokenLogprob]) -> np.ndarray | None:
+    """(tokens,) expected values of the numbers under the logprobs at each read number, 0 for unread tokens;
+    None when a number spans several answer tokens or its position has no numeric candidate."""
+    starts = list(accumulate((len(position.token) for position in positions), initial=0))
+    values = np.zeros(len(matched), dtype=np.float64)
+    for index, line in enumerate(matched):
+        if line is None or line.value is None:
+            continue
+        start, end = line.number_at
+        position = bisect.bisect_right(starts, start) - 1
+        if end > starts[position + 1]:
+            return None
+        expected = _expected_number(positions[position])
+        if expected is None:
+            return None
+        values[index] = expected
+    return values
+
+
+def _expected_number(position: ChatCompletionTokenLogprob) -> float | None:
+    """Expected value over the candidates "0".."10" (stripped) among a position's top logprobs and its own token."""
+    candidates = {top.token: top.logprob for top in position.top_logprobs or []}
+    candidates.setdefault(position.token, position.logprob)
+    weights = np.zeros(SCALE + 1)
+    for token, logprob in candidates.items():
+        number = token.strip()
+        if number.isascii() and number.isdigit() and int(number) <= SCALE:
+            weights[int(number)] += math.exp(logprob)
+    if weights.sum() <= 0:
+        return None
+    return float(weights @ np.arange(SCALE + 1) / weights.sum())
+
+
+def _complete(endpoint: Endpoint, messages: list[dict], **options: object) -> ChatCompletion:
+    """One chat completion at temperature 0; every failure becomes an EndpointError."""
+    started = time.perf_counter()
+    try:
+        with _client(endpoint) as client:
+            return client.chat.completions.create(model=endpoint.model, messages=messages, temperature=0, **options)
+    except openai.OpenAIError as error:
+        failure = _endpoint_error(endpoint, error)
+    finally:
+        prompt_chars = sum(len(message["content"]) for message in messages)
+        seconds = time.perf_counter() - started
+        log.debug("chat completion by %s: %d prompt characters, %.2f s", endpoint.describe(), prompt_chars, seconds)
+    # Raised outside the except block, so no chained exception (whose request holds the key) travels with it.
+    raise failure
+
+
+def _client(endpoint: Endpoint) -> openai.OpenAI:
+    return openai.OpenAI(
+        base_url=endpoint.base_url,
+        api_key=endpoint.api_key or NO_KEY,
+        timeout=endpoint.timeout_s,
+        max_retries=endpoint.max_retries,
+    )
+
+
+def _first_choice(endpoint: Endpoint, completion: object) -> Choice:
+    choices = getattr(completion, "choices", None)
+    if not choices or getattr(choices[0], "message", None) is None:
+        raise EndpointError(_not_a_completion(endpoint))
+    return choices[0]
+
+
+def _not_a_completion(endpoint: Endpoint) -> str:
+    return (
+        f"{endpoint.describe()} gave an answer that is not a chat completion: is the base URL right? "
+        "it usually ends in /v1."
+    )
+
+
+def _endpoint_error(endpoint: Endpoint, error: openai.OpenAIError) -> EndpointError:
+    where = endpoint.describe()
+    if isinstance(error, openai.APITimeoutError):
+        return EndpointError(
+            f"{where} did not answer within {endpoint.timeout_s:g} s: the server may be busy or still loading the "
+            "model; try again, or allow a longer timeout."
+        )
+    if isinstance(error, openai.APIConnectionError):
+        return EndpointError(
+            f"Could not connect to {endpoint.base_url}: the host is unreachable or refused the connection. Is the "
+            "server running, and is the address right?"
+        )
+    if isinstance(error, openai.APIStatusError):
+        return EndpointError(_status_message(endpoint, error), status=error.status_code)
+    return EndpointError(_not_a_completion(endpoint))
+
+
+def _status_message(endpoint: Endpoint, error: openai.APIStatusError) -> str:
+    where, status, said = endpoint.describe(), error.status_code, _server_message(endpoint, error)
+    if status in (401, 403):
+        return f"{where} refused the API key ({status}): check the key, and that it is a key for this server."
+    if status == 429 and error.code == "insufficient_quota":
+        return f"{where} says the account has no quota left (429): check the plan and billing of this key."
+    if status == 429:
+        return (
+            f"{where} is limiting the request rate (429), still after {endpoint.max_retries} retries: wait a minute "
+            "and try again, or allow more retries."
+        )
+    if status == 404 and (error.code == "model_not_found" or "model" in said.lower()):
+        return (
+            f"{where}: the endpoint does not know the model {endpoint.model!r} (404: {said}). Check its name "
+            f"({endpoint.base_url}/models lists them; with Ollama, pull the model first)."
+        )
+    if status == 404:
+        return f"{where} has no chat completions (404): is the base URL right? it usually ends in /v1."
+    if status >= 500:
+        return f"{where} had a server error ({status}): try again later; on a local server, read its log."
+    return f"{where} rejected the request ({status}): {said or 'no reason given'}."
+
+
+def _server_message(endpoint: Endpoint, error: openai.APIStatusError) -> str:
+    """The server's own error message, on one line, shortened, with the key (should a server echo it) hidden."""
+    body = error.body
+    said = body.get("message") if isinstance(body, dict) else body
+    text = " ".join(str(said or "").split())
+    hidden = text.replace(endpoint.api_key, "[key]") if endpoint.api_key else text
+    return hidden[:SERVER_MESSAGE_CHARS]
