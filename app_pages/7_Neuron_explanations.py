@@ -10,6 +10,7 @@ from components.downloads import chart_downloads, download, download_row
 from components.feedback import user_errors
 from components.navigation import PageInfo
 from components.neuron_explanations import (
+    activation_html,
     cached_explanation,
     cached_layer_scores,
     cached_records,
@@ -20,13 +21,13 @@ from components.neuron_explanations import (
 from components.page import forget_stale_choice, start_page, value_links
 from xray.neurons.endpoint import Endpoint
 from xray.neurons.saved import saved_explanations
-from xray.rendering.highlight import highlighted_text_html
 from xray.rendering.neuron_charts import score_histogram, true_and_simulated
 from xray.techniques.neuron_explanations import TOP_EACH
 
 NEURON = "neurons.neuron"
 BASELINE, LANGUAGE_MODEL = "Offline baseline", "Language model (OpenAI-compatible endpoint)"
 SHOWN_NEURONS = 8
+QUANTILE_CAPTION = "Texts at the 50th, 75th, 90th and 99th percentile of the neuron's largest activation per text"
 SECONDS_PER_NEURON = 0.05  # the baseline over a layer, measured on MiniLM here (python -m xray neurons)
 
 PAGE = PageInfo(
@@ -106,6 +107,12 @@ for column, result in zip(st.columns(len(results)), results, strict=True):
     column.caption(f"{result.verdict()} {result.top_and_random.summary()}")
 
 shown = results[-1]
+with st.expander("The texts the explanation was written from, and samples across the neuron's range"):
+    for kind, caption in (("explanation", "Top texts shown to the explainer"), ("quantile", QUANTILE_CAPTION)):
+        st.caption(caption)
+        for record in shown.records.of_kind(kind):
+            st.html(activation_html(record))
+
 st.subheader("True and simulated activations")
 st.caption(
     f"Scored on {TOP_EACH} of the neuron's top texts and {TOP_EACH} random ones ({shown.simulator}); the explanation "
@@ -114,8 +121,7 @@ st.caption(
 )
 for item in shown.scored[: 2 * TOP_EACH]:
     record = item.record
-    spans = [(start, end, float(value)) for (start, end), value in zip(record.spans, record.normalised, strict=True)]
-    st.html(highlighted_text_html(record.text, spans, towards=f"{record.kind} record: true activation", against=None))
+    st.html(activation_html(record))
     st.altair_chart(true_and_simulated(record.tokens, record.normalised, item.simulated, ""), width="stretch")
 
 st.subheader(f"Every neuron of layer {layer}")

@@ -23,11 +23,13 @@ from xray.corpora.corpus import Corpus
 from xray.neurons.endpoint import Endpoint, explain, simulate
 from xray.neurons.records import NeuronRecords, build_records, text_activations
 from xray.neurons.saved import save_explanations
+from xray.rendering.highlight import highlighted_text_html
 from xray.store.activations import default_cache_root
 from xray.techniques.neuron_explanations import (
     BaselineExplainer,
     BaselineSimulator,
     NeuronExplanation,
+    Record,
     explain_layer,
     explain_neuron,
     most_active_neurons,
@@ -135,3 +137,9 @@ def cached_token_neurons(model_name: str, text: str, layer: int, token: int, cou
 def cached_text_tokens(model_name: str, text: str) -> list[str]:
     """The non-special pieces of ``text`` as the MLP reads them."""
     return text_activations(cached_model(model_name), [text], 0).tokens[0]
+
+
+def activation_html(record: Record) -> str:
+    """The record's text with each token shaded by its activation (0-10)."""
+    spans = [(start, end, float(value)) for (start, end), value in zip(record.spans, record.normalised, strict=True)]
+    return highlighted_text_html(record.text, spans, towards=f"{record.kind} text: activation (0-10)", against=None)

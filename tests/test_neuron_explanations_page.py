@@ -18,7 +18,7 @@ def test_the_baseline_explains_scores_and_charts_a_neuron():
     assert labels[:2] == ["Score (top and random)", "Score (random only)"]
     assert -1 <= float(app.metric[0].value) <= 1
     assert any("tokens like" in markdown.value for markdown in app.markdown)
-    assert len(app.html) == 10 and "true activation" in app.html[0].value
+    assert len(app.html) == 5 + 4 + 10 and "explanation text: activation" in app.html[0].value
     saved = app.dataframe[-1].value
     assert ((saved["layer"] == 3) & (saved["neuron"] == 42)).any()
 

@@ -163,7 +163,8 @@ class NeuronExplanation:
     explanation: "the main thing this neuron does is find …" completed by ``explainer``; simulator, method: what
     simulated it and how; scored: the top and random scoring records with their (tokens,) simulations;
     top_and_random: the score on 5 top + 5 random records (the paper's main score); random_only: on 10 random
-    records; seconds: wall time of explaining, simulating and scoring.
+    records; records: every record of the neuron (explanation, scoring and quantile texts); seconds: wall time of
+    explaining, simulating and scoring.
     """
 
     layer: int
@@ -175,6 +176,7 @@ class NeuronExplanation:
     scored: list[ScoredRecord]
     top_and_random: Score
     random_only: Score
+    records: NeuronRecordSet
     seconds: float
 
     def verdict(self) -> str:
@@ -250,6 +252,7 @@ def explain_neuron(records: NeuronRecordSet, explainer: Explainer, simulator: Si
         scored=scored,
         top_and_random=score([item.record.normalised for item in mixed], [item.simulated for item in mixed]),
         random_only=score([item.record.normalised for item in random], [item.simulated for item in random]),
+        records=records,
         seconds=time.perf_counter() - started,
     )
 
