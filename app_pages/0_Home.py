@@ -50,5 +50,9 @@ st.markdown(
     "7. Open **Projections**: BBC News sentences coloured by topic; move the layer slider and watch the topics "
     "separate, switch to UMAP, colour by cluster and read each cluster's words.\n"
     "8. Open **Transformer factors**: the factors that make up *bank* at each layer, where a factor matters most, "
-    "its strongest corpus contexts, and the factors that tell the river bank from the money bank."
+    "its strongest corpus contexts (pick one to see with LIME which words switch the factor on), and the factors "
+    "that tell the river bank from the money bank.\n"
+    "9. Open **Neuron explanations**: pick *bank* among your sentence's tokens and explain one of the neurons most "
+    "active on it; the baseline writes an explanation, simulates the neuron from it and scores the simulation. "
+    "Score the whole layer to see how far a list of tokens goes, and configure a language model to see what it adds."
 )
