@@ -52,19 +52,19 @@ def visit(page: Page, url: str) -> float:
     return wait_until_done(page, started)
 
 
-def wait_until_done(page: Page, started: float) -> float:
-    """Seconds from ``started`` until the page had finished computing: for two seconds in a row no progress bar,
-    spinner, placeholder (Streamlit shows one of them while a cached computation runs) or the page's own
-    loading line on the page."""
+def wait_until_done(page: Page, started: float, busy: str = BUSY, quiet_s: float = QUIET_S) -> float:
+    """Seconds from ``started`` until the page had finished computing: for ``quiet_s`` seconds in a row nothing
+    matching ``busy`` (by default a progress bar, spinner or placeholder: Streamlit shows one of them while a
+    cached computation runs) and not the page's own loading line on the page."""
     quiet_since = None
     while time.perf_counter() - started < PAGE_TIMEOUT_MS / 1000:
-        if page.locator(BUSY).count() or page.get_by_text(LOADING).count():
+        if page.locator(busy).count() or page.get_by_text(LOADING).count():
             quiet_since = None
         elif quiet_since is None:
             quiet_since = time.perf_counter()
-        elif time.perf_counter() - quiet_since >= QUIET_S:
+        elif time.perf_counter() - quiet_since >= quiet_s:
             return quiet_since - started
-        page.wait_for_timeout(50)
+        page.wait_for_timeout(25)
     raise TimeoutError(f"{page.url} was still computing after {PAGE_TIMEOUT_MS / 1000:.0f} s")
 
 

@@ -20,7 +20,7 @@ import time
 
 from playwright.sync_api import Page, sync_playwright
 
-from bench.app_memory import BUSY, PAGE_TIMEOUT_MS, page_paths, visit
+from bench.app_memory import BUSY, PAGE_TIMEOUT_MS, page_paths, visit, wait_until_done
 from components.navigation import discover_pages
 from tests.app_server import CHROMIUM, CHROMIUM_ARGS, running_app
 from xray.store.activations import CACHE_ENV
@@ -36,16 +36,7 @@ def switch(page: Page, path: str, title: str) -> float:
     started = time.perf_counter()
     link.click()
     page.locator("h1", has_text=title).first.wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
-    quiet_since = None
-    while time.perf_counter() - started < PAGE_TIMEOUT_MS / 1000:
-        if page.locator(f"{BUSY}, {RUNNING}").count():
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = time.perf_counter()
-        elif time.perf_counter() - quiet_since >= QUIET_S:
-            return quiet_since - started
-        page.wait_for_timeout(25)
-    raise TimeoutError(f"{title} was still running after {PAGE_TIMEOUT_MS / 1000:.0f} s")
+    return wait_until_done(page, started, busy=f"{BUSY}, {RUNNING}", quiet_s=QUIET_S)
 
 
 def main() -> None:
