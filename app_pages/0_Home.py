@@ -54,5 +54,7 @@ st.markdown(
     "that tell the river bank from the money bank.\n"
     "9. Open **Neuron explanations**: pick *bank* among your sentence's tokens and explain one of the neurons most "
     "active on it; the baseline writes an explanation, simulates the neuron from it and scores the simulation. "
-    "Score the whole layer to see how far a list of tokens goes, and configure a language model to see what it adds."
+    "Score the whole layer to see how far a list of tokens goes, and configure a language model to see what it adds.\n"
+    "10. Open **Tokenizers**: see why *didn't* became *didn*, *'*, *t*, hover a piece to find its characters, then "
+    "train BPE, WordPiece and Unigram on BBC News and compare how many pieces each makes per word."
 )

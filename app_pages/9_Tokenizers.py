@@ -1,0 +1,194 @@
+"""Tokenizers: how the text becomes the tokens every other page shows, and BPE, WordPiece and Unigram trained on
+BBC News to compare."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.downloads import chart_downloads, download, download_row
+from components.feedback import show_notices, user_errors
+from components.navigation import PageInfo
+from components.page import start_page
+from components.tokenizers import (
+    attention_link,
+    cached_corpus,
+    cached_curve,
+    cached_facts,
+    cached_model_tokenizer,
+    cached_split_attention,
+    cached_training,
+    comparable_models,
+    compare,
+    finished,
+    other_tokenizers,
+    requested,
+    second_text,
+    show_facts,
+)
+from xray.rendering.tokens import length_curve, measure_bars, segmentation_html, side_by_side_html
+from xray.techniques.tokenizers import parse_words, segment_text, word_pieces
+from xray.tokenization.measures import Comparison
+from xray.tokenization.training import ALGORITHMS
+
+DEFAULT_VOCABULARY = 8_000
+DEFAULT_WORDS = "unbelievably, Schwarzenegger, didn't, £1.5bn, tokenization"
+
+PAGE = PageInfo(
+    title="Tokenizers",
+    icon="✂️",
+    caption=(
+        "Every page starts from tokens. A tokenizer normalises the text (lower-casing, accents, Unicode forms), cuts "
+        "it into words, splits each word into pieces of its vocabulary and adds its special tokens: hover a piece "
+        "to see its characters, or a word to see its pieces. Then train BPE, WordPiece and Unigram on BBC News and "
+        "see how the algorithm and the vocabulary size change the pieces."
+    ),
+    question=(
+        "How does the text become tokens? The model's pieces with their ids and characters, special and unknown "
+        "tokens, normalisation and truncation; BPE, WordPiece and Unigram trained on BBC News and compared on "
+        "tokens per word and unknown rate."
+    ),
+)
+
+selection = start_page(PAGE)
+with user_errors("reading the model's tokenizer"):
+    model_source = cached_model_tokenizer(selection.model_name)
+paired = second_text(selection.model_name, selection.text_b)
+with user_errors("tokenizing the text"):
+    segmentation = segment_text(model_source, selection.text, paired)
+show_notices(segmentation.notices)
+if selection.text_b and not paired:
+    st.caption("The second text is this model's decoder input, which its encoder never reads: it is not shown here.")
+
+st.subheader(f"How {selection.model_name} reads the text")
+st.markdown(segmentation.summary())
+st.html(segmentation_html(segmentation, "xray-tokens-model"))
+if segmentation.changes:
+    before, after = st.columns(2)
+    before.markdown("**Before normalisation**")
+    before.code("\n".join(segmentation.texts), language=None, wrap_lines=True)
+    after.markdown("**After normalisation** (what the vocabulary sees)")
+    after.code("\n".join(segmentation.normalised), language=None, wrap_lines=True)
+    st.caption("Changed words: " + ", ".join(f"{word} → {changed}" for word, changed in segmentation.changes))
+if len(segmentation.texts) > 1:
+    st.caption(
+        "A sentence pair: both texts go in one input, separated by the tokenizer's special tokens, and each token "
+        "carries a token type id (underlined) that tells the model which text it belongs to."
+    )
+with st.expander("Every piece, and downloads"):
+    st.dataframe(segmentation.table(), hide_index=True)
+    row = download_row()
+    download("Pieces (CSV)", segmentation.table().to_csv(index=False), "pieces.csv", "text/csv", "tokens.csv", row)
+    download("Pieces (JSON)", segmentation.to_json, "pieces.json", "application/json", "tokens.json", row)
+
+st.subheader("What splitting a word does to the model")
+with user_errors("computing attention"), st.spinner("Running the model on the text…"):
+    split = cached_split_attention(selection.model_name, selection.text, selection.text_b)
+st.markdown(split.summary(selection.layer))
+if split.words:
+    st.dataframe(split.table(), hide_index=True)
+    st.caption(
+        "Each row: the share of its attention a piece gives the other pieces of its word, averaged over heads and "
+        "pieces, at each layer; “if even” is that share were attention spread evenly over every token."
+    )
+attention_link(selection)
+
+st.subheader(f"About {selection.model_name}'s tokenizer")
+with user_errors("reading the vocabulary"), st.spinner("Counting its tokens in held-out BBC News…"):
+    show_facts(cached_facts(model_source.fingerprint, model_source), "model")
+
+st.subheader("Train three tokenizers and compare")
+corpus = cached_corpus()
+st.caption(
+    f"BPE, WordPiece and Unigram, trained on {len(corpus.training):,} {corpus.name} articles with the same "
+    "normalisation (Unicode NFC, case kept) and the same cut into words, then measured on the "
+    f"{len(corpus.held_out):,} articles held out. Training takes a few seconds; changing a setting or pressing "
+    "Stop (top right) stops it, and another click on Train starts it again."
+)
+columns = st.columns([1, 2, 2])
+vocabulary = columns[0].number_input(
+    "Vocabulary size",
+    1,
+    1_000_000,
+    DEFAULT_VOCABULARY,
+    step=1_000,
+    key="tokenizers.vocabulary",
+    bind="query-params",
+    help=f"Between {corpus.limits.smallest:,} (the alphabet) and {corpus.limits.largest:,} (one entry per word).",
+)
+others = columns[1].multiselect(
+    "Also compare the tokenizer of",
+    comparable_models(selection),
+    key="tokenizers.models",
+    help="Only the tokenizer is loaded. Hub models need internet; the embedded model works offline.",
+)
+folder = columns[2].text_input(
+    "…and of a local folder",
+    key="tokenizers.folder",
+    placeholder="/path/to/a/model/or/tokenizer",
+    help="A folder with tokenizer.json, or vocab.txt, or vocab.json and merges.txt, or spiece.model.",
+)
+with user_errors("checking the vocabulary size"):
+    corpus.limits.check(int(vocabulary))
+size = requested("Train three tokenizers", "tokenizers.training", int(vocabulary))
+if size is None:
+    st.info("Pick a vocabulary size and click “Train three tokenizers”.", icon=":material/info:")
+    st.stop()
+with user_errors("training the tokenizers"):
+    trained = cached_training(size)
+finished("tokenizers.training", size)
+if size != vocabulary:
+    st.caption(f"Showing the tokenizers trained at {size:,} entries; click Train for {int(vocabulary):,}.")
+show_notices(trained.shortfalls())
+st.caption(f"Trained in {trained.timings()}; a second run at this size is instant.")
+sources = [model_source, *trained.tokenizers, *other_tokenizers(others, folder)]
+
+st.markdown("**The text, as each tokenizer cuts it**")
+with user_errors("tokenizing the text"):
+    st.html(side_by_side_html([segment_text(source, selection.text, paired) for source in sources], "xray-tokens-all"))
+words = st.text_input("Words to cut", DEFAULT_WORDS, key="tokenizers.words", bind="query-params")
+with user_errors("cutting the words"):
+    st.dataframe(word_pieces(sources, parse_words(words)), hide_index=True)
+
+st.markdown(f"**On held-out {corpus.name}**")
+with user_errors("measuring the tokenizers"), st.spinner("Tokenizing the held-out articles…"):
+    comparison = compare(sources)
+st.markdown("\n".join(f"- {verdict}" for verdict in comparison.verdicts()))
+table = comparison.table()
+st.dataframe(table, hide_index=True)
+chart = measure_bars(table)
+st.altair_chart(chart, width="content")
+chart_downloads(chart, "tokenizer_measures", "tokenizers.bars")
+row = download_row()
+download("Comparison (CSV)", table.to_csv(index=False), "tokenizer_comparison.csv", "text/csv", "tokenizers.csv", row)
+download(
+    "Comparison (JSON)", comparison.to_json, "tokenizer_comparison.json", "application/json", "tokenizers.json", row
+)
+st.markdown("**Download a trained tokenizer** (`tokenizers.Tokenizer.from_file` and transformers read it)")
+row = download_row()
+for source in trained.tokenizers:
+    stem = source.name.replace(",", "").replace(" ", "_").lower()
+    download(source.name, source.to_json, f"{stem}_tokenizer.json", "application/json", f"tokenizers.{stem}", row)
+
+with st.expander("Vocabularies of the trained tokenizers"):
+    algorithm = st.segmented_control(
+        "Tokenizer", ALGORITHMS, default=ALGORITHMS[0], key="tokenizers.facts", required=True
+    )
+    chosen = trained.get(algorithm)
+    show_facts(cached_facts(chosen.fingerprint, chosen), algorithm.lower())
+
+st.markdown("**Sequence length against vocabulary size**")
+st.caption(
+    "Trains the three again at halvings of the vocabulary size, then measures each on the held-out articles: "
+    "about 15 s, most of it Unigram at the smaller sizes."
+)
+curve_size = requested("Draw the curve", "tokenizers.curve", size)
+if curve_size is not None:
+    with user_errors("training at each vocabulary size"):
+        curve = cached_curve(curve_size)
+    finished("tokenizers.curve", curve_size)
+    references = tuple(measures for measures in comparison.measures if measures.origin != "trained")
+    curve_table = Comparison(corpus.name, curve.measures + references).table()
+    chart = length_curve(curve_table, corpus.name)
+    st.altair_chart(chart, width="content")
+    chart_downloads(chart, "sequence_length_by_vocabulary", "tokenizers.curve_chart")
+    download("Curve (CSV)", curve_table.to_csv(index=False), "tokenizer_curve.csv", "text/csv", "tokenizers.curve_csv")

@@ -1,0 +1,196 @@
+"""Tokenizations drawn: the pieces of a text as HTML (hover a piece to light up its characters, or the characters to
+light up their piece), and Altair charts comparing tokenizers. Each function returns a value; nothing is displayed.
+
+The HTML escapes every character of the text and of every token, styles itself with one ``<style>`` block scoped to
+a class of its own (``key``) and links piece and characters by CSS ``:has()`` alone, with no script, so it is safe
+for ``st.html``.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from itertools import pairwise
+
+import altair as alt
+import pandas as pd
+
+from xray.techniques.tokenizers import SEQUENCE_NAMES, Piece, Segmentation
+
+SEQUENCE_COLOURS = ("#1f77b4", "#ff7f0e")  # text A, text B (as the type id)
+HIGHLIGHT = "background: rgba(255, 193, 7, 0.85); color: black"
+_STYLE = """
+.{key} .pieces {{ display: flex; flex-wrap: wrap; gap: 0.35rem 0; margin-bottom: 0.6rem }}
+.{key} .piece {{ font-family: monospace; padding: 0.1rem 0.3rem; border-radius: 0.25rem; cursor: default;
+  background: rgba(127, 127, 127, 0.14); border-bottom: 3px solid transparent; white-space: pre }}
+.{key} .piece sub {{ opacity: 0.6; font-size: 0.7em; margin-left: 0.2em }}
+.{key} .start {{ margin-left: 0.55rem; border-left: 3px solid currentColor }}
+.{key} .continues {{ margin-left: 2px; border-left: 3px dotted rgba(127, 127, 127, 0.6) }}
+.{key} .special {{ margin-left: 0.55rem; font-style: italic; opacity: 0.75; border: 1px dashed currentColor }}
+.{key} .unknown {{ background: rgba(214, 39, 40, 0.35); outline: 2px solid #d62728 }}
+.{key} .seq0 {{ border-bottom-color: {colour_a} }}
+.{key} .seq1 {{ border-bottom-color: {colour_b} }}
+.{key} .text {{ white-space: pre-wrap; line-height: 1.9; font-size: 1.05rem; margin: 0.2rem 0 }}
+.{key} .text span[title] {{ border-bottom: 1px solid rgba(127, 127, 127, 0.5); cursor: default }}
+.{key} .cut {{ opacity: 0.45; text-decoration: line-through }}
+.{key} .legend {{ font-size: 0.85rem; opacity: 0.85; margin-top: 0.4rem }}
+"""
+
+
+def _piece_title(piece: Piece, text: str) -> str:
+    if piece.special:
+        return f"{piece.token} · id {piece.id} · special token added by the tokenizer · type id {piece.type_id}"
+    where = "starts a word" if piece.word_start else "continues a word"
+    unknown = " · UNKNOWN: the vocabulary cannot spell these characters" if piece.unknown else ""
+    return (
+        f"{piece.token} · id {piece.id} · characters {piece.start}–{piece.end} {text[piece.start : piece.end]!r} · "
+        f"{where} · text {SEQUENCE_NAMES[piece.sequence]}, type id {piece.type_id}{unknown}"
+    )
+
+
+def _piece_classes(piece: Piece, index: int, pair: bool) -> str:
+    """CSS classes of a piece: its index, its kind, unknown, and (for a pair) its type id's underline."""
+    kind = "special" if piece.special else ("start" if piece.word_start else "continues")
+    classes = ["piece", f"p{index}", kind]
+    classes += [f"seq{piece.type_id % 2}"] if pair else []
+    return " ".join(classes + (["unknown"] if piece.unknown else []))
+
+
+def _pieces_html(segmentation: Segmentation) -> str:
+    chips = []
+    pair = len(segmentation.texts) > 1
+    for index, piece in enumerate(segmentation.pieces):
+        text = "" if piece.special else segmentation.texts[piece.sequence]
+        chips.append(
+            f'<span class="{_piece_classes(piece, index, pair)}" title="{html.escape(_piece_title(piece, text))}">'
+            f"{html.escape(piece.token)}<sub>{piece.id}</sub></span>"
+        )
+    return f'<div class="pieces">{"".join(chips)}</div>'
+
+
+def _text_html(segmentation: Segmentation, sequence: int) -> str:
+    """The text cut at every piece boundary; each stretch carries the classes of the pieces that cover it."""
+    text = segmentation.texts[sequence]
+    kept = [(index, piece) for index, piece in enumerate(segmentation.pieces) if piece.sequence == sequence]
+    cut = [piece for piece in segmentation.cut if piece.sequence == sequence]
+    spans = [(piece.start, piece.end) for _, piece in kept] + [(piece.start, piece.end) for piece in cut]
+    bounds = sorted({0, len(text)} | {bound for span in spans for bound in span})
+    stretches = []
+    for start, end in pairwise(bounds):
+        covering = [index for index, piece in kept if piece.start <= start and end <= piece.end]
+        is_cut = any(piece.start <= start and end <= piece.end for piece in cut)
+        chunk = html.escape(text[start:end])
+        if covering:
+            tokens = " ".join(segmentation.pieces[index].token for index in covering)
+            classes = " ".join(f"p{index}" for index in covering)
+            stretches.append(f'<span class="{classes}" title="{html.escape(tokens)}">{chunk}</span>')
+        elif is_cut:
+            stretches.append(f'<span class="cut" title="cut: past the maximum length">{chunk}</span>')
+        else:
+            stretches.append(chunk)
+    label = f"<b>Text {SEQUENCE_NAMES[sequence]}</b> · " if len(segmentation.texts) > 1 else ""
+    return f'<div class="text">{label}{"".join(stretches)}</div>'
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _style(key: str, count: int) -> str:
+    """The view's style, scoped to class ``key``, with a rule lighting piece i and its characters for each of the
+    ``count`` pieces."""
+    if not key.replace("-", "").isalnum():
+        raise ValueError(f"key must be letters, digits and dashes, not {key!r}.")
+    rules = _STYLE.format(key=key, colour_a=SEQUENCE_COLOURS[0], colour_b=SEQUENCE_COLOURS[1])
+    links = "".join(f".{key}:has(.p{index}:hover) .p{index} {{ {HIGHLIGHT} }}\n" for index in range(count))
+    return f"<style>{rules}{links}</style>"
+
+
+def _legend(segmentation: Segmentation) -> str:
+    parts = [
+        "a solid bar starts a word, a dotted one continues it",
+        "dashed: special tokens the tokenizer adds",
+        "red: unknown",
+        "small number: the id",
+    ]
+    if len(segmentation.texts) > 1:
+        parts.append(
+            f'underline: <span style="color: {SEQUENCE_COLOURS[0]}">type id 0 (text A)</span> or '
+            f'<span style="color: {SEQUENCE_COLOURS[1]}">type id 1 (text B)</span>'
+        )
+    if segmentation.truncated:
+        parts.append(f"struck through: {len(segmentation.cut)} tokens cut at the maximum of {segmentation.max_length}")
+    return f'<div class="legend">Hover a piece or a word · {" · ".join(parts)}</div>'
+
+
+def segmentation_html(segmentation: Segmentation, key: str) -> str:
+    """The pieces of ``segmentation`` above its text(s), hover-linked both ways, with a legend.
+
+    key: a CSS class name unique on the page (letters, digits and dashes), so several views do not light each other.
+    """
+    texts = "".join(_text_html(segmentation, sequence) for sequence in range(len(segmentation.texts)))
+    return (
+        f"{_style(key, len(segmentation.pieces))}"
+        f'<div class="{key}">{_pieces_html(segmentation)}{texts}{_legend(segmentation)}</div>'
+    )
+
+
+def side_by_side_html(segmentations: Sequence[Segmentation], key: str) -> str:
+    """One row of pieces per tokenizer, its name and token count first; hover a piece for its characters."""
+    rows = "".join(
+        f'<div style="margin: 0.3rem 0 0.7rem"><b>{html.escape(segmentation.tokenizer)}</b> · '
+        f"{len(segmentation.pieces)} tokens, {_count(len(segmentation.split_words), 'word')} split"
+        f"{_pieces_html(segmentation)}</div>"
+        for segmentation in segmentations
+    )
+    return f'{_style(key, 0)}<div class="{key}">{rows}</div>'
+
+
+def _inline(frame: pd.DataFrame) -> alt.InlineData:
+    return alt.InlineData(values=frame.to_dict(orient="records"))
+
+
+MEASURES = {
+    "tokens per word": ".2f",
+    "words split": ".0%",
+    "unknown rate": ".3%",
+}
+
+
+def measure_bars(table: pd.DataFrame) -> alt.HConcatChart:
+    """One bar chart per measure of :data:`MEASURES`, one bar per tokenizer (rows of ``Comparison.table()``)."""
+    order = list(table["tokenizer"])
+    charts = [
+        alt.Chart(_inline(table[["tokenizer", "algorithm", measure]]), title=measure)
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{measure}:Q", title=None, axis=alt.Axis(format=number_format)),
+            y=alt.Y("tokenizer:N", sort=order, title=None, axis=alt.Axis(labelLimit=220) if index == 0 else None),
+            color=alt.Color("algorithm:N", legend=alt.Legend(orient="bottom") if index == 0 else None),
+            tooltip=["tokenizer:N", "algorithm:N", alt.Tooltip(f"{measure}:Q", format=number_format)],
+        )
+        .properties(width=200, height=alt.Step(22))
+        for index, (measure, number_format) in enumerate(MEASURES.items())
+    ]
+    return alt.hconcat(*charts, title="Held-out text, as each tokenizer cuts it").properties(autosize="pad")
+
+
+def length_curve(table: pd.DataFrame, corpus: str) -> alt.LayerChart:
+    """Mean tokens per held-out text against vocabulary size: a line per trained algorithm, a labelled point per
+    other tokenizer (rows of ``Comparison.table()``)."""
+    trained = table[table["origin"] == "trained"]
+    others = table[table["origin"] != "trained"]
+    x = alt.X("vocabulary size:Q", scale=alt.Scale(type="log"), axis=alt.Axis(format=",d"))
+    y = alt.Y("tokens per text:Q", scale=alt.Scale(zero=False), title=f"tokens per {corpus} text")
+    tooltip = ["tokenizer:N", alt.Tooltip("vocabulary size:Q", format=","), "tokens per text:Q", "tokens per word:Q"]
+    lines = (
+        alt.Chart(_inline(trained), title=f"Sequence length against vocabulary size, held-out {corpus}")
+        .mark_line(point=True)
+        .encode(x=x, y=y, color=alt.Color("algorithm:N", legend=alt.Legend(orient="bottom")), tooltip=tooltip)
+    )
+    points = alt.Chart(_inline(others)).mark_point(shape="diamond", size=90, filled=True, color="black")
+    labels = alt.Chart(_inline(others)).mark_text(align="left", dx=8, fontSize=11)
+    layers = [lines]
+    if len(others):
+        layers += [points.encode(x=x, y=y, tooltip=tooltip), labels.encode(x=x, y=y, text="tokenizer:N")]
+    return alt.layer(*layers).properties(width=460, height=280, autosize="pad")

