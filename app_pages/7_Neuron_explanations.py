@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.corpus import corpus_picker
+from components.deploy import is_public, user_keys_allowed
 from components.downloads import chart_downloads, download, download_row
 from components.feedback import user_errors
 from components.navigation import PageInfo
@@ -25,6 +26,7 @@ from xray.rendering.neuron_charts import score_histogram, true_and_simulated
 from xray.techniques.neuron_explanations import TOP_EACH
 
 NEURON = "neurons.neuron"
+USER_KEY = "neurons.user_key"  # session state only: never bound to the URL
 BASELINE, LANGUAGE_MODEL = "Offline baseline", "Language model (OpenAI-compatible endpoint)"
 SHOWN_NEURONS = 8
 QUANTILE_CAPTION = "Texts at the 50th, 75th, 90th and 99th percentile of the neuron's largest activation per text"
@@ -71,21 +73,22 @@ explainer = st.segmented_control(
 )
 endpoint = None
 if explainer == LANGUAGE_MODEL:
+    public = is_public()
     columns = st.columns(2)
-    base_url = columns[0].text_input("Base URL", base_url, placeholder="http://localhost:11434/v1")
-    model_id = columns[1].text_input("Model", model_id, placeholder="llama3.2")
+    base_url = columns[0].text_input("Base URL", base_url, placeholder="http://localhost:11434/v1", disabled=public)
+    model_id = columns[1].text_input("Model", model_id, placeholder="llama3.2", disabled=public)
+    if user_keys_allowed():
+        api_key = st.text_input("Your API key (kept for this session only)", type="password", key=USER_KEY) or api_key
     st.caption(
-        "Any OpenAI-compatible chat endpoint (OpenAI, Ollama, vLLM, llama.cpp's server). "
-        + (
-            "The API key comes from the deployer's settings."
-            if api_key
-            else "No API key is configured: set "
-            "XRAY_LLM_API_KEY (or st.secrets['llm']['api_key']) where the endpoint needs one."
-        )
+        "Any OpenAI-compatible chat endpoint (OpenAI, Ollama, vLLM, llama.cpp's server)"
+        + (", as the deployer set it up." if public else ".")
+        + (" An API key is configured; it is never shown." if api_key else " No API key is configured.")
     )
     if base_url and model_id:
         with user_errors("setting up the endpoint"):
             endpoint = Endpoint(base_url, model_id, api_key)
+    else:
+        st.info("No endpoint is configured: set its base URL and model to explain with a language model.")
 
 results = []
 with user_errors("explaining the neuron with the baseline"):

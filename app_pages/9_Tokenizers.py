@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.deploy import is_public
 from components.downloads import chart_downloads, download, download_row
 from components.feedback import show_notices, user_errors
 from components.navigation import PageInfo
@@ -126,6 +127,7 @@ folder = columns[2].text_input(
     key="tokenizers.folder",
     placeholder="/path/to/a/model/or/tokenizer",
     help="A folder with tokenizer.json, or vocab.txt, or vocab.json and merges.txt, or spiece.model.",
+    disabled=is_public(),
 )
 with user_errors("checking the vocabulary size"):
     corpus.limits.check(int(vocabulary))

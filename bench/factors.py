@@ -5,7 +5,8 @@ atoms with non-negative codes (scikit-learn: ``positive_code=True``, coordinate 
 ``--tokens`` word pieces of the default corpus's MiniLM store at every level, normalised. Both dictionaries are
 then scored the same way, by our FISTA codes on held-out pieces: relative reconstruction error and non-zeros per
 token. One run each; the ratio of fit times is printed. Also times the codes of a 30-token sentence at every
-level with the shipped dictionary.
+level with the shipped dictionary. ``--lime`` times only LIME (1,000 samples) on the strongest top context of three
+factors, against a bare forward pass over as many texts.
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ import warnings
 import numpy as np
 
 from xray.corpora.builtin import SEARCH_CORPUS, load_builtin
+from xray.models.batching import hidden_states, run_batched
 from xray.models.loading import EMBEDDED_MODEL, load_model
-from xray.store.activations import StoreSettings, build_store, default_cache_root
+from xray.store.activations import StoreSettings, build_store, default_cache_root, open_store
+from xray.store.rows import describe_rows
 from xray.store.search import normalised
 from xray.techniques.attention import compute_attention
+from xray.techniques.factor_lime import explain_factor
 from xray.techniques.factors import SHIPPED_DICTIONARY, FactorSettings, evaluate, learn_atoms, load_dictionary
 
 SENTENCE = (
@@ -40,12 +44,37 @@ def main() -> int:
     parser.add_argument("--factors", type=int, default=1_000)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--codes-only", action="store_true", help="only time the codes of a sentence")
+    parser.add_argument("--lime", action="store_true", help="only time LIME on three top contexts")
     arguments = parser.parse_args()
     loaded = load_model(EMBEDDED_MODEL)
+    if arguments.lime:
+        time_factor_lime(loaded)
+        return 0
     if not arguments.codes_only:
         compare_learners(loaded, arguments)
     time_sentence_codes(loaded)
     return 0
+
+
+def time_factor_lime(loaded) -> None:
+    """LIME (1,000 samples) on the strongest top context of three factors at three levels, against the baseline
+    of a bare forward pass over as many distinct texts (the context with a number appended) as LIME codes."""
+    dictionary = load_dictionary(SHIPPED_DICTIONARY)
+    store = open_store(default_cache_root() / dictionary.contexts.store)
+    for factor, level in ((10, 1), (300, 4), (777, 6)):
+        context = describe_rows(store, dictionary.contexts.rows[level, factor][:1]).iloc[0]
+        started = time.perf_counter()
+        result = explain_factor(loaded, dictionary, context.text, (int(context.start), int(context.end)), level, factor)
+        seconds = time.perf_counter() - started
+        texts = [f"{context.text} {index}" for index in range(result.distinct_texts)]  # distinct, as LIME's are
+        started = time.perf_counter()
+        run_batched(loaded, texts, lambda batch, level=level: hidden_states(loaded, batch)[level][:, 0])
+        forward = time.perf_counter() - started
+        print(
+            f"factor {factor} at level {level} on '{context.piece}': LIME {seconds:.2f} s for "
+            f"{result.distinct_texts} distinct contexts ({seconds / forward:.1f}x a bare forward pass over as many "
+            f"texts, {forward:.2f} s); R² {result.score:.2f}"
+        )
 
 
 def compare_learners(loaded, arguments: argparse.Namespace) -> None:

@@ -9,6 +9,9 @@ from contextlib import contextmanager
 
 import streamlit as st
 
+from components.deploy import is_public
+from xray.deploy import scrub_paths
+
 log = logging.getLogger("xray")
 
 
@@ -16,13 +19,14 @@ log = logging.getLogger("xray")
 def user_errors(action: str) -> Iterator[None]:
     """Show a ValueError's message (the xray modules write them for users) and stop the page.
 
-    Any other exception is logged with its traceback and shown as one short sentence.
+    Any other exception is logged with its traceback and shown as one short sentence. In public mode, server
+    paths are taken out of every message.
     Streamlit's own control flow (``st.stop``, reruns) derives from BaseException and passes through.
     """
     try:
         yield
     except ValueError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(scrub_paths(str(error)) if is_public() else str(error), icon=":material/error:")
         st.stop()
     except Exception:
         log.exception("Failed while %s", action)

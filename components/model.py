@@ -1,18 +1,53 @@
-"""The one cached model every page shares, and its run on the sidebar text (attention and hidden states), which
-the Attention page draws and the corpus pages search from. Never mutate the model: all sessions and pages read
-the same object."""
+"""The models every page shares, and their run on the sidebar text (attention and hidden states), which the
+Attention page draws and the corpus pages search from. Never mutate a model: all sessions and pages read the
+same object.
+
+Models are kept while their weights fit a memory budget together (``XRAY_MODEL_MEMORY_MB``, default 40% of the
+machine's memory): loading one more unloads the least recently used first, and a model too big for the budget
+alone is refused before anything is unloaded. In public mode only the models on the allow-list load.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from xray.models.loading import LoadedModel, load_model
+from components.deploy import current_policy, deployment_settings
+from xray.deploy import MemoryBoundCache, model_memory_budget
+from xray.models.loading import LoadedModel, ModelTooLargeError, load_model, weights_bytes
 from xray.techniques.attention import AttentionResult, compute_attention
 
 
-@st.cache_resource(show_spinner=False, max_entries=3)
+def _load(name: str) -> LoadedModel:
+    policy = current_policy()
+    return load_model(name, max_parameters=policy.max_parameters if policy else None)
+
+
+_models: MemoryBoundCache[LoadedModel] = MemoryBoundCache(
+    model_memory_budget(deployment_settings()), _load, weights_bytes
+)
+
+
+def shared_model(name: str) -> tuple[LoadedModel, list[str]]:
+    """The model ``name``, loaded once for every session, and the models unloaded to make room for it.
+
+    Raises ModelLoadError (a ValueError) with a message for the user: in public mode the same short refusal for
+    every model off the list or over its budget, whatever the reason."""
+    policy = current_policy()
+    if policy is not None:
+        policy.check_model(name)
+    try:
+        loaded, unloaded = _models.get(name)
+    except ModelTooLargeError:
+        if policy is not None:
+            raise policy.refusal() from None
+        raise
+    if policy is not None and loaded.parameters > policy.max_parameters:  # loaded earlier, under another budget
+        raise policy.refusal()
+    return loaded, unloaded
+
+
 def cached_model(name: str) -> LoadedModel:
-    return load_model(name)
+    return shared_model(name)[0]
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

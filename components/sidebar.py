@@ -10,21 +10,13 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from components.deploy import current_policy
 from components.feedback import user_errors
-from components.model import cached_model
-from xray.models.loading import EMBEDDED_MODEL, LoadedModel
+from components.model import shared_model
+from xray.models.loading import KNOWN_MODELS, LoadedModel
 
 OTHER_MODEL = "Other: Hugging Face id or local folder"
-MODEL_CHOICES = (
-    EMBEDDED_MODEL,
-    "bert-base-uncased",
-    "distilbert-base-uncased",
-    "roberta-base",
-    "gpt2",
-    "t5-small",
-    "distilbert-base-uncased-finetuned-sst-2-english",
-    OTHER_MODEL,
-)
+MODEL_CHOICES = (*KNOWN_MODELS, OTHER_MODEL)
 EXAMPLES: dict[str, str] = {
     "Coreference": "The animal didn't cross the street because it was too tired.",
     "Word sense (bank)": "She sat on the river bank and read a letter from her bank about the loan.",
@@ -71,7 +63,12 @@ def _use_example() -> None:
 
 
 def _model_name() -> str:
-    choice = st.selectbox("Model", MODEL_CHOICES, key="model", **SHARED)
+    """The model picked: in public mode one of the allow-list (no folder, no other id), else any."""
+    policy = current_policy()
+    choices = policy.allowed if policy is not None else MODEL_CHOICES
+    if st.query_params.get("model") not in (None, *choices):
+        st.query_params.pop("model")  # a link naming something else (or "Other" in public mode) opens the default
+    choice = st.selectbox("Model", choices, key="model", **SHARED)
     if choice != OTHER_MODEL:
         return choice
     name = st.text_input(
@@ -120,7 +117,9 @@ def sidebar(*, uses_layer: bool = True) -> Selection:
             user_errors(f"loading {name}"),
             st.spinner(f"Loading {name}: a few seconds for the embedded model; hub models download first."),
         ):
-            loaded = cached_model(name)
+            loaded, unloaded = shared_model(name)
+        if unloaded:
+            st.toast(f"Unloaded {', '.join(unloaded)} to make room for {name} in the app's memory budget.")
         st.caption(model_summary(loaded))
         layer = _layer(loaded, uses_layer)
         st.selectbox(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.deploy import current_policy, is_public
 from components.downloads import download, download_row
 from components.feedback import progress_bar
 from components.model import cached_attention, cached_model
@@ -105,7 +106,9 @@ def other_tokenizers(names: list[str], folder: str) -> list[TokenizerSource]:
             found.append(cached_named_tokenizer(name))
         except ValueError as error:
             st.warning(str(error), icon=":material/warning:")
-    if folder.strip():
+    if folder.strip() and is_public():
+        st.warning("This app runs in public mode and reads no folder of its server.", icon=":material/warning:")
+    elif folder.strip():
         try:
             found.append(folder_tokenizer(folder))
         except ValueError as error:
@@ -114,8 +117,11 @@ def other_tokenizers(names: list[str], folder: str) -> list[TokenizerSource]:
 
 
 def comparable_models(selection: Selection) -> list[str]:
-    """The sidebar's models other than the loaded one, whose tokenizers can join the comparison."""
-    return [name for name in MODEL_CHOICES if name not in {OTHER_MODEL, selection.model_name}]
+    """The sidebar's models (public mode: the allow-list) other than the loaded one, whose tokenizers can join the
+    comparison."""
+    policy = current_policy()
+    choices = policy.allowed if policy is not None else MODEL_CHOICES
+    return [name for name in choices if name not in {OTHER_MODEL, selection.model_name}]
 
 
 def requested(label: str, key: str, value: int) -> int | None:

@@ -30,6 +30,16 @@ from transformers import (
 from xray.models.families import FamilyFacts, Kind, family_facts
 
 EMBEDDED_MODEL = "all-MiniLM-L6-v2 (embedded)"
+KNOWN_MODELS = (
+    EMBEDDED_MODEL,
+    "bert-base-uncased",
+    "distilbert-base-uncased",
+    "roberta-base",
+    "gpt2",
+    "t5-small",
+    "distilbert-base-uncased-finetuned-sst-2-english",
+)
+"""The sidebar's list: well-known ids of every family, and public mode's default allow-list."""
 MAX_PARAMETERS_ENV = "XRAY_MAX_PARAMETERS"
 DEFAULT_MAX_PARAMETERS = 1_000_000_000
 # Positional limit used when neither the config nor the tokenizer states one (e.g. T5).
@@ -131,6 +141,9 @@ def _not_found(name: str, reason: str) -> ModelLoadError:
 
 
 def _load_config(name: str, source: str) -> PretrainedConfig:
+    folder = Path(source).expanduser()
+    if folder.is_dir() and not (folder / "config.json").is_file():
+        raise _not_found(name, "the folder has no config.json, so it holds no saved transformers model.")
     try:
         return AutoConfig.from_pretrained(source, trust_remote_code=False)
     except OSError as error:
@@ -141,6 +154,12 @@ def _load_config(name: str, source: str) -> PretrainedConfig:
         raise _not_found(
             name, "its architecture is not built into transformers (it would need remote code, which is never run)."
         ) from error
+
+
+def weights_bytes(name: str, dtype: torch.dtype = torch.float32) -> int:
+    """Bytes the weights of ``name`` take once loaded in ``dtype``, from its config alone (no weights read)."""
+    config = _load_config(name, _resolve_source(name.strip()))
+    return count_parameters(config) * torch.finfo(dtype).bits // 8
 
 
 def count_parameters(config: PretrainedConfig) -> int:
