@@ -10,6 +10,7 @@ from contextlib import contextmanager
 import streamlit as st
 
 from components.deploy import is_public
+from components.jobs import HEAVY_JOBS
 from xray.deploy import scrub_paths
 
 log = logging.getLogger("xray")
@@ -47,10 +48,21 @@ def show_notices(notices: tuple[str, ...] | list[str]) -> None:
 def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
     """A progress bar for the duration of the block; yields the ``progress(done, total)`` callback that moves it.
 
+    The block is a heavy job: it first waits for a place among the server's heavy jobs (:data:`HEAVY_JOBS`),
+    the bar saying how many are ahead.
+
     Use it inside a cached function: a cache hit replays the elements a cached function drew,
     and fails on any element drawn on a block created outside the function.
     """
     bar = st.progress(0.0, text=f"{label}…")
+
+    def queued(ahead: int) -> None:
+        bar.progress(
+            0.0,
+            text=f"{label}: queued, {ahead} heavy job{'s' if ahead != 1 else ''} ahead (shared by "
+            "everyone using this app). It starts by itself; press Stop (top right) to cancel.",
+        )
+
     stages = {"": time.perf_counter()}
 
     def move(done: int, total: int, stage: str = "") -> None:
@@ -60,7 +72,9 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
         bar.progress(min(done / total, 1.0), text=f"{shown}: {done:,} of {total:,}{remaining(started, done, total)}")
 
     try:
-        yield move
+        with HEAVY_JOBS.slot(queued):
+            stages[""] = time.perf_counter()
+            yield move
     finally:
         bar.empty()
 

@@ -103,3 +103,47 @@ def test_outside_public_mode_a_folder_without_a_model_is_told_so(tmp_path):
 
     with pytest.raises(ModelLoadError, match=r"has no config\.json"):
         load_model(str(tmp_path))
+
+
+def test_heavy_jobs_start_in_order_within_the_limit_and_a_cancelled_wait_leaves_the_queue():
+    import threading
+    import time
+
+    from components.jobs import HeavyJobs
+
+    jobs = HeavyJobs(1)
+    started, reports = [], {}
+    release = threading.Event()
+
+    def job(name: str, hold: threading.Event | None = None) -> None:
+        def waiting(ahead: int) -> None:
+            reports.setdefault(name, ahead)
+            if name == "quitter":
+                raise KeyboardInterrupt  # as a rerun or Stop interrupts a waiting page
+
+        try:
+            with jobs.slot(waiting):
+                started.append(name)
+                with jobs.slot():  # a heavy step inside a heavy job takes no second place
+                    pass
+                if hold is not None:
+                    hold.wait(10)
+        except KeyboardInterrupt:
+            started.append(f"{name} left")
+
+    first = threading.Thread(target=job, args=("first", release))
+    first.start()
+    while not started:
+        time.sleep(0.01)
+    others = [threading.Thread(target=job, args=(name,)) for name in ("second", "quitter", "third")]
+    for thread in others:
+        thread.start()
+        time.sleep(0.2)  # queue in this order
+    release.set()
+    for thread in [first, *others]:
+        thread.join(10)
+
+    assert started == ["first", "quitter left", "second", "third"]
+    assert reports == {"second": 1, "quitter": 2, "third": 2}
+    with pytest.raises(ValueError, match="at least 1"):
+        HeavyJobs(0)
