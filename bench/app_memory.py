@@ -52,12 +52,14 @@ def visit(page: Page, url: str) -> float:
     return wait_until_done(page, started)
 
 
-def wait_until_done(page: Page, started: float, busy: str = BUSY, quiet_s: float = QUIET_S) -> float:
+def wait_until_done(
+    page: Page, started: float, busy: str = BUSY, quiet_s: float = QUIET_S, timeout_s: float = PAGE_TIMEOUT_MS / 1000
+) -> float:
     """Seconds from ``started`` until the page had finished computing: for ``quiet_s`` seconds in a row nothing
     matching ``busy`` (by default a progress bar, spinner or placeholder: Streamlit shows one of them while a
     cached computation runs) and not the page's own loading line on the page."""
     quiet_since = None
-    while time.perf_counter() - started < PAGE_TIMEOUT_MS / 1000:
+    while time.perf_counter() - started < timeout_s:
         if page.locator(busy).count() or page.get_by_text(LOADING).count():
             quiet_since = None
         elif quiet_since is None:
@@ -65,7 +67,7 @@ def wait_until_done(page: Page, started: float, busy: str = BUSY, quiet_s: float
         elif time.perf_counter() - quiet_since >= quiet_s:
             return quiet_since - started
         page.wait_for_timeout(25)
-    raise TimeoutError(f"{page.url} was still computing after {PAGE_TIMEOUT_MS / 1000:.0f} s")
+    raise TimeoutError(f"{page.url} was still computing after {timeout_s:.0f} s")
 
 
 def main() -> int:

@@ -1,0 +1,101 @@
+"""A server that dies mid-work: a store build and a dictionary fit killed with SIGKILL (no clean-up runs) are
+never read as complete, and the next run resumes from their last checkpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.test_store import SETTINGS, TEXTS
+from xray.corpora.corpus import Corpus
+from xray.store.activations import build_store, find_store, store_name
+
+ROOT = Path(__file__).resolve().parents[1]
+SLOW_CODES = (
+    "import time, xray.techniques.factors as f; slow = f.sparse_codes; "
+    "f.sparse_codes = lambda *args, **options: (time.sleep(0.02), slow(*args, **options))[1]; "
+)
+SLOW_BATCHES = (
+    "import time, xray.store.activations as a; a.CHECKPOINT_S = 0.0; slow = a.hidden_states; "
+    "a.hidden_states = lambda *args: (time.sleep(0.05), slow(*args))[1]; "
+)
+
+
+def many_texts(count: int = 240) -> Corpus:
+    return Corpus("many", pd.DataFrame({"text": [f"{TEXTS[i % len(TEXTS)]} {i}" for i in range(count)]}))
+
+
+def start(code: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=os.environ | {"HF_HUB_OFFLINE": "1"})
+
+
+def wait_for(condition, process: subprocess.Popen, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert process.poll() is None, "the child ended before it could be killed"
+        assert time.monotonic() < deadline, "the child never reached the point to kill it at"
+        time.sleep(0.05)
+
+
+def test_a_store_build_killed_halfway_is_never_read_and_resumes(tiny, tiny_folders, tmp_path):
+    loaded, corpus = tiny["bert"], many_texts()
+    corpus.save(tmp_path / "corpus.parquet")
+    arguments = ["index", "--model", str(tiny_folders["bert"]), "--table", str(tmp_path / "corpus.parquet")]
+    arguments += ["--cache-dir", str(tmp_path / "cache"), "--batch-size", "2", "--max-tokens", "32"]
+    child = start(SLOW_BATCHES + f"from xray.__main__ import main; main({arguments!r})")
+    progress = tmp_path / "cache" / f".{store_name(loaded, corpus, SETTINGS)}.partial" / "progress.json"
+
+    def checkpointed() -> bool:
+        try:
+            return len(json.loads(progress.read_text()).get("batches_done", [])) >= 20
+        except (OSError, ValueError):
+            return False
+
+    wait_for(checkpointed, child)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+
+    assert find_store(loaded, corpus, tmp_path / "cache", SETTINGS) is None  # half-written: not found
+    resumed = []
+    store = build_store(loaded, corpus, tmp_path / "cache", SETTINGS, progress=lambda d, t, s: resumed.append((d, s)))
+    computing = [done for done, stage in resumed if stage == "computing hidden states"]
+    assert computing[0] > 2 * 20  # the first report already counts the pieces of the checkpointed batches
+    fresh = build_store(loaded, corpus, tmp_path / "fresh", SETTINGS)
+    for level in range(store.levels):
+        np.testing.assert_array_equal(store.vectors(level), fresh.vectors(level))
+
+
+def test_a_dictionary_fit_killed_after_an_epoch_resumes_after_it(tiny_folders, tmp_path, capfd):
+    many_texts().save(tmp_path / "corpus.parquet")
+    out = tmp_path / "factors.npz"
+    arguments = ["factors", "--model", str(tiny_folders["bert"]), "--table", str(tmp_path / "corpus.parquet")]
+    arguments += ["--cache-dir", str(tmp_path / "cache"), "--factors", "8", "--sparsity", "0.05", "--epochs", "300"]
+    arguments += ["--samples", "3000", "--out", str(out)]
+    child = start(SLOW_CODES + f"from xray.__main__ import main; main({arguments!r})")
+    checkpoints = tmp_path / "cache" / "factors" / ".factors.checkpoint"
+    wait_for(lambda: any(checkpoints.glob("*.pt")), child, timeout_s=120)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert not out.exists()
+
+    from xray.__main__ import main
+
+    capfd.readouterr()
+    assert main(arguments) == 0
+    lines = capfd.readouterr().err.replace("\r", "\n").splitlines()
+    first = next(line for line in lines if line.startswith("learning the dictionary"))
+    done, total = (int(value.replace(",", "")) for value in first.split(": ")[1].split(" ")[0].split("/"))
+    assert done > total / 300  # resumed after at least one finished epoch, not from the start
+    assert out.exists() and not any(checkpoints.glob("*.pt"))
+
+
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
