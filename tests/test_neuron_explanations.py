@@ -72,6 +72,20 @@ def test_the_hooks_read_the_mlp_activation_after_the_nonlinearity_and_are_remove
         pass
 
 
+def test_the_hooks_ignore_other_sessions_passes_on_the_shared_model(tiny):
+    import threading
+
+    loaded = tiny["bert"]
+    encoding = loaded.tokenizer(["the bank of the river"], return_tensors="pt")
+    with torch.inference_mode(), captured_mlp(loaded, [0]) as captured:
+        other = threading.Thread(target=lambda: loaded.model(**loaded.tokenizer(["a b"], return_tensors="pt")))
+        other.start()
+        other.join()
+        assert not captured  # another thread's pass, while our hooks were on
+        loaded.model(**encoding)
+    assert captured[0].shape[1] == encoding["input_ids"].shape[1]
+
+
 @pytest.mark.parametrize("family", ["gpt2", "t5", "bart", "distilbert"])
 def test_every_family_in_the_table_gives_one_activation_per_token_and_neuron(tiny, family):
     loaded = tiny[family]

@@ -9,6 +9,7 @@ encoder is read, as the activation store does.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -60,19 +61,22 @@ def mlp_width(loaded: LoadedModel) -> int:
 
 @contextmanager
 def captured_mlp(loaded: LoadedModel, layers: list[int]) -> Iterator[dict[int, torch.Tensor]]:
-    """While the block runs, each forward pass puts the MLP activations of ``layers`` into the yielded dict:
-    ``captured[layer]`` is (batch, sequence, neurons). The hooks are removed when the block ends."""
+    """While the block runs, each forward pass of this thread puts the MLP activations of ``layers`` into the
+    yielded dict: ``captured[layer]`` is (batch, sequence, neurons). The model is shared by every session, so
+    passes run by other threads meanwhile are ignored. The hooks are removed when the block ends."""
     modules = mlp_modules(loaded)
     for layer in layers:
         if not 0 <= layer < len(modules):
             raise ValueError(f"Layer {layer} does not exist: this model has layers 0 to {len(modules) - 1}.")
     captured: dict[int, torch.Tensor] = {}
     handles = []
+    owner = threading.get_ident()
     try:
         for layer in layers:
 
             def keep(_module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], layer: int = layer) -> None:
-                captured[layer] = inputs[0]
+                if threading.get_ident() == owner:  # the model is shared: other sessions' passes are not ours
+                    captured[layer] = inputs[0]
 
             handles.append(modules[layer].register_forward_pre_hook(keep))
         yield captured
