@@ -83,10 +83,12 @@ class HeavyJobs:
     count too), started in the order they asked. Re-entrant: a job inside a job of the same thread takes no
     second place."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, children: Callable[[], int] = running_jobs) -> None:
+        """children: how many child jobs run now (they count against the limit)."""
         if limit < 1:
             raise ValueError(f"{HEAVY_ENV} must be at least 1, got {limit}.")
         self.limit = limit
+        self._children = children
         self._condition = threading.Condition()
         self._queue: list[object] = []
         self._active = 0
@@ -130,7 +132,7 @@ class HeavyJobs:
 
     def _start(self, token: object) -> bool:
         with self._condition:
-            if self._queue[0] is token and self._active + running_jobs() < self.limit:
+            if self._queue[0] is token and self._active + self._children() < self.limit:
                 self._queue.pop(0)
                 self._active += 1
                 return True
@@ -139,7 +141,7 @@ class HeavyJobs:
     def ahead(self, token: object) -> int:
         """Jobs queued before ``token`` plus jobs running."""
         with self._condition:
-            return self._queue.index(token) + self._active + running_jobs()
+            return self._queue.index(token) + self._active + self._children()
 
 
 def heavy_limit() -> int:

@@ -111,7 +111,7 @@ def test_heavy_jobs_start_in_order_within_the_limit_and_a_cancelled_wait_leaves_
 
     from components.jobs import HeavyJobs
 
-    jobs = HeavyJobs(1)
+    jobs = HeavyJobs(1, children=lambda: 0)  # no child process of other tests counts here
     started, reports = [], {}
     release = threading.Event()
 
@@ -147,3 +147,13 @@ def test_heavy_jobs_start_in_order_within_the_limit_and_a_cancelled_wait_leaves_
     assert reports == {"second": 1, "quitter": 2, "third": 2}
     with pytest.raises(ValueError, match="at least 1"):
         HeavyJobs(0)
+    busy = HeavyJobs(1, children=lambda: 1)  # a running child job (a store build) takes the only place
+    seen = []
+
+    def give_up(ahead: int) -> None:
+        seen.append(ahead)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt), busy.slot(give_up):
+        pass
+    assert seen == [1]
