@@ -205,3 +205,24 @@ def test_dragging_a_box_on_the_projection_lists_the_points_inside(page, app_url)
     selected = page.get_by_text(re.compile(r"^\d+ points selected\.$"))
     expect(selected).to_be_visible()
     assert 0 < int(selected.inner_text().split()[0]) < 500
+
+
+def test_tokenizers_hovering_a_piece_lights_its_characters_and_a_word_its_pieces(page, app_url):
+    page.goto(f"{app_url}/Tokenizers?text={quote('They didn’t stop')}")
+    view = page.locator(".xray-tokens-model")
+    piece = view.locator(".pieces .p2")  # [CLS] is p0, "they" p1, "didn" p2
+    expect(piece).to_contain_text("didn", timeout=RENDER_MS)
+    characters = view.locator(".text .p2")
+    lit = "rgba(255, 193, 7, 0.85)"
+
+    def background(locator) -> str:
+        return locator.evaluate("element => getComputedStyle(element).backgroundColor")
+
+    assert background(characters) != lit
+    piece.hover()
+    expect(characters).to_have_text("didn")
+    assert background(characters) == lit
+    page.mouse.move(0, 0)
+    assert background(piece) != lit
+    characters.hover()
+    assert background(piece) == lit
