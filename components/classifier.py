@@ -48,8 +48,9 @@ class ClassifierPage:
         return self.classifier.class_names
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
 def cached_classifier(spec: ClassifierSpec) -> Classifier:
+    """The classifier ``spec`` names, on the shared model. Built on every call (a few milliseconds) rather than
+    cached, so that no cache keeps a model the memory-bounded model cache has unloaded."""
     return build_classifier(spec, cached_model(spec.model_name))
 
 
