@@ -4,8 +4,9 @@ on a token of the sidebar text. Endpoint answers are cached by endpoint (never b
 rerun costs nothing.
 
 The endpoint comes from the deployer: ``st.secrets["llm"]`` (``base_url``, ``model``, ``api_key``) or the
-environment (``XRAY_LLM_BASE_URL``, ``XRAY_LLM_MODEL``, ``XRAY_LLM_API_KEY`` or ``OPENAI_API_KEY``). The key is
-never read from the page or the URL, and never shown.
+environment (``XRAY_LLM_BASE_URL``, ``XRAY_LLM_MODEL``, ``XRAY_LLM_API_KEY`` or ``OPENAI_API_KEY``). A key typed on
+the page (outside public mode, or where the deployer allows it) lives in the session only; no key is ever read
+from the URL, shown, logged or downloaded.
 """
 
 from __future__ import annotations
