@@ -49,7 +49,14 @@ def show_factor_lime(result: FactorLime) -> None:
             outlined=result.target_word,
         )
     )
-    chart = signed_bars(result.words, result.weights, f"LIME weights for factor {result.factor}", "weight")
+    chart = signed_bars(
+        result.words,
+        result.weights,
+        f"LIME weights for factor {result.factor}",
+        "weight",
+        towards="raises the code",
+        against="lowers the code",
+    )
     st.altair_chart(chart, width="content")
     stem = f"factor_{result.factor}_lime"
     chart_downloads(chart, stem, "factors.lime.chart")

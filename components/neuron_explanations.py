@@ -141,6 +141,9 @@ def cached_text_tokens(model_name: str, text: str) -> list[str]:
 
 
 def activation_html(record: Record) -> str:
-    """The record's text with each token shaded by its activation (0-10)."""
-    spans = [(start, end, float(value)) for (start, end), value in zip(record.spans, record.normalised, strict=True)]
+    """The record's text with each active token shaded by its activation (0-10); tokens at 0 stay plain."""
+    spans = [
+        (start, end, float(value) if value > 0 else None)
+        for (start, end), value in zip(record.spans, record.normalised, strict=True)
+    ]
     return highlighted_text_html(record.text, spans, towards=f"{record.kind} text: activation (0-10)", against=None)

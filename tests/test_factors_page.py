@@ -67,4 +67,4 @@ def test_a_tokens_factor_opens_in_the_factor_view_and_lime_explains_a_context():
     assert f"Factor {factor}'s code at" in summary and "The framed word always stays" in summary
     assert "outline: 2px solid" in app.html[-1].value and "raises the code" in app.html[-1].value
     specs = [chart.proto.spec for chart in app.get("vega_lite_chart") + app.get("arrow_vega_lite_chart")]
-    assert any(f"LIME weights for factor {factor}" in spec for spec in specs)
+    assert any(f"LIME weights for factor {factor}" in spec and "lowers the code" in spec for spec in specs)

@@ -102,17 +102,25 @@ def token_bars(
     )
 
 
-def signed_bars(labels: list[str], values: np.ndarray, title: str, value_title: str) -> alt.Chart:
+def signed_bars(
+    labels: list[str],
+    values: np.ndarray,
+    title: str,
+    value_title: str,
+    *,
+    towards: str = "towards the class",
+    against: str = "against the class",
+) -> alt.Chart:
     """Horizontal bars of signed scores (e.g. SHAP values or LIME weights), strongest first.
 
     labels: unique names, one per value (e.g. :func:`xray.text.position_labels`); values: (n,).
-    Positive bars (towards the class) are red, negative ones blue, as in shap's plots.
+    Positive bars (legend ``towards``) are red, negative ones (``against``) blue, as in shap's plots.
     """
     if values.shape != (len(labels),):
         raise ValueError(f"values shape {values.shape} does not match {len(labels)} labels.")
     order = np.argsort(-np.abs(values), kind="stable")
     frame = pd.DataFrame({"label": [labels[index] for index in order], value_title: values[order].round(5)})
-    frame["direction"] = np.where(frame[value_title] >= 0, "towards the class", "against the class")
+    frame["direction"] = np.where(frame[value_title] >= 0, towards, against)
     return (
         alt.Chart(_inline(frame), title=title)
         .mark_bar()
@@ -121,7 +129,7 @@ def signed_bars(labels: list[str], values: np.ndarray, title: str, value_title: 
             y=alt.Y("label:N", sort=list(frame["label"]), title=None, axis=alt.Axis(labelLimit=220)),
             color=alt.Color(
                 "direction:N",
-                scale=alt.Scale(domain=["towards the class", "against the class"], range=["#d62728", "#1f77b4"]),
+                scale=alt.Scale(domain=[towards, against], range=["#d62728", "#1f77b4"]),
                 legend=alt.Legend(title=None, orient="bottom"),
             ),
             tooltip=["label:N", alt.Tooltip(f"{value_title}:Q", format=".5f")],

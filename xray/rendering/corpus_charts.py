@@ -138,7 +138,8 @@ def importance_line(importance: np.ndarray, factor: int, selected: int) -> alt.L
         .mark_line(point=True)
         .encode(x=level_axis(len(importance)), y=alt.Y("importance:Q"), tooltip=["level_name:N", "importance:Q"])
     )
-    return alt.layer(line, selected_level_rule(selected)).properties(width=420, height=200)
+    # Streamlit fits the title and the axis labels inside this height too.
+    return alt.layer(line, selected_level_rule(selected)).properties(width=420, height=280)
 
 
 def codes_heatmap(codes: np.ndarray, tokens: list[str], factors: np.ndarray, title: str) -> alt.Chart:

@@ -22,7 +22,7 @@ def score_histogram(table: pd.DataFrame, layer: int) -> alt.Chart:
             y=alt.Y("count():Q", stack=None, title="neurons"),
             color=alt.Color("explainer:N", legend=alt.Legend(orient="bottom", labelLimit=400)),
         )
-        .properties(width=520, height=220)
+        .properties(width=520, height=300)
     )
 
 
@@ -40,11 +40,11 @@ def true_and_simulated(tokens: list[str], true: np.ndarray, simulated: np.ndarra
         alt.Chart(alt.InlineData(values=frame.to_dict(orient="records")), title=title)
         .mark_bar()
         .encode(
-            x=alt.X("token:N", sort=labels, title=None, axis=alt.Axis(labelAngle=-45)),
+            x=alt.X("token:N", sort=labels, title=None, axis=alt.Axis(labelAngle=-45, labelOverlap=False)),
             xOffset=alt.XOffset("kind:N", sort=["true", "simulated"]),
             y=alt.Y("activation:Q", scale=alt.Scale(domain=[0, 10]), title="activation (0-10)"),
             color=alt.Color("kind:N", sort=["true", "simulated"], legend=alt.Legend(orient="bottom")),
             tooltip=["token:N", "kind:N", alt.Tooltip("activation:Q", format=".2f")],
         )
-        .properties(height=200)
+        .properties(height=300)  # Streamlit fits axis labels and legend inside this height too
     )
