@@ -142,3 +142,25 @@ def test_a_neuron_that_never_activates_says_so():
     silent = Record(0, "explanation", "a", ["a"], [(0, 1)], np.array([-0.2]), np.array([0]))
     with pytest.raises(ValueError, match="never activates"):
         explain_neuron(NeuronRecordSet(0, 3, 0.0, [silent]), BaselineExplainer(), BaselineSimulator())
+
+
+def test_the_command_line_computes_records_and_scores_a_layer(tiny_folders, tmp_path, capsys):
+    import pandas as pd
+
+    from tests.test_store import TEXTS
+    from xray.__main__ import main
+    from xray.corpora.corpus import Corpus
+    from xray.neurons.saved import saved_explanations
+
+    Corpus("bigger", pd.DataFrame({"text": [f"{text} number {i}" for i in range(3) for text in TEXTS]})).save(
+        tmp_path / "corpus.parquet"
+    )
+    arguments = ["neurons", "--model", str(tiny_folders["bert"]), "--table", str(tmp_path / "corpus.parquet")]
+    arguments += ["--cache-dir", str(tmp_path / "cache")]
+
+    assert main([*arguments, "--explain-layer", "1"]) == 0
+    folder = next((tmp_path / "cache" / "neurons").iterdir())
+    saved = saved_explanations(folder)
+    assert set(saved["layer"]) == {1} and len(saved) == 37 and "layer 1: baseline score" in capsys.readouterr().out
+    assert main([*arguments, "--explain-layer", "9"]) == 1
+    assert "Layer 9 does not exist" in capsys.readouterr().err

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from xray.corpora.builtin import BUILTIN_CORPORA, SEARCH_CORPUS, load_builtin
@@ -56,6 +57,20 @@ def _corpus(arguments: argparse.Namespace) -> Corpus:
     return corpus
 
 
+def _reporter(status: Path | None = None) -> Callable[[int, int, str], None]:
+    """``report(done, total, stage)``: one overwritten line on stderr with the time since now, and the same
+    written to ``status`` (JSON) where a page follows the work."""
+    started = time.perf_counter()
+
+    def report(done: int, total: int, stage: str) -> None:
+        elapsed = time.perf_counter() - started
+        print(f"\r{stage}: {done:,}/{total:,} after {elapsed:,.0f} s", end="", file=sys.stderr, flush=True)
+        if status is not None:
+            write_status(status, BuildStatus(done, total, stage))
+
+    return report
+
+
 def _index(arguments: argparse.Namespace) -> int:
     try:
         corpus = _corpus(arguments)
@@ -64,14 +79,8 @@ def _index(arguments: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return 1
     settings = StoreSettings(batch_size=arguments.batch_size, bf16=arguments.bf16, max_tokens=arguments.max_tokens)
-    started = time.perf_counter()
-
-    def report(done: int, total: int, stage: str) -> None:
-        elapsed = time.perf_counter() - started
-        print(f"\r{stage}: {done:,}/{total:,} after {elapsed:,.0f} s", end="", file=sys.stderr, flush=True)
-
     try:
-        store = build_store(loaded, corpus, arguments.cache_dir, settings, progress=report)
+        store = build_store(loaded, corpus, arguments.cache_dir, settings, progress=_reporter())
     except KeyboardInterrupt:
         print("\ninterrupted: run the same command again to resume where it stopped", file=sys.stderr)
         return 130
@@ -95,17 +104,10 @@ def _factors(arguments: argparse.Namespace) -> int:
     except (ValueError, OSError) as error:
         print(error, file=sys.stderr)
         return 1
-    started = time.perf_counter()
     out = arguments.out or dictionary_path(arguments.model, arguments.cache_dir)
     checkpoints = arguments.cache_dir / "factors" / f".{out.stem}.checkpoint"
     checkpoints.mkdir(parents=True, exist_ok=True)
-
-    def report(done: int, total: int, stage: str) -> None:
-        elapsed = time.perf_counter() - started
-        print(f"\r{stage}: {done:,}/{total:,} after {elapsed:,.0f} s", end="", file=sys.stderr, flush=True)
-        if arguments.status is not None:
-            write_status(arguments.status, BuildStatus(done, total, stage))
-
+    report = _reporter(arguments.status)
     try:
         store = build_store(loaded, corpus, arguments.cache_dir, StoreSettings(bf16=arguments.bf16), progress=report)
         dictionary = learn_from_store(
@@ -138,19 +140,14 @@ def _neurons(arguments: argparse.Namespace) -> int:
     try:
         corpus = _corpus(arguments)
         loaded = load_model(arguments.model, device=arguments.device)
-        started = time.perf_counter()
-
-        def report(done: int, total: int, stage: str = "reading every neuron") -> None:
-            elapsed = time.perf_counter() - started
-            print(f"\r{stage}: {done:,}/{total:,} after {elapsed:,.0f} s", end="", file=sys.stderr, flush=True)
-
+        report = _reporter()
         records = build_records(
             loaded,
             corpus,
             arguments.cache_dir,
             max_tokens=arguments.max_tokens,
             batch_size=arguments.batch_size,
-            progress=report,
+            progress=lambda done, total: report(done, total, "reading every neuron"),
         )
         print(file=sys.stderr)
         manifest = records.manifest
