@@ -15,15 +15,14 @@ from components.neuron_explanations import (
     cached_explanation,
     cached_layer_scores,
     cached_records,
-    cached_text_tokens,
-    cached_token_neurons,
+    cached_sentence_neurons,
     endpoint_settings,
 )
 from components.page import forget_stale_choice, start_page, value_links
 from xray.neurons.endpoint import Endpoint
 from xray.neurons.saved import saved_explanations
 from xray.rendering.neuron_charts import score_histogram, true_and_simulated
-from xray.techniques.neuron_explanations import TOP_EACH
+from xray.techniques.neuron_explanations import TOP_EACH, most_active_neurons
 
 NEURON = "neurons.neuron"
 USER_KEY = "neurons.user_key"  # session state only: never bound to the URL
@@ -57,9 +56,12 @@ st.caption(
 
 with st.expander("Find the neurons most active on a token of your sentence"):
     with user_errors("reading the sentence's neurons"):
-        tokens = cached_text_tokens(selection.model_name, selection.text)
-    token = st.selectbox("Token", range(len(tokens)), format_func=lambda index: f"{index}: {tokens[index]}")
-    active = cached_token_neurons(selection.model_name, selection.text, layer, token, SHOWN_NEURONS)
+        sentence = cached_sentence_neurons(selection.model_name, selection.text, layer)
+    tokens = sentence.tokens[0]
+    token = st.selectbox(
+        "Token", range(len(tokens)), format_func=lambda index: f"{index}: {tokens[index]}", key="neurons.token"
+    )
+    active = most_active_neurons(sentence.activations[0][token], SHOWN_NEURONS)
     st.dataframe(active, hide_index=True)
     value_links("Explain one of them", active["neuron"].tolist(), "neuron", key="neurons.open", target=NEURON)
 

@@ -22,7 +22,7 @@ from components.feedback import progress_bar
 from components.model import cached_model
 from xray.corpora.corpus import Corpus
 from xray.neurons.endpoint import Endpoint, explain, simulate
-from xray.neurons.records import NeuronRecords, build_records, text_activations
+from xray.neurons.records import NeuronRecords, TextActivations, build_records, text_activations
 from xray.neurons.saved import save_explanations
 from xray.rendering.highlight import highlighted_text_html
 from xray.store.activations import default_cache_root
@@ -33,7 +33,6 @@ from xray.techniques.neuron_explanations import (
     Record,
     explain_layer,
     explain_neuron,
-    most_active_neurons,
     neuron_records,
 )
 
@@ -125,19 +124,10 @@ def cached_layer_scores(model_name: str, fingerprint: str, layer: int, _corpus: 
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def cached_token_neurons(model_name: str, text: str, layer: int, token: int, count: int) -> pd.DataFrame:
-    """The ``count`` neurons of ``layer`` most active on token ``token`` (a non-special piece) of ``text``:
-    neuron, activation."""
-    computed = text_activations(cached_model(model_name), [text], layer)
-    activations = computed.activations[0][token]
-    neurons = most_active_neurons(activations, count)
-    return pd.DataFrame({"neuron": neurons, "activation": activations[neurons].round(4)})
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def cached_text_tokens(model_name: str, text: str) -> list[str]:
-    """The non-special pieces of ``text`` as the MLP reads them."""
-    return text_activations(cached_model(model_name), [text], 0).tokens[0]
+def cached_sentence_neurons(model_name: str, text: str, layer: int) -> TextActivations:
+    """Every neuron of ``layer`` on every non-special piece of ``text``: one forward pass, whichever token is
+    picked."""
+    return text_activations(cached_model(model_name), [text], layer)
 
 
 def activation_html(record: Record) -> str:

@@ -138,6 +138,13 @@ def test_a_neuron_is_explained_simulated_and_scored_on_top_and_random_records(ti
     assert layer.loc[1, "top_and_random"] == pytest.approx(result.top_and_random.correlation, abs=1e-4)
 
 
+def test_the_most_active_neurons_come_strongest_first():
+    from xray.techniques.neuron_explanations import most_active_neurons
+
+    table = most_active_neurons(np.array([0.1, 2.0, -1.0, 0.7]), 2)
+    assert table["neuron"].tolist() == [1, 3] and table["activation"].tolist() == [2.0, 0.7]
+
+
 def test_a_neuron_that_never_activates_says_so():
     silent = Record(0, "explanation", "a", ["a"], [(0, 1)], np.array([-0.2]), np.array([0]))
     with pytest.raises(ValueError, match="never activates"):

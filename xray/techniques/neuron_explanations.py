@@ -257,9 +257,10 @@ def explain_neuron(records: NeuronRecordSet, explainer: Explainer, simulator: Si
     )
 
 
-def most_active_neurons(activations: np.ndarray, count: int) -> np.ndarray:
-    """The ``count`` neurons with the largest activation in ``activations`` (neurons,), most active first."""
-    return np.argsort(-activations, kind="stable")[:count]
+def most_active_neurons(activations: np.ndarray, count: int) -> pd.DataFrame:
+    """The ``count`` neurons most active in ``activations`` (neurons,), most active first: neuron, activation."""
+    neurons = np.argsort(-activations, kind="stable")[:count]
+    return pd.DataFrame({"neuron": neurons, "activation": activations[neurons].round(4)})
 
 
 def explain_layer(
