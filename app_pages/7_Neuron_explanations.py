@@ -6,7 +6,6 @@ from __future__ import annotations
 import streamlit as st
 
 from components.corpus import corpus_picker
-from components.deploy import is_public, user_keys_allowed
 from components.downloads import chart_downloads, download, download_row
 from components.feedback import user_errors
 from components.navigation import PageInfo
@@ -16,17 +15,14 @@ from components.neuron_explanations import (
     cached_layer_scores,
     cached_records,
     cached_sentence_neurons,
-    endpoint_settings,
+    endpoint_picker,
 )
 from components.page import forget_stale_choice, start_page, value_links
-from xray.neurons.endpoint import Endpoint
 from xray.neurons.saved import saved_explanations
 from xray.rendering.neuron_charts import score_histogram, true_and_simulated
 from xray.techniques.neuron_explanations import TOP_EACH, most_active_neurons
 
 NEURON = "neurons.neuron"
-USER_KEY = "neurons.user_key"  # session state only: never bound to the URL
-BASELINE, LANGUAGE_MODEL = "Offline baseline", "Language model (OpenAI-compatible endpoint)"
 SHOWN_NEURONS = 8
 QUANTILE_CAPTION = "Texts at the 50th, 75th, 90th and 99th percentile of the neuron's largest activation per text"
 SECONDS_PER_NEURON = 0.05  # the baseline over a layer, measured on MiniLM here (python -m xray neurons)
@@ -69,28 +65,7 @@ forget_stale_choice(
     NEURON, range(manifest.neurons), f"Neuron {{}} does not exist: layers have neurons 0 to {manifest.neurons - 1}."
 )
 neuron = st.number_input("Neuron", 0, manifest.neurons - 1, 0, key=NEURON, bind="query-params")
-base_url, model_id, api_key = endpoint_settings()
-explainer = st.segmented_control(
-    "Explainer and simulator", [BASELINE, LANGUAGE_MODEL], default=BASELINE, key="neurons.explainer"
-)
-endpoint = None
-if explainer == LANGUAGE_MODEL:
-    public = is_public()
-    columns = st.columns(2)
-    base_url = columns[0].text_input("Base URL", base_url, placeholder="http://localhost:11434/v1", disabled=public)
-    model_id = columns[1].text_input("Model", model_id, placeholder="llama3.2", disabled=public)
-    if user_keys_allowed():
-        api_key = st.text_input("Your API key (kept for this session only)", type="password", key=USER_KEY) or api_key
-    st.caption(
-        "Any OpenAI-compatible chat endpoint (OpenAI, Ollama, vLLM, llama.cpp's server)"
-        + (", as the deployer set it up." if public else ".")
-        + (" An API key is configured; it is never shown." if api_key else " No API key is configured.")
-    )
-    if base_url and model_id:
-        with user_errors("setting up the endpoint"):
-            endpoint = Endpoint(base_url, model_id, api_key)
-    else:
-        st.info("No endpoint is configured: set its base URL and model to explain with a language model.")
+endpoint = endpoint_picker()
 
 results = []
 with user_errors("explaining the neuron with the baseline"):

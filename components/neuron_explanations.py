@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from components.feedback import progress_bar
+from components.deploy import is_public, user_keys_allowed
+from components.feedback import progress_bar, user_errors
 from components.model import cached_model
 from xray.corpora.corpus import Corpus
 from xray.neurons.endpoint import Endpoint, explain, simulate
@@ -137,3 +138,34 @@ def activation_html(record: Record) -> str:
         for (start, end), value in zip(record.spans, record.normalised, strict=True)
     ]
     return highlighted_text_html(record.text, spans, towards=f"{record.kind} text: activation (0-10)", against=None)
+
+
+BASELINE, LANGUAGE_MODEL = "Offline baseline", "Language model (OpenAI-compatible endpoint)"
+USER_KEY = "neurons.user_key"  # session state only: never bound to the URL
+
+
+def endpoint_picker() -> Endpoint | None:
+    """The explainer choice; for a language model, its endpoint (public mode: the deployer's, fixed) or None
+    while none is configured."""
+    base_url, model_id, api_key = endpoint_settings()
+    explainer = st.segmented_control(
+        "Explainer and simulator", [BASELINE, LANGUAGE_MODEL], default=BASELINE, key="neurons.explainer"
+    )
+    if explainer != LANGUAGE_MODEL:
+        return None
+    public = is_public()
+    columns = st.columns(2)
+    base_url = columns[0].text_input("Base URL", base_url, placeholder="http://localhost:11434/v1", disabled=public)
+    model_id = columns[1].text_input("Model", model_id, placeholder="llama3.2", disabled=public)
+    if user_keys_allowed():
+        api_key = st.text_input("Your API key (kept for this session only)", type="password", key=USER_KEY) or api_key
+    st.caption(
+        "Any OpenAI-compatible chat endpoint (OpenAI, Ollama, vLLM, llama.cpp's server)"
+        + (", as the deployer set it up." if public else ".")
+        + (" An API key is configured; it is never shown." if api_key else " No API key is configured.")
+    )
+    if not (base_url and model_id):
+        st.info("No endpoint is configured: set its base URL and model to explain with a language model.")
+        return None
+    with user_errors("setting up the endpoint"):
+        return Endpoint(base_url, model_id, api_key)

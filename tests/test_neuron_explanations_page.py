@@ -97,3 +97,18 @@ def test_an_endpoint_explains_beside_the_baseline_and_its_key_stays_hidden(simul
     assert (app.dataframe[-1].value["explainer"] == "fake-explainer").any()
     again = app.run()
     assert len(requests) == 16 and not again.exception  # cached: a rerun asks the endpoint nothing
+
+
+@pytest.mark.parametrize("user_keys", ["", "1"])
+def test_in_public_mode_the_endpoint_is_the_deployers_and_a_user_key_only_where_allowed(monkeypatch, user_keys):
+    monkeypatch.setenv("XRAY_PUBLIC", "1")
+    monkeypatch.setenv("XRAY_ALLOW_USER_KEYS", user_keys)
+    monkeypatch.setenv("XRAY_LLM_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("XRAY_LLM_MODEL", "deployers-model")
+    app = run_page(NEURONS, **SENSES)
+    app = app.button_group(key="neurons.explainer").set_value("Language model (OpenAI-compatible endpoint)").run()
+
+    fields = {box.label: box for box in app.text_input}
+    assert fields["Base URL"].disabled and fields["Model"].disabled
+    assert fields["Model"].value == "deployers-model"
+    assert ("Your API key (kept for this session only)" in fields) == (user_keys == "1")

@@ -223,8 +223,11 @@ def build_records(
             time.perf_counter() - started,
         )
         (partial / MANIFEST).write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
-        if not folder.exists():
+        try:
             os.replace(partial, folder)
+        except OSError:  # another builder finished the same records first: theirs are kept
+            if not (folder / MANIFEST).is_file():
+                raise
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return open_records(folder)
