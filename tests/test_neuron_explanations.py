@@ -171,3 +171,25 @@ def test_the_command_line_computes_records_and_scores_a_layer(tiny_folders, tmp_
     assert set(saved["layer"]) == {1} and len(saved) == 37 and "layer 1: baseline score" in capsys.readouterr().out
     assert main([*arguments, "--explain-layer", "9"]) == 1
     assert "Layer 9 does not exist" in capsys.readouterr().err
+
+
+def test_two_builders_of_the_same_records_at_once_both_get_them(tiny, tmp_path):
+    import threading
+
+    from tests.test_store import tiny_corpus
+
+    results, errors = [], []
+
+    def build() -> None:
+        try:
+            results.append(build_records(tiny["bert"], tiny_corpus(), tmp_path))
+        except Exception as error:  # the test reports any failure
+            errors.append(error)
+
+    threads = [threading.Thread(target=build) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and len({result.folder for result in results}) == 1
+    assert not [path for path in (tmp_path / "neurons").iterdir() if path.name.endswith(".partial")]
