@@ -14,6 +14,7 @@ PAGE = PageInfo(
     title="Transformer X-Ray",
     label="Home",
     icon="🔬",
+    uses_text=False,
     caption=(
         "Open a transformer language model and see how it works: one technique per page, all on the same model, "
         "layer and sentence, chosen in the sidebar. It runs on a laptop CPU, works offline on its embedded model, "

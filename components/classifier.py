@@ -12,10 +12,11 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from components.feedback import user_errors
+from components.link_state import linked
 from components.model import cached_model
 from components.navigation import PageInfo
 from components.page import start_page
-from components.sidebar import SHARED, Selection
+from components.sidebar import Selection, use_text
 from xray.models.batching import bf16_is_fast
 from xray.models.classifiers import (
     CLASSIFIER_KINDS,
@@ -71,26 +72,27 @@ def _spec(selection: Selection) -> ClassifierSpec:
         st.divider()
         kinds = list(CLASSIFIER_KINDS)
         default = "model" if selection.model.has_classification_head else "topic"
-        kind = st.radio(
+        kind = linked(
+            st.radio,
             "Classifier",
-            kinds,
-            index=kinds.index(default),
-            format_func=CLASSIFIER_KINDS.get,
             key="classifier",
-            **SHARED,
+            default=default,
+            valid=kinds,
+            options=kinds,
+            format_func=CLASSIFIER_KINDS.get,
         )
         descriptions = ""
         if kind == "zero-shot":
-            descriptions = st.text_area(
-                "Classes, one description per line", DEFAULT_DESCRIPTIONS, key="classes", **SHARED
+            descriptions = linked(
+                st.text_area, "Classes, one description per line", key="classes", default=DEFAULT_DESCRIPTIONS
             )
         fast = bf16_is_fast(selection.model.device)
-        bf16 = st.toggle(
+        bf16 = linked(
+            st.toggle,
             "Fast bfloat16 inference",
-            value=fast,
             key="bf16",
+            default=fast,
             disabled=not fast,
-            **SHARED,
             help="Runs the classifier under bfloat16 autocast: about twice as fast on CPUs with AVX-512 BF16 or "
             "AMX, but probabilities move slightly (bench/explainers_lime.py measures by how much). Switch it off "
             "for exact float32 results."
@@ -99,10 +101,6 @@ def _spec(selection: Selection) -> ClassifierSpec:
         )
     with user_errors("reading the classifier settings"):
         return ClassifierSpec.choose(kind, selection.model_name, descriptions, bool(bf16 and fast))
-
-
-def _use_text(text: str) -> None:
-    st.session_state["text"] = text
 
 
 def _far_from_classes(prediction: Prediction, classifier: Classifier, key: str) -> None:
@@ -119,7 +117,7 @@ def _far_from_classes(prediction: Prediction, classifier: Classifier, key: str) 
         st.button(
             "Use an in-domain example",
             key=key,
-            on_click=_use_text,
+            on_click=use_text,
             args=(classifier.example,),
             help=classifier.example,
         )

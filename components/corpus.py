@@ -16,9 +16,10 @@ import streamlit as st
 
 from components.feedback import remaining, user_errors
 from components.jobs import finished_job, job_running, start_job
+from components.link_state import linked
 from components.navigation import PageInfo
 from components.page import start_page
-from components.sidebar import SHARED, Selection
+from components.sidebar import Selection
 from xray.corpora.builtin import BUILTIN_CORPORA, load_builtin
 from xray.corpora.corpus import Corpus
 from xray.corpora.uploads import MAX_ROWS, MAX_UPLOAD_BYTES, UploadedTable, corpus_from_upload, read_upload
@@ -96,7 +97,8 @@ def _uploaded_corpus() -> Corpus:
 
 def corpus_picker() -> Corpus:
     """The corpus picked on this page (shared by every corpus page and the URL); stops the page until one is."""
-    choice = st.selectbox("Corpus", [*BUILTIN_CORPORA, UPLOAD], index=0, key="corpus", **SHARED)
+    choices = [*BUILTIN_CORPORA, UPLOAD]
+    choice = linked(st.selectbox, "Corpus", key="corpus", default=choices[0], valid=choices, options=choices)
     if choice == UPLOAD:
         return _uploaded_corpus()
     with user_errors(f"loading {choice}"), st.spinner(f"Reading {choice}…"):

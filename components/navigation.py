@@ -36,6 +36,7 @@ class PageInfo:
     title: the page's heading; icon: an emoji (Material icons make browsers fetch a font online);
     caption: one paragraph under the title; question: one line for the home page's list;
     uses_layer: False where the page ignores the sidebar's layer (it then says so there);
+    uses_text: False where the page does not read the sidebar's text (an empty text does not stop it);
     label: its name in the navigation, when shorter than the title (e.g. "Home").
     """
 
@@ -44,6 +45,7 @@ class PageInfo:
     caption: str
     question: str = ""
     uses_layer: bool = True
+    uses_text: bool = True
     label: str = ""
 
     @property

@@ -9,6 +9,7 @@ import streamlit as st
 
 from components.navigation import PageInfo, current_opening
 from components.sidebar import Selection, sidebar
+from xray.text import prepare_text
 
 
 def start_page(info: PageInfo) -> Selection:
@@ -16,9 +17,18 @@ def start_page(info: PageInfo) -> Selection:
 
     The opening's loading line covers the page's imports, which are done once this runs; it goes before the
     sidebar loads the model (under a spinner of its own), so it never stays beside an error that stops the page.
+    A page that reads the text (``info.uses_text``) stops with one short message, before computing anything, when
+    the text is empty.
     """
     current_opening(info).loading.empty()
-    return sidebar(uses_layer=info.uses_layer)
+    selection = sidebar(uses_layer=info.uses_layer)
+    if info.uses_text:
+        try:
+            prepare_text(selection.text)
+        except ValueError as error:
+            st.warning(f"{error} The sidebar's *Input text* is what this page reads.", icon=":material/edit_note:")
+            st.stop()
+    return selection
 
 
 def forget_stale_choice(key: str, valid: Iterable[object], message: str) -> None:

@@ -1,7 +1,9 @@
-"""The one sidebar every page reads: model, layer, input text and an optional second text.
+"""The one sidebar every page reads: model, layer, input text, an optional second text and the focus token.
 
-Each widget is bound to a URL query parameter of the same name (so a shared link opens the
-same view) and keeps its value across pages for the whole session.
+Every setting is linked to a URL query parameter of the same name (see :mod:`components.link_state`), so a shared
+link, a refresh and any number of page clicks open the same view. The focus token is the one word of the text
+that every page looks at, named the same everywhere (``bank · word 6``, see :mod:`xray.focus`); it defaults to the
+teaching example's key word, else the text's first noun.
 """
 
 from __future__ import annotations
@@ -12,33 +14,39 @@ import streamlit as st
 
 from components.deploy import current_policy
 from components.feedback import user_errors
+from components.link_state import follow_link, forget, linked, set_value, value
 from components.model import shared_model
+from xray.corpora.linguistics import WordTags, tag_texts
+from xray.examples import DEFAULT_EXAMPLE, EXAMPLES, example_for_text, example_named
+from xray.focus import Word, default_focus, focus_label, text_words
 from xray.models.loading import KNOWN_MODELS, LoadedModel
+from xray.text import prepare_text
 
 OTHER_MODEL = "Other: Hugging Face id or local folder"
 MODEL_CHOICES = (*KNOWN_MODELS, OTHER_MODEL)
-EXAMPLES: dict[str, str] = {
-    "Coreference": "The animal didn't cross the street because it was too tired.",
-    "Word sense (bank)": "She sat on the river bank and read a letter from her bank about the loan.",
-    "Winograd schema": "The trophy didn't fit in the suitcase because it was too big.",
-    "Subject-verb agreement": "The keys to the old wooden cabinet are on the kitchen table.",
-    "Negation": "The film was not good, but the music was not bad at all.",
-}
-DEFAULT_TEXT = EXAMPLES["Coreference"]
+DEFAULT_TEXT = DEFAULT_EXAMPLE.text
 IGNORED_LAYER = "This page explains the classifier's output and does not use the layer; other pages keep it."
-# Bound to the URL and kept across pages: the query parameter is the widget key.
-SHARED = {"bind": "query-params", "persist_state": "session"}
+FOCUS_HELP = (
+    "The word every page looks at: its attention, its neighbours, its factors, its neurons, its pieces. It starts on "
+    "the example's key word, or the text's first noun."
+)
 
 
 @dataclass(frozen=True)
 class Selection:
-    """What the user picked in the sidebar; every page reads it."""
+    """What the user picked in the sidebar; every page reads it. focus: the focus word (None for a text without
+    words, which the pages that read the text refuse before computing anything)."""
 
     model_name: str
     model: LoadedModel
     layer: int
     text: str
     text_b: str | None
+    focus: Word | None
+
+    @property
+    def focus_label(self) -> str:
+        return focus_label(self.focus) if self.focus is not None else "no word"
 
 
 def model_summary(loaded: LoadedModel) -> str:
@@ -56,23 +64,30 @@ def model_summary(loaded: LoadedModel) -> str:
     )
 
 
+def use_text(text: str) -> None:
+    """Put ``text`` in the sidebar (a callback for buttons such as "Use an in-domain example"); the focus goes
+    back to the new text's default."""
+    set_value("text", text)
+    forget("focus")
+
+
 def _use_example() -> None:
-    example = st.session_state.get("example")
-    if example:
-        st.session_state["text"] = EXAMPLES[example]
+    name = st.session_state.get("example")
+    if name:
+        use_text(example_named(name).text)
+        st.session_state["example"] = None
 
 
 def _model_name() -> str:
-    """The model picked: in public mode one of the allow-list (no folder, no other id), else any."""
+    """The model picked: in public mode one of the allow-list (no folder, no other id), else any; a link naming
+    something else (or "Other" in public mode) opens the default."""
     policy = current_policy()
     choices = policy.allowed if policy is not None else MODEL_CHOICES
-    if st.query_params.get("model") not in (None, *choices):
-        st.query_params.pop("model")  # a link naming something else (or "Other" in public mode) opens the default
-    choice = st.selectbox("Model", choices, key="model", **SHARED)
+    choice = linked(st.selectbox, "Model", key="model", default=choices[0], valid=choices, options=choices)
     if choice != OTHER_MODEL:
         return choice
-    name = st.text_input(
-        "Model id or folder", key="model_id", placeholder="e.g. bert-base-cased or /path/to/model", **SHARED
+    name = linked(
+        st.text_input, "Model id or folder", key="model_id", default="", placeholder="e.g. bert-base-cased or /path"
     ).strip()
     if not name:
         st.info("Type a Hugging Face model id or a local folder, then press Enter.")
@@ -85,18 +100,20 @@ def _layer(loaded: LoadedModel, used: bool) -> int:
     if top == 0:
         st.caption("Layer 0 (this model has a single layer).")
         return 0
-    requested = st.session_state.get("layer")
-    clamped = requested is not None and requested > top
+    requested = value("layer", 0)
+    clamped = requested > top
     if clamped:
-        st.session_state["layer"] = top
-    layer = st.slider(
+        set_value("layer", top)
+    layer = linked(
+        st.slider,
         "Layer",
-        0,
-        top,
         key="layer",
+        default=0,
+        valid=range(top + 1),
+        min_value=0,
+        max_value=top,
         disabled=not used,
         help="0 is the first transformer layer." if used else IGNORED_LAYER,
-        **SHARED,
     )
     if not used:
         st.caption(IGNORED_LAYER)
@@ -105,11 +122,43 @@ def _layer(loaded: LoadedModel, used: bool) -> int:
     return layer
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _tags(text: str) -> list[WordTags]:
+    """spaCy's tags of ``text`` (to find its first noun)."""
+    return tag_texts([text])[0]
+
+
+def _focus(text: str) -> Word | None:
+    """The focus picker over the words of ``text``; None (and no picker) when it has none."""
+    try:
+        prepared = prepare_text(text).text
+    except ValueError:
+        return None
+    words = text_words(prepared)
+    if not words:
+        return None
+    example = example_for_text(text)
+    default = default_focus(prepared, example.key_word if example else None, None if example else _tags)
+    numbers = [word.number for word in words]
+    number = linked(
+        st.selectbox,
+        "Focus token",
+        key="focus",
+        default=default,
+        valid=numbers,
+        options=numbers,
+        format_func=lambda number: focus_label(words[number - 1]),
+        help=FOCUS_HELP,
+    )
+    return words[number - 1]
+
+
 def sidebar(*, uses_layer: bool = True) -> Selection:
     """Draw the sidebar and return the selection; stops the page with a message when nothing can be shown.
 
     uses_layer: False on pages that ignore the layer; its slider is then disabled and says so.
     """
+    follow_link()
     with st.sidebar:
         st.header("Transformer X-Ray")
         name = _model_name()
@@ -124,17 +173,22 @@ def sidebar(*, uses_layer: bool = True) -> Selection:
         layer = _layer(loaded, uses_layer)
         st.selectbox(
             "Example sentences",
-            EXAMPLES,
+            [example.name for example in EXAMPLES],
             index=None,
             key="example",
             placeholder="Pick an example…",
             on_change=_use_example,
         )
-        text = st.text_area("Input text", value=DEFAULT_TEXT, key="text", height=100, **SHARED)
+        text = linked(st.text_area, "Input text", key="text", default=DEFAULT_TEXT, height=100, after_change=_new_text)
+        focus = _focus(text)
         second_label = (
             "Decoder input (optional, e.g. a translation)"
             if loaded.family == "encoder-decoder"
             else "Second sentence (optional, for a sentence pair)"
         )
-        text_b = st.text_input(second_label, key="text_b", **SHARED)
-    return Selection(name, loaded, layer, text, text_b.strip() or None)
+        text_b = linked(st.text_input, second_label, key="text_b", default="")
+    return Selection(name, loaded, layer, text, text_b.strip() or None, focus)
+
+
+def _new_text() -> None:
+    forget("focus")

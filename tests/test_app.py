@@ -116,11 +116,13 @@ def test_model_over_the_budget_is_refused_with_how_to_raise_it(tmp_path, monkeyp
     assert MAX_PARAMETERS_ENV in app.error[0].value
 
 
-def test_empty_text_asks_for_a_sentence():
-    app = run_page(ATTENTION)
-    app.sidebar.text_area(key="text").set_value("   ").run()
+@pytest.mark.parametrize("page", TECHNIQUE_PAGES, ids=lambda path: path.name)
+def test_empty_text_stops_every_page_with_one_short_message(page):
+    app = run_page(page, text="   ")
     assert not app.exception
-    assert "empty" in app.error[0].value
+    assert not app.error
+    assert "The text is empty: type a sentence or pick an example." in messages(app)
+    assert len(app.main.get("dataframe")) == 0 and len(app.main.get("arrow_vega_lite_chart")) == 0
 
 
 def test_long_text_is_truncated_with_a_notice():
@@ -204,3 +206,25 @@ def test_topic_classifier_states_its_measured_held_out_accuracy():
     app = run_page(LIME_PAGE, **{"lime.samples": "500"})
     assert_clean(app)
     assert any(f"held-out accuracy {accuracy:.3f}" in caption.value for caption in app.sidebar.caption)
+
+
+def test_a_link_keeps_its_settings_through_page_switches():
+    text = "She sat on the river bank."
+    app = run_page(ENTRY, text=text, layer="3", focus="4")
+    for page in ("9_Tokenizers.py", "1_Attention.py", "0_Home.py"):
+        app.switch_page(f"app_pages/{page}").run()
+        assert_clean(app)
+        assert app.sidebar.text_area(key="text").value == text
+        assert app.sidebar.slider(key="layer").value == 3
+        focus = app.sidebar.selectbox(key="focus")
+        assert focus.value == 4 and focus.format_func(focus.value) == "the · word 4"
+
+
+def test_a_new_text_moves_the_focus_to_its_first_noun_and_an_example_to_its_key_word():
+    app = run_page(ATTENTION, focus="2")
+    assert app.sidebar.selectbox(key="focus").value == 2
+    app.sidebar.text_area(key="text").input("It is the ships that sailed.").run()
+    assert app.sidebar.selectbox(key="focus").value == 4  # ships: 'It', 'is', 'the' are stop words
+    app.sidebar.selectbox(key="example").set_value("Word sense (bank)").run()
+    focus = app.sidebar.selectbox(key="focus")
+    assert focus.format_func(focus.value) == "bank · word 6"
