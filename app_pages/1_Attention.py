@@ -13,7 +13,7 @@ from components.attention import (
 )
 from components.downloads import chart_downloads, download, download_row, html_download
 from components.feedback import show_notices, user_errors
-from components.model import cached_attention
+from components.model import cached_attention, cached_focus_position
 from components.navigation import PageInfo
 from components.page import start_page
 from xray.rendering.bertviz_html import head_view_height, model_view_height, view_window
@@ -48,6 +48,8 @@ with user_errors("computing attention"), st.spinner("Running the model on the te
     result = cached_attention(selection.model_name, selection.text, selection.text_b)
 show_notices(result.notices)
 args = (selection.model_name, selection.text, selection.text_b)
+with user_errors("finding the focus token"):
+    focus = cached_focus_position(selection.model_name, selection.text, selection.focus)
 
 view = st.segmented_control("View", VIEWS, default=VIEWS[0], key="attention.view", required=True, bind="query-params")
 max_tokens = st.slider(
@@ -137,11 +139,20 @@ elif view == "Head heatmap":
     head = st.number_input("Head", 0, block.attentions.shape[1] - 1, 0, key="attention.head", bind="query-params")
     queries = min(len(block.query_tokens), max_tokens)
     keys = min(len(block.key_tokens), max_tokens)
+    focus_row = focus if block.query_tokens is result.tokens else None
+    if focus_row is not None:
+        key, weight = block.top_key(layer, head, focus_row)
+        if key >= 0:
+            st.caption(
+                f"The focus token **{selection.focus_label}** (framed) reads '{block.key_tokens[key]}' most in this "
+                f"head ({weight:.0%} of its attention, special tokens and itself aside)."
+            )
     chart = attention_heatmap(
         block.attentions[layer, head, :queries, :keys],
         block.query_tokens[:queries],
         block.key_tokens[:keys],
         f"{BLOCK_NAMES[block_name]}: layer {layer}, head {head}",
+        focus=focus_row,
     )
     st.altair_chart(chart, width="content")
     chart_downloads(chart, f"attention_l{layer}_h{head}", "attention.heatmap")
@@ -184,6 +195,13 @@ else:
         "chosen one, counting the residual connection as half of each layer, to estimate how much each input "
         "token flows into each position."
     )
+    last = rollout.shares.shape[0] - 1
+    if layer < last:
+        st.info(
+            f"Rollout after layer {layer} combines layers 0 to {layer} only; set the sidebar layer to {last} to "
+            "combine every layer.",
+            icon=":material/layers:",
+        )
     shares = rollout.from_source(layer)
     others = [index for index in range(len(result.tokens)) if index != source]
     bars = token_bars(
@@ -192,6 +210,7 @@ else:
         f"Rollout from '{result.tokens[source]}' to the other input tokens, after layer {layer}",
         "share",
         positions=others,
+        highlight=others.index(focus) if focus in others else None,
     )
     st.caption(f"'{result.tokens[source]}' keeps {shares[source]:.0%} of itself; the bars split the rest.")
     st.altair_chart(bars, width="content")
@@ -202,6 +221,7 @@ else:
         result.tokens[:shown],
         result.tokens[:shown],
         f"Rollout after layer {layer}",
+        focus=focus,
     )
     st.altair_chart(matrix, width="content")
     chart_downloads(matrix, f"rollout_l{layer}", "attention.rollout_matrix")

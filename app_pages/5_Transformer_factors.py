@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.corpus import sense_words
 from components.downloads import chart_downloads, download, download_row
 from components.factor_learning import learn_dictionary_panel
 from components.factor_lime import cached_factor_lime, show_factor_lime
@@ -16,15 +17,15 @@ from components.factors import (
     cached_top_contexts,
     context_store,
     factor_links,
-    sense_words,
 )
 from components.feedback import user_errors
+from components.model import cached_focus_position
 from components.navigation import PageInfo
 from components.page import forget_stale_choice, start_page
 from xray.rendering.corpus_charts import codes_heatmap, importance_line
+from xray.rendering.tables import one_column_per_level
 from xray.store.activations import level_name, model_revision
 from xray.techniques.factors import CONTEXT_PIECES, band
-from xray.text import position_labels
 
 SHOWN_FACTORS = 16
 PER_LEVEL = 3
@@ -71,23 +72,36 @@ heatmap = codes_heatmap(sentence.codes[level], sentence.tokens, strongest, f"Cod
 st.altair_chart(heatmap, width="content")
 chart_downloads(heatmap, f"factor_codes_{level_name(level).replace(' ', '')}", "factors.heatmap")
 
-labels = position_labels(sentence.tokens)
-token = st.selectbox(
-    "Token", range(len(labels)), index=min(1, len(labels) - 1), format_func=labels.__getitem__, key="factors.token"
+with user_errors("finding the focus token"):
+    token = cached_focus_position(selection.model_name, selection.text, selection.focus)
+st.subheader(f"The factors of the focus token {selection.focus_label}")
+st.caption(
+    f"The {PER_LEVEL} strongest factors of the piece '{sentence.tokens[token]}' at every level, with their codes; "
+    "pick another word in the sidebar."
 )
-st.caption(f"The {PER_LEVEL} strongest factors of '{sentence.tokens[token]}' at every level.")
 token_factors = sentence.token_factors(token, PER_LEVEL)
-st.dataframe(token_factors, hide_index=True)
+st.dataframe(
+    one_column_per_level(token_factors, lambda row: f"factor {row['factor']} ({row['code']:.2f})"), hide_index=True
+)
 factor_links(list(dict.fromkeys(token_factors["factor"])))
+focus_strongest = int(sentence.codes[level, token].argmax())
 
 st.subheader("One factor through the layers")
 forget_stale_choice(
     FACTOR,
     range(dictionary.factors),
     f"Factor {{}} does not exist: this dictionary has factors 0 to {dictionary.factors - 1}. Showing the sentence's "
-    "strongest factor instead.",
+    "focus token's strongest factor instead.",
 )
-factor = st.number_input("Factor", 0, dictionary.factors - 1, int(strongest[0]), key=FACTOR, bind="query-params")
+factor = st.number_input(
+    "Factor",
+    0,
+    dictionary.factors - 1,
+    focus_strongest,
+    key=FACTOR,
+    bind="query-params",
+    help=f"Opens on the focus token's strongest factor at {level_name(level)}.",
+)
 importance = dictionary.importance[:, factor]
 peak = int(importance.argmax())
 st.caption(
@@ -145,12 +159,14 @@ else:
 words = sense_words(store) if store is not None else []
 if words:
     st.subheader("Factors that tell a word's senses apart")
+    focus_word = selection.focus.text.lower()
     word = st.selectbox(
         "Word of the word-sense set",
         words,
-        index=words.index("bank") if "bank" in words else 0,
+        index=words.index(focus_word) if focus_word in words else words.index("bank") if "bank" in words else 0,
         key="factors.word",
         bind="query-params",
+        help="Opens on the focus token where it is one of the set's words.",
     )
     with user_errors("comparing the senses"), st.spinner("Coding the word's sentences at every layer…"):
         senses = cached_sense_factors(selection.model_name, store, word)
@@ -160,7 +176,11 @@ if words:
         f"spread of the senses' mean codes over the spread within a sense). The best, factor {int(best['factor'])} "
         f"at {level_name(int(best['level']))}, scores {best['separation']:.2f}."
     )
-    st.dataframe(senses, hide_index=True, width="stretch")
+    st.dataframe(
+        one_column_per_level(senses, lambda row: f"factor {row['factor']} (F {row['separation']:.2f})"),
+        hide_index=True,
+        width="stretch",
+    )
 
 factor_table = cached_factor_table(selection.model_name, store)
 with st.expander("Every factor, by the level where it peaks, with its most frequent words there"):

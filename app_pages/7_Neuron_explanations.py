@@ -10,6 +10,7 @@ from components.downloads import chart_downloads, download, download_row
 from components.feedback import user_errors
 from components.navigation import PageInfo
 from components.neuron_explanations import (
+    ACTIVATION_LEGEND,
     activation_html,
     cached_explanation,
     cached_layer_scores,
@@ -17,7 +18,8 @@ from components.neuron_explanations import (
     cached_sentence_neurons,
     endpoint_picker,
 )
-from components.page import forget_stale_choice, start_page, value_links
+from components.page import folded, forget_stale_choice, start_page, value_links
+from xray.focus import piece_of_word
 from xray.neurons.saved import saved_explanations
 from xray.rendering.neuron_charts import score_histogram, true_and_simulated
 from xray.techniques.neuron_explanations import TOP_EACH, most_active_neurons
@@ -50,21 +52,30 @@ st.caption(
     f"Showing layer {layer} (the sidebar layer)."
 )
 
-with st.expander("Find the neurons most active on a token of your sentence"):
-    with user_errors("reading the sentence's neurons"):
-        sentence = cached_sentence_neurons(selection.model_name, selection.text, layer)
-    tokens = sentence.tokens[0]
-    token = st.selectbox(
-        "Token", range(len(tokens)), format_func=lambda index: f"{index}: {tokens[index]}", key="neurons.token"
-    )
-    active = most_active_neurons(sentence.activations[0][token], SHOWN_NEURONS)
+with user_errors("reading the focus token's neurons"):
+    sentence = cached_sentence_neurons(selection.model_name, selection.text, layer)
+    token = piece_of_word(sentence.spans[0], selection.focus)
+active = most_active_neurons(sentence.activations[0][token], SHOWN_NEURONS)
+with st.expander(f"The neurons of layer {layer} most active on the focus token {selection.focus_label}"):
+    st.caption(f"On the piece '{sentence.tokens[0][token]}' of your sentence; pick another word in the sidebar.")
     st.dataframe(active, hide_index=True)
     value_links("Explain one of them", active["neuron"].tolist(), "neuron", key="neurons.open", target=NEURON)
 
 forget_stale_choice(
-    NEURON, range(manifest.neurons), f"Neuron {{}} does not exist: layers have neurons 0 to {manifest.neurons - 1}."
+    NEURON,
+    range(manifest.neurons),
+    f"Neuron {{}} does not exist: layers have neurons 0 to {manifest.neurons - 1}. Showing the focus token's most "
+    "active neuron instead.",
 )
-neuron = st.number_input("Neuron", 0, manifest.neurons - 1, 0, key=NEURON, bind="query-params")
+neuron = st.number_input(
+    "Neuron",
+    0,
+    manifest.neurons - 1,
+    int(active["neuron"].iloc[0]),
+    key=NEURON,
+    bind="query-params",
+    help=f"Opens on the neuron most active on {selection.focus_label} at layer {layer}.",
+)
 endpoint = endpoint_picker()
 
 results = []
@@ -88,10 +99,10 @@ for column, result in zip(st.columns(len(results)), results, strict=True):
 
 shown = results[-1]
 with st.expander("The texts the explanation was written from, and samples across the neuron's range"):
+    st.html(ACTIVATION_LEGEND)
     for kind, caption in (("explanation", "Top texts shown to the explainer"), ("quantile", QUANTILE_CAPTION)):
         st.caption(caption)
-        for record in shown.records.of_kind(kind):
-            st.html(activation_html(record))
+        folded(shown.records.of_kind(kind), lambda record, _: st.html(activation_html(record)), f"{kind} texts")
 
 st.subheader("True and simulated activations")
 st.caption(
@@ -99,10 +110,16 @@ st.caption(
     f"was written from {TOP_EACH} other top texts. Activations are scaled 0-10 against the neuron's largest, "
     f"{shown.max_activation:.3f}."
 )
-for item in shown.scored[: 2 * TOP_EACH]:
-    record = item.record
-    st.html(activation_html(record))
-    st.altair_chart(true_and_simulated(record.tokens, record.normalised, item.simulated, ""), width="stretch")
+st.html(ACTIVATION_LEGEND)
+
+
+def draw_scored(item, index: int) -> None:
+    st.html(activation_html(item.record))
+    chart = true_and_simulated(item.record.tokens, item.record.normalised, item.simulated, "", legend=index == 0)
+    st.altair_chart(chart, width="stretch")
+
+
+folded(shown.scored[: 2 * TOP_EACH], draw_scored, "scored texts")
 
 st.subheader(f"Every neuron of layer {layer}")
 saved = saved_explanations(records.folder)

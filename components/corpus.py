@@ -19,10 +19,11 @@ from components.jobs import finished_job, job_running, start_job
 from components.link_state import linked
 from components.navigation import PageInfo
 from components.page import start_page
-from components.sidebar import Selection
+from components.sidebar import Selection, use_text
 from xray.corpora.builtin import BUILTIN_CORPORA, load_builtin
 from xray.corpora.corpus import Corpus
 from xray.corpora.uploads import MAX_ROWS, MAX_UPLOAD_BYTES, UploadedTable, corpus_from_upload, read_upload
+from xray.examples import example_named
 from xray.models.batching import bf16_is_fast
 from xray.store.activations import (
     ActivationStore,
@@ -41,6 +42,7 @@ UPLOAD = "Your own file (.txt or .csv)"
 NO_LABEL = "(none)"
 UPLOADED = "corpus.uploaded"
 POLL_S = 0.5
+SENSE_EXAMPLE = "Word sense (bank)"
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -67,6 +69,32 @@ def cached_index(key: StoreKey, level: int) -> LevelIndex:
     """One level's search index; one is kept at a time (it holds the level's vectors in memory; rebuilding one
     for another layer takes well under a second)."""
     return build_index(cached_open_store(key), level)
+
+
+def sense_words(store: StoreKey) -> list[str]:
+    """The words of the word-sense set in the store's corpus (empty when it has none)."""
+    texts = cached_open_store(store).texts
+    return sorted(texts["word"].dropna().unique()) if "word" in texts.columns else []
+
+
+def offer_sense_example(store: StoreKey, word: str) -> None:
+    """Where the corpus has the word-sense set and ``word`` is not one of its words, say so and offer the word-sense
+    example in one click (its labels then tell the senses apart)."""
+    words = sense_words(store)
+    if not words or word.lower() in words:
+        return
+    example = example_named(SENSE_EXAMPLE)
+    st.caption(
+        f"'{word}' is not one of the word-sense set's {len(words)} ambiguous words, so its neighbours' labels are "
+        f"topics, not senses. Words with two senses: {', '.join(words[:8])}, …"
+    )
+    st.button(
+        f"Use the word-sense example (“{example.key_word}”)",
+        key="corpus.sense_example",
+        on_click=use_text,
+        args=(example.text,),
+        help=example.text,
+    )
 
 
 def _uploaded_corpus() -> Corpus:

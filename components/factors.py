@@ -79,12 +79,6 @@ def cached_sense_factors(model_name: str, store: StoreKey, word: str) -> pd.Data
     return sense_factors(cached_dictionary(model_name), cached_open_store(store), word)
 
 
-def sense_words(store: StoreKey) -> list[str]:
-    """The words of the word-sense set in the store's corpus (empty when it has none)."""
-    texts = cached_open_store(store).texts
-    return sorted(texts["word"].dropna().unique()) if "word" in texts.columns else []
-
-
 FACTOR = "factors.factor"
 
 

@@ -13,8 +13,11 @@ import streamlit as st
 
 from components.deploy import current_policy, deployment_settings
 from xray.deploy import MemoryBoundCache, model_memory_budget
+from xray.focus import Word, piece_of_word
 from xray.models.loading import LoadedModel, ModelTooLargeError, load_model, weights_bytes
 from xray.techniques.attention import AttentionResult, compute_attention
+from xray.text import prepare_text
+from xray.words import token_spans
 
 
 def _load(name: str) -> LoadedModel:
@@ -54,3 +57,13 @@ def cached_model(name: str) -> LoadedModel:
 def cached_attention(model_name: str, text: str, text_b: str | None) -> AttentionResult:
     """The model's attention and hidden states on the sidebar text (and its optional second text)."""
     return compute_attention(cached_model(model_name), text, text_b)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_focus_position(model_name: str, text: str, focus: Word) -> int:
+    """The position of the focus word's first piece among the tokens the model reads (as :func:`cached_attention`
+    gives them). Raises ValueError where the tokenizer cannot map pieces to characters or the input was cut first."""
+    loaded = cached_model(model_name)
+    if not loaded.tokenizer.is_fast:
+        raise ValueError(f"{model_name} has no fast tokenizer, so its pieces cannot be matched to the focus word.")
+    return piece_of_word(token_spans(loaded.tokenizer, prepare_text(text).text, loaded.max_length), focus)

@@ -25,7 +25,7 @@ from xray.corpora.corpus import Corpus
 from xray.neurons.endpoint import Endpoint, explain, simulate
 from xray.neurons.records import NeuronRecords, TextActivations, build_records, text_activations
 from xray.neurons.saved import save_explanations
-from xray.rendering.highlight import highlighted_text_html
+from xray.rendering.highlight import highlight_legend, highlighted_text_html
 from xray.store.activations import default_cache_root
 from xray.techniques.neuron_explanations import (
     BaselineExplainer,
@@ -131,13 +131,17 @@ def cached_sentence_neurons(model_name: str, text: str, layer: int) -> TextActiv
     return text_activations(cached_model(model_name), [text], layer)
 
 
+ACTIVATION_LEGEND = highlight_legend("activation (0-10, against the neuron's largest)")
+
+
 def activation_html(record: Record) -> str:
-    """The record's text with each active token shaded by its activation (0-10); tokens at 0 stay plain."""
+    """The record's text with each active token shaded by its activation (0-10); tokens at 0 stay plain. No legend:
+    a list of records shows :data:`ACTIVATION_LEGEND` once."""
     spans = [
         (start, end, float(value) if value > 0 else None)
         for (start, end), value in zip(record.spans, record.normalised, strict=True)
     ]
-    return highlighted_text_html(record.text, spans, towards=f"{record.kind} text: activation (0-10)", against=None)
+    return highlighted_text_html(record.text, spans, against=None, legend=False)
 
 
 BASELINE, LANGUAGE_MODEL = "Offline baseline", "Language model (OpenAI-compatible endpoint)"

@@ -3,7 +3,8 @@ the shared sidebar."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 import streamlit as st
 
@@ -40,6 +41,21 @@ def forget_stale_choice(key: str, valid: Iterable[object], message: str) -> None
         return
     st.info(message.format(requested), icon=":material/info:")
     st.session_state.pop(key, None)
+
+
+Item = TypeVar("Item")
+FOLDED_SHOWN = 3
+
+
+def folded(items: Sequence[Item], draw: Callable[[Item, int], None], what: str, shown: int = FOLDED_SHOWN) -> None:
+    """``draw(item, index)`` for the first ``shown`` items, the rest inside a closed "Show all" expander, so a long
+    list does not bury the page. what: the items' name, e.g. "scored texts"."""
+    for index, item in enumerate(items[:shown]):
+        draw(item, index)
+    if len(items) > shown:
+        with st.expander(f"Show all {len(items)} {what}"):
+            for index, item in enumerate(items[shown:], start=shown):
+                draw(item, index)
 
 
 def _follow_link(key: str, target: str) -> None:

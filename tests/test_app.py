@@ -10,7 +10,7 @@ from components.navigation import LOADING, discover_pages
 from components.sidebar import IGNORED_LAYER, OTHER_MODEL
 from tests.pages import ENTRY, assert_clean, messages, run_page
 from tests.tiny_models import tiny_bert, tiny_t5
-from xray.models.classifiers import CLASSIFIER_KINDS, TOPIC_EXAMPLE
+from xray.models.classifiers import TOPIC_EXAMPLE
 from xray.models.loading import EMBEDDED_MODEL, MAX_PARAMETERS_ENV
 
 TECHNIQUE_PAGES = [path for path, _ in discover_pages()[1:]]
@@ -172,7 +172,7 @@ def test_cjk_text_renders_in_the_head_view():
 
 
 LIME_PAGE = "4_LIME.py"
-# Bound widgets with a format_func put the formatted label in the URL.
+# Linked settings put the option itself in the URL (the classifier's kind), not its label.
 
 
 @pytest.mark.parametrize(
@@ -180,21 +180,21 @@ LIME_PAGE = "4_LIME.py"
     [("sport", "at least two class descriptions"), ("sport\nart\nsport", "repeated: sport")],
 )
 def test_zero_shot_with_too_few_or_repeated_classes_says_what_to_fix(classes, message):
-    app = run_page(LIME_PAGE, classifier=CLASSIFIER_KINDS["zero-shot"], classes=classes, **{"lime.samples": "500"})
+    app = run_page(LIME_PAGE, classifier="zero-shot", classes=classes, **{"lime.samples": "500"})
     assert not app.exception
     assert message in app.error[0].value
 
 
 def test_zero_shot_classifier_explains_with_the_typed_classes():
     app = run_page(
-        LIME_PAGE, classifier=CLASSIFIER_KINDS["zero-shot"], classes="sport\npolitics", **{"lime.samples": "500"}
+        LIME_PAGE, classifier="zero-shot", classes="sport\npolitics", **{"lime.samples": "500"}
     )
     assert_clean(app)
     assert app.selectbox(key="lime.class").options == ["Predicted class", "sport", "politics"]
 
 
 def test_a_model_without_a_classification_head_is_refused_on_the_page():
-    app = run_page(LIME_PAGE, classifier=CLASSIFIER_KINDS["model"], **{"lime.samples": "500"})
+    app = run_page(LIME_PAGE, classifier="model", **{"lime.samples": "500"})
     assert not app.exception
     assert "has no sequence-classification head" in app.error[0].value
 

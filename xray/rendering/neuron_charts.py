@@ -26,8 +26,11 @@ def score_histogram(table: pd.DataFrame, layer: int) -> alt.Chart:
     )
 
 
-def true_and_simulated(tokens: list[str], true: np.ndarray, simulated: np.ndarray, title: str) -> alt.Chart:
-    """Grouped bars per token: the true activation (0-10) beside the simulated one."""
+def true_and_simulated(
+    tokens: list[str], true: np.ndarray, simulated: np.ndarray, title: str, *, legend: bool = True
+) -> alt.Chart:
+    """Grouped bars per token: the true activation (0-10) beside the simulated one (``legend`` False: no legend,
+    for the charts after the first of a list)."""
     labels = position_labels(tokens)
     frame = pd.DataFrame(
         {
@@ -43,7 +46,9 @@ def true_and_simulated(tokens: list[str], true: np.ndarray, simulated: np.ndarra
             x=alt.X("token:N", sort=labels, title=None, axis=alt.Axis(labelAngle=-45, labelOverlap=False)),
             xOffset=alt.XOffset("kind:N", sort=["true", "simulated"]),
             y=alt.Y("activation:Q", scale=alt.Scale(domain=[0, 10]), title="activation (0-10)"),
-            color=alt.Color("kind:N", sort=["true", "simulated"], legend=alt.Legend(orient="bottom")),
+            color=alt.Color(
+                "kind:N", sort=["true", "simulated"], legend=alt.Legend(orient="top", title=None) if legend else None
+            ),
             tooltip=["token:N", "kind:N", alt.Tooltip("activation:Q", format=".2f")],
         )
         .properties(height=300)  # Streamlit fits axis labels and legend inside this height too

@@ -52,6 +52,16 @@ class AttentionBlock:
     def is_self_attention(self) -> bool:
         return self.name != "cross"
 
+    def top_key(self, layer: int, head: int, query: int) -> tuple[int, float]:
+        """The key that ``query`` reads most in (``layer``, ``head``), special tokens (and, in self-attention,
+        the query itself) left out, with its weight; (-1, 0.0) where no key is left."""
+        weights = self.attentions[layer, head, query].copy()
+        weights[self.key_special_mask] = -1.0
+        if self.is_self_attention and query < len(weights):
+            weights[query] = -1.0
+        key = int(weights.argmax())
+        return (key, float(weights[key])) if weights[key] >= 0 else (-1, 0.0)
+
 
 @dataclass(frozen=True)
 class AttentionResult:
