@@ -26,6 +26,7 @@ AXES = {"x / y": ("x", "y"), "x / z": ("x", "z"), "y / z": ("y", "z")}
 PREDICTION = "prediction"
 SEPARATION_SAMPLE = 1_000
 MIN_PER_LABEL = 5
+SEPARATION_MARGIN = 0.05  # a level this much less separable than the best gets a pointer to the best
 
 PAGE = PageInfo(
     title="Projections",
@@ -69,13 +70,16 @@ if len(rows) < 10:
 with user_errors("suggesting a number of clusters"), st.spinner("Trying 2 to 10 clusters…"):
     suggestion = cached_cluster_suggestion(key, level, unit, rows)
 best = int(suggestion["k"].iloc[0])
+label_column = store.manifest.label_column
+label_count = int(texts[label_column].iloc[list(chosen)].nunique()) if label_column else 0
 clusters = st.slider(
     "KMeans clusters",
     2,
     10,
-    best,
+    min(max(label_count, 2), 10) if label_column else best,
     key="projection.clusters",
-    help=f"The silhouette (cosine) is highest at {best} clusters for this sample and layer: "
+    help=("Opens on the number of labels in the sample. " if label_column else "")
+    + f"The silhouette (cosine) is highest at {best} clusters for this sample and layer: "
     + ", ".join(f"{k}: {s:.3f}" for k, s in suggestion.sort_values("k").itertuples(index=False)),
 )
 dimensions = 3 if method == "PCA" else 2
@@ -92,6 +96,25 @@ with user_errors(f"projecting with {method}"), st.spinner(f"Projecting {len(rows
         (selection.model_name, selection.text) if unit == "text" else None,
     )
 points = projection.points
+
+separation = None
+if store.manifest.label_column:
+    labels = points["label"].to_numpy()
+    subsample = separation_sample(labels, SEPARATION_SAMPLE, MIN_PER_LABEL)
+    with user_errors("measuring separation"), st.spinner("Probing every level…"):
+        separation = cached_separation(key, unit, tuple(points["row"].to_numpy()[subsample]), tuple(labels[subsample]))
+    best_level = separation.loc[separation["knn_accuracy"].idxmax()]
+    here = separation.loc[separation["level"] == level, "knn_accuracy"].iloc[0]
+    if best_level["knn_accuracy"] - here >= SEPARATION_MARGIN:
+        st.info(
+            f"The labels separate best at {best_level['level_name']} (a 10-nearest-neighbour probe is right "
+            f"{best_level['knn_accuracy']:.0%} of the time there, against {here:.0%} at {level_name(level)}): set "
+            f"the sidebar layer to {int(best_level['level']) - 1} to see them come apart."
+            if best_level["level"] > 0
+            else f"The labels separate best at the embeddings ({best_level['knn_accuracy']:.0%}, against {here:.0%} "
+            f"at {level_name(level)}).",
+            icon=":material/layers:",
+        )
 
 colour_options = ["label"] if store.manifest.label_column else []
 colour_options += ["cluster"] + (["pos"] if unit == "piece" else [])
@@ -140,12 +163,8 @@ st.subheader("Clusters")
 st.caption("Each cluster's most distinctive words (class-based TF-IDF) and its most common label.")
 st.dataframe(projection.clusters, hide_index=True, width="stretch")
 
-if store.manifest.label_column:
+if separation is not None:
     st.subheader("Separation of the labels, layer by layer")
-    labels = points["label"].to_numpy()
-    subsample = separation_sample(labels, SEPARATION_SAMPLE, MIN_PER_LABEL)
-    with user_errors("measuring separation"), st.spinner("Probing every level…"):
-        separation = cached_separation(key, unit, tuple(points["row"].to_numpy()[subsample]), tuple(labels[subsample]))
     separation_chart = separation_lines(separation, level)
     st.altair_chart(separation_chart, width="content")
     st.caption(

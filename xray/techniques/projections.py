@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
-from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 from sklearn.metrics import silhouette_score
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
@@ -168,13 +168,18 @@ def cluster(vectors: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
     return KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(normalised(vectors))
 
 
+CLUSTER_STOP_WORDS = sorted(ENGLISH_STOP_WORDS | {"said", "says", "mr", "mrs", "ms", "told"})
+"""Words never shown as a cluster's words: scikit-learn's English stop words and the newswire's reporting words
+("said", "mr", ...), which every cluster of news shares."""
+
+
 def distinctive_words(texts: list[str], clusters: np.ndarray, labels: list[str] | None, top_n: int = 8) -> pd.DataFrame:
     """Per cluster: cluster, size, dominant_label, label_share, words (its ``top_n`` words by class-based TF-IDF,
     as BERTopic ranks them: a word's frequency in the cluster, times log(1 + mean words per cluster over the
     word's frequency in all clusters))."""
     ids = sorted(set(clusters.tolist()))
     documents = [" ".join(t for t, c in zip(texts, clusters, strict=True) if c == cluster_id) for cluster_id in ids]
-    vectorizer = CountVectorizer(stop_words="english", token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b")
+    vectorizer = CountVectorizer(stop_words=CLUSTER_STOP_WORDS, token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b")
     try:
         counts = vectorizer.fit_transform(documents).toarray().astype(np.float64)
     except ValueError:  # every text is stop words or digits
