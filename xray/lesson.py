@@ -1,0 +1,313 @@
+"""A guided lesson for a class: three teaching sentences taken through the app's pages, one step per page.
+
+Each :class:`LessonStep` names its page, the settings that open it (the URL query parameters: the sidebar's and the
+page's own widgets bound to the URL), a teacher's note of what to point at and a question for the class.
+:func:`step_link` gives the address that opens a step, with ``lesson=<number>`` so the page can offer the next one.
+
+Every claim a note makes was measured on the embedded model (all-MiniLM-L6-v2) with the same functions the pages
+call, at the settings the step opens, and ``tests/test_lesson.py`` checks each one again. Change a sentence, a
+layer or a number here and that test says which claim no longer holds.
+
+No Streamlit and no torch here: a page or the home page can import it before any model loads.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from xray.examples import TeachingExample
+from xray.focus import text_words
+
+EMBEDDED_MODEL = "all-MiniLM-L6-v2 (embedded)"
+"""The model every claim was measured on (``xray.models.loading.EMBEDDED_MODEL``; the tests check they agree)."""
+LESSON_PARAM = "lesson"
+"""The query parameter that says a lesson runs, and at which step (1-based)."""
+SIDEBAR_KEYS = ("model", "text", "text_b", "layer", "focus")
+"""The sidebar's settings, bound to the URL on every page."""
+PAGE_FILE = re.compile(r"^[0-9]+_\w+\.py$")
+
+COREFERENCE = "The animal didn't cross the street because it was too tired."
+RIVER_BANK = "We sat on the bank of the river."
+SPORTS = "The referee sent off the captain and the crowd booed."
+LESSON_EXAMPLES: tuple[TeachingExample, ...] = (
+    TeachingExample("Coreference", COREFERENCE, "it"),
+    TeachingExample("Word sense (river bank)", RIVER_BANK, "bank"),
+    TeachingExample("Topic (sports)", SPORTS, "referee"),
+)
+"""The lesson's sentences, each with its key word, for the sidebar's example picker (:mod:`xray.examples`)."""
+
+
+def word_number(text: str, word: str) -> int:
+    """The number of the first word of ``text`` that is ``word`` (case aside), counted as the sidebar's focus
+    counts words (:func:`xray.focus.text_words`: from 1, punctuation left out). ValueError when there is none."""
+    for found in text_words(text):
+        if found.text.lower() == word.lower():
+            return found.number
+    raise ValueError(f"{word!r} is not a word of {text!r}.")
+
+
+@dataclass(frozen=True)
+class LessonStep:
+    """One step of the lesson.
+
+    page: the page's file name in ``app_pages/`` (e.g. "1_Attention.py").
+    title: a short heading.
+    settings: the URL query parameters that open the page as the step needs, in URL order: the sidebar's
+        ("model", "text", "text_b", "layer" (0-based), "focus" (the number of the word of the text the step looks
+        at, as :func:`xray.focus.text_words` counts them: "5" for bank in "We sat on the bank of the river.")) and the
+        page's own widget keys bound to the URL (e.g. "attention.view": "Head heatmap"). Give a mapping or
+        (key, value) pairs; it is kept as a tuple of pairs so that a step is hashable (a cache key).
+    note: what the teacher points at; every claim in it is checked by ``tests/test_lesson.py``.
+    question: one question to ask the class.
+    Raises ValueError for a page name that is not ``N_Name.py``, settings without a text, a layer or focus that
+    is not a number (or a focus past the text's last word), or a question that does not end with "?".
+    """
+
+    page: str
+    title: str
+    settings: tuple[tuple[str, str], ...]
+    note: str
+    question: str
+
+    def __post_init__(self) -> None:
+        pairs = tuple(self.settings.items() if isinstance(self.settings, Mapping) else self.settings)
+        object.__setattr__(self, "settings", tuple((str(key), str(value)) for key, value in pairs))
+        if not PAGE_FILE.match(self.page):
+            raise ValueError(f"page must be a page file name such as '1_Attention.py', got {self.page!r}.")
+        if not self.title.strip() or not self.note.strip():
+            raise ValueError(f"The step on {self.page} needs a title and a note.")
+        if not self.question.rstrip().endswith("?"):
+            raise ValueError(f"The step's question must end with '?', got {self.question!r}.")
+        query = self.query
+        if len(query) != len(self.settings):
+            raise ValueError(f"The step on {self.page} sets a key twice: {[key for key, _ in self.settings]}.")
+        if not query.get("text", "").strip():
+            raise ValueError(f"The step on {self.page} needs a 'text' setting (the sentence it shows).")
+        for key in ("layer", "focus"):
+            if key in query and not query[key].isdigit():
+                raise ValueError(f"'{key}' must be a whole number, got {query[key]!r}.")
+        words = len(text_words(self.text))
+        if self.focus is not None and not 1 <= self.focus <= words:
+            raise ValueError(f"focus must be a word number from 1 to {words} of {self.text!r}, got {self.focus}.")
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The settings as a dictionary (a copy)."""
+        return dict(self.settings)
+
+    @property
+    def text(self) -> str:
+        return self.query["text"]
+
+    @property
+    def layer(self) -> int | None:
+        """The sidebar layer the step opens, or None where the page ignores it."""
+        layer = self.query.get("layer")
+        return int(layer) if layer is not None else None
+
+    @property
+    def focus(self) -> int | None:
+        """The 1-based number of the focus word, or None."""
+        focus = self.query.get("focus")
+        return int(focus) if focus is not None else None
+
+    @property
+    def focus_word(self) -> str | None:
+        """The focus word without its punctuation (``tired`` for ``tired.``), or None."""
+        return text_words(self.text)[self.focus - 1].text if self.focus is not None else None
+
+
+def _settings(text: str, focus: str, layer: int | None = None, **page: str) -> dict[str, str]:
+    """The sidebar's settings for ``text`` with focus word ``focus`` (and ``layer``), then the page's own."""
+    sidebar = {"model": EMBEDDED_MODEL, "text": text}
+    if layer is not None:
+        sidebar["layer"] = str(layer)
+    sidebar["focus"] = str(word_number(text, focus))
+    return sidebar | page
+
+
+LESSON: tuple[LessonStep, ...] = (
+    LessonStep(
+        page="9_Tokenizers.py",
+        title="1. How a sentence becomes tokens",
+        settings=_settings(COREFERENCE, "didn't", 0),
+        note=(
+            "MiniLM reads 16 tokens for this sentence: its normaliser lower-cases The to the, it adds [CLS] and "
+            "[SEP], and it splits one word only: didn't → didn ' t. Under “What splitting a word does to the model”, "
+            "at layer 0 the three pieces of didn't give each other 23% of their attention, 1.8 times an even share; "
+            "at layer 5 only 7%."
+        ),
+        question="Why does the model spend its first layer gluing didn, ' and t back together?",
+    ),
+    LessonStep(
+        page="1_Attention.py",
+        title="2. A head that finds what “it” refers to",
+        settings=_settings(COREFERENCE, "it", 3, **{"attention.view": "Head heatmap", "attention.head": "1"}),
+        note=(
+            "Layer 3, head 1: in the row of it, animal gets 68% of the attention, more than any other token, [CLS] "
+            "and [SEP] included. Layer 5, head 11 does the same (67%); none of the other 70 heads gives animal more "
+            "than 25% of it."
+        ),
+        question="Nobody told the model what it refers to: how could a head learn to look from it to animal?",
+    ),
+    LessonStep(
+        page="1_Attention.py",
+        title="3. Rollout: every layer combined",
+        settings=_settings(COREFERENCE, "it", 5, **{"attention.view": "Rollout"}),
+        note=(
+            "After layer 5, [CLS] keeps 67% of itself, and the two longest bars are [SEP] (9%) and the full stop "
+            "(4%), not a content word. In the rollout matrix, the row of it keeps 53% of itself after layer 0 but 3% "
+            "after layer 5, where [CLS] holds 58%; animal never gets more than 3% of it, though layer 3, head 1 "
+            "gave it 68%."
+        ),
+        question="Rollout averages the heads of every layer: how can an average hide the head that links it to animal?",
+    ),
+    LessonStep(
+        page="2_Embedding_search.py",
+        title="4. Which banks does the model treat like this one?",
+        settings=_settings(
+            RIVER_BANK,
+            "bank",
+            3,
+            **{"corpus": "Word senses + BBC News", "search.by": "A token of the sidebar text", "search.k": "20"},
+        ),
+        note=(
+            "Read the purity curve. Among the 20 corpus pieces nearest to bank, 'bank (river)' holds 5% at the "
+            "embeddings, where business news leads with 65%. At layer 3 it holds 50%, its peak and the "
+            "largest share of any label there (business 30%), and it keeps 45% up to layer 5."
+        ),
+        question="What in the sentence tells the model which bank this is, and why does that take a few layers?",
+    ),
+    LessonStep(
+        page="5_Transformer_factors.py",
+        title="5. Transformer factors: what bank is made of",
+        settings=_settings(RIVER_BANK, "bank", 3, **{"factors.factor": "404", "factors.word": "bank"}),
+        note=(
+            "Factor 70 is bank's strongest factor at every level (code 0.50 at layer 3). Its third factor at "
+            "layer 3, factor 404, is the one that best tells the two senses of bank apart: under “Factors that tell "
+            "a word's senses apart” it scores about 1.2 at layer 3, the best of any layer, with a mean code of 0.057 "
+            "on river banks against at most 0.002 on money banks. Its top contexts at layer 3 begin river, "
+            "freshwater, dam, Thames, valley, water."
+        ),
+        question="Factor 404 fires on river words that are not bank: what might it stand for?",
+    ),
+    LessonStep(
+        page="7_Neuron_explanations.py",
+        title="6. The neuron most active on bank",
+        settings=_settings(RIVER_BANK, "bank", 3, **{"corpus": "Word senses", "neurons.neuron": "825"}),
+        note=(
+            "At layer 3, neuron 825 is the neuron most active on bank in this sentence. The baseline explains it as "
+            "tokens like “bank” and “banks”, and its simulation scores 0.90 (top and random): a good explanation. Yet "
+            "all five top texts the explanation was written from are about money banks, and our bank is a river "
+            "bank."
+        ),
+        question="It fires on our river bank but was explained from money banks: does it know the word or the sense?",
+    ),
+    LessonStep(
+        page="6_Projections.py",
+        title="7. Where do the news topics come apart?",
+        settings=_settings(
+            SPORTS,
+            "referee",
+            5,
+            **{
+                "corpus": "Word senses + BBC News",
+                "projection.unit": "text",
+                "projection.sample": "2000",
+                "projection.colour": "label",
+            },
+        ),
+        note=(
+            "Under “Separation of the labels, layer by layer”: a 10-nearest-neighbour probe tells the five BBC "
+            "topics apart 79% of the time at layer 5, the best of all levels, against 61% at the embeddings and 23% "
+            "by chance. The silhouette stays below 0.05 at every level: the topics' clouds overlap even where the "
+            "probe separates them."
+        ),
+        question="How can a nearest-neighbour probe tell the topics apart when their clouds still overlap?",
+    ),
+    LessonStep(
+        page="3_SHAP.py",
+        title="8. SHAP: which words made the classifier say sports?",
+        settings=_settings(SPORTS, "referee", **{"classifier": "topic", "shap.max_evals": "500"}),
+        note=(
+            "The BBC topic classifier says sports (92%). referee has the largest SHAP value towards sports (+0.34), "
+            "then boo, the first piece of booed (+0.16); the values add up to the probability, and the page shows "
+            "the check."
+        ),
+        question="Is the classifier reading a football match, or mostly the word referee?",
+    ),
+    LessonStep(
+        page="4_LIME.py",
+        title="9. LIME: a linear model around the sentence",
+        settings=_settings(
+            SPORTS,
+            "referee",
+            **{"classifier": "topic", "lime.samples": "5000", "lime.features": "10", "lime.seed": "0"},
+        ),
+        note=(
+            "With 5,000 samples LIME's surrogate fits well (weighted R² 0.76, so the page gives no warning), and it "
+            "ranks referee first and booed second, as SHAP did."
+        ),
+        question="LIME and SHAP agree here: does the agreement of two explainers prove that either is right?",
+    ),
+    LessonStep(
+        page="8_Which_explanation.py",
+        title="10. Which explanation to trust?",
+        settings=_settings(
+            SPORTS, "referee", **{"classifier": "topic", "compare.shap_evals": "500", "compare.lime_samples": "2000"}
+        ),
+        note=(
+            "SHAP and LIME rank the words alike (Spearman 0.88), while rollout from [CLS] is unrelated to SHAP "
+            "(−0.01). Removing SHAP's top words lowers the probability of sports the most (comprehensiveness AOPC "
+            "0.60; LIME 0.58, last-layer attention 0.46, rollout 0.19, random order 0.04), and keeping only SHAP's "
+            "or LIME's top words even raises it (sufficiency below 0)."
+        ),
+        question="The model computes with attention: why does attention explain this prediction worse than SHAP?",
+    ),
+)
+
+
+def page_url_path(page: str) -> str:
+    """The URL path of page file ``page`` as Streamlit names it: the file name without its number and ``.py``
+    (``2_Embedding_search.py`` -> ``Embedding_search``), as ``streamlit.source_util.page_icon_and_name`` infers."""
+    if not PAGE_FILE.match(page):
+        raise ValueError(f"{page!r} is not a page file name such as '1_Attention.py'.")
+    number, name = re.fullmatch(r"([0-9]*)[_ -]*(.*)\.py", page).groups()
+    return re.sub(r"[_ ]+", "_", name).strip() or number
+
+
+def lesson_query(step: LessonStep, number: int | None = None) -> str:
+    """The URL path and query that open ``step``'s page with its settings, e.g.
+    ``/Attention?model=...&text=...&layer=3&focus=8&attention.view=Head+heatmap&attention.head=1&lesson=2``;
+    ``number`` (the step's 1-based place in a lesson) adds ``lesson=<number>``. The path is relative to the app's
+    root (an app served under a base path puts that in front)."""
+    pairs = list(step.settings) + ([(LESSON_PARAM, str(number))] if number is not None else [])
+    return f"/{page_url_path(step.page)}?{urlencode(pairs)}"
+
+
+def check_step_number(number: int) -> None:
+    if not 1 <= number <= len(LESSON):
+        raise ValueError(f"The lesson has steps 1 to {len(LESSON)}, not {number}.")
+
+
+def step_link(number: int) -> str:
+    """The address of step ``number`` (1-based) of :data:`LESSON`, with ``lesson=<number>``."""
+    check_step_number(number)
+    return lesson_query(LESSON[number - 1], number)
+
+
+def next_step_link(number: int) -> str | None:
+    """The address of the step after ``number``, or None after the last one."""
+    check_step_number(number)
+    return step_link(number + 1) if number < len(LESSON) else None
+
+
+def step_number(value: str | None) -> int | None:
+    """The step a ``lesson`` query parameter names, or None when it is missing or names no step of the lesson."""
+    if value is None or not str(value).strip().isdigit():
+        return None
+    number = int(str(value).strip())
+    return number if 1 <= number <= len(LESSON) else None
