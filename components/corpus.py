@@ -42,7 +42,7 @@ UPLOAD = "Your own file (.txt or .csv)"
 NO_LABEL = "(none)"
 UPLOADED = "corpus.uploaded"
 POLL_S = 0.5
-SENSE_EXAMPLE = "Word sense (bank)"
+SENSE_EXAMPLE = "Word sense (river bank)"
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

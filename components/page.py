@@ -8,7 +8,8 @@ from typing import TypeVar
 
 import streamlit as st
 
-from components.navigation import PageInfo, current_opening
+from components.lesson import lesson_banner
+from components.navigation import PageInfo, current_opening, discover_pages
 from components.sidebar import Selection, sidebar
 from xray.text import prepare_text
 
@@ -29,6 +30,7 @@ def start_page(info: PageInfo) -> Selection:
         except ValueError as error:
             st.warning(f"{error} The sidebar's *Input text* is what this page reads.", icon=":material/edit_note:")
             st.stop()
+    lesson_banner(next((path.name for path, page in discover_pages() if page == info), ""))
     return selection
 
 

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
+from tests.app_server import CHROMIUM, CHROMIUM_ARGS
 from tests.tiny_models import BUILDERS
 from xray.models.loading import EMBEDDED_MODEL, LoadedModel, load_model
 from xray.store.activations import CACHE_ENV
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # checked in the browser fixture, which skips or fails
+    sync_playwright = None
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Activation stores built by the tests (pages included) go to a fresh folder, never the user's cache.
@@ -31,3 +43,30 @@ def tiny(tiny_folders: dict[str, Path]) -> dict[str, LoadedModel]:
 @pytest.fixture(scope="session")
 def minilm() -> LoadedModel:
     return load_model(EMBEDDED_MODEL)
+
+
+def _missing(reason: str) -> NoReturn:
+    """Skip, or fail where CI asked for the browser tests (XRAY_REQUIRE_BROWSER=1) so they never silently skip."""
+    if os.environ.get("XRAY_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason}; XRAY_REQUIRE_BROWSER=1 requires the browser tests to run")
+    pytest.skip(reason)
+
+
+def _chromium() -> str:
+    for candidate in (str(CHROMIUM), shutil.which("chromium")):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    _missing("Debian chromium is not installed (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if sync_playwright is None:
+        _missing("the playwright package is not installed (pip install playwright)")
+    executable = _chromium()
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

@@ -186,9 +186,7 @@ def test_zero_shot_with_too_few_or_repeated_classes_says_what_to_fix(classes, me
 
 
 def test_zero_shot_classifier_explains_with_the_typed_classes():
-    app = run_page(
-        LIME_PAGE, classifier="zero-shot", classes="sport\npolitics", **{"lime.samples": "500"}
-    )
+    app = run_page(LIME_PAGE, classifier="zero-shot", classes="sport\npolitics", **{"lime.samples": "500"})
     assert_clean(app)
     assert app.selectbox(key="lime.class").options == ["Predicted class", "sport", "politics"]
 
@@ -225,6 +223,6 @@ def test_a_new_text_moves_the_focus_to_its_first_noun_and_an_example_to_its_key_
     assert app.sidebar.selectbox(key="focus").value == 2
     app.sidebar.text_area(key="text").input("It is the ships that sailed.").run()
     assert app.sidebar.selectbox(key="focus").value == 4  # ships: 'It', 'is', 'the' are stop words
-    app.sidebar.selectbox(key="example").set_value("Word sense (bank)").run()
+    app.sidebar.selectbox(key="example").set_value("Word sense (two banks)").run()
     focus = app.sidebar.selectbox(key="focus")
     assert focus.format_func(focus.value) == "bank · word 6"

@@ -12,20 +12,19 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
 import pytest
 
-from tests.app_server import CHROMIUM, CHROMIUM_ARGS, running_app
+from tests.app_server import running_app
 
 try:
-    from playwright.sync_api import expect, sync_playwright
-except ImportError:  # checked in the browser fixture, which skips or fails
-    expect = sync_playwright = None
+    from playwright.sync_api import expect
+except ImportError:  # checked in the browser fixture (tests/conftest.py), which skips or fails
+    expect = None
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -40,33 +39,6 @@ LOCAL_SCHEMES = {"data", "about", "blob"}
 RENDER_MS = 90_000
 VIEWPORT = {"width": 1400, "height": 1000}
 XSS_TEXT = 'Hi <img src=x onerror="window.parent.__xray_pwned=1;window.__xray_pwned=1"> </script> there'
-
-
-def _missing(reason: str) -> NoReturn:
-    """Skip, or fail where CI asked for the browser tests (XRAY_REQUIRE_BROWSER=1) so they never silently skip."""
-    if os.environ.get("XRAY_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{reason}; XRAY_REQUIRE_BROWSER=1 requires the browser tests to run")
-    pytest.skip(reason)
-
-
-def _chromium() -> str:
-    for candidate in (str(CHROMIUM), shutil.which("chromium")):
-        if candidate and Path(candidate).is_file():
-            return candidate
-    _missing("Debian chromium is not installed (apt-get install chromium)")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if sync_playwright is None:
-        _missing("the playwright package is not installed (pip install playwright)")
-    executable = _chromium()
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture(scope="module")

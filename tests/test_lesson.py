@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from xray.examples import EXAMPLES
 from xray.lesson import (
     COREFERENCE,
     EMBEDDED_MODEL,
@@ -142,6 +143,7 @@ def test_setting_values_are_among_the_widgets_options():
 
 
 def test_every_sentence_is_a_lesson_example_and_every_focus_a_word_of_it():
+    assert set(LESSON_EXAMPLES) <= set(EXAMPLES)  # the sidebar's picker offers every sentence of the lesson
     sentences = {example.text for example in LESSON_EXAMPLES}
     for step in LESSON:
         assert step.text in sentences, f"{step.title}: its sentence is not among LESSON_EXAMPLES"

@@ -21,8 +21,10 @@ class TeachingExample:
 
 EXAMPLES: tuple[TeachingExample, ...] = (
     TeachingExample("Coreference", "The animal didn't cross the street because it was too tired.", "it"),
+    TeachingExample("Word sense (river bank)", "We sat on the bank of the river.", "bank"),
+    TeachingExample("Topic (sports)", "The referee sent off the captain and the crowd booed.", "referee"),
     TeachingExample(
-        "Word sense (bank)", "She sat on the river bank and read a letter from her bank about the loan.", "bank"
+        "Word sense (two banks)", "She sat on the river bank and read a letter from her bank about the loan.", "bank"
     ),
     TeachingExample("Winograd schema", "The trophy didn't fit in the suitcase because it was too big.", "it"),
     TeachingExample("Subject-verb agreement", "The keys to the old wooden cabinet are on the kitchen table.", "are"),

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from xray.examples import TeachingExample
+from xray.examples import example_named
 from xray.focus import text_words
 
 EMBEDDED_MODEL = "all-MiniLM-L6-v2 (embedded)"
@@ -29,15 +29,9 @@ SIDEBAR_KEYS = ("model", "text", "text_b", "layer", "focus")
 """The sidebar's settings, bound to the URL on every page."""
 PAGE_FILE = re.compile(r"^[0-9]+_\w+\.py$")
 
-COREFERENCE = "The animal didn't cross the street because it was too tired."
-RIVER_BANK = "We sat on the bank of the river."
-SPORTS = "The referee sent off the captain and the crowd booed."
-LESSON_EXAMPLES: tuple[TeachingExample, ...] = (
-    TeachingExample("Coreference", COREFERENCE, "it"),
-    TeachingExample("Word sense (river bank)", RIVER_BANK, "bank"),
-    TeachingExample("Topic (sports)", SPORTS, "referee"),
-)
-"""The lesson's sentences, each with its key word, for the sidebar's example picker (:mod:`xray.examples`)."""
+LESSON_EXAMPLES = tuple(example_named(name) for name in ("Coreference", "Word sense (river bank)", "Topic (sports)"))
+"""The lesson's sentences: teaching examples of the sidebar's picker (:mod:`xray.examples`), with their key words."""
+COREFERENCE, RIVER_BANK, SPORTS = (example.text for example in LESSON_EXAMPLES)
 
 
 def word_number(text: str, word: str) -> int:
@@ -132,7 +126,7 @@ def _settings(text: str, focus: str, layer: int | None = None, **page: str) -> d
 LESSON: tuple[LessonStep, ...] = (
     LessonStep(
         page="9_Tokenizers.py",
-        title="1. How a sentence becomes tokens",
+        title="How a sentence becomes tokens",
         settings=_settings(COREFERENCE, "didn't", 0),
         note=(
             "MiniLM reads 16 tokens for this sentence: its normaliser lower-cases The to the, it adds [CLS] and "
@@ -144,7 +138,7 @@ LESSON: tuple[LessonStep, ...] = (
     ),
     LessonStep(
         page="1_Attention.py",
-        title="2. A head that finds what “it” refers to",
+        title="A head that finds what “it” refers to",
         settings=_settings(COREFERENCE, "it", 3, **{"attention.view": "Head heatmap", "attention.head": "1"}),
         note=(
             "Layer 3, head 1: in the row of it, animal gets 68% of the attention, more than any other token, [CLS] "
@@ -155,7 +149,7 @@ LESSON: tuple[LessonStep, ...] = (
     ),
     LessonStep(
         page="1_Attention.py",
-        title="3. Rollout: every layer combined",
+        title="Rollout: every layer combined",
         settings=_settings(COREFERENCE, "it", 5, **{"attention.view": "Rollout"}),
         note=(
             "After layer 5, [CLS] keeps 67% of itself, and the two longest bars are [SEP] (9%) and the full stop "
@@ -167,7 +161,7 @@ LESSON: tuple[LessonStep, ...] = (
     ),
     LessonStep(
         page="2_Embedding_search.py",
-        title="4. Which banks does the model treat like this one?",
+        title="Which banks does the model treat like this one?",
         settings=_settings(
             RIVER_BANK,
             "bank",
@@ -183,7 +177,7 @@ LESSON: tuple[LessonStep, ...] = (
     ),
     LessonStep(
         page="5_Transformer_factors.py",
-        title="5. Transformer factors: what bank is made of",
+        title="Transformer factors: what bank is made of",
         settings=_settings(RIVER_BANK, "bank", 3, **{"factors.factor": "404", "factors.word": "bank"}),
         note=(
             "Factor 70 is bank's strongest factor at every level (code 0.50 at layer 3). Its third factor at "
@@ -196,7 +190,7 @@ LESSON: tuple[LessonStep, ...] = (
     ),
     LessonStep(
         page="7_Neuron_explanations.py",
-        title="6. The neuron most active on bank",
+        title="The neuron most active on bank",
         settings=_settings(RIVER_BANK, "bank", 3, **{"corpus": "Word senses", "neurons.neuron": "825"}),
         note=(
             "At layer 3, neuron 825 is the neuron most active on bank in this sentence. The baseline explains it as "
@@ -208,7 +202,7 @@ LESSON: tuple[LessonStep, ...] = (
     ),
     LessonStep(
         page="6_Projections.py",
-        title="7. Where do the news topics come apart?",
+        title="Where do the news topics come apart?",
         settings=_settings(
             SPORTS,
             "referee",
@@ -230,7 +224,7 @@ LESSON: tuple[LessonStep, ...] = (
     ),
     LessonStep(
         page="3_SHAP.py",
-        title="8. SHAP: which words made the classifier say sports?",
+        title="SHAP: which words made the classifier say sports?",
         settings=_settings(SPORTS, "referee", **{"classifier": "topic", "shap.max_evals": "500"}),
         note=(
             "The BBC topic classifier says sports (92%). referee has the largest SHAP value towards sports (+0.34), "
@@ -241,7 +235,7 @@ LESSON: tuple[LessonStep, ...] = (
     ),
     LessonStep(
         page="4_LIME.py",
-        title="9. LIME: a linear model around the sentence",
+        title="LIME: a linear model around the sentence",
         settings=_settings(
             SPORTS,
             "referee",
@@ -255,7 +249,7 @@ LESSON: tuple[LessonStep, ...] = (
     ),
     LessonStep(
         page="8_Which_explanation.py",
-        title="10. Which explanation to trust?",
+        title="Which explanation to trust?",
         settings=_settings(
             SPORTS, "referee", **{"classifier": "topic", "compare.shap_evals": "500", "compare.lime_samples": "2000"}
         ),

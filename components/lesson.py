@@ -1,0 +1,56 @@
+"""The guided lesson (:mod:`xray.lesson`) on the pages: each step is a link that opens its page with its settings;
+while a lesson runs (``lesson=<step>`` in the URL, kept across pages like the sidebar) the step's page shows the
+teacher's note, the question for the class and a link to the next step."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.link_state import forget, publish, value
+from components.navigation import PAGES_FOLDER
+from xray.lesson import LESSON, LESSON_PARAM, LessonStep, step_number
+
+
+def step_link(number: int, label: str, *, icon: str | None = None) -> None:
+    """A link that opens step ``number`` (1-based) with its settings and keeps the lesson running."""
+    step = LESSON[number - 1]
+    st.page_link(
+        str(PAGES_FOLDER / step.page),
+        label=label,
+        icon=icon,
+        query_params={**step.query, LESSON_PARAM: str(number)},
+    )
+
+
+def lesson_steps() -> None:
+    """Every step of the lesson as a link, with what the class will see and be asked (for the home page)."""
+    for number, step in enumerate(LESSON, start=1):
+        step_link(number, f"**{step.title}**", icon="▶️")
+        st.caption(f"{step.note} *Ask:* {step.question}")
+
+
+def _end_lesson() -> None:
+    forget(LESSON_PARAM)
+
+
+def lesson_banner(page_file: str) -> None:
+    """While a lesson runs: on its step's page, the note, the question and the next step; elsewhere, a way back."""
+    number = step_number(value(LESSON_PARAM))
+    publish(LESSON_PARAM, number, None)
+    if number is None:
+        return
+    step: LessonStep = LESSON[number - 1]
+    with st.container(border=True, key="lesson.banner"):
+        if step.page != page_file:
+            step_link(number, f"Back to the lesson, step {number} of {len(LESSON)}: {step.title}", icon="↩️")
+        else:
+            st.markdown(f"**Lesson, step {number} of {len(LESSON)}: {step.title}**")
+            st.markdown(f"*Point at:* {step.note}")
+            st.markdown(f"*Ask the class:* {step.question}")
+        columns = st.columns([3, 1])
+        with columns[0]:
+            if number < len(LESSON):
+                step_link(number + 1, f"Next step: {LESSON[number].title}", icon="➡️")
+            else:
+                st.caption("This is the last step of the lesson.")
+        columns[1].button("End the lesson", key="lesson.end", on_click=_end_lesson)
