@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.navigation import discover_pages, mark_done, open_page, opened
+from components.navigation import discover_pages, open_page, opened
 from components.warm_up import script_running, start_warm_up
 
 pages = discover_pages()
@@ -20,5 +20,4 @@ navigation = st.navigation(
 info = {info.name: info for _, info in pages}[navigation.title]
 with opened(open_page(info)), script_running():
     navigation.run()
-mark_done(info)
 start_warm_up()

@@ -113,15 +113,3 @@ def current_opening(info: PageInfo) -> Opening:
     opening = getattr(_run, "opening", None)
     return opening if opening is not None else open_page(info)
 
-
-DONE_MARKER = "xray-done"
-"""The class of the hidden element :func:`mark_done` draws; browser tests wait for it instead of guessing."""
-
-
-def mark_done(info: PageInfo) -> None:
-    """Draw a hidden marker once the page's script has run to its end, its last result drawn: ``data-page`` names
-    the page and ``data-run`` counts this session's runs, so a test tells this run's marker from a stale one. A page
-    that stops early (a message that asks for input) draws none."""
-    runs = st.session_state.get(DONE_MARKER, 0) + 1
-    st.session_state[DONE_MARKER] = runs
-    st.html(f'<span class="{DONE_MARKER}" data-page="{info.name}" data-run="{runs}" hidden></span>')

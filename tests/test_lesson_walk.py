@@ -17,7 +17,6 @@ from urllib.parse import quote
 
 import pytest
 
-from components.navigation import DONE_MARKER, discover_pages
 from tests.app_server import running_app
 from xray.focus import focus_label, text_words
 from xray.lesson import LESSON
@@ -33,8 +32,8 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "docs" / "lesson"
-STEP_TIMEOUT_MS = 420_000
-NAMES = {path.name: info.name for path, info in discover_pages()}
+STEP_TIMEOUT_S = 420
+QUIET_S = 1.0
 RENDER_MS = 90_000  # a cold server imports torch and loads the model before it draws anything
 
 
@@ -50,18 +49,21 @@ def page(browser: Browser) -> Iterator[Page]:
             context.close()
 
 
-def _done(page, page_file: str, after_run: int) -> tuple[float, int]:
-    """Wait until ``page_file``'s page has run to its end in a run after ``after_run`` (the marker
-    :func:`components.navigation.mark_done` draws); returns the seconds waited and that run's number."""
+def _done(page) -> float:
+    """Wait until the page's script has stopped running (Streamlit's own ``data-test-script-state`` on the app,
+    which its end-to-end tests read) for a second in a row; returns the seconds waited."""
     started = time.perf_counter()
-    marker = page.locator(f".{DONE_MARKER}[data-page='{NAMES[page_file]}']")
-    deadline = started + STEP_TIMEOUT_MS / 1000
-    while time.perf_counter() < deadline:
-        runs = [int(run) for run in marker.evaluate_all("elements => elements.map(e => e.dataset.run)")]
-        if runs and max(runs) > after_run:
-            return time.perf_counter() - started, max(runs)
-        page.wait_for_timeout(100)
-    raise TimeoutError(f"{page.url} did not finish within {STEP_TIMEOUT_MS / 1000:.0f} s")
+    app = page.get_by_test_id("stApp")
+    quiet_since = None
+    while time.perf_counter() - started < STEP_TIMEOUT_S:
+        if app.get_attribute("data-test-script-state") != "notRunning":
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.perf_counter()
+        elif time.perf_counter() - quiet_since >= QUIET_S:
+            return quiet_since - started
+        page.wait_for_timeout(50)
+    raise TimeoutError(f"{page.url} was still running after {STEP_TIMEOUT_S} s")
 
 
 def _sidebar_reads(page, text: str, layer: int | None, focus: str) -> None:
@@ -103,10 +105,10 @@ def test_a_link_keeps_text_layer_and_focus_through_three_clicks_and_a_reload(pag
 def test_the_lesson_walks_from_the_home_page_to_its_last_step(page):
     page.goto("/")
     page.get_by_role("link", name=LESSON[0].title).click()
-    timings, run = [], 0
+    timings = []
     for number, step in enumerate(LESSON, start=1):
         page.wait_for_url(re.compile(rf"[?&]lesson={number}(&|$)"), timeout=RENDER_MS)
-        seconds, run = _done(page, step.page, run)
+        seconds = _done(page)
         words = text_words(step.text)
         _sidebar_reads(page, step.text, step.layer, focus_label(words[step.focus - 1]))
         expect(page.get_by_text(f"Lesson, step {number} of {len(LESSON)}")).to_be_visible()
