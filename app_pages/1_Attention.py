@@ -155,7 +155,7 @@ elif view == "Head heatmap":
         focus=focus_row,
     )
     st.altair_chart(chart, width="content")
-    chart_downloads(chart, f"attention_l{layer}_h{head}", "attention.heatmap")
+    chart_downloads(chart, f"attention_heatmap {block_name} L{layer} H{head}", "attention.heatmap")
 
 elif view == "Head overview":
     self_blocks = [name for name, block in result.blocks.items() if block.is_self_attention]
@@ -177,7 +177,7 @@ elif view == "Head overview":
     chart = head_overview(statistics, statistic)
     st.altair_chart(chart, width="content")
     st.caption("Hover a cell for every statistic of that head. Heads with low entropy attend to few tokens.")
-    chart_downloads(chart, f"head_overview_{statistic}", "attention.overview")
+    chart_downloads(chart, f"attention_head_overview {block_name} {statistic}", "attention.overview")
     download(
         "Statistics (CSV)",
         statistics.table().to_csv(index=False),
@@ -214,7 +214,7 @@ else:
     )
     st.caption(f"'{result.tokens[source]}' keeps {shares[source]:.0%} of itself; the bars split the rest.")
     st.altair_chart(bars, width="content")
-    chart_downloads(bars, f"rollout_from_{source}_l{layer}", "attention.rollout_bars")
+    chart_downloads(bars, f"attention_rollout_from {result.tokens[source]} L{layer}", "attention.rollout_bars")
     shown = window.shown
     matrix = attention_heatmap(
         rollout.shares[layer, :shown, :shown],
@@ -224,7 +224,7 @@ else:
         focus=focus,
     )
     st.altair_chart(matrix, width="content")
-    chart_downloads(matrix, f"rollout_l{layer}", "attention.rollout_matrix")
+    chart_downloads(matrix, f"attention_rollout_matrix L{layer}", "attention.rollout_matrix")
     download("Rollout (CSV)", rollout.table().to_csv(index=False), "rollout.csv", "text/csv", "attention.rollout_csv")
 
 with st.expander("Download the attention weights"):

@@ -90,13 +90,13 @@ if result.index_kind != "exact":
         f"{result.recall_at_10:.0%} of the exact top 10 (measured on 200 sample queries). The purity curve uses "
         "exact search."
     )
-st.info(result.verdict(), icon=":material/insights:")
+st.info(result.verdict(PURITY_LABELS), icon=":material/insights:")
 
-leading = result.purity.groupby("label")["share"].max().sort_values(ascending=False).index[:PURITY_LABELS].tolist()
+leading = result.leading_labels(PURITY_LABELS)
 if leading:
     chart = purity_lines(result.purity, store.levels, level, leading, k)
     st.altair_chart(chart, width="content")
-    chart_downloads(chart, "neighbourhood_purity", "search.purity_chart")
+    chart_downloads(chart, f"neighbourhood_purity {result.query} {level_name(level)} k{k}", "search.purity_chart")
 
 st.subheader(f"The {k} nearest word pieces at {level_name(level)}")
 st.dataframe(result.neighbours[SHOWN_COLUMNS], hide_index=True, width="stretch")
@@ -114,7 +114,7 @@ if attention is not None:
         weights = attention.main.attentions[selection.layer, :, position].mean(axis=0)
         bars = token_bars(weights, attention.main.key_tokens, "Attention averaged over heads", "weight")
         st.altair_chart(bars, width="content")
-        chart_downloads(bars, f"attention_from_{position}", "search.attention_chart")
+        chart_downloads(bars, f"attention_from {result.query} L{selection.layer}", "search.attention_chart")
     with st.expander("What the model predicts here", expanded=False):
         reason = prediction_support(selection.model)
         if reason:

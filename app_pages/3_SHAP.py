@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import streamlit as st
 
 from components.classifier import (
@@ -17,6 +15,7 @@ from components.feedback import show_notices, user_errors
 from components.navigation import PageInfo
 from components.shap_explain import cached_shap
 from xray.rendering.charts import signed_bars
+from xray.rendering.export import file_stem
 from xray.techniques.shap_explain import (
     COMPILE_SECONDS,
     DISTINCT_SHARE,
@@ -75,7 +74,7 @@ show_notices(explanation.notices)
 index = explanation.predicted_class if page.class_choice is None else page.class_choice
 names = page.class_names
 explained = names[index]
-stem = "shap_" + re.sub(r"\W+", "_", explained).strip("_")
+settings = (explained, f"{explanation.max_evals}_evals")
 prediction_metrics(names, explanation.output, index)[0].metric(
     "Base value (all tokens hidden)", f"{explanation.base_values[index]:.3f}"
 )
@@ -93,7 +92,7 @@ st.iframe(shap_text_html(explanation, index), height=text_plot_height(explanatio
 labels, values = explanation.strongest(index)
 chart = signed_bars(labels, values, f"Strongest tokens for {explained}", "SHAP value")
 st.altair_chart(chart, width="content")
-chart_downloads(chart, stem, "shap.chart")
+chart_downloads(chart, file_stem("shap_strongest_tokens", *settings), "shap.chart")
 st.caption(
     f"{explanation.max_evals:,} evaluations ({explanation.evaluations:,} distinct texts), {explanation.seconds:.1f} s."
 )
@@ -103,4 +102,9 @@ with st.expander("Probabilities and downloads"):
     row = download_row()
     download("Values (CSV)", explanation.table().to_csv(index=False), "shap_values.csv", "text/csv", "shap.csv", row)
     download("Explanation (JSON)", explanation.to_json, "shap_values.json", "application/json", "shap.json", row)
-    html_download(standalone_html(explanation, index), "Text plot (HTML)", f"{stem}.html", "shap.html")
+    html_download(
+        standalone_html(explanation, index),
+        "Text plot (HTML)",
+        f"{file_stem('shap_text_plot', *settings)}.html",
+        "shap.html",
+    )

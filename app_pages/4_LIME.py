@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import streamlit as st
 
 from components.classifier import (
@@ -17,6 +15,7 @@ from components.feedback import show_notices, user_errors
 from components.lime_explain import cached_lime
 from components.navigation import PageInfo
 from xray.rendering.charts import signed_bars
+from xray.rendering.export import file_stem
 from xray.rendering.highlight import highlighted_text_html
 from xray.techniques.lime_explain import MAX_SEED, expected_distinct_texts
 from xray.text import prepare_text
@@ -84,7 +83,8 @@ with user_errors("running LIME"):
 show_notices(result.notices)
 
 explained = names[result.class_index]
-stem = "lime_" + re.sub(r"\W+", "_", explained).strip("_")
+settings = (explained, f"{result.num_samples}_samples", f"seed_{result.seed}")
+stem = file_stem("lime", *settings)
 prediction_metrics(names, result.probabilities, result.class_index)[0].metric(
     "Surrogate fit (weighted R²)", f"{result.score:.2f}"
 )
@@ -99,7 +99,7 @@ st.html(
 )
 chart = signed_bars(result.words, result.weights, f"LIME weights for {explained}", "weight")
 st.altair_chart(chart, width="content")
-chart_downloads(chart, stem, "lime.chart")
+chart_downloads(chart, file_stem("lime_weights", *settings), "lime.chart")
 st.caption(
     f"{result.num_samples:,} samples ({result.distinct_texts:,} distinct texts), seed {result.seed}, "
     f"{result.seconds:.1f} s."

@@ -70,7 +70,7 @@ strongest = sentence.strongest(level, SHOWN_FACTORS)
 st.subheader(f"The sentence's strongest factors at {level_name(level)}")
 heatmap = codes_heatmap(sentence.codes[level], sentence.tokens, strongest, f"Codes at {level_name(level)}")
 st.altair_chart(heatmap, width="content")
-chart_downloads(heatmap, f"factor_codes_{level_name(level).replace(' ', '')}", "factors.heatmap")
+chart_downloads(heatmap, f"factor_codes {level_name(level)}", "factors.heatmap")
 
 with user_errors("finding the focus token"):
     token = cached_focus_position(selection.model_name, selection.text, selection.focus)

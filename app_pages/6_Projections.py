@@ -150,7 +150,7 @@ chart = projection_scatter(
     query,
 )
 event = st.altair_chart(chart, width="content", on_select="rerun", selection_mode=SELECTION, key="projection.chart")
-chart_downloads(chart, f"projection_{method.lower()}_{level_name(level).replace(' ', '')}", "projection.chart_png")
+chart_downloads(chart, f"projection {method} {unit}s {level_name(level)} by {colour}", "projection.chart_png")
 brushed = event.selection.get(SELECTION, {}) if event else {}
 if brushed:
     inside = np.ones(len(points), dtype=bool)

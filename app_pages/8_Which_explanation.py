@@ -10,6 +10,7 @@ from components.downloads import chart_downloads, download, download_row
 from components.feedback import show_notices, user_errors
 from components.navigation import PageInfo
 from xray.rendering.charts import agreement_heatmap, faithfulness_curves, word_scores_heatmap
+from xray.rendering.export import file_stem
 from xray.techniques.compare import RANDOM
 
 PAGE = PageInfo(
@@ -41,16 +42,17 @@ with user_errors("comparing the explanations"):
     comparison = cached_comparison(page.spec, page.selection.text, class_index, max_evals, num_samples)
 show_notices(comparison.notices)
 explained = names[comparison.class_index]
+settings = (explained, f"shap_{max_evals}_evals", f"lime_{num_samples}_samples")
 st.subheader(f"Words for and against “{explained}” (p = {comparison.probability:.2f})")
 scores_chart = word_scores_heatmap(comparison.words, comparison.scores)
 st.altair_chart(scores_chart, width="content")
-chart_downloads(scores_chart, "word_scores", "compare.scores_chart")
+chart_downloads(scores_chart, file_stem("word_scores", *settings), "compare.scores_chart")
 st.caption("Red words push towards the class, blue against it. Attention is never negative: it cannot say 'against'.")
 
 st.subheader("Do the methods agree?")
 agreement = agreement_heatmap(list(comparison.scores), comparison.agreement)
 st.altair_chart(agreement, width="content")
-chart_downloads(agreement, "rank_agreement", "compare.agreement_chart")
+chart_downloads(agreement, file_stem("rank_agreement", *settings), "compare.agreement_chart")
 st.caption(
     "1 means two methods rank the words identically, 0 unrelated, −1 reversed. An empty cell: one method gave every "
     "word the same score."
@@ -66,10 +68,10 @@ sufficient = faithfulness_curves(
 )
 with curves[0]:
     st.altair_chart(comprehensive, width="content")
-    chart_downloads(comprehensive, "comprehensiveness", "compare.comprehensiveness_chart")
+    chart_downloads(comprehensive, file_stem("comprehensiveness", *settings), "compare.comprehensiveness_chart")
 with curves[1]:
     st.altair_chart(sufficient, width="content")
-    chart_downloads(sufficient, "sufficiency", "compare.sufficiency_chart")
+    chart_downloads(sufficient, file_stem("sufficiency", *settings), "compare.sufficiency_chart")
 aopc = comparison.aopc_table()
 st.dataframe(
     aopc,

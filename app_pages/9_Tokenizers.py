@@ -26,8 +26,10 @@ from components.tokenizers import (
     second_text,
     show_facts,
 )
+from xray.rendering.export import file_stem
 from xray.rendering.tokens import length_curve, measure_bars, segmentation_html, side_by_side_html
 from xray.techniques.tokenizers import parse_words, segment_text, word_pieces
+from xray.text import isolate
 from xray.tokenization.measures import Comparison
 from xray.tokenization.training import ALGORITHMS
 
@@ -69,7 +71,9 @@ if segmentation.changes:
     before.code("\n".join(segmentation.texts), language=None, wrap_lines=True)
     after.markdown("**After normalisation** (what the vocabulary sees)")
     after.code("\n".join(segmentation.normalised), language=None, wrap_lines=True)
-    st.caption("Changed words: " + ", ".join(f"{word} → {changed}" for word, changed in segmentation.changes))
+    st.caption(
+        "Changed words: " + ", ".join(f"{isolate(word)} → {isolate(changed)}" for word, changed in segmentation.changes)
+    )
 if len(segmentation.texts) > 1:
     st.caption(
         "A sentence pair: both texts go in one input, separated by the tokenizer's special tokens, and each token "
@@ -159,7 +163,7 @@ table = comparison.table()
 st.dataframe(table, hide_index=True)
 chart = measure_bars(table)
 st.altair_chart(chart, width="content")
-chart_downloads(chart, "tokenizer_measures", "tokenizers.bars")
+chart_downloads(chart, file_stem("tokenizer_measures", corpus.name, f"vocabulary_{size}"), "tokenizers.bars")
 row = download_row()
 download("Comparison (CSV)", table.to_csv(index=False), "tokenizer_comparison.csv", "text/csv", "tokenizers.csv", row)
 download(
@@ -192,5 +196,7 @@ if curve_size is not None:
     curve_table = Comparison(corpus.name, curve.measures + references).table()
     chart = length_curve(curve_table, corpus.name)
     st.altair_chart(chart, width="content")
-    chart_downloads(chart, "sequence_length_by_vocabulary", "tokenizers.curve_chart")
+    chart_downloads(
+        chart, file_stem("sequence_length_by_vocabulary", corpus.name, f"up_to_{curve_size}"), "tokenizers.curve_chart"
+    )
     download("Curve (CSV)", curve_table.to_csv(index=False), "tokenizer_curve.csv", "text/csv", "tokenizers.curve_csv")

@@ -8,7 +8,7 @@ import altair as alt
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from xray.rendering.export import chart_png, chart_svg
+from xray.rendering.export import chart_png, chart_svg, file_stem
 
 Contents = str | bytes | Callable[[], str | bytes]
 
@@ -28,7 +28,13 @@ def download_row() -> DeltaGenerator:
 
 
 def chart_downloads(chart: alt.TopLevelMixin, stem: str, key: str) -> None:
-    """PNG and SVG download buttons for ``chart``, side by side."""
+    """PNG and SVG download buttons for ``chart``, side by side, saved as ``stem`` (made safe by :func:`file_stem`):
+    name the view and its settings, e.g. ``file_stem("attention_heatmap", f"L{layer}", f"H{head}")``.
+
+    Streamlit's own chart menu (Download as PNG) names every file ``<date>_chart.png`` and takes no name: Streamlit
+    1.67 drops ``usermeta.embedOptions`` other than theme, renderer and padding, and runs vega-embed without actions.
+    """
+    stem = file_stem(stem)
     row = download_row()
     download("PNG", lambda: chart_png(chart), f"{stem}.png", "image/png", f"{key}.png", row)
     download("SVG", lambda: chart_svg(chart), f"{stem}.svg", "image/svg+xml", f"{key}.svg", row)

@@ -9,8 +9,9 @@ from components.downloads import chart_downloads, download, download_row
 from components.feedback import progress_bar
 from components.model import cached_model
 from xray.rendering.charts import signed_bars
+from xray.rendering.export import file_stem
 from xray.rendering.highlight import highlighted_text_html
-from xray.store.activations import default_cache_root
+from xray.store.activations import default_cache_root, level_name
 from xray.techniques.factor_lime import FactorLime, explain_factor
 from xray.techniques.factors import find_dictionary
 
@@ -58,7 +59,8 @@ def show_factor_lime(result: FactorLime) -> None:
         against="lowers the code",
     )
     st.altair_chart(chart, width="content")
-    stem = f"factor_{result.factor}_lime"
+    piece = result.text[result.target[0] : result.target[1]]
+    stem = file_stem(f"factor_{result.factor}_lime", piece, level_name(result.level), f"{result.num_samples}_samples")
     chart_downloads(chart, stem, "factors.lime.chart")
     st.caption(
         f"The framed word always stays. {result.num_samples:,} samples ({result.distinct_texts:,} distinct "

@@ -150,7 +150,7 @@ def finished(key: str, value: int) -> None:
 
 
 def attention_link(selection: Selection) -> None:
-    """A link to the Attention page with the same model, layer and text in its URL."""
+    """A link to the Attention page with the same model, layer, text and focus token in its URL."""
     path, info = next((path, info) for path, info in discover_pages() if info.title == ATTENTION_TITLE)
     model = (
         {"model": selection.model_name}
@@ -159,6 +159,7 @@ def attention_link(selection: Selection) -> None:
     )
     query = model | {"layer": str(selection.layer), "text": selection.text}
     query |= {"text_b": selection.text_b} if selection.text_b else {}
+    query |= {"focus": str(selection.focus.number)} if selection.focus else {}
     st.page_link(
         st.Page(path, title=info.name, icon=info.icon),
         label="See every head's attention on this text on the Attention page",

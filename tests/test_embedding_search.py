@@ -16,6 +16,7 @@ from xray.store.rows import describe_rows
 from xray.store.search import build_index
 from xray.techniques.attention import compute_attention
 from xray.techniques.embedding_search import (
+    NeighbourSearch,
     purity_by_level,
     search_neighbours,
     stored_states,
@@ -58,10 +59,89 @@ def test_summaries_count_the_neighbours(tiny_store):
     assert result.summary("label")["count"].sum() == 7
     assert result.leading_label() == result.summary("label")["value"].iloc[0]
     assert result.best_level(result.leading_label()) in range(tiny_store.levels)
-    assert "peaks at" in result.verdict()
+    assert result.leading_labels(1)[0] in result.verdict(1)
     assert '"neighbours"' in result.to_json() and len(result.table()) == 7
     with pytest.raises(ValueError, match="Unknown summary"):
         result.summary("lemma")
+
+
+def _searched(level: int, shares: dict[str, list[float]], k: int = 20) -> NeighbourSearch:
+    """A search at ``level`` whose purity table is ``shares``: label -> its share at levels 0, 1, ..."""
+    purity = pd.DataFrame(
+        [
+            (at, f"level {at}", label, share)
+            for label, row in shares.items()
+            for at, share in enumerate(row)
+            if share > 0
+        ],
+        columns=["level", "level_name", "label", "share"],
+    )
+    return NeighbourSearch("bank", level, k, pd.DataFrame(), purity, "exact", 1.0)
+
+
+# Eight labels; the chart draws the six with the largest peak (ties by name), so "g" and "h" are never drawn.
+MANY = {
+    "a": [0.1, 0.1, 0.5],
+    "b": [0.1, 0.2, 0.4],
+    "c": [0.3, 0.1, 0.1],
+    "d": [0.2, 0.2, 0.2],
+    "e": [0.15, 0.15, 0.15],
+    "f": [0.15, 0.05, 0.05],
+    "g": [0.0, 0.14, 0.0],
+    "h": [0.0, 0.14, 0.0],
+}
+
+
+def test_leading_labels_are_the_largest_peaks_ties_by_name():
+    result = _searched(1, MANY)
+    assert result.leading_labels(6) == ["a", "b", "c", "d", "e", "f"]
+    assert result.leading_labels(2) == ["a", "b"] and result.leading_labels(100)[-2:] == ["g", "h"]
+    with pytest.raises(ValueError, match="at least 1"):
+        result.leading_labels(0)
+
+
+def test_the_verdict_names_only_a_label_the_chart_draws():
+    # At level 1, g holds most of the top k (30%) and is drawn among six labels, but not among two.
+    result = _searched(1, MANY | {"g": [0.0, 0.3, 0.0]})
+    drawn = result.leading_labels(6)
+    assert "g" in drawn and "h" not in drawn
+    assert result.verdict(6).startswith("'g' holds 30% of the top 20 at layer 0")
+    narrow = result.leading_labels(2)
+    assert narrow == ["a", "b"] and result.verdict(2).startswith("'b' holds 20% of the top 20 at layer 0")
+    assert not any(f"'{label}'" in result.verdict(2) for label in set(MANY) - set(narrow))
+
+
+@pytest.mark.parametrize(
+    ("level", "shares", "expected"),
+    [
+        # Flat: the peak is at the embeddings (earliest on ties), said once, never "peaks at embeddings ... against".
+        (
+            1,
+            [0.65, 0.65, 0.65],
+            "'x' holds 65% of the top 20 at layer 0; its share is strongest already at the embeddings (65%).",
+        ),
+        (
+            2,
+            [0.65, 0.3, 0.2],
+            "'x' holds 20% of the top 20 at layer 1; its share is strongest already at the embeddings (65%).",
+        ),
+        (0, [0.65, 0.3, 0.2], "'x' holds 65% of the top 20 at embeddings, already its largest share at any level."),
+        (2, [0.2, 0.5, 0.8], "'x' holds 80% of the top 20 at layer 1, its peak, against 20% at the embeddings."),
+        (
+            1,
+            [0.2, 0.5, 0.8],
+            "'x' holds 50% of the top 20 at layer 0; its share peaks at layer 1 (80%), against 20% at the embeddings.",
+        ),
+    ],
+)
+def test_the_verdict_never_contradicts_itself(level, shares, expected):
+    verdict = _searched(level, {"x": shares}).verdict(6)
+    assert verdict == expected
+    assert not ("peaks at embeddings" in verdict and "at the embeddings" in verdict)
+
+
+def test_a_corpus_without_labels_gets_no_purity_verdict():
+    assert "no labels" in _searched(1, {}).verdict(6)
 
 
 def test_a_typed_word_finds_its_occurrences(tiny_store):

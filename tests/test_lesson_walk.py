@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import pytest
 
+from bench.app_memory import wait_until_done
 from tests.app_server import running_app
 from xray.focus import focus_label, text_words
 from xray.lesson import LESSON
@@ -34,6 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "docs" / "lesson"
 STEP_TIMEOUT_S = 420
 QUIET_S = 1.0
+RUNNING = "[data-testid='stApp']:not([data-test-script-state='notRunning'])"
+VIEWPORT = {"width": 1400, "height": 1000}
+SHOT_VIEWPORT = {"width": 1400, "height": 2000}
 RENDER_MS = 90_000  # a cold server imports torch and loads the model before it draws anything
 
 
@@ -41,7 +45,7 @@ RENDER_MS = 90_000  # a cold server imports torch and loads the model before it 
 def page(browser: Browser) -> Iterator[Page]:
     """A new tab on a freshly started server (each test gets its own, as a class opening the app does)."""
     with running_app() as app:
-        context = browser.new_context(viewport={"width": 1400, "height": 1000}, base_url=app.url)
+        context = browser.new_context(viewport=VIEWPORT, base_url=app.url)
         context.set_default_timeout(60_000)
         try:
             yield context.new_page()
@@ -50,20 +54,9 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def _done(page) -> float:
-    """Wait until the page's script has stopped running (Streamlit's own ``data-test-script-state`` on the app,
-    which its end-to-end tests read) for a second in a row; returns the seconds waited."""
-    started = time.perf_counter()
-    app = page.get_by_test_id("stApp")
-    quiet_since = None
-    while time.perf_counter() - started < STEP_TIMEOUT_S:
-        if app.get_attribute("data-test-script-state") != "notRunning":
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = time.perf_counter()
-        elif time.perf_counter() - quiet_since >= QUIET_S:
-            return quiet_since - started
-        page.wait_for_timeout(50)
-    raise TimeoutError(f"{page.url} was still running after {STEP_TIMEOUT_S} s")
+    """Wait until the page's script has stopped running for a second in a row (Streamlit's own
+    ``data-test-script-state`` on the app, which its end-to-end tests read); returns the seconds waited."""
+    return wait_until_done(page, time.perf_counter(), busy=RUNNING, quiet_s=QUIET_S, timeout_s=STEP_TIMEOUT_S)
 
 
 def _sidebar_reads(page, text: str, layer: int | None, focus: str) -> None:
@@ -116,7 +109,10 @@ def test_the_lesson_walks_from_the_home_page_to_its_last_step(page):
         timings.append((number, step.page, seconds, charts))
         if os.environ.get("XRAY_SCREENSHOT") == "1":
             SHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=SHOTS / f"step_{number:02d}.png", full_page=True)
+            page.set_viewport_size(SHOT_VIEWPORT)  # Streamlit scrolls inside its own frame: show more of it
+            page.wait_for_timeout(500)
+            page.screenshot(path=SHOTS / f"step_{number:02d}.png")
+            page.set_viewport_size(VIEWPORT)
         if number < len(LESSON):
             page.get_by_role("link", name=re.compile(r"^Next step")).click()
     for number, name, seconds, charts in timings:

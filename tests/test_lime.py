@@ -161,6 +161,14 @@ def test_highlight_escapes_the_text_and_shades_scored_words():
         highlighted_text_html(text, [(5, 9, 1.0), (0, 2, 1.0)])
 
 
+def test_highlighted_text_takes_its_own_direction_as_one_run():
+    text = "ذهب الولد إلى المدرسة"
+    html = highlighted_text_html(text, [(0, 3, 0.5), (4, 9, -0.2)])
+    box = re.search(r'<div class="xray-highlight"><div dir="auto" style="[^"]*">(.*?)</div>', html)
+    assert box and re.sub(r"<[^>]+>", "", box[1]) == text
+    assert "<bdi" not in box[1]  # isolating each word would reverse a right-to-left phrase in an English sentence
+
+
 @pytest.mark.integration
 def test_topic_classifier_explains_a_sports_sentence(minilm):
     classifier = topic_classifier(minilm)

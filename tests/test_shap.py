@@ -18,7 +18,9 @@ from xray.models.loading import LoadedModel
 from xray.techniques.shap_explain import (
     BFLOAT16_TOLERANCE,
     COMPILE_SECONDS,
+    FIT_LABELS,
     FLOAT32_TOLERANCE,
+    FORCE_LABEL_CLASS,
     ShapExplanation,
     estimate_seconds,
     explain_shap,
@@ -117,7 +119,8 @@ def test_text_plot_escapes_the_text_and_class_names_and_loads_nothing(tiny):
     classifier = PlantedWordClassifier(tiny["bert"], class_names=("<b>animal</b>", "other"))
     explanation = explain_shap(classifier, HOSTILE, max_evals=60)
     for page in (shap_text_html(explanation, 0), standalone_html(explanation, 0)):
-        assert "<img" not in page and "</script" not in page and "<b>" not in page
+        assert "<img" not in page and "<b>" not in page
+        assert page.count("</script") == 1 and FIT_LABELS in page  # the one script is ours; the text's is escaped
         assert "&lt;" in page and "&gt;" in page
         assert "&lt;b&gt;animal&lt;/b&gt;" in page and "&amp;" in page
         assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", page)
@@ -125,6 +128,16 @@ def test_text_plot_escapes_the_text_and_class_names_and_loads_nothing(tiny):
     for render in (shap_text_html, standalone_html, ShapExplanation.strongest):
         with pytest.raises(ValueError, match="class_index"):
             render(explanation, -1)
+
+
+def test_every_force_plot_label_is_marked_to_show_whole_or_not_at_all(random_head_classifier):
+    explanation = explain_shap(random_head_classifier, SENTENCE, max_evals=200)
+    page = shap_text_html(explanation, 0)
+    labels = re.findall(rf'<text class="{FORCE_LABEL_CLASS}"[^>]*>([^<]*)</text>', page)
+    values = explanation.values[:, 0]
+    drawn = [token.strip() for token, value in zip(explanation.tokens, values, strict=True) if value != 0]
+    assert labels and sorted(labels) == sorted(drawn)
+    assert page.endswith(FIT_LABELS)
 
 
 def test_values_table_and_json_hold_every_maskable_token(planted):

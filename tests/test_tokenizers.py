@@ -23,6 +23,7 @@ from xray.techniques.tokenizers import (
     split_word_attention,
     word_pieces,
 )
+from xray.text import POP_DIRECTIONAL_ISOLATE, isolate
 from xray.tokenization.facts import surface, tokenizer_facts
 from xray.tokenization.measures import Comparison, measure, pieces_per_word, word_spans
 from xray.tokenization.sources import algorithm, folder_tokenizer, model_tokenizer, normaliser_steps
@@ -86,7 +87,7 @@ def test_every_piece_spans_its_own_characters_and_words_start_where_a_word_does(
     assert [(word.text, segmentation.pieces_of(word)) for word in segmentation.split_words] == [
         ("didn't", ["didn", "'", "t"])
     ]
-    assert "didn't → didn ' t" in segmentation.summary()
+    assert isolate("didn't") + " → " + " ".join(map(isolate, ["didn", "'", "t"])) in segmentation.summary()
 
 
 def test_special_tokens_are_added_around_the_text_and_belong_to_no_text(wordpiece):
@@ -318,6 +319,32 @@ def test_the_html_escapes_everything_and_links_each_piece_both_ways(wordpiece):
     assert html.escape("[CLS]") in side_by_side_html([segmentation], "all")
     with pytest.raises(ValueError, match="letters, digits and dashes"):
         segmentation_html(segmentation, "bad key}")
+
+
+def test_pieces_and_text_are_bidi_isolated_and_pieces_listed_left_to_right(wordpiece):
+    text = "the animal שלום"
+    segmentation = segment_text(wordpiece, text, "ذهب الولد")
+    view = segmentation_html(segmentation, "view-1")
+    chips = re.findall(r'<span class="piece [^"]*" title="[^"]*"><bdi>([^<]*)</bdi><sub>(\d+)</sub></span>', view)
+    assert [(html.unescape(token), int(number)) for token, number in chips] == [
+        (piece.token, piece.id) for piece in segmentation.pieces
+    ]
+    assert view.count('<div class="pieces" dir="ltr">') == 1
+    texts = re.findall(r'<div class="text"><b>Text [AB]</b> · <bdi>(.*?)</bdi></div>', view)
+    assert [re.sub(r"<[^>]+>", "", shown) for shown in texts] == [text, "ذهب الولد"]
+    alone = re.findall(
+        r'<div class="text" dir="auto">(.*?)</div>', segmentation_html(segment_text(wordpiece, text), "v")
+    )
+    assert [re.sub(r"<[^>]+>", "", shown) for shown in alone] == [text]
+    others = side_by_side_html([segmentation], "all")
+    assert f"<b><bdi>{segmentation.tokenizer}</bdi></b>" in others and others.count("<bdi>") == len(chips) + 1
+
+
+def test_words_and_pieces_quoted_in_the_summary_are_isolated(wordpiece):
+    summary = segment_text(wordpiece, "didn't שלום").summary()
+    quoted = re.findall(r"\u2068([^\u2069]*)\u2069", summary)
+    assert quoted == ["didn't", "didn", "'", "t"]
+    assert summary.count(POP_DIRECTIONAL_ISOLATE) == len(quoted)
 
 
 def test_every_result_offers_table_and_json(wordpiece, corpus, trained):

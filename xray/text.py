@@ -11,6 +11,14 @@ from dataclasses import dataclass
 
 _KEPT_CONTROLS = {"\n", "\t"}
 _RTL_BIDI_CLASSES = {"R", "AL"}
+FIRST_STRONG_ISOLATE, POP_DIRECTIONAL_ISOLATE = "\u2068", "\u2069"
+
+
+def isolate(text: str) -> str:
+    """``text`` as a bidi isolate, the plain-text ``<bdi>`` (for Markdown and captions, where HTML is not allowed):
+    a right-to-left word or piece quoted in an English sentence keeps its order and does not pull the punctuation or
+    numbers around it into its own direction."""
+    return f"{FIRST_STRONG_ISOLATE}{text}{POP_DIRECTIONAL_ISOLATE}"
 
 
 @dataclass(frozen=True)

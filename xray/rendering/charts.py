@@ -17,6 +17,9 @@ CELL_PIXELS = 18
 SMALL_CELL_PIXELS = 9
 # Above this many tokens, cells shrink so a 128-token heatmap still fits a laptop screen.
 LARGE_INPUT = 48
+LEGEND_LABEL_LIMIT = 400
+"""Pixels a legend label may take before Vega cuts it with an ellipsis (its default, 160, cut method names such as
+"Attention from [CLS], last layer")."""
 
 
 def _cell(count: int) -> int:
@@ -203,7 +206,11 @@ def faithfulness_curves(
         .encode(
             x=alt.X("share of words:Q", axis=alt.Axis(format="%")),
             y=alt.Y(f"{y_title}:Q"),
-            color=alt.Color("method:N", sort=list(curves), legend=alt.Legend(orient="bottom", columns=2)),
+            color=alt.Color(
+                "method:N",
+                sort=list(curves),
+                legend=alt.Legend(orient="bottom", columns=2, labelLimit=LEGEND_LABEL_LIMIT),
+            ),
             strokeDash=alt.condition(alt.datum.method == dashed, alt.value([4, 4]), alt.value([1, 0])),
             tooltip=[
                 "method:N",

@@ -52,17 +52,24 @@ def purity_lines(purity: pd.DataFrame, levels: int, selected: int, labels: list[
     return alt.layer(lines, selected_level_rule(selected)).properties(width=520, height=260)
 
 
+BAR_PIXELS = 20
+"""Height of one bar of :func:`count_bars`: room for its label, so no label is dropped."""
+LABEL_LIMIT = 240
+"""Pixels a category label may take before it is cut; labels such as "bank (river)" take about 90."""
+
+
 def count_bars(counts: pd.DataFrame, title: str) -> alt.Chart:
-    """Horizontal bars of value counts (value, count), most common on top."""
+    """Horizontal bars of value counts (value, count), most common on top, every value labelled: a fixed height per
+    bar and padding autosize, so Streamlit's fit-to-width never squeezes the bars until labels overlap and drop."""
     return (
         alt.Chart(_inline(counts), title=title)
         .mark_bar()
         .encode(
-            x=alt.X("count:Q", title="neighbours"),
-            y=alt.Y("value:N", sort="-x", title=None),
+            x=alt.X("count:Q", title="neighbours", axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y("value:N", sort="-x", title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT, labelOverlap=False)),
             tooltip=["value:N", "count:Q"],
         )
-        .properties(width=220, height=alt.Step(16))
+        .properties(width=150, height=alt.Step(BAR_PIXELS), autosize="pad")
     )
 
 

@@ -3,6 +3,8 @@
 Red shades push towards the class, blue against it (the colours of :func:`xray.rendering.charts.signed_bars`);
 the opacity grows with the score's size relative to the largest. Every character of the text is
 HTML-escaped, styles are inline and there is no script, so the result is safe for ``st.html``.
+The text takes its own direction (``dir="auto"``: Arabic or Hebrew runs right to left); its words are not isolated
+one by one, which would reverse the order of a right-to-left phrase inside a left-to-right sentence.
 """
 
 from __future__ import annotations
@@ -66,6 +68,6 @@ def highlighted_text_html(
     swatches = _swatch(1.0, towards) + (f" {_swatch(-1.0, against)}" if against is not None else "")
     legend = f"{swatches} · a stronger colour means a larger value; hover a word to see it"
     return (
-        f'<div class="xray-highlight"><div style="{_BOX}">{"".join(pieces)}</div>'
+        f'<div class="xray-highlight"><div dir="auto" style="{_BOX}">{"".join(pieces)}</div>'
         f'<div style="font-size: 0.85rem; margin-top: 0.5rem">{legend}</div></div>'
     )

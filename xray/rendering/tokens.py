@@ -3,7 +3,9 @@ light up their piece), and Altair charts comparing tokenizers. Each function ret
 
 The HTML escapes every character of the text and of every token, styles itself with one ``<style>`` block scoped to
 a class of its own (``key``) and links piece and characters by CSS ``:has()`` alone, with no script, so it is safe
-for ``st.html``.
+for ``st.html``. Right-to-left text keeps its order: pieces are listed left to right (as every page lists tokens),
+each inside ``<bdi>`` so an Arabic or Hebrew piece and its id never swap places, and a text flows in its own
+direction (``dir="auto"``; a text of a pair in ``<bdi>``, isolated from its label).
 """
 
 from __future__ import annotations
@@ -63,9 +65,9 @@ def _pieces_html(segmentation: Segmentation) -> str:
         text = "" if piece.special else segmentation.texts[piece.sequence]
         chips.append(
             f'<span class="{_piece_classes(piece, index, pair)}" title="{html.escape(_piece_title(piece, text))}">'
-            f"{html.escape(piece.token)}<sub>{piece.id}</sub></span>"
+            f"<bdi>{html.escape(piece.token)}</bdi><sub>{piece.id}</sub></span>"
         )
-    return f'<div class="pieces">{"".join(chips)}</div>'
+    return f'<div class="pieces" dir="ltr">{"".join(chips)}</div>'
 
 
 def _text_html(segmentation: Segmentation, sequence: int) -> str:
@@ -88,8 +90,12 @@ def _text_html(segmentation: Segmentation, sequence: int) -> str:
             stretches.append(f'<span class="cut" title="cut: past the maximum length">{chunk}</span>')
         else:
             stretches.append(chunk)
-    label = f"<b>Text {SEQUENCE_NAMES[sequence]}</b> · " if len(segmentation.texts) > 1 else ""
-    return f'<div class="text">{label}{"".join(stretches)}</div>'
+    shown = "".join(stretches)
+    if len(segmentation.texts) == 1:
+        return f'<div class="text" dir="auto">{shown}</div>'
+    # dir="auto" skips text inside <bdi>, so the line goes by its English label and the text by itself.
+    return f'<div class="text"><b>Text {SEQUENCE_NAMES[sequence]}</b> · <bdi>{shown}</bdi></div>'
+
 
 
 def _count(number: int, noun: str) -> str:
@@ -138,7 +144,7 @@ def segmentation_html(segmentation: Segmentation, key: str) -> str:
 def side_by_side_html(segmentations: Sequence[Segmentation], key: str) -> str:
     """One row of pieces per tokenizer, its name and token count first; hover a piece for its characters."""
     rows = "".join(
-        f'<div style="margin: 0.3rem 0 0.7rem"><b>{html.escape(segmentation.tokenizer)}</b> · '
+        f'<div style="margin: 0.3rem 0 0.7rem"><b><bdi>{html.escape(segmentation.tokenizer)}</bdi></b> · '
         f"{len(segmentation.pieces)} tokens, {_count(len(segmentation.split_words), 'word')} split"
         f"{_pieces_html(segmentation)}</div>"
         for segmentation in segmentations

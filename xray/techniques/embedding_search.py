@@ -60,18 +60,34 @@ class NeighbourSearch:
         labels = self.neighbours[LABEL].replace("", np.nan).dropna()
         return None if labels.empty else str(labels.value_counts().index[0])
 
-    def verdict(self) -> str:
-        """One sentence: where the leading label's share peaks, against the embedding level."""
-        label = self.leading_label()
-        if label is None:
+    def leading_labels(self, count: int) -> list[str]:
+        """The ``count`` labels with the largest share at any level, largest first (ties by name): the labels the
+        purity chart draws, and the only ones :meth:`verdict` names."""
+        if count < 1:
+            raise ValueError(f"count must be at least 1, not {count}.")
+        peaks = self.purity.groupby(LABEL)["share"].max().reset_index()
+        return peaks.sort_values(["share", LABEL], ascending=[False, True])[LABEL].head(count).tolist()
+
+    def verdict(self, shown: int) -> str:
+        """One sentence about the label that holds most of the top k at the searched level among the ``shown``
+        labels of :meth:`leading_labels` (so it names only what the purity chart draws): its share here, the level
+        where it peaks, and its share at the embeddings."""
+        labels = self.leading_labels(shown)
+        if not labels:
             return "The corpus has no labels, so the purity of the neighbourhood cannot be measured."
+        here = self.purity[self.purity["level"] == self.level].set_index(LABEL)["share"]
+        label = max(labels, key=lambda name: here.get(name, 0.0))  # the first of the largest
         shares = self.purity[self.purity[LABEL] == label].set_index("level")["share"]
-        best = self.best_level(label)
-        return (
-            f"'{label}' holds {shares.get(self.level, 0.0):.0%} of the top {self.k} at {level_name(self.level)}; "
-            f"its share peaks at {level_name(best)} ({shares[best]:.0%}), against {shares.get(0, 0.0):.0%} "
-            "at the embeddings."
-        )
+        best, level = self.best_level(label), level_name(self.level)
+        holds = f"'{label}' holds {shares.get(self.level, 0.0):.0%} of the top {self.k} at {level}"
+        if best == 0:
+            if self.level == 0:
+                return f"{holds}, already its largest share at any level."
+            return f"{holds}; its share is strongest already at the embeddings ({shares[0]:.0%})."
+        against = f"against {shares.get(0, 0.0):.0%} at the embeddings"
+        if best == self.level:
+            return f"{holds}, its peak, {against}."
+        return f"{holds}; its share peaks at {level_name(best)} ({shares[best]:.0%}), {against}."
 
     def table(self) -> pd.DataFrame:
         return self.neighbours.copy()

@@ -68,6 +68,26 @@ MIN_EVALS = 10
 # "rgb(np.float64(255.0), ...)", which browsers ignore, so every token is drawn black or uncoloured
 # (shap issue #4146, fixed upstream by shap PR #4332 after 0.51).
 _NUMPY_SCALAR = re.compile(r"np\.float(?:32|64)\(([-+.\deE]+)\)")
+# shap's force plot writes each token inside its arrow, in an <svg> as wide as the arrow that crops the rest: a token
+# with a small value shows as a stump ("nited" for "United"). Its labels get FORCE_LABEL_CLASS, and FIT_LABELS hides,
+# in the browser and at whatever width the plot is drawn, every label that does not fit its arrow whole; hovering the
+# arrow still shows its value and underlines its token in the text below.
+_FORCE_LABEL = '<svg x="0" y="0" width="100%" height="100%">    <text '
+FORCE_LABEL_CLASS = "xray-force-label"
+ARROW_PIXELS = 12
+"""Pixels of a label's arrow that the chevrons may cover at either end: up to 12 at one and 8 at the other, around a
+label drawn in the middle."""
+FIT_LABELS = f"""<script>(() => {{
+  const fit = () => {{
+    for (const label of document.querySelectorAll("text.{FORCE_LABEL_CLASS}")) {{
+      const room = label.parentNode.width.baseVal.value - 2 * {ARROW_PIXELS};
+      label.style.visibility = label.getComputedTextLength() > room ? "hidden" : "visible";
+    }}
+  }};
+  addEventListener("load", fit);
+  addEventListener("resize", fit);
+  fit();
+}})();</script>"""
 PREFETCH_BATCH_SIZE = 64
 FLOAT32_TOLERANCE = 1e-5
 """Additivity gap allowed in float32. Measured: 0 to 1e-16 (both sides run the full text alone in its batch)."""
@@ -305,7 +325,8 @@ def shap_text_html(explanation: ShapExplanation, class_index: int) -> str:
     """shap's text plot for one class (``shap.plots.text(..., display=False)``): an HTML fragment, no scripts to fetch.
 
     Tokens and the class name are HTML-escaped (shap escapes ``<`` and ``>`` in tokens, not ``&``; nor names),
-    and colours are written as plain numbers (shap writes numpy 2 reprs such as ``np.float64(255.0)``).
+    and colours are written as plain numbers (shap writes numpy 2 reprs such as ``np.float64(255.0)``). The force
+    plot's token labels show whole or not at all (:data:`FIT_LABELS`), never cropped to their arrow.
     """
     _check_class(explanation, class_index)
     every_class = shap.Explanation(
@@ -316,7 +337,9 @@ def shap_text_html(explanation: ShapExplanation, class_index: int) -> str:
         hierarchical_values=explanation.hierarchical_values,
         clustering=explanation.clustering,
     )
-    return _NUMPY_SCALAR.sub(r"\1", shap.plots.text(every_class[:, class_index], display=False))
+    plot = _NUMPY_SCALAR.sub(r"\1", shap.plots.text(every_class[:, class_index], display=False))
+    plot = plot.replace(_FORCE_LABEL, f'{_FORCE_LABEL}class="{FORCE_LABEL_CLASS}" ')
+    return plot + FIT_LABELS
 
 
 def standalone_html(explanation: ShapExplanation, class_index: int) -> str:

@@ -19,7 +19,7 @@ import pandas as pd
 from tokenizers import Encoding
 
 from xray.results import json_text
-from xray.text import prepare_text
+from xray.text import isolate, prepare_text
 from xray.tokenization.measures import word_spans
 from xray.tokenization.sources import TokenizerSource
 
@@ -121,9 +121,14 @@ class Segmentation:
         return [self.pieces[index].token for index in word.positions]
 
     def summary(self) -> str:
-        """One plain sentence: tokens, words, split words (with examples), special and unknown tokens, truncation."""
+        """One plain sentence: tokens, words, split words (with examples), special and unknown tokens, truncation.
+
+        Each word and piece quoted is a bidi isolate (:func:`isolate`), so right-to-left ones keep their order.
+        """
         words, split = self.words, self.split_words
-        examples = "; ".join(f"{word.text} → {' '.join(self.pieces_of(word))}" for word in split[:3])
+        examples = "; ".join(
+            f"{isolate(word.text)} → {' '.join(isolate(piece) for piece in self.pieces_of(word))}" for word in split[:3]
+        )
         parts = [
             f"{self.tokenizer} reads {len(self.pieces)} tokens for {len(words)} words",
             f"{len(split)} word{'s' if len(split) != 1 else ''} split into pieces"
