@@ -97,7 +97,6 @@ def _text_html(segmentation: Segmentation, sequence: int) -> str:
     return f'<div class="text"><b>Text {SEQUENCE_NAMES[sequence]}</b> · <bdi>{shown}</bdi></div>'
 
 
-
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
