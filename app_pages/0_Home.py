@@ -39,7 +39,7 @@ st.markdown(
 )
 st.subheader("A lesson: three sentences through every page")
 st.markdown(
-    "Ten steps for a class, about two minutes each. Each link opens its page with the step's sentence, layer and "
+    "Ten steps for a class. Each link opens its page with the step's sentence, layer and "
     "focus token; the page then shows what to point at, the question to ask and a link to the next step. Every "
     "claim a step makes is checked by the test suite on the embedded model."
 )
