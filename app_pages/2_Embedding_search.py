@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.corpus import start_corpus_page
+from components.corpus import offer_sense_example, start_corpus_page
 from components.downloads import chart_downloads, download, download_row
 from components.embedding_search import cached_occurrences, cached_predictions, cached_token_search, cached_word_search
 from components.feedback import user_errors
-from components.model import cached_attention
+from components.model import cached_attention, cached_focus_position
 from components.navigation import PageInfo
-from components.page import forget_stale_choice
 from xray.models.token_predictions import prediction_support
 from xray.rendering.charts import token_bars
 from xray.rendering.corpus_charts import count_bars, purity_lines
 from xray.store.activations import level_name
 from xray.techniques.embedding_search import SUMMARY_COLUMNS
-from xray.text import position_labels
 
 BY_TOKEN, BY_WORD = "A token of the sidebar text", "A word of the corpus"
 SUMMARY_TITLES = {"pos": "Part of speech", "dep": "Dependency", "ent": "Entity", "label": "Label"}
@@ -52,18 +50,13 @@ attention = None
 if by == BY_TOKEN:
     with user_errors("reading the sidebar text"):
         attention = cached_attention(selection.model_name, selection.text, selection.text_b)
-    special = attention.main.key_special_mask
-    last = attention.sentence_b_start or len(attention.tokens)
-    choices = [position for position in range(last) if not special[position]]
-    if not choices:
-        st.warning("The sidebar text has no word pieces besides special tokens; type a sentence.")
-        st.stop()
-    labels = dict(zip(choices, position_labels([attention.tokens[p] for p in choices], choices), strict=True))
-    forget_stale_choice("search.token", choices, "Token {} is not in the current text; showing another token instead.")
-    default = next((p for p in choices if attention.tokens[p].lower() == "bank"), choices[0])
-    position = st.selectbox(
-        "Token", choices, index=choices.index(default), format_func=labels.get, key="search.token", bind="query-params"
+    with user_errors("finding the focus token"):
+        position = cached_focus_position(selection.model_name, selection.text, selection.focus)
+    st.caption(
+        f"Searching from the sidebar's focus token **{selection.focus_label}** (the piece "
+        f"'{attention.tokens[position]}'); pick another word there."
     )
+    offer_sense_example(key, selection.focus.text)
     with user_errors("searching the corpus"), st.spinner("Searching every level…"):
         result = cached_token_search(selection.model_name, selection.text, selection.text_b, position, key, level, k)
 else:

@@ -64,7 +64,17 @@ if selection.text_b and not paired:
 
 st.subheader(f"How {selection.model_name} reads the text")
 st.markdown(segmentation.summary())
-st.html(segmentation_html(segmentation, "xray-tokens-model"))
+focus = (selection.focus.start, selection.focus.end)
+focus_pieces = [segmentation.pieces[index].token for index in segmentation.pieces_covering(*focus)]
+st.html(segmentation_html(segmentation, "xray-tokens-model", focus))
+st.caption(
+    f"The focus token **{selection.focus_label}** (framed) is read as "
+    + (
+        f"{len(focus_pieces)} piece{'s' if len(focus_pieces) > 1 else ''}: {' + '.join(focus_pieces)}."
+        if focus_pieces
+        else "no piece: the input is cut before it."
+    )
+)
 if segmentation.changes:
     before, after = st.columns(2)
     before.markdown("**Before normalisation**")

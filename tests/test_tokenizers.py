@@ -370,7 +370,8 @@ def _page_link(app: AppTest):
 def test_the_page_shows_how_minilm_cuts_the_default_sentence():
     app = run_page(PAGE)
     assert_clean(app)
-    assert "didn't → didn ' t" in " ".join(markdown.value for markdown in app.markdown)
+    shown = " ".join(markdown.value for markdown in app.markdown)
+    assert "didn't → didn ' t" in shown.replace("\u2068", "").replace(POP_DIRECTIONAL_ISOLATE, "")
     assert 'class="xray-tokens-model"' in app.get("html")[0].proto.body
     link = _page_link(app)
     assert link.page == "Attention" and "text=The+animal+didn%27t" in link.query_string
@@ -442,3 +443,13 @@ def test_a_training_stopped_before_it_finished_says_so_and_waits_for_a_click():
     assert_clean(app)
     assert "stopped before it finished" in messages(app) and "Train three tokenizers" in messages(app)
     assert not any("Trained in" in caption.value for caption in app.caption)
+
+
+def test_the_focus_word_s_pieces_are_framed_and_the_legend_says_so(wordpiece):
+    segmentation = segment_text(wordpiece, TEXT)
+    start = TEXT.index("didn't")
+    framed = segmentation.pieces_covering(start, start + len("didn't"))
+    assert [segmentation.pieces[index].token for index in framed] == ["didn", "'", "t"]
+    view = segmentation_html(segmentation, "k", (start, start + len("didn't")))
+    assert len(re.findall(r'class="piece [^"]* focus"', view)) == 3 and "the focus token" in view
+    assert "the focus token" not in segmentation_html(segmentation, "k")

@@ -20,6 +20,8 @@ LARGE_INPUT = 48
 LEGEND_LABEL_LIMIT = 400
 """Pixels a legend label may take before Vega cuts it with an ellipsis (its default, 160, cut method names such as
 "Attention from [CLS], last layer")."""
+FOCUS_COLOUR = "#ff7f0e"  # the sidebar's focus token, on every chart that shows it
+BAR_COLOUR = "#4c78a8"
 
 
 def _cell(count: int) -> int:
@@ -36,8 +38,11 @@ def _token_axis(title: str, count: int, angle: int = 0) -> alt.Axis:
     return alt.Axis(title=title, labelAngle=angle, labelOverlap=count > LARGE_INPUT, labelLimit=140)
 
 
-def attention_heatmap(matrix: np.ndarray, query_tokens: list[str], key_tokens: list[str], title: str) -> alt.Chart:
-    """Heatmap of one (query, key) attention matrix with the weight on hover."""
+def attention_heatmap(
+    matrix: np.ndarray, query_tokens: list[str], key_tokens: list[str], title: str, *, focus: int | None = None
+) -> alt.Chart | alt.LayerChart:
+    """Heatmap of one (query, key) attention matrix with the weight on hover; ``focus``, a query row (e.g. the
+    sidebar's focus token), is framed in the focus colour."""
     if matrix.shape != (len(query_tokens), len(key_tokens)):
         raise ValueError(f"matrix shape {matrix.shape} does not match {len(query_tokens)} x {len(key_tokens)} tokens.")
     queries, keys = position_labels(query_tokens), position_labels(key_tokens)
@@ -49,7 +54,7 @@ def attention_heatmap(matrix: np.ndarray, query_tokens: list[str], key_tokens: l
             "weight": matrix.ravel().round(4),
         }
     )
-    return (
+    heatmap = (
         alt.Chart(_inline(frame), title=title)
         .mark_rect()
         .encode(
@@ -60,6 +65,15 @@ def attention_heatmap(matrix: np.ndarray, query_tokens: list[str], key_tokens: l
         )
         .properties(width=alt.Step(_cell(len(keys))), height=alt.Step(_cell(len(queries))), autosize="pad")
     )
+    if focus is None or not 0 <= focus < len(queries):
+        return heatmap
+    heatmap.autosize = alt.Undefined
+    outline = (
+        heatmap.transform_filter(alt.FieldOneOfPredicate(field="query", oneOf=[queries[focus]]))
+        .mark_rect(fill=None, stroke=FOCUS_COLOUR, strokeWidth=2)
+        .encode(color=alt.value(None))
+    )
+    return alt.layer(heatmap, outline).properties(autosize="pad")
 
 
 def head_overview(statistics: HeadStatistics, statistic: str) -> alt.Chart:
@@ -83,22 +97,30 @@ def head_overview(statistics: HeadStatistics, statistic: str) -> alt.Chart:
 
 
 def token_bars(
-    values: np.ndarray, tokens: list[str], title: str, value_title: str, positions: list[int] | None = None
+    values: np.ndarray,
+    tokens: list[str],
+    title: str,
+    value_title: str,
+    positions: list[int] | None = None,
+    *,
+    highlight: int | None = None,
 ) -> alt.Chart:
     """One bar per token, in input order (e.g. the rollout from [CLS] to each input token).
 
     positions: each token's input position, when ``tokens`` is a subset of the input.
+    highlight: the index (into ``tokens``) of a bar drawn in the focus colour, e.g. the sidebar's focus token.
     """
     if values.shape != (len(tokens),):
         raise ValueError(f"values shape {values.shape} does not match {len(tokens)} tokens.")
     labels = position_labels(tokens, positions)
-    frame = pd.DataFrame({"token": labels, value_title: values.round(4)})
+    frame = pd.DataFrame({"token": labels, value_title: values.round(4), "focus": np.arange(len(labels)) == highlight})
     return (
         alt.Chart(_inline(frame), title=title)
         .mark_bar()
         .encode(
             x=alt.X("token:N", sort=labels, axis=_token_axis("token", len(labels), -60)),
             y=alt.Y(f"{value_title}:Q"),
+            color=alt.condition("datum.focus", alt.value(FOCUS_COLOUR), alt.value(BAR_COLOUR)),
             tooltip=["token:N", alt.Tooltip(f"{value_title}:Q", format=".4f")],
         )
         .properties(width=alt.Step(_cell(len(tokens))), height=220, autosize="pad")

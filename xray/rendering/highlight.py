@@ -38,8 +38,10 @@ def highlighted_text_html(
     towards: str = "towards the class",
     against: str | None = "against the class",
     outlined: tuple[int, int] | None = None,
+    legend: bool = True,
 ) -> str:
-    """``text`` as HTML with each scored span shaded and its score in a hover tooltip, then a legend.
+    """``text`` as HTML with each scored span shaded and its score in a hover tooltip, then a legend (``legend``
+    False: none, for a list of texts under one :func:`highlight_legend`).
 
     spans: (start, end, score) character spans of ``text``, in order and not overlapping; a span
         with score None is shown plain. towards, against: legend labels for positive and negative
@@ -65,9 +67,12 @@ def highlighted_text_html(
             )
         cursor = end
     pieces.append(html.escape(text[cursor:]))
+    below = highlight_legend(towards, against) if legend else ""
+    return f'<div class="xray-highlight"><div dir="auto" style="{_BOX}">{"".join(pieces)}</div>{below}</div>'
+
+
+def highlight_legend(towards: str, against: str | None = None) -> str:
+    """The legend of :func:`highlighted_text_html`'s shading, on its own (one for a whole list of texts)."""
     swatches = _swatch(1.0, towards) + (f" {_swatch(-1.0, against)}" if against is not None else "")
     legend = f"{swatches} · a stronger colour means a larger value; hover a word to see it"
-    return (
-        f'<div class="xray-highlight"><div dir="auto" style="{_BOX}">{"".join(pieces)}</div>'
-        f'<div style="font-size: 0.85rem; margin-top: 0.5rem">{legend}</div></div>'
-    )
+    return f'<div style="font-size: 0.85rem; margin-top: 0.5rem">{legend}</div>'

@@ -17,6 +17,7 @@ from itertools import pairwise
 import altair as alt
 import pandas as pd
 
+from xray.rendering.charts import FOCUS_COLOUR
 from xray.techniques.tokenizers import SEQUENCE_NAMES, Piece, Segmentation
 
 SEQUENCE_COLOURS = ("#1f77b4", "#ff7f0e")  # text A, text B (as the type id)
@@ -36,6 +37,7 @@ _STYLE = """
 .{key} .text span[title] {{ border-bottom: 1px solid rgba(127, 127, 127, 0.5); cursor: default }}
 .{key} .cut {{ opacity: 0.45; text-decoration: line-through }}
 .{key} .legend {{ font-size: 0.85rem; opacity: 0.85; margin-top: 0.4rem }}
+.{key} .focus {{ outline: 2px solid {focus}; outline-offset: 1px }}
 """
 
 
@@ -50,21 +52,23 @@ def _piece_title(piece: Piece, text: str) -> str:
     )
 
 
-def _piece_classes(piece: Piece, index: int, pair: bool) -> str:
-    """CSS classes of a piece: its index, its kind, unknown, and (for a pair) its type id's underline."""
+def _piece_classes(piece: Piece, index: int, pair: bool, focus: bool) -> str:
+    """CSS classes of a piece: its index, its kind, unknown, the focus, and (for a pair) its type id's underline."""
     kind = "special" if piece.special else ("start" if piece.word_start else "continues")
     classes = ["piece", f"p{index}", kind]
     classes += [f"seq{piece.type_id % 2}"] if pair else []
-    return " ".join(classes + (["unknown"] if piece.unknown else []))
+    return " ".join(classes + (["unknown"] if piece.unknown else []) + (["focus"] if focus else []))
 
 
-def _pieces_html(segmentation: Segmentation) -> str:
+def _pieces_html(segmentation: Segmentation, focus: tuple[int, int] | None = None) -> str:
     chips = []
     pair = len(segmentation.texts) > 1
+    framed = set(segmentation.pieces_covering(*focus)) if focus is not None else set()
     for index, piece in enumerate(segmentation.pieces):
         text = "" if piece.special else segmentation.texts[piece.sequence]
+        classes = _piece_classes(piece, index, pair, index in framed)
         chips.append(
-            f'<span class="{_piece_classes(piece, index, pair)}" title="{html.escape(_piece_title(piece, text))}">'
+            f'<span class="{classes}" title="{html.escape(_piece_title(piece, text))}">'
             f"<bdi>{html.escape(piece.token)}</bdi><sub>{piece.id}</sub></span>"
         )
     return f'<div class="pieces" dir="ltr">{"".join(chips)}</div>'
@@ -106,13 +110,14 @@ def _style(key: str, count: int) -> str:
     ``count`` pieces."""
     if not key.replace("-", "").isalnum():
         raise ValueError(f"key must be letters, digits and dashes, not {key!r}.")
-    rules = _STYLE.format(key=key, colour_a=SEQUENCE_COLOURS[0], colour_b=SEQUENCE_COLOURS[1])
+    rules = _STYLE.format(key=key, colour_a=SEQUENCE_COLOURS[0], colour_b=SEQUENCE_COLOURS[1], focus=FOCUS_COLOUR)
     links = "".join(f".{key}:has(.p{index}:hover) .p{index} {{ {HIGHLIGHT} }}\n" for index in range(count))
     return f"<style>{rules}{links}</style>"
 
 
-def _legend(segmentation: Segmentation) -> str:
-    parts = [
+def _legend(segmentation: Segmentation, focus: bool = False) -> str:
+    parts = [f'<span style="outline: 2px solid {FOCUS_COLOUR}">framed</span>: the focus token'] if focus else []
+    parts += [
         "a solid bar starts a word, a dotted one continues it",
         "dashed: special tokens the tokenizer adds",
         "red: unknown",
@@ -128,15 +133,17 @@ def _legend(segmentation: Segmentation) -> str:
     return f'<div class="legend">Hover a piece or a word · {" · ".join(parts)}</div>'
 
 
-def segmentation_html(segmentation: Segmentation, key: str) -> str:
+def segmentation_html(segmentation: Segmentation, key: str, focus: tuple[int, int] | None = None) -> str:
     """The pieces of ``segmentation`` above its text(s), hover-linked both ways, with a legend.
 
     key: a CSS class name unique on the page (letters, digits and dashes), so several views do not light each other.
+    focus: the (start, end) characters of the sidebar's focus word in the first text; its pieces are framed.
     """
     texts = "".join(_text_html(segmentation, sequence) for sequence in range(len(segmentation.texts)))
+    legend = _legend(segmentation, focus is not None)
     return (
         f"{_style(key, len(segmentation.pieces))}"
-        f'<div class="{key}">{_pieces_html(segmentation)}{texts}{_legend(segmentation)}</div>'
+        f'<div class="{key}">{_pieces_html(segmentation, focus)}{texts}{legend}</div>'
     )
 
 

@@ -90,6 +90,14 @@ class Segmentation:
     def truncated(self) -> bool:
         return bool(self.cut)
 
+    def pieces_covering(self, start: int, end: int, sequence: int = 0) -> list[int]:
+        """The indices of the pieces of text ``sequence`` that overlap its characters [start, end), e.g. a word's."""
+        return [
+            index
+            for index, piece in enumerate(self.pieces)
+            if piece.sequence == sequence and piece.start < end and start < piece.end
+        ]
+
     @property
     def special_tokens(self) -> list[str]:
         return [piece.token for piece in self.pieces if piece.special]
