@@ -112,4 +112,3 @@ def current_opening(info: PageInfo) -> Opening:
     """The opening the entry point drew for this run, or, when the page runs on its own, a new one."""
     opening = getattr(_run, "opening", None)
     return opening if opening is not None else open_page(info)
-
