@@ -65,8 +65,11 @@ def test_summaries_count_the_neighbours(tiny_store):
         result.summary("lemma")
 
 
-def _searched(level: int, shares: dict[str, list[float]], k: int = 20) -> NeighbourSearch:
-    """A search at ``level`` whose purity table is ``shares``: label -> its share at levels 0, 1, ..."""
+def _searched(
+    level: int, shares: dict[str, list[float]], k: int = 20, nearest: tuple[str, ...] = ()
+) -> NeighbourSearch:
+    """A search at ``level`` whose purity table is ``shares``: label -> its share at levels 0, 1, ...; ``nearest``:
+    the labels of the first neighbours, nearest first."""
     purity = pd.DataFrame(
         [
             (at, f"level {at}", label, share)
@@ -76,7 +79,8 @@ def _searched(level: int, shares: dict[str, list[float]], k: int = 20) -> Neighb
         ],
         columns=["level", "level_name", "label", "share"],
     )
-    return NeighbourSearch("bank", level, k, pd.DataFrame(), purity, "exact", 1.0)
+    neighbours = pd.DataFrame({"rank": range(1, len(nearest) + 1), "label": list(nearest)})
+    return NeighbourSearch("bank", level, k, neighbours, purity, "exact", 1.0)
 
 
 # Eight labels; the chart draws the six with the largest peak (ties by name), so "g" and "h" are never drawn.
@@ -138,6 +142,13 @@ def test_the_verdict_never_contradicts_itself(level, shares, expected):
     verdict = _searched(level, {"x": shares}).verdict(6)
     assert verdict == expected
     assert not ("peaks at embeddings" in verdict and "at the embeddings" in verdict)
+
+
+def test_a_tie_goes_to_the_label_of_the_nearest_neighbour():
+    shares = {"bank (money)": [0.5, 0.5], "bank (river)": [0.5, 0.5]}
+    assert _searched(1, shares, nearest=("bank (river)", "bank (money)")).verdict(6).startswith("'bank (river)'")
+    assert _searched(1, shares, nearest=("bank (money)",)).verdict(6).startswith("'bank (money)'")
+    assert _searched(1, shares).verdict(6).startswith("'bank (money)'")  # no neighbours: the chart's order
 
 
 def test_a_corpus_without_labels_gets_no_purity_verdict():

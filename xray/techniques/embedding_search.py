@@ -68,15 +68,24 @@ class NeighbourSearch:
         peaks = self.purity.groupby(LABEL)["share"].max().reset_index()
         return peaks.sort_values(["share", LABEL], ascending=[False, True])[LABEL].head(count).tolist()
 
+    def _nearest_ranks(self) -> dict[str, int]:
+        """Each label's best (smallest) rank among the neighbours."""
+        if self.neighbours.empty:
+            return {}
+        labelled = self.neighbours[self.neighbours[LABEL] != ""]
+        return {str(label): int(rank) for label, rank in labelled.groupby(LABEL)["rank"].min().items()}
+
     def verdict(self, shown: int) -> str:
         """One sentence about the label that holds most of the top k at the searched level among the ``shown``
-        labels of :meth:`leading_labels` (so it names only what the purity chart draws): its share here, the level
-        where it peaks, and its share at the embeddings."""
+        labels of :meth:`leading_labels` (so it names only what the purity chart draws; on a tie, the label of the
+        nearest neighbour): its share here, the level where it peaks, and its share at the embeddings."""
         labels = self.leading_labels(shown)
         if not labels:
             return "The corpus has no labels, so the purity of the neighbourhood cannot be measured."
         here = self.purity[self.purity["level"] == self.level].set_index(LABEL)["share"]
-        label = max(labels, key=lambda name: here.get(name, 0.0))  # the first of the largest
+        nearest = self._nearest_ranks()
+        # The largest share here; on a tie, the label of the nearer neighbour (then the chart's order).
+        label = min(labels, key=lambda name: (-here.get(name, 0.0), nearest.get(name, np.inf)))
         shares = self.purity[self.purity[LABEL] == label].set_index("level")["share"]
         best, level = self.best_level(label), level_name(self.level)
         holds = f"'{label}' holds {shares.get(self.level, 0.0):.0%} of the top {self.k} at {level}"
