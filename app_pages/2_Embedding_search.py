@@ -96,9 +96,9 @@ st.dataframe(result.neighbours[SHOWN_COLUMNS], hide_index=True, width="stretch")
 
 summaries = [column for column in SUMMARY_COLUMNS if (result.neighbours[column] != "").any()]
 if summaries:
-    columns = st.columns(len(summaries))
-    for column, place in zip(summaries, columns, strict=True):
-        place.altair_chart(count_bars(result.summary(column), SUMMARY_TITLES[column]), width="content")
+    columns = st.columns(2)  # two per row: four side by side clip their labels on a laptop screen
+    for index, column in enumerate(summaries):
+        columns[index % 2].altair_chart(count_bars(result.summary(column), SUMMARY_TITLES[column]), width="content")
 if not (store.tokens["pos"] != "").any():
     st.caption("This store was built without spaCy tags, so part of speech, dependency and entity are empty.")
 

@@ -156,6 +156,17 @@ else:
                     )
                 show_factor_lime(explained)
 
+
+def sense_cell(row: dict, word: str) -> str:
+    """``factor 404 (F 1.22; river 0.057, money 0.002)``: the factor, Fisher's ratio and its mean code per sense."""
+    means = ", ".join(
+        f"{name.removeprefix(f'mean {word} (').rstrip(')')} {value:.3f}"
+        for name, value in row.items()
+        if name.startswith("mean ")
+    )
+    return f"factor {row['factor']} (F {row['separation']:.2f}; {means})"
+
+
 words = sense_words(store) if store is not None else []
 if words:
     st.subheader("Factors that tell a word's senses apart")
@@ -177,7 +188,7 @@ if words:
         f"at {level_name(int(best['level']))}, scores {best['separation']:.2f}."
     )
     st.dataframe(
-        one_column_per_level(senses, lambda row: f"factor {row['factor']} (F {row['separation']:.2f})"),
+        one_column_per_level(senses, lambda row: sense_cell(row, word)),
         hide_index=True,
         width="stretch",
     )

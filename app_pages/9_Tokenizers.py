@@ -70,7 +70,7 @@ st.html(segmentation_html(segmentation, "xray-tokens-model", focus))
 st.caption(
     f"The focus token **{selection.focus_label}** (framed) is read as "
     + (
-        f"{len(focus_pieces)} piece{'s' if len(focus_pieces) > 1 else ''}: {' + '.join(focus_pieces)}."
+        f"{len(focus_pieces)} piece{'s' if len(focus_pieces) > 1 else ''}: {' + '.join(map(isolate, focus_pieces))}."
         if focus_pieces
         else "no piece: the input is cut before it."
     )

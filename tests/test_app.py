@@ -226,3 +226,10 @@ def test_a_new_text_moves_the_focus_to_its_first_noun_and_an_example_to_its_key_
     app.sidebar.selectbox(key="example").set_value("Word sense (two banks)").run()
     focus = app.sidebar.selectbox(key="focus")
     assert focus.format_func(focus.value) == "bank · word 6"
+
+
+def test_a_link_whose_focus_is_past_the_last_word_opens_the_default_focus():
+    app = run_page(ATTENTION, text="The ships sailed.", focus="9")
+    assert_clean(app)
+    focus = app.sidebar.selectbox(key="focus")
+    assert focus.format_func(focus.value) == "ships · word 2"

@@ -18,7 +18,7 @@ RIVER_BANK = "We sat on the bank of the river"
 def test_search_starts_at_bank_and_shows_neighbours_purity_and_tags():
     app = run_page(SEARCH, text=RIVER_BANK, layer="4", **SENSES)
     assert_clean(app)
-    assert app.selectbox(key="search.token").value == 5  # [CLS] we sat on the bank: "bank" is picked at first
+    assert any("focus token **bank · word 5** (the piece 'bank')" in caption.value for caption in app.caption)
     neighbours = app.dataframe[0].value
     assert len(neighbours) == 20 and (neighbours["piece"] == "bank").sum() >= 10
     assert "bank (river)" in messages(app)
@@ -26,10 +26,13 @@ def test_search_starts_at_bank_and_shows_neighbours_purity_and_tags():
     assert MASKED_LM_EXAMPLE in messages(app)  # MiniLM has no masked-LM head, and the page says so
 
 
-def test_a_token_out_of_range_after_the_text_changes_is_replaced_with_a_notice():
-    app = run_page(SEARCH, text="Hello there", **{"search.token": "9"}, **SENSES)
+def test_a_focus_outside_the_word_sense_set_offers_the_word_sense_example():
+    app = run_page(SEARCH, text="The ships sailed at dawn.", **SENSES)
     assert_clean(app)
-    assert "Token 9 is not in the current text" in messages(app)
+    assert any("'ships' is not one of the word-sense set's" in caption.value for caption in app.caption)
+    app.button(key="corpus.sense_example").click().run()
+    assert app.sidebar.text_area(key="text").value == "We sat on the bank of the river."
+    assert any("focus token **bank · word 5**" in caption.value for caption in app.caption)
 
 
 def test_search_by_a_corpus_word_leaves_the_occurrence_itself_out():

@@ -17,12 +17,16 @@ def test_the_shipped_dictionary_codes_the_sentence_and_charts_a_factor():
     assert_clean(app)
     assert [metric.label for metric in app.metric][:2] == ["Factors", "Reconstruction error"]
     assert app.metric[0].value == "1,000"
-    per_token = app.dataframe[0].value
-    assert set(per_token["level"]) <= set(range(7)) and (per_token["code"] > 0).all()
+    levels = ["embeddings", *(f"layer {layer}" for layer in range(6))]
+    per_token = app.dataframe[0].value  # the focus token "bank": its 3 strongest factors, one column per level
+    assert list(per_token.columns) == ["rank", *levels] and per_token["rank"].tolist() == [1, 2, 3]
+    assert per_token["layer 2"].str.fullmatch(r"factor \d+ \(\d\.\d\d\)").all()
+    strongest = int(per_token["layer 2"].iloc[0].split()[1])
+    assert app.number_input(key="factors.factor").value == strongest  # the factor view opens on it
     assert any("peaks at" in caption.value for caption in app.caption)
     contexts, senses, factor_table = (app.dataframe[index].value for index in (1, 2, 3))
-    assert app.selectbox(key="factors.word").value == "bank" and set(senses["level"]) == set(range(7))
-    assert {"mean bank (money)", "mean bank (river)"} <= set(senses.columns)
+    assert app.selectbox(key="factors.word").value == "bank" and list(senses.columns) == ["rank", *levels]
+    assert senses["layer 2"].str.contains(r"F \d+\.\d\d; money \d\.\d{3}, river \d\.\d{3}").all()
     assert len(contexts) == 10 and contexts["code"].is_monotonic_decreasing
     assert len(factor_table) == 1_000 and (factor_table["summary"] != "").mean() > 0.9
 

@@ -18,7 +18,11 @@ def test_the_baseline_explains_scores_and_charts_a_neuron():
     assert labels[:2] == ["Score (top and random)", "Score (random only)"]
     assert -1 <= float(app.metric[0].value) <= 1
     assert any("tokens like" in markdown.value for markdown in app.markdown)
-    assert len(app.html) == 5 + 4 + 10 and "explanation text: activation" in app.html[0].value
+    # one legend per section, then 5 explanation texts, 4 quantile samples and 10 scored texts (all but 3 folded)
+    assert len(app.html) == 1 + 5 + 4 + 1 + 10 and "activation (0-10, against" in app.html[0].value
+    assert {"Show all 5 explanation texts", "Show all 4 quantile texts", "Show all 10 scored texts"} <= {
+        expander.label for expander in app.expander
+    }
     saved = app.dataframe[-1].value
     assert ((saved["layer"] == 3) & (saved["neuron"] == 42)).any()
 

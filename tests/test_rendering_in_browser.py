@@ -7,16 +7,11 @@ where ``XRAY_REQUIRE_BROWSER=1``).
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
 from itertools import pairwise
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.app_server import CHROMIUM, CHROMIUM_ARGS
 from tests.doubles import random_head
 from xray.models.loading import EMBEDDED_MODEL
 from xray.rendering.highlight import highlighted_text_html
@@ -25,33 +20,11 @@ from xray.techniques.shap_explain import ARROW_PIXELS, FORCE_LABEL_CLASS, explai
 from xray.techniques.tokenizers import segment_text
 from xray.tokenization.sources import named_tokenizer
 
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:
-    sync_playwright = None
-
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 ARABIC = "ذهب الولد إلى المدرسة"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = next((c for c in (str(CHROMIUM), shutil.which("chromium")) if c and Path(c).is_file()), None)
-    missing = "the playwright package is not installed" if sync_playwright is None else None
-    missing = missing or (None if executable else "Debian chromium is not installed (apt-get install chromium)")
-    if missing:
-        if os.environ.get("XRAY_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{missing}; XRAY_REQUIRE_BROWSER=1 requires the browser tests to run")
-        pytest.skip(missing)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def _page(browser: Browser, body: str, width: int) -> Page:
