@@ -64,9 +64,8 @@ def constants(trees: list[ast.Module]) -> dict[str, object]:
 
 
 def bound_keys(path: Path) -> set[str]:
-    """Widget keys bound to the URL in a page file and the components it imports from: by ``bind="query-params"``,
-    ``**SHARED`` or :func:`components.link_state.linked`, with keys given as a module constant (``key=FACTOR``)
-    resolved."""
+    """Widget keys bound to the URL in a page file and the components it imports from: by ``bind="query-params"`` or
+    :func:`components.link_state.linked`, with keys given as a module constant (``key=FACTOR``) resolved."""
     trees = module_trees(path)
     names = constants(trees)
     keys = set()
@@ -76,9 +75,8 @@ def bound_keys(path: Path) -> set[str]:
                 continue
             keywords = {keyword.arg: keyword.value for keyword in node.keywords}
             bind = keywords.get("bind")
-            shared = any(k.arg is None and getattr(k.value, "id", None) == "SHARED" for k in node.keywords)
             linked = getattr(node.func, "id", None) == "linked"
-            if not (shared or linked or (isinstance(bind, ast.Constant) and bind.value == "query-params")):
+            if not (linked or (isinstance(bind, ast.Constant) and bind.value == "query-params")):
                 continue
             key = keywords.get("key")
             if isinstance(key, ast.Constant):
