@@ -48,8 +48,11 @@ with user_errors("computing attention"), st.spinner("Running the model on the te
     result = cached_attention(selection.model_name, selection.text, selection.text_b)
 show_notices(result.notices)
 args = (selection.model_name, selection.text, selection.text_b)
-with user_errors("finding the focus token"):
+try:
     focus = cached_focus_position(selection.model_name, selection.text, selection.focus)
+except ValueError as error:  # the input was cut before it: every view still draws, without the focus
+    st.caption(str(error))
+    focus = None
 
 view = st.segmented_control("View", VIEWS, default=VIEWS[0], key="attention.view", required=True, bind="query-params")
 max_tokens = st.slider(

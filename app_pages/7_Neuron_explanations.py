@@ -20,6 +20,7 @@ from components.neuron_explanations import (
 )
 from components.page import folded, forget_stale_choice, start_page, value_links
 from xray.focus import piece_of_word
+from xray.neurons.records import MAX_TOKENS
 from xray.neurons.saved import saved_explanations
 from xray.rendering.neuron_charts import score_histogram, true_and_simulated
 from xray.techniques.neuron_explanations import TOP_EACH, most_active_neurons
@@ -52,14 +53,26 @@ st.caption(
     f"Showing layer {layer} (the sidebar layer)."
 )
 
-with user_errors("reading the focus token's neurons"):
+with user_errors("reading the sentence's neurons"):
     sentence = cached_sentence_neurons(selection.model_name, selection.text, layer)
+try:
     token = piece_of_word(sentence.spans[0], selection.focus)
-active = most_active_neurons(sentence.activations[0][token], SHOWN_NEURONS)
-with st.expander(f"The neurons of layer {layer} most active on the focus token {selection.focus_label}"):
-    st.caption(f"On the piece '{sentence.tokens[0][token]}' of your sentence; pick another word in the sidebar.")
-    st.dataframe(active, hide_index=True)
-    value_links("Explain one of them", active["neuron"].tolist(), "neuron", key="neurons.open", target=NEURON)
+except ValueError:  # past the pieces the records read of each text
+    token = None
+if token is None:
+    st.info(
+        f"The focus token {selection.focus_label} lies past the first {MAX_TOKENS} pieces of your text, which is all "
+        "this page reads of it; pick an earlier word to see the neurons most active on it.",
+        icon=":material/info:",
+    )
+    strongest = 0
+else:
+    active = most_active_neurons(sentence.activations[0][token], SHOWN_NEURONS)
+    strongest = int(active["neuron"].iloc[0])
+    with st.expander(f"The neurons of layer {layer} most active on the focus token {selection.focus_label}"):
+        st.caption(f"On the piece '{sentence.tokens[0][token]}' of your sentence; pick another word in the sidebar.")
+        st.dataframe(active, hide_index=True)
+        value_links("Explain one of them", active["neuron"].tolist(), "neuron", key="neurons.open", target=NEURON)
 
 forget_stale_choice(
     NEURON,
@@ -71,10 +84,10 @@ neuron = st.number_input(
     "Neuron",
     0,
     manifest.neurons - 1,
-    int(active["neuron"].iloc[0]),
+    strongest,
     key=NEURON,
     bind="query-params",
-    help=f"Opens on the neuron most active on {selection.focus_label} at layer {layer}.",
+    help=f"Opens on the neuron most active on {selection.focus_label} at layer {layer} (where the page reads it).",
 )
 endpoint = endpoint_picker()
 

@@ -122,7 +122,7 @@ def test_empty_text_stops_every_page_with_one_short_message(page):
     assert not app.exception
     assert not app.error
     assert "The text is empty: type a sentence or pick an example." in messages(app)
-    assert len(app.main.get("dataframe")) == 0 and len(app.main.get("arrow_vega_lite_chart")) == 0
+    assert len(app.main.get("dataframe")) == 0 and len(app.main.get("vega_lite_chart")) == 0
 
 
 def test_long_text_is_truncated_with_a_notice():
@@ -233,3 +233,10 @@ def test_a_link_whose_focus_is_past_the_last_word_opens_the_default_focus():
     assert_clean(app)
     focus = app.sidebar.selectbox(key="focus")
     assert focus.format_func(focus.value) == "ships · word 2"
+
+
+def test_a_focus_past_the_model_s_maximum_leaves_the_attention_views_drawn():
+    app = run_page(ATTENTION, text="word " * 700, focus="600", **{"attention.view": "Head heatmap"})
+    assert_clean(app)
+    assert any("does not reach word · word 600" in caption.value for caption in app.caption)
+    assert app.get("vega_lite_chart")

@@ -116,3 +116,11 @@ def test_in_public_mode_the_endpoint_is_the_deployers_and_a_user_key_only_where_
     assert fields["Base URL"].disabled and fields["Model"].disabled
     assert fields["Model"].value == "deployers-model"
     assert ("Your API key (kept for this session only)" in fields) == (user_keys == "1")
+
+
+def test_a_focus_past_the_pieces_the_page_reads_says_so_and_still_explains_a_neuron():
+    text = "The bank raised rates again. " * 30
+    app = run_page(NEURONS, text=text, focus="100", **SENSES)
+    assert_clean(app)
+    assert "lies past the first 64 pieces" in messages(app)
+    assert app.number_input(key="neurons.neuron").value == 0 and app.metric
