@@ -90,8 +90,8 @@ st.subheader("One factor through the layers")
 forget_stale_choice(
     FACTOR,
     range(dictionary.factors),
-    f"Factor {{}} does not exist: this dictionary has factors 0 to {dictionary.factors - 1}. Showing the sentence's "
-    "focus token's strongest factor instead.",
+    f"Factor {{}} does not exist: this dictionary has factors 0 to {dictionary.factors - 1}. Showing the focus "
+    "token's strongest factor instead.",
 )
 factor = st.number_input(
     "Factor",
