@@ -80,8 +80,8 @@ else:
 if result.index_kind != "exact":
     st.caption(
         f"This level is held in a compressed ({result.index_kind}) index to save memory; it finds "
-        f"{result.recall_at_10:.0%} of the exact top 10 (measured on 200 sample queries). The purity curve uses "
-        "exact search."
+        f"{result.recall_at_10:.0%} of the exact top 10 (measured on 200 sample queries; a neighbour tied with "
+        "the exact 10th counts). The purity curve uses exact search."
     )
 st.info(result.verdict(PURITY_LABELS), icon=":material/insights:")
 

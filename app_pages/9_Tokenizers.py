@@ -155,7 +155,18 @@ finished("tokenizers.training", size)
 if size != vocabulary:
     st.caption(f"Showing the tokenizers trained at {size:,} entries; click Train for {int(vocabulary):,}.")
 show_notices(trained.shortfalls())
-st.caption(f"Trained in {trained.timings()}; a second run at this size is instant.")
+if trained.reused:
+    st.caption(f"Read from disk: trained at this size by an earlier run ({trained.timings()}).")
+else:
+    st.caption(
+        f"Trained in {trained.timings()}; kept on disk, so a second run at this size, even after a restart, is instant."
+    )
+st.caption(
+    "Trained tokenizers are kept on disk by their settings, because a retrain can differ slightly: the `tokenizers` "
+    "library breaks ties between equally frequent candidates in an order that changes from one process to the next "
+    "(its trainer walks a hash map; huggingface/tokenizers#1794), so WordPiece and Unigram trained again on the same "
+    "articles at the same size can keep a few different pieces."
+)
 sources = [model_source, *trained.tokenizers, *other_tokenizers(others, folder)]
 
 st.markdown("**The text, as each tokenizer cuts it**")

@@ -2,7 +2,8 @@
 models', a local folder's), the BBC News corpus, the three trained tokenizers, every tokenizer's measures on
 held-out text, and the link to the Attention page.
 
-Trained tokenizers are kept with ``st.cache_resource`` (shared, never mutated); results keyed by a tokenizer take
+Trained tokenizers are kept with ``st.cache_resource`` (shared, never mutated) and on disk under the cache root
+(a retrain can differ, see :mod:`xray.tokenization.training`); results keyed by a tokenizer take
 its fingerprint, a hash of its whole definition, so equal tokenizers share them.
 """
 
@@ -16,6 +17,7 @@ from components.feedback import progress_bar
 from components.model import cached_attention, cached_model
 from components.navigation import discover_pages
 from components.sidebar import MODEL_CHOICES, OTHER_MODEL, Selection
+from xray.store.activations import default_cache_root
 from xray.techniques.tokenizers import SplitWordAttention, segment_text, split_word_attention
 from xray.tokenization.facts import TokenizerFacts, tokenizer_facts
 from xray.tokenization.measures import Comparison, HeldOutMeasures, measure
@@ -53,7 +55,7 @@ def cached_corpus() -> TrainingCorpus:
 def cached_training(vocab_size: int) -> TrainedTokenizers:
     corpus = cached_corpus()
     with progress_bar(f"Training BPE, WordPiece and Unigram at {vocab_size:,} entries on {corpus.name}") as progress:
-        return train_tokenizers(corpus, vocab_size, progress)
+        return train_tokenizers(corpus, vocab_size, progress, root=default_cache_root())
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -24,7 +24,7 @@ from xray.store.activations import (
     level_name,
     store_name,
 )
-from xray.store.search import build_index, exact_top_k, search
+from xray.store.search import build_index, exact_top_k, recall_at_k, search
 from xray.techniques.attention import compute_attention
 
 TEXTS = [
@@ -289,3 +289,31 @@ def test_the_layout_names_which_piece_each_row_holds(tiny, tmp_path):
 
     assert store.layout == rebuilt.layout and len(store.layout) == 16
     assert other.layout != store.layout  # the same pieces, other rows
+
+
+def test_recall_counts_a_neighbour_tied_with_the_exact_10th_as_found():
+    # Every vector 30 times: any 10 of a query's copies are an exact top 10, all at cosine 1.
+    rng = np.random.default_rng(0)
+    vectors = np.repeat(rng.standard_normal((40, 16)), 30, axis=0).astype(np.float16)
+
+    class Store:
+        def vectors(self, level):
+            return vectors
+
+    index = build_index(Store(), 0, memory_budget=1024)
+    assert index.kind == "scalar-quantised"
+    assert index.recall_at_10 == pytest.approx(1.0)
+
+    # The measure against numpy brute force on the index's own answers, ties counted.
+    unit = vectors.astype(np.float32) / np.linalg.norm(vectors.astype(np.float32), axis=1, keepdims=True)
+    queries = unit[::7]
+    found = index.index.search(queries, 10)[1]
+    cosines = queries @ unit.T  # (queries, rows)
+    tenth = np.sort(cosines, axis=1)[:, -10]
+    expected = np.mean(np.take_along_axis(cosines, found, 1) >= tenth[:, None] - 1e-5)
+    assert recall_at_k(vectors, queries, found) == pytest.approx(expected)
+    assert expected == 1.0
+    # A row past the ties is a miss: replace each query's last answer by a row of another vector.
+    missed = found.copy()
+    missed[:, -1] = (np.arange(0, len(vectors), 7) + 30) % len(vectors)
+    assert recall_at_k(vectors, queries, missed) == pytest.approx(0.9)

@@ -244,6 +244,41 @@ def test_a_trained_tokenizer_json_reads_back_the_same(trained, tmp_path):
     assert folder.tokenizer.encode(TEXT).tokens == trained.get("WordPiece").tokenizer.encode(TEXT).tokens
 
 
+def test_trained_tokenizers_are_kept_by_their_settings_and_read_back_after_a_restart(corpus, tmp_path, monkeypatch):
+    import xray.tokenization.training as training
+
+    size = corpus.limits.smallest + 40
+    first = train_tokenizers(corpus, size, root=tmp_path)
+    folder = tmp_path / "tokenizers" / training.kept_name(corpus, size)
+    assert not first.reused and sorted(path.name for path in folder.iterdir()) == [
+        "BPE.json",
+        "Unigram.json",
+        "WordPiece.json",
+        "about.json",
+    ]
+    assert not list((tmp_path / "tokenizers").glob(".*")), "published by one rename, nothing partial left behind"
+    for name in ALGORITHMS:  # what is on disk is what was trained
+        on_disk = Tokenizer.from_file(str(folder / f"{name}.json"))
+        assert on_disk.get_vocab() == first.get(name).tokenizer.get_vocab()
+
+    def no_training(*_):
+        raise AssertionError("trained again")
+
+    monkeypatch.setattr(training, "_untrained", no_training)  # a restart: the kept tokenizers, no training
+    again = train_tokenizers(corpus, size, root=tmp_path)
+    assert again.reused and again.seconds == pytest.approx(first.seconds)
+    assert [source.fingerprint for source in again.tokenizers] == [source.fingerprint for source in first.tokenizers]
+    assert [source.name for source in again.tokenizers] == [source.name for source in first.tokenizers]
+    with pytest.raises(AssertionError, match="trained again"):  # another size is other settings
+        train_tokenizers(corpus, size + 1, root=tmp_path)
+    other = split_corpus("tiny news", [*corpus.training, "one more line"], held_out_every=4)
+    assert training.kept_name(other, size) != training.kept_name(corpus, size)
+
+    (folder / "Unigram.json").write_text("{", encoding="utf-8")  # a damaged folder is trained again, not shown
+    with pytest.raises(AssertionError, match="trained again"):
+        train_tokenizers(corpus, size, root=tmp_path)
+
+
 def test_held_out_measures_see_unknown_characters_and_rank_the_tokenizers(corpus, trained):
     comparison = Comparison(corpus.name, tuple(measure(source, ["the zebra жж"]) for source in trained.tokenizers))
     assert all(measures.unknown_tokens >= 1 for measures in comparison.measures)

@@ -2,7 +2,8 @@
 
 A level's vectors are normalised and held in an exact inner-product index (``IndexFlatIP``) when they fit the
 memory budget; past it, in a scalar-quantised index (8 bits per value, a quarter of the memory), whose recall@10
-against exact search is measured on sample queries when the index is built and reported with it. Vectors go in
+against exact search is measured on sample queries when the index is built and reported with it (a neighbour
+tied with the exact 10th, e.g. a copy of a vector, counts as found: :func:`recall_at_k`). Vectors go in
 chunk by chunk, so building never holds a second float32 copy of a level.
 :func:`exact_top_k` searches a level straight from disk in chunks, for sweeps over every level.
 """
@@ -24,6 +25,7 @@ DEFAULT_MEMORY_MB = 256
 RECALL_QUERIES = 200
 TRAINING_ROWS = 50_000
 CHUNK_ROWS = 16_384
+TIE_TOLERANCE = 1e-5  # cosines this close to the exact k-th count as tied with it (float32 rounding)
 
 IndexKind = Literal["exact", "scalar-quantised"]
 
@@ -43,7 +45,8 @@ def memory_budget_from_env() -> int:
 @dataclass(frozen=True, eq=False)
 class LevelIndex:
     """A searchable level. kind: exact, or scalar-quantised when exact would pass the budget.
-    recall_at_10: share of the exact top 10 the index finds, averaged over sample queries (1.0 when exact).
+    recall_at_10: share of the index's top 10 that belong to the exact top 10, ties with the exact 10th
+    included, averaged over sample queries (1.0 when exact); see :func:`recall_at_k`.
     """
 
     level: int
@@ -84,10 +87,25 @@ def build_index(store: ActivationStore, level: int, memory_budget: int | None = 
     for _, chunk in _chunks(vectors):
         index.add(chunk)
     queries = normalised(vectors[np.sort(rng.choice(rows, size=min(RECALL_QUERIES, rows), replace=False))])
-    exact, _ = exact_top_k_many(vectors, queries, 10)
     found = index.search(queries, 10)[1]
-    recall = float(np.mean([len(set(a) & set(b)) / len(a) for a, b in zip(exact, found, strict=True)]))
+    recall = recall_at_k(vectors, queries, found)
     return LevelIndex(level, "scalar-quantised", index, index.sa_code_size() * rows, recall)
+
+
+def recall_at_k(vectors: np.ndarray, queries: np.ndarray, found: np.ndarray) -> float:
+    """Share of the ``found`` rows (queries, k) that are exact top-k neighbours of their query (q, hidden) among
+    ``vectors`` (n, hidden), averaged over queries. A found row whose exact cosine equals the exact k-th cosine
+    (within :data:`TIE_TOLERANCE`) is a hit: identical vectors tie, and which of them fills the last places of a
+    top k is arbitrary, so a set comparison of row numbers would count a tied neighbour as a miss."""
+    k = found.shape[1]
+    _, exact_scores = exact_top_k_many(vectors, queries, k)
+    unit_queries = normalised(queries)
+    hits = 0
+    for query, rows, scores in zip(unit_queries, found, exact_scores, strict=True):
+        valid = rows[rows >= 0]  # FAISS pads with -1 when it finds fewer than k
+        found_scores = normalised(np.asarray(vectors[np.sort(valid)], dtype=np.float32)) @ query
+        hits += int(np.sum(found_scores >= scores[-1] - TIE_TOLERANCE))
+    return hits / (len(found) * min(k, len(vectors)))
 
 
 def _flat_index(vectors: np.ndarray) -> faiss.IndexFlatIP:

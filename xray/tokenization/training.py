@@ -4,16 +4,27 @@ vocabulary sizes that corpus allows.
 All three keep the text as written (Unicode NFC only, no lower-casing), cut it into words as BERT does (at spaces
 and around every punctuation mark) and have one special token, ``[UNK]``. WordPiece marks a piece that continues
 a word with ``##``; BPE and Unigram pieces carry no mark.
+
+Training WordPiece (and BPE) in ``tokenizers`` is not reproducible run to run (huggingface/tokenizers#1794: the
+trainer walks a hash map, so equally frequent candidates are ordered differently in each process), and Unigram's
+trainer differs too. Given a folder, :func:`train_tokenizers` keeps what it trained there, keyed by its settings, and
+reads it back on the next run, so a restart shows the same pieces.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
+import tokenizers
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
 from xray.corpora.bbc_news import load_bbc_news
@@ -24,6 +35,8 @@ UNKNOWN = "[UNK]"
 CONTINUATION = "##"
 HELD_OUT_EVERY = 10  # every tenth text is held out, never trained on
 Progress = Callable[[int, int, str], None]
+RECIPE = 1  # raise when the normaliser, pre-tokeniser or trainers change, so tokenizers kept on disk are not reused
+KEPT_FOLDER = "tokenizers"
 
 
 @dataclass(frozen=True)
@@ -144,13 +157,15 @@ def _untrained(algorithm: str, vocab_size: int) -> tuple[Tokenizer, trainers.Tra
 class TrainedTokenizers:
     """BPE, WordPiece and Unigram trained on one corpus at one requested vocabulary size.
 
-    tokenizers: (3,) in the order of :data:`ALGORITHMS`; seconds: (3,) training time of each.
+    tokenizers: (3,) in the order of :data:`ALGORITHMS`; seconds: (3,) training time of each. reused: read from
+    the folder where an earlier run kept them (then seconds are that run's), not trained now.
     """
 
     corpus: str
     requested: int
     tokenizers: tuple[TokenizerSource, ...]
     seconds: tuple[float, ...]
+    reused: bool = False
 
     def get(self, algorithm: str) -> TokenizerSource:
         if algorithm not in ALGORITHMS:
@@ -181,13 +196,66 @@ def trained_name(algorithm: str, vocab_size: int) -> str:
     return f"{algorithm} {vocab_size:,}"
 
 
-def train_tokenizers(corpus: TrainingCorpus, vocab_size: int, progress: Progress | None = None) -> TrainedTokenizers:
+def kept_name(corpus: TrainingCorpus, vocab_size: int) -> str:
+    """The folder name of the tokenizers trained on ``corpus`` at ``vocab_size``: every setting that shapes them
+    (the training texts, the size, the recipe, the ``tokenizers`` version) goes into its hash."""
+    settings = {
+        "corpus": corpus.name,
+        "training": hashlib.sha1("\x00".join(corpus.training).encode("utf-8")).hexdigest(),
+        "vocab_size": vocab_size,
+        "recipe": RECIPE,
+        "tokenizers": tokenizers.__version__,
+    }
+    digest = hashlib.sha1(json.dumps(settings, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+    slug = "".join(character if character.isalnum() else "-" for character in corpus.name).strip("-")[:40]
+    return f"{slug}-{vocab_size}-{digest}"
+
+
+def _read_kept(folder: Path, corpus: TrainingCorpus, vocab_size: int) -> TrainedTokenizers | None:
+    """The tokenizers kept in ``folder`` by an earlier run, or None where there are none (or they do not read)."""
+    try:
+        about = json.loads((folder / "about.json").read_text(encoding="utf-8"))
+        seconds = tuple(float(run) for run in about["seconds"])
+        kept = [Tokenizer.from_file(str(folder / f"{algorithm}.json")) for algorithm in ALGORITHMS]
+    except Exception:  # a damaged folder (tokenizers raises plain Exception) is retrained, never shown
+        return None
+    sources = tuple(
+        source_from(trained_name(algorithm, vocab_size), "trained", tokenizer, None)
+        for algorithm, tokenizer in zip(ALGORITHMS, kept, strict=True)
+    )
+    return TrainedTokenizers(corpus.name, vocab_size, sources, seconds, reused=True)
+
+
+def _keep(folder: Path, trained: TrainedTokenizers) -> None:
+    """Write ``trained`` to ``folder`` under a temporary name, then rename it into place in one step; a folder
+    another process published first is kept as it is."""
+    partial = folder.with_name(f".{folder.name}.{os.getpid()}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    for algorithm, source in zip(ALGORITHMS, trained.tokenizers, strict=True):
+        source.tokenizer.save(str(partial / f"{algorithm}.json"))
+    about = {"corpus": trained.corpus, "vocab_size": trained.requested, "seconds": list(trained.seconds)}
+    (partial / "about.json").write_text(json.dumps(about), encoding="utf-8")
+    try:
+        os.rename(partial, folder)
+    except OSError:  # published meanwhile by another process
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def train_tokenizers(
+    corpus: TrainingCorpus, vocab_size: int, progress: Progress | None = None, root: Path | None = None
+) -> TrainedTokenizers:
     """Train the three algorithms on ``corpus.training``, one after another.
 
     progress: called as ``progress(done, 3, algorithm)`` before each; whatever it raises stops the training there.
+    root: a cache root; the tokenizers are kept under ``root/tokenizers/`` (:func:`kept_name`) and a later call
+    with the same settings reads them back instead of training (``reused``), since a retrain can differ.
     Raises ValueError when ``vocab_size`` is outside ``corpus.limits``.
     """
     corpus.limits.check(vocab_size)
+    folder = root / KEPT_FOLDER / kept_name(corpus, vocab_size) if root is not None else None
+    if folder is not None and folder.is_dir() and (kept := _read_kept(folder, corpus, vocab_size)) is not None:
+        return kept
     sources, seconds = [], []
     for done, algorithm in enumerate(ALGORITHMS):
         if progress:
@@ -197,4 +265,7 @@ def train_tokenizers(corpus: TrainingCorpus, vocab_size: int, progress: Progress
         tokenizer.train_from_iterator(corpus.training, trainer=trainer, length=len(corpus.training))
         seconds.append(time.perf_counter() - started)
         sources.append(source_from(trained_name(algorithm, vocab_size), "trained", tokenizer, None))
-    return TrainedTokenizers(corpus.name, vocab_size, tuple(sources), tuple(seconds))
+    trained = TrainedTokenizers(corpus.name, vocab_size, tuple(sources), tuple(seconds))
+    if folder is not None:
+        _keep(folder, trained)
+    return trained
