@@ -103,15 +103,22 @@ def endpoint(server: FakeServer) -> Endpoint:
     return Endpoint(base_url=server.url, model=MODEL, api_key=KEY, timeout_s=5.0, max_retries=0)
 
 
-def completion(content: str, logprobs: list[dict] | None = None) -> dict:
-    """A chat completion in OpenAI's response shape."""
+def completion(content: str, logprobs: list[dict] | None = None, answer_tokens: int | None = None) -> dict:
+    """A chat completion in OpenAI's response shape; with ``answer_tokens``, its usage counts them."""
     choice = {
         "index": 0,
         "message": {"role": "assistant", "content": content},
         "finish_reason": "stop",
         "logprobs": None if logprobs is None else {"content": logprobs},
     }
-    return {"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": MODEL, "choices": [choice]}
+    answer = {"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": MODEL, "choices": [choice]}
+    if answer_tokens is not None:
+        answer["usage"] = {
+            "prompt_tokens": 100,
+            "completion_tokens": answer_tokens,
+            "total_tokens": 100 + answer_tokens,
+        }
+    return answer
 
 
 def position(token: str, top: dict[str, float] | None = None) -> dict:
@@ -254,6 +261,30 @@ def test_explain_rejects_an_empty_answer(server: FakeServer, endpoint: Endpoint)
         explain(endpoint, RECORDS_TOKENS, RECORDS_ACTIVATIONS)
 
 
+@pytest.mark.parametrize(
+    ("answer", "answer_tokens", "why"),
+    [
+        ("<start>", 3, "repeats a line of the prompt"),  # seen from `transformers serve` with a small model
+        (" river\t3\n bank\t10", 8, "repeats a line of the prompt"),
+        ("Neuron 1", 3, "repeats a line of the prompt"),
+        ("banks", 1, "is a single token"),
+        ("7.", 2, "holds no word"),
+        ("... !", None, "holds no word"),
+    ],
+)
+def test_explain_refuses_an_answer_that_is_no_explanation(
+    server: FakeServer, endpoint: Endpoint, answer: str, answer_tokens: int | None, why: str
+) -> None:
+    server.answers = [Canned(body=completion(answer, answer_tokens=answer_tokens))]
+    with pytest.raises(EndpointError, match=f"which {why}: it is no explanation, so nothing was simulated"):
+        explain(endpoint, RECORDS_TOKENS, RECORDS_ACTIVATIONS)
+
+
+def test_explain_accepts_a_short_explanation_of_several_tokens(server: FakeServer, endpoint: Endpoint) -> None:
+    server.answers = [Canned(body=completion("banks.", answer_tokens=2))]
+    assert explain(endpoint, RECORDS_TOKENS, RECORDS_ACTIVATIONS) == "banks."
+
+
 def test_simulate_reads_written_activations(
     server: FakeServer, endpoint: Endpoint, debug_logs: pytest.LogCaptureFixture
 ) -> None:
@@ -344,6 +375,14 @@ def test_simulate_rejects_an_answer_without_activations(server: FakeServer, endp
         ),
         (Canned(status=400, body=error_body(f"bad request from key {KEY}")), "rejected the request \\(400\\)"),
         (Canned(status=200, body="<html>not an API</html>"), "not a chat completion: is the base URL right"),
+        # FastAPI's shapes, as `transformers serve` answers: a string detail, and a validation error's list
+        (Canned(status=400, body={"detail": "Model tiny is not loaded"}), "\\(400\\): Model tiny is not loaded\\."),
+        (
+            Canned(status=422, body={"detail": [{"loc": ["body", "messages"], "msg": "Field required"}]}),
+            "\\(422\\): Field required\\.",
+        ),
+        (Canned(status=400, body={"error": "unsupported option"}), "\\(400\\): unsupported option\\."),
+        (Canned(status=400, body={"why": "odd server"}), "\\(400\\): odd server\\."),
     ],
 )
 def test_failures_say_what_to_do_without_the_key(
@@ -359,11 +398,23 @@ def test_failures_say_what_to_do_without_the_key(
 
 def test_a_hanging_server_times_out_quickly(server: FakeServer) -> None:
     server.answers = [Canned(hang=True)]
-    endpoint = Endpoint(base_url=server.url, model=MODEL, api_key=KEY, timeout_s=0.5, max_retries=0)
+    endpoint = Endpoint(base_url=server.url, model=MODEL, api_key=KEY, timeout_s=0.5, max_retries=2)
     started = time.perf_counter()
-    with pytest.raises(EndpointError, match=r"did not answer within 0\.5 s"):
+    with pytest.raises(EndpointError, match=r"gave no answer in 0\.[5-9] s \(the timeout is 0\.5 s; a request that ti"):
         simulate(endpoint, "river banks.", ["The"])
-    assert time.perf_counter() - started < 3.0
+    assert time.perf_counter() - started < 1.5
+    assert len(server.requests) == 1  # a timed-out request is not sent again, retries or not
+
+
+def test_a_server_error_is_tried_again_up_to_max_retries(server: FakeServer) -> None:
+    server.answers = [Canned(status=503, body={"detail": "loading"}), Canned(body=completion("river banks."))]
+    endpoint = Endpoint(base_url=server.url, model=MODEL, api_key=KEY, timeout_s=5.0, max_retries=1)
+    assert explain(endpoint, RECORDS_TOKENS, RECORDS_ACTIVATIONS) == "river banks."
+    assert len(server.requests) == 2
+    server.answers = [Canned(status=503, body={"detail": "loading"})]
+    with pytest.raises(EndpointError, match="server error \\(503\\)"):
+        explain(endpoint, RECORDS_TOKENS, RECORDS_ACTIVATIONS)
+    assert len(server.requests) == 4
 
 
 def test_a_closed_port_is_unreachable(debug_logs: pytest.LogCaptureFixture) -> None:

@@ -39,6 +39,10 @@ NO_KEY = "no-key"
 """Sent as the key when the endpoint needs none (Ollama, vLLM, llama.cpp): the client refuses an empty key, and
 without one it would send the OPENAI_API_KEY of the environment to whatever server the base URL names."""
 SERVER_MESSAGE_CHARS = 200
+RETRY_PAUSE_S = 0.5
+REASON_KEYS = ("message", "detail", "error", "msg", "reason", "description")
+"""Where an error body keeps its reason: OpenAI's ``message``, FastAPI's ``detail`` (``msg`` in its validation
+errors), and the usual others."""
 LOGPROBS_METHOD = "expected value from logprobs"
 WRITTEN_METHOD = "written by the model"
 START, END = "<start>", "<end>"
@@ -77,7 +81,8 @@ class Endpoint:
     base_url: the API root, e.g. ``https://api.openai.com/v1`` or Ollama's ``http://localhost:11434/v1``.
     model: the model name the server knows (``gpt-4o-mini``, ``llama3.1:8b``).
     api_key: empty for servers that need none; never shown by repr, :meth:`describe` or :meth:`cache_key`.
-    timeout_s: seconds to wait for each request; max_retries: retries after a timeout, a 429 or a 5xx answer.
+    timeout_s: seconds to wait for each request; max_retries: retries after a 429, a 5xx answer or a failed
+        connection (a request that timed out is never sent again).
     """
 
     base_url: str
@@ -201,7 +206,8 @@ def explain(endpoint: Endpoint, tokens: list[list[str]], activations: list[list[
     """The endpoint's one-sentence explanation of a neuron from its records (see :func:`explanation_prompt`).
 
     Returns the first non-empty line of the answer, stripped, without "the main thing this neuron does is find"
-    where the model repeats it. Raises EndpointError when the request fails or the answer is empty.
+    where the model repeats it. Raises EndpointError when the request fails, and before anything is simulated from
+    an answer that is no explanation (see :func:`_not_an_explanation`).
     """
     messages = explanation_prompt(tokens, activations)
     completion = _complete(endpoint, messages, max_tokens=EXPLANATION_MAX_TOKENS)
@@ -210,7 +216,29 @@ def explain(endpoint: Endpoint, tokens: list[list[str]], activations: list[list[
     explanation = _REPEATED_LEAD.sub("", first_line).strip()
     if not explanation:
         raise EndpointError(f"{endpoint.describe()} answered with an empty explanation: try again or another model.")
+    why = _not_an_explanation(
+        explanation, messages, getattr(getattr(completion, "usage", None), "completion_tokens", None)
+    )
+    if why:
+        raise EndpointError(
+            f"{endpoint.describe()} answered {explanation[:SERVER_MESSAGE_CHARS]!r}, which {why}: it is no "
+            "explanation, so nothing was simulated. Try again, or a larger, instruction-tuned model."
+        )
     return explanation
+
+
+def _not_an_explanation(explanation: str, messages: list[dict], answer_tokens: int | None) -> str:
+    """Why ``explanation`` (stripped, not empty) cannot be one, "" where it can: a line of the prompt echoed back
+    (``<start>``, a ``token<TAB>activation`` line), an answer of a single token (as the server counted them in its
+    usage), or no letter at all (a number, punctuation)."""
+    prompt_lines = {line.strip() for message in messages for line in message["content"].splitlines() if line.strip()}
+    if explanation in prompt_lines or explanation.rstrip(".") in prompt_lines:
+        return "repeats a line of the prompt"
+    if answer_tokens is not None and answer_tokens <= 1:
+        return "is a single token"
+    if not any(character.isalpha() for character in explanation):
+        return "holds no word"
+    return ""
 
 
 def simulate(endpoint: Endpoint, explanation: str, tokens: list[str]) -> Simulation:
@@ -349,13 +377,28 @@ def _expected_number(position: ChatCompletionTokenLogprob) -> float | None:
 
 
 def _complete(endpoint: Endpoint, messages: list[dict], **options: object) -> ChatCompletion:
-    """One chat completion at temperature 0; every failure becomes an EndpointError."""
+    """One chat completion at temperature 0; every failure becomes an EndpointError.
+
+    A 429 (other than no quota), a 5xx answer or a failed connection is tried again, up to ``max_retries`` times
+    after a pause of RETRY_PAUSE_S doubling each time. A request that timed out is never sent again: a busy server
+    would only get busier, and the wait would be several timeouts long.
+    """
     started = time.perf_counter()
     try:
         with _client(endpoint) as client:
-            return client.chat.completions.create(model=endpoint.model, messages=messages, temperature=0, **options)
-    except openai.OpenAIError as error:
-        failure = _endpoint_error(endpoint, error)
+            for attempt in range(endpoint.max_retries + 1):
+                try:
+                    return client.chat.completions.create(
+                        model=endpoint.model, messages=messages, temperature=0, **options
+                    )
+                except openai.OpenAIError as error:
+                    failure = _endpoint_error(endpoint, error, time.perf_counter() - started)
+                    if attempt == endpoint.max_retries or not _worth_retrying(error):
+                        break
+                log.debug(
+                    "%s: %s; trying again (%d of %d)", endpoint.describe(), failure, attempt + 1, endpoint.max_retries
+                )
+                time.sleep(RETRY_PAUSE_S * 2**attempt)
     finally:
         prompt_chars = sum(len(message["content"]) for message in messages)
         seconds = time.perf_counter() - started
@@ -364,12 +407,21 @@ def _complete(endpoint: Endpoint, messages: list[dict], **options: object) -> Ch
     raise failure
 
 
+def _worth_retrying(error: openai.OpenAIError) -> bool:
+    """A rate limit, a server error or a failed connection; never a timeout (see :func:`_complete`)."""
+    if isinstance(error, openai.APITimeoutError):
+        return False
+    if isinstance(error, openai.APIConnectionError):
+        return True
+    if isinstance(error, openai.APIStatusError):
+        return (error.status_code == 429 and error.code != "insufficient_quota") or error.status_code >= 500
+    return False
+
+
 def _client(endpoint: Endpoint) -> openai.OpenAI:
+    """The official client, retrying nothing itself: :func:`_complete` decides what is sent again."""
     return openai.OpenAI(
-        base_url=endpoint.base_url,
-        api_key=endpoint.api_key or NO_KEY,
-        timeout=endpoint.timeout_s,
-        max_retries=endpoint.max_retries,
+        base_url=endpoint.base_url, api_key=endpoint.api_key or NO_KEY, timeout=endpoint.timeout_s, max_retries=0
     )
 
 
@@ -387,12 +439,14 @@ def _not_a_completion(endpoint: Endpoint) -> str:
     )
 
 
-def _endpoint_error(endpoint: Endpoint, error: openai.OpenAIError) -> EndpointError:
+def _endpoint_error(endpoint: Endpoint, error: openai.OpenAIError, seconds: float) -> EndpointError:
+    """The error to show for ``error``, ``seconds`` after the first attempt was sent."""
     where = endpoint.describe()
     if isinstance(error, openai.APITimeoutError):
         return EndpointError(
-            f"{where} did not answer within {endpoint.timeout_s:g} s: the server may be busy or still loading the "
-            "model; try again, or allow a longer timeout."
+            f"{where} gave no answer in {seconds:.1f} s (the timeout is {endpoint.timeout_s:g} s; a request that "
+            "timed out is not sent again): the server may be busy or still loading the model; try again, or allow "
+            "a longer timeout."
         )
     if isinstance(error, openai.APIConnectionError):
         return EndpointError(
@@ -429,8 +483,22 @@ def _status_message(endpoint: Endpoint, error: openai.APIStatusError) -> str:
 
 def _server_message(endpoint: Endpoint, error: openai.APIStatusError) -> str:
     """The server's own error message, on one line, shortened, with the key (should a server echo it) hidden."""
-    body = error.body
-    said = body.get("message") if isinstance(body, dict) else body
-    text = " ".join(str(said or "").split())
+    text = " ".join(_reason(error.body).split())
     hidden = text.replace(endpoint.api_key, "[key]") if endpoint.api_key else text
     return hidden[:SERVER_MESSAGE_CHARS]
+
+
+def _reason(body: object) -> str:
+    """The reason an error body gives, whatever its shape: OpenAI's ``{"message": ...}``, FastAPI's
+    ``{"detail": ...}`` (a string, or a list of ``{"msg": ...}`` for a validation error), ``{"error": "..."}``;
+    else the body's first text value; "" where it gives none."""
+    if isinstance(body, str):
+        return body
+    if isinstance(body, list):
+        return "; ".join(reason for reason in map(_reason, body) if reason)
+    if not isinstance(body, dict):
+        return ""
+    for key in REASON_KEYS:
+        if body.get(key):
+            return _reason(body[key])
+    return next((_reason(value) for value in body.values() if isinstance(value, str | list | dict) and value), "")
