@@ -378,14 +378,14 @@ def test_step_neurons_the_bank_neuron_was_explained_from_money_banks(minilm, tmp
     result = explain_neuron(
         neuron_records(minilm, records, step.layer, neuron), BaselineExplainer(), BaselineSimulator()
     )
-    assert re.findall(r'"([^"]+)"', result.explanation)[:2] == ["bank", "banks"]
+    assert re.findall(r'"([^"]+)"', result.explanation)[:2] == ["banks", "bank"]
     score = result.top_and_random.correlation
-    assert f"{score:.2f}" == "0.90" and result.verdict().startswith("A good explanation")
-    says(step, "neuron 825 is the neuron most active on bank", "“bank” and “banks”", "scores 0.90", "good explanation")
+    assert f"{score:.2f}" == "0.68" and result.verdict().startswith("A good explanation")
+    says(step, "neuron 825 is the neuron most active on bank", "“banks” and “bank”", "scores 0.68", "good explanation")
     top = result.records.of_kind("explanation")
     senses = corpus.table[corpus.label_column].iloc[[record.text_id for record in top]].tolist()
-    assert senses == ["bank (money)"] * 5
-    says(step, "all five top texts", "money banks")
+    assert senses.count("bank (money)") == 4 and senses.count("current (electricity)") == 1
+    says(step, "four of the five top texts", "money banks", "electric current")
 
 
 @pytest.mark.integration

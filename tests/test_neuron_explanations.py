@@ -29,18 +29,56 @@ def test_activations_are_normalised_to_integers_0_to_10_against_the_maximum():
     np.testing.assert_array_equal(normalised(np.array([-0.3, -0.1]), 0.0), [0, 0])  # never active: no division
 
 
-def test_the_score_is_the_pooled_correlation_and_stays_defined_for_constant_simulations():
-    true = [np.array([0, 3, 10]), np.array([0, 0, 5, 1])]
+def test_the_score_correlates_the_simulation_with_the_raw_activations_and_names_both_variance_ratios():
+    # Raw activations, negatives included: the reference correlates against these, not their 0-10 scale.
+    true = [np.array([-0.4, 0.3, 1.0]), np.array([-0.1, 0.05, 0.5, 0.12])]
     simulated = [np.array([1.0, 2.0, 9.0]), np.array([0.0, 1.0, 4.0, 0.0])]
-    expected = np.corrcoef(np.concatenate(true), np.concatenate(simulated))[0, 1]
+    raw, predicted = np.concatenate(true), np.concatenate(simulated)
+    scaled = np.minimum(10, np.floor(10 * np.maximum(raw, 0) / 1.0))  # the 0-10 scale, written out
 
-    assert score(true, simulated).correlation == pytest.approx(expected)
-    assert score(true, true).correlation == pytest.approx(1.0) and score(true, true).explained_variance == 1.0
-    flat = score(true, [np.zeros(3), np.zeros(4)])
-    assert flat.correlation == 0.0 and flat.constant == "simulated" and "constant" in flat.summary()
-    assert not np.isnan(score([np.zeros(3)], [np.zeros(3)]).correlation)
+    result = score(true, simulated, 1.0)
+    assert result.correlation == pytest.approx(np.corrcoef(raw, predicted)[0, 1])
+    assert abs(result.correlation - np.corrcoef(scaled, predicted)[0, 1]) > 0.01  # the 0-10 scale scores otherwise
+    assert result.explained_variance == pytest.approx(1 - np.var(scaled - predicted) / np.var(scaled))  # centred
+    assert result.r_squared == pytest.approx(1 - np.mean((scaled - predicted) ** 2) / np.mean(scaled**2))  # uncentred
+    assert result.explained_variance != pytest.approx(result.r_squared)
+    assert "centred explained variance" in result.summary() and "uncentred r²" in result.summary()
     with pytest.raises(ValueError, match="one simulated activation per token"):
-        score(true, [np.zeros(3), np.zeros(2)])
+        score(true, [np.zeros(3), np.zeros(2)], 1.0)
+
+
+def test_a_constant_side_leaves_the_score_undefined_not_zero():
+    true = [np.array([0.0, 0.3, 1.0]), np.array([0.2, 0.0, 0.5, 0.1])]
+    flat = score(true, [np.zeros(3), np.zeros(4)], 1.0)
+    assert np.isnan(flat.correlation) and not flat.defined and flat.constant == "simulated"
+    assert "undefined" in flat.summary()
+    both = score([np.zeros(3)], [np.zeros(3)], 1.0)
+    assert np.isnan(both.correlation) and both.constant == "true and simulated"
+    assert np.isnan(both.explained_variance) and np.isnan(both.r_squared)
+    # Raw values that all floor to 0 on the 0-10 scale still vary: the reference computes a real correlation.
+    faint, simulated = np.array([-0.3, -0.1, 0.04, 0.09]), np.array([0.0, 1.0, 2.0, 4.0])
+    assert not normalised(faint, 1.0).any()
+    assert score([faint], [simulated], 1.0).correlation == pytest.approx(np.corrcoef(faint, simulated)[0, 1])
+
+
+def test_undefined_scores_are_left_out_of_the_histogram_and_counted():
+    import pandas as pd
+
+    from xray.rendering.neuron_charts import left_out, score_histogram, score_text
+
+    table = pd.DataFrame(
+        {
+            "layer": [3, 3, 3, 3, 2],
+            "neuron": [0, 1, 2, 3, 0],
+            "explainer": ["baseline"] * 5,
+            "top_and_random": [0.5, np.nan, 0.25, np.nan, np.nan],
+        }
+    )
+    assert left_out(table, 3) == 2 and left_out(table, 2) == 1 and left_out(table, 0) == 0
+    chart = score_histogram(table, 3).to_dict()
+    values = chart["datasets"][chart["data"]["name"]]
+    assert sorted(row["top_and_random"] for row in values) == [0.25, 0.5]
+    assert score_text(np.nan) == "undefined" and score_text(0.904) == "0.90"
 
 
 def test_the_baseline_lists_the_driving_tokens_and_simulates_from_that_text_alone():
@@ -136,6 +174,58 @@ def test_a_neuron_is_explained_simulated_and_scored_on_top_and_random_records(ti
     layer = explain_layer(loaded, records, 1, BaselineExplainer(), BaselineSimulator(), neurons=[0, neuron], chunk=1)
     assert list(layer["neuron"]) == [0, neuron]
     assert layer.loc[1, "top_and_random"] == pytest.approx(result.top_and_random.correlation, abs=1e-4)
+
+
+def _bigger_records(loaded, folder):
+    import pandas as pd
+
+    from tests.test_store import TEXTS
+    from xray.corpora.corpus import Corpus
+
+    corpus = Corpus("bigger", pd.DataFrame({"text": [f"{text} number {i}" for i in range(6) for text in TEXTS]}))
+    return build_records(loaded, corpus, folder)
+
+
+def test_records_are_split_as_the_reference_splits_them_and_drawn_per_neuron(tiny, tmp_path):
+    loaded = tiny["bert"]
+    records = _bigger_records(loaded, tmp_path)
+    maxima = np.asarray(records.maxima(1), dtype=np.float32)
+    layer, first, second = 1, int(maxima.max(axis=0).argmax()), 0
+    sets = {neuron: neuron_records(loaded, records, layer, neuron) for neuron in (first, second)}
+
+    for neuron, record_set in sets.items():
+        ranked = np.argsort(-maxima[:, neuron], kind="stable")[:20]  # the top 20, most active first
+        chosen = {kind: [record.text_id for record in record_set.of_kind(kind)] for kind in ("explanation", "top")}
+        assert chosen["explanation"] == [int(ranked[i]) for i in (0, 4, 8, 12, 16)]  # the train split
+        assert chosen["top"] == [int(ranked[i]) for i in (2, 6, 10, 14, 18)]  # the valid split
+        others = np.setdiff1d(np.arange(records.manifest.texts), ranked)
+        drawn = np.random.default_rng((0, layer, neuron)).choice(others, size=10, replace=False)
+        assert [record.text_id for record in record_set.of_kind("random")] == [int(i) for i in drawn]
+    random_ids = [{record.text_id for record in sets[neuron].of_kind("random")} for neuron in (first, second)]
+    assert random_ids[0] != random_ids[1]  # each neuron draws its own
+
+
+def test_a_layer_reports_an_undefined_score_as_nan_and_the_table_scores_raw_activations(tiny, tmp_path):
+    loaded = tiny["bert"]
+    records = _bigger_records(loaded, tmp_path)
+    neuron = int(np.asarray(records.maxima(1)).max(axis=0).argmax())
+    result = explain_neuron(neuron_records(loaded, records, 1, neuron), BaselineExplainer(), BaselineSimulator())
+    mixed = result.scored[:5] + [item for item in result.scored if item.record.kind == "random"][:5]
+    raw = np.concatenate([item.record.activations for item in mixed])
+    predicted = np.concatenate([item.simulated for item in mixed])
+    assert result.top_and_random.correlation == pytest.approx(np.corrcoef(raw, predicted)[0, 1])
+
+    class Silent:
+        name = "silent"
+
+        def simulate(self, explanation: str, tokens: list[str]) -> np.ndarray:
+            return np.zeros(len(tokens))
+
+    silent = explain_neuron(neuron_records(loaded, records, 1, neuron), BaselineExplainer(), Silent())
+    assert np.isnan(silent.top_and_random.correlation) and silent.verdict().startswith("No score")
+    rows = explain_layer(loaded, records, 1, BaselineExplainer(), Silent(), neurons=[neuron])
+    assert np.isnan(rows.loc[0, "top_and_random"]) and np.isnan(rows.loc[0, "random_only"])
+    assert {"explained_variance_centred", "r_squared_uncentred"} <= set(rows.columns)
 
 
 def test_the_most_active_neurons_come_strongest_first():

@@ -169,7 +169,8 @@ def _neurons(arguments: argparse.Namespace) -> int:
             scores = rows["top_and_random"]
             print(
                 f"layer {layer}: baseline score (top-and-random) median {scores.median():.3f}, mean "
-                f"{scores.mean():.3f} over {scores.notna().sum():,} neurons ({scores.isna().sum():,} never active)"
+                f"{scores.mean():.3f} over {scores.notna().sum():,} neurons ({scores.isna().sum():,} undefined and "
+                "left out: never active, or a constant side)"
             )
     except KeyboardInterrupt:
         print("\ninterrupted: run the same command again (finished parts are kept)", file=sys.stderr)

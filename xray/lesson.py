@@ -194,9 +194,9 @@ LESSON: tuple[LessonStep, ...] = (
         settings=_settings(RIVER_BANK, "bank", 3, **{"corpus": "Word senses", "neurons.neuron": "825"}),
         note=(
             "At layer 3, neuron 825 is the neuron most active on bank in this sentence. The baseline explains it as "
-            "tokens like “bank” and “banks”, and its simulation scores 0.90 (top and random): a good explanation. Yet "
-            "all five top texts the explanation was written from are about money banks, and our bank is a river "
-            "bank."
+            "tokens like “banks” and “bank”, and its simulation scores 0.68 (top and random): a good explanation. Yet "
+            "four of the five top texts the explanation was written from are about money banks (the fifth about "
+            "electric current), and our bank is a river bank."
         ),
         question="It fires on our river bank but was explained from money banks: does it know the word or the sense?",
     ),

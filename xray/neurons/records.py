@@ -94,8 +94,9 @@ class NeuronRecords:
         maxima = self.neuron_maxima(layer, neuron)
         return np.argsort(-maxima, kind="stable")[:count]
 
-    def random_texts(self, count: int, seed: int, excluded: np.ndarray) -> np.ndarray:
-        """``count`` texts drawn at random (seeded), none of ``excluded``."""
+    def random_texts(self, count: int, seed: int | tuple[int, ...], excluded: np.ndarray) -> np.ndarray:
+        """``count`` texts drawn at random, none of ``excluded``: ``numpy.random.default_rng(seed)`` draws them from
+        the other texts in order without replacement (a neuron passes a seed of its own: (seed, layer, neuron))."""
         allowed = np.setdiff1d(np.arange(self.manifest.texts), excluded)
         return np.random.default_rng(seed).choice(allowed, size=min(count, len(allowed)), replace=False)
 

@@ -1,8 +1,14 @@
-"""The scoring of Bills et al. (2023): activations normalised to integers 0-10, and how well a simulation of a
-neuron's activations, made from its explanation alone, correlates with the true ones."""
+"""The scoring of Bills et al. (2023): activations normalised to integers 0-10 for what prompts and pages show, and
+how well a simulation of a neuron's activations, made from its explanation alone, correlates with the true ones.
+
+As in the reference code (openai/automated-interpretability, ``score_from_simulation``), the score correlates the
+simulation with the neuron's RAW true activations (not the 0-10 scale), pooled over every token of every scoring
+record; where either side is constant the correlation is undefined (NaN), never 0.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,40 +27,63 @@ def normalised(activations: np.ndarray, max_activation: float) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Score:
-    """correlation: Pearson's r of true and simulated activations pooled over every token of every scoring record
-    (the paper's main score); 0.0 where either side is constant (nothing to correlate), with ``constant`` saying
-    which. explained_variance: 1 − Var(true − simulated) / Var(true), on the same pooled tokens (0-10 scale)."""
+    """How a simulation scores, pooled over every token of every scoring record.
+
+    correlation: Pearson's r of the RAW true activations and the simulated ones (the paper's main score); NaN
+        where either side is constant (undefined: nothing to correlate), with ``constant`` naming which.
+    explained_variance: centred, ``1 − Var(true − simulated) / Var(true)``, with ``true`` on the 0-10 scale the
+        simulator predicts (it is not calibrated to raw values); NaN where the 0-10 truth is constant.
+    r_squared: the reference code's ``rsquared_score``, uncentred: ``1 − mean((true − simulated)²) / mean(true²)``,
+        on the same 0-10 scale (the reference applies it to calibrated simulations); NaN where the truth is all 0.
+    tokens: how many tokens were pooled.
+    """
 
     correlation: float
     explained_variance: float
+    r_squared: float
     tokens: int
     constant: str | None
 
+    @property
+    def defined(self) -> bool:
+        return not math.isnan(self.correlation)
+
     def summary(self) -> str:
         if self.constant is not None:
-            return f"Score 0: the {self.constant} activations are constant, so there is nothing to correlate."
+            return (
+                f"Score undefined: the {self.constant} activations are constant over the {self.tokens:,} scored "
+                "tokens, so there is nothing to correlate."
+            )
         return (
-            f"Correlation {self.correlation:.2f} between true and simulated activations over {self.tokens:,} tokens "
-            f"(explained variance {self.explained_variance:.2f})."
+            f"Correlation {self.correlation:.2f} between true (raw) and simulated activations over {self.tokens:,} "
+            f"tokens (centred explained variance {_shown(self.explained_variance)}, uncentred r² "
+            f"{_shown(self.r_squared)}, both on the 0-10 scale)."
         )
 
 
-def score(true: list[np.ndarray], simulated: list[np.ndarray]) -> Score:
-    """Score a simulation: ``true[i]`` and ``simulated[i]`` are one record's (tokens,) activations, normalised to
-    0-10 (true) and predicted (simulated). ValueError when a record's lengths differ or there are no tokens."""
+def _shown(value: float) -> str:
+    return "undefined" if math.isnan(value) else f"{value:.2f}"
+
+
+def score(true: list[np.ndarray], simulated: list[np.ndarray], max_activation: float) -> Score:
+    """Score a simulation: ``true[i]`` and ``simulated[i]`` are one record's (tokens,) raw true activations and
+    predicted ones (0-10); ``max_activation`` is the neuron's 10 on the 0-10 scale. ValueError when a record's
+    lengths differ or there are no tokens."""
     if len(true) != len(simulated) or any(len(a) != len(b) for a, b in zip(true, simulated, strict=False)):
         raise ValueError("Each scoring record needs one simulated activation per token.")
     pooled_true = np.concatenate([np.asarray(record, dtype=np.float64) for record in true]) if true else np.zeros(0)
     if len(pooled_true) == 0:
         raise ValueError("There are no tokens to score.")
     pooled_simulated = np.concatenate([np.asarray(record, dtype=np.float64) for record in simulated])
+    scaled = normalised(pooled_true, max_activation).astype(np.float64)
+    explained = _ratio_from_one(np.var(scaled - pooled_simulated), np.var(scaled))
+    r_squared = _ratio_from_one(np.mean(np.square(scaled - pooled_simulated)), np.mean(np.square(scaled)))
     flat = [name for name, values in (("true", pooled_true), ("simulated", pooled_simulated)) if np.ptp(values) == 0]
-    explained = _explained_variance(pooled_true, pooled_simulated)
     if flat:
-        return Score(0.0, explained, len(pooled_true), " and ".join(flat))
-    return Score(float(np.corrcoef(pooled_true, pooled_simulated)[0, 1]), explained, len(pooled_true), None)
+        return Score(math.nan, explained, r_squared, len(pooled_true), " and ".join(flat))
+    correlation = float(np.corrcoef(pooled_true, pooled_simulated)[0, 1])
+    return Score(correlation, explained, r_squared, len(pooled_true), None)
 
 
-def _explained_variance(true: np.ndarray, simulated: np.ndarray) -> float:
-    variance = float(np.var(true))
-    return 0.0 if variance == 0 else 1.0 - float(np.var(true - simulated)) / variance
+def _ratio_from_one(numerator: float, denominator: float) -> float:
+    return math.nan if denominator == 0 else 1.0 - float(numerator) / float(denominator)

@@ -10,10 +10,28 @@ import pandas as pd
 from xray.text import position_labels
 
 
+def score_text(value: float) -> str:
+    """A score as pages show it: two decimals, or "undefined" for NaN (a constant side: nothing to correlate)."""
+    return "undefined" if value is None or np.isnan(value) else f"{value:.2f}"
+
+
+def left_out(table: pd.DataFrame, layer: int) -> int:
+    """How many neurons of ``layer`` in ``table`` have no top-and-random score (NaN): they never activate, or a
+    side of the correlation is constant; :func:`score_histogram` leaves them out."""
+    return int((table["layer"] == layer).sum() - defined_scores(table, layer).shape[0])
+
+
+def defined_scores(table: pd.DataFrame, layer: int) -> pd.DataFrame:
+    """The rows of ``layer`` with a top-and-random score: explainer, top_and_random."""
+    scores = pd.to_numeric(table["top_and_random"], errors="coerce")
+    return table[(table["layer"] == layer) & scores.notna()][["explainer", "top_and_random"]]
+
+
 def score_histogram(table: pd.DataFrame, layer: int) -> alt.Chart:
     """How many neurons of ``layer`` reach each top-and-random score, one colour per explainer.
-    table: rows of :meth:`NeuronExplanation.summary_row` (neurons that never activate are left out)."""
-    frame = table[(table["layer"] == layer) & table["top_and_random"].notna()][["explainer", "top_and_random"]]
+    table: rows of :meth:`NeuronExplanation.summary_row`; undefined scores (NaN) are left out (:func:`left_out`
+    counts them)."""
+    frame = defined_scores(table, layer)
     return (
         alt.Chart(alt.InlineData(values=frame.to_dict(orient="records")), title=f"Explanation scores, layer {layer}")
         .mark_bar(opacity=0.6)

@@ -2,12 +2,17 @@
 MLP neuron from the texts that make it fire, simulate its activations from the explanation alone, and score the
 simulation against the truth.
 
-- :func:`neuron_records`: a neuron's records from the corpus pass (:mod:`xray.neurons.records`): its top texts,
-  split alternately into an explanation set and a scoring set, random texts, and quantile samples; token-level
-  activations computed for those texts only, normalised per neuron to integers 0-10.
+- :func:`neuron_records`: a neuron's records from the corpus pass (:mod:`xray.neurons.records`), chosen as the
+  reference code does: its top 20 texts split by interleaving into four sets of 5 (train, calibration, valid,
+  test: ranks 0, 4, 8, …; 1, 5, 9, …; 2, 6, 10, …; 3, 7, 11, …); the explanation is written from the train set
+  (ranks 0, 4, 8, 12, 16) and scored on the valid set (ranks 2, 6, 10, 14, 18); 10 random texts (none of the top
+  20) drawn with a seed of their own per neuron (from the seed, layer and neuron); and quantile samples.
+  Token-level activations are computed for those texts only, and normalised per neuron to integers 0-10 for what
+  prompts and pages show.
 - :func:`explain_neuron`: any :class:`Explainer` writes the explanation from the explanation set; any
-  :class:`Simulator` predicts each scoring record's activations from it; scored "top-and-random" (5 top and 5
-  random records, the paper's main score) and "random-only" (10 random records).
+  :class:`Simulator` predicts each scoring record's activations from it; scored against the RAW true activations
+  "top-and-random" (5 top and 5 random records, the paper's main score) and "random-only" (10 random records).
+  A score is undefined (NaN) where either side is constant.
 - :func:`explain_layer`: the same for every neuron of a layer, its score distribution.
 Explainers and simulators: the offline baseline (:mod:`xray.neurons.baseline`) or any OpenAI-compatible endpoint.
 """
@@ -29,6 +34,9 @@ from xray.neurons.scoring import Score, normalised, score
 from xray.results import json_text
 
 TOP_EACH = 5  # top records for the explanation, and as many for scoring (the paper's 5 + 5)
+TOP_RECORDS = 20  # the top texts split by interleaving into train, calibration, valid and test (5 each)
+SPLITS = ("train", "calibration", "valid", "test")
+EXPLANATION_SPLIT, SCORING_SPLIT = "train", "valid"  # the reference's explanation and scoring splits
 RANDOM_RECORDS = 10
 QUANTILES = (0.5, 0.75, 0.9, 0.99)
 NEVER_ACTIVE = "(never activates on this corpus)"
@@ -99,12 +107,24 @@ class NeuronRecordSet:
         return self.max_activation <= 0
 
 
+def top_splits(top: np.ndarray) -> dict[str, np.ndarray]:
+    """The reference's interleaved splits of the top texts (most active first): split ``i`` of the four takes
+    ranks ``i, i + 4, i + 8, …`` of the first 20."""
+    return {name: top[index : TOP_RECORDS : len(SPLITS)] for index, name in enumerate(SPLITS)}
+
+
+def neuron_seed(seed: int, layer: int, neuron: int) -> tuple[int, int, int]:
+    """The seed of a neuron's random records: its own per (seed, layer, neuron), so neurons draw apart."""
+    return (seed, layer, neuron)
+
+
 def _record_ids(records: NeuronRecords, layer: int, neuron: int, seed: int) -> dict[str, np.ndarray]:
-    top = records.top_texts(layer, neuron, 2 * TOP_EACH)
+    top = records.top_texts(layer, neuron, TOP_RECORDS)
+    splits = top_splits(top)
     return {
-        "explanation": top[0::2],
-        "top": top[1::2],
-        "random": records.random_texts(RANDOM_RECORDS, seed, top),
+        "explanation": splits[EXPLANATION_SPLIT],
+        "top": splits[SCORING_SPLIT],
+        "random": records.random_texts(RANDOM_RECORDS, neuron_seed(seed, layer, neuron), top),
         "quantile": records.quantile_texts(layer, neuron, QUANTILES),
     }
 
@@ -163,8 +183,8 @@ class NeuronExplanation:
     explanation: "the main thing this neuron does is find …" completed by ``explainer``; simulator, method: what
     simulated it and how; scored: the top and random scoring records with their (tokens,) simulations;
     top_and_random: the score on 5 top + 5 random records (the paper's main score); random_only: on 10 random
-    records; records: every record of the neuron (explanation, scoring and quantile texts); seconds: wall time of
-    explaining, simulating and scoring.
+    records; both against the raw true activations, NaN where undefined; records: every record of the neuron
+    (explanation, scoring and quantile texts); seconds: wall time of explaining, simulating and scoring.
     """
 
     layer: int
@@ -182,6 +202,8 @@ class NeuronExplanation:
     def verdict(self) -> str:
         """One sentence on how good the explanation is, by its top-and-random score."""
         value = self.top_and_random.correlation
+        if not self.top_and_random.defined:
+            return f"No score: the {self.top_and_random.constant} activations are constant on the scored texts."
         if value >= 0.5:
             return f"A good explanation: its simulation correlates {value:.2f} with the neuron."
         if value >= 0.2:
@@ -198,7 +220,8 @@ class NeuronExplanation:
             "simulator": self.simulator,
             "top_and_random": round(self.top_and_random.correlation, 4),
             "random_only": round(self.random_only.correlation, 4),
-            "explained_variance": round(self.top_and_random.explained_variance, 4),
+            "explained_variance_centred": round(self.top_and_random.explained_variance, 4),
+            "r_squared_uncentred": round(self.top_and_random.r_squared, 4),
             "max_activation": round(self.max_activation, 4),
         }
 
@@ -250,11 +273,16 @@ def explain_neuron(records: NeuronRecordSet, explainer: Explainer, simulator: Si
         simulator=simulator.name,
         max_activation=records.max_activation,
         scored=scored,
-        top_and_random=score([item.record.normalised for item in mixed], [item.simulated for item in mixed]),
-        random_only=score([item.record.normalised for item in random], [item.simulated for item in random]),
+        top_and_random=_score(mixed, records.max_activation),
+        random_only=_score(random, records.max_activation),
         records=records,
         seconds=time.perf_counter() - started,
     )
+
+
+def _score(items: list[ScoredRecord], max_activation: float) -> Score:
+    """Against the raw true activations, as the reference scores (0-10 is only for prompts and pages)."""
+    return score([item.record.activations for item in items], [item.simulated for item in items], max_activation)
 
 
 def most_active_neurons(activations: np.ndarray, count: int) -> pd.DataFrame:
@@ -276,7 +304,8 @@ def explain_layer(
     progress: Progress | None = None,
 ) -> pd.DataFrame:
     """:meth:`NeuronExplanation.summary_row` of every neuron of ``layer`` (or of ``neurons``), computing the
-    records of ``chunk`` neurons per forward pass. Neurons that never activate get a row with a NaN score."""
+    records of ``chunk`` neurons per forward pass. Neurons that never activate, and those whose score is undefined
+    (a constant side), get a row with a NaN score."""
     chosen = list(range(records.manifest.neurons)) if neurons is None else neurons
     for neuron in chosen:
         records.check(layer, neuron)
