@@ -7,14 +7,16 @@ import streamlit as st
 
 from components.corpus import corpus_picker
 from components.downloads import chart_downloads, download, download_row
-from components.feedback import user_errors
+from components.feedback import errors_shown_in, user_errors
 from components.navigation import PageInfo
 from components.neuron_explanations import (
     ACTIVATION_LEGEND,
+    TIMED_NEURONS,
     activation_html,
     cached_explanation,
     cached_layer_scores,
     cached_records,
+    cached_seconds_per_neuron,
     cached_sentence_neurons,
     endpoint_picker,
 )
@@ -22,13 +24,12 @@ from components.page import folded, forget_stale_choice, start_page, value_links
 from xray.focus import piece_of_word
 from xray.neurons.records import MAX_TOKENS
 from xray.neurons.saved import saved_explanations
-from xray.rendering.neuron_charts import score_histogram, true_and_simulated
+from xray.rendering.neuron_charts import left_out, score_histogram, score_text, true_and_simulated
 from xray.techniques.neuron_explanations import TOP_EACH, most_active_neurons
 
 NEURON = "neurons.neuron"
 SHOWN_NEURONS = 8
 QUANTILE_CAPTION = "Texts at the 50th, 75th, 90th and 99th percentile of the neuron's largest activation per text"
-SECONDS_PER_NEURON = 0.05  # the baseline over a layer, measured on MiniLM here (python -m xray neurons)
 
 PAGE = PageInfo(
     title="Neuron explanations",
@@ -94,20 +95,22 @@ endpoint = endpoint_picker()
 results = []
 with user_errors("explaining the neuron with the baseline"):
     results.append(cached_explanation(selection.model_name, corpus.fingerprint, layer, neuron, None, corpus, None))
+columns = st.columns(1 if endpoint is None else 2)
 if endpoint is not None:
-    with user_errors(f"explaining the neuron with {endpoint.describe()}"):
+    # A language model's failure shows in its own column: the baseline's result, records and charts stay.
+    with columns[1], errors_shown_in(columns[1], f"explaining the neuron with {endpoint.describe()}"):
         results.append(
             cached_explanation(
                 selection.model_name, corpus.fingerprint, layer, neuron, endpoint.cache_key(), corpus, endpoint
             )
         )
 
-for column, result in zip(st.columns(len(results)), results, strict=True):
+for column, result in zip(columns, results, strict=False):
     column.markdown(f"**{result.explainer}**")
     column.markdown(f"_The main thing this neuron does is find_ {result.explanation}")
     metrics = column.columns(2)
-    metrics[0].metric("Score (top and random)", f"{result.top_and_random.correlation:.2f}")
-    metrics[1].metric("Score (random only)", f"{result.random_only.correlation:.2f}")
+    metrics[0].metric("Score (top and random)", score_text(result.top_and_random.correlation))
+    metrics[1].metric("Score (random only)", score_text(result.random_only.correlation))
     column.caption(f"{result.verdict()} {result.top_and_random.summary()}")
 
 shown = results[-1]
@@ -119,8 +122,9 @@ with st.expander("The texts the explanation was written from, and samples across
 
 st.subheader("True and simulated activations")
 st.caption(
-    f"Scored on {TOP_EACH} of the neuron's top texts and {TOP_EACH} random ones ({shown.simulator}); the explanation "
-    f"was written from {TOP_EACH} other top texts. Activations are scaled 0-10 against the neuron's largest, "
+    f"Scored on {TOP_EACH} of the neuron's top 20 texts (ranks 3, 7, 11, 15 and 19) and {TOP_EACH} random ones "
+    f"({shown.simulator}); the explanation was written from ranks 1, 5, 9, 13 and 17. The score correlates the "
+    "simulation with the raw activations; here they are scaled 0-10 against the neuron's largest, "
     f"{shown.max_activation:.3f}."
 )
 st.html(ACTIVATION_LEGEND)
@@ -137,8 +141,11 @@ folded(shown.scored[: 2 * TOP_EACH], draw_scored, "scored texts")
 st.subheader(f"Every neuron of layer {layer}")
 saved = saved_explanations(records.folder)
 baseline_rows = saved[(saved["layer"] == layer) & (saved["explainer"] == results[0].explainer)]
+if len(baseline_rows) < manifest.neurons:
+    with user_errors("timing the baseline"):
+        layer_s = manifest.neurons * cached_seconds_per_neuron(selection.model_name, corpus.fingerprint, layer, corpus)
 if len(baseline_rows) < manifest.neurons and st.button(
-    f"Score every neuron of layer {layer} with the baseline (about {manifest.neurons * SECONDS_PER_NEURON:,.0f} s)",
+    f"Score every neuron of layer {layer} with the baseline (about {layer_s:,.0f} s, timed on {TIMED_NEURONS} neurons)",
     key="neurons.layer",
 ):
     with user_errors("explaining the layer"):
@@ -146,6 +153,11 @@ if len(baseline_rows) < manifest.neurons and st.button(
     saved = saved_explanations(records.folder)
 histogram = score_histogram(saved, layer)
 st.altair_chart(histogram, width="content")
+st.caption(
+    f"{left_out(saved, layer):,} of the {int((saved['layer'] == layer).sum()):,} scores of layer {layer} are left out "
+    "of the histogram: they are undefined (the neuron never activates, or the true or simulated activations are "
+    "constant on the scored texts, so there is nothing to correlate)."
+)
 chart_downloads(histogram, f"neuron_scores_layer{layer}", "neurons.histogram")
 
 with st.expander("Every neuron explained so far, and downloads"):

@@ -39,6 +39,22 @@ def user_errors(action: str) -> Iterator[None]:
         st.stop()
 
 
+@contextmanager
+def errors_shown_in(place: object, action: str) -> Iterator[None]:
+    """Like :func:`user_errors`, but the message goes to ``place`` (a column or container) and the page goes on.
+
+    For one part of a page that may fail on its own (a language model beside a result already computed): the
+    rest of the block is skipped, what the page drew before and draws after stays.
+    """
+    try:
+        yield
+    except ValueError as error:
+        place.error(scrub_paths(str(error)) if is_public() else str(error), icon=":material/error:")
+    except Exception:
+        log.exception("Failed while %s", action)
+        place.error(f"Something went wrong while {action}; the details are in the server log.", icon=":material/error:")
+
+
 def show_notices(notices: tuple[str, ...] | list[str]) -> None:
     for notice in notices:
         st.info(notice, icon=":material/info:")

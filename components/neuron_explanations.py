@@ -12,6 +12,7 @@ from the URL, shown, logged or downloaded.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,6 +83,10 @@ def endpoint_settings() -> tuple[str, str, str]:
     return base_url, model, key
 
 
+TIMED_NEURONS = 6
+"""Neurons the baseline is timed on to estimate a whole layer (about a second on MiniLM here)."""
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
 def cached_records(model_name: str, fingerprint: str, _corpus: Corpus) -> NeuronRecords:
     """The records of every neuron of the model over the corpus (``fingerprint`` names it), computed once."""
@@ -122,6 +127,20 @@ def cached_layer_scores(model_name: str, fingerprint: str, layer: int, _corpus: 
         )
     save_explanations(records.folder, rows.to_dict("records"))
     return rows
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_seconds_per_neuron(model_name: str, fingerprint: str, layer: int, _corpus: Corpus) -> float:
+    """The baseline's seconds per neuron of ``layer``, timed on :data:`TIMED_NEURONS` neurons spread over it
+    (records, explanation, simulation and scores, as :func:`cached_layer_scores` computes them); not saved."""
+    records = cached_records(model_name, fingerprint, _corpus)
+    neurons = sorted({int(n) for n in np.linspace(0, records.manifest.neurons - 1, TIMED_NEURONS).round()})
+    with st.spinner(f"Timing the baseline on {len(neurons)} neurons of layer {layer}, to estimate the whole layer…"):
+        started = time.perf_counter()
+        explain_layer(
+            cached_model(model_name), records, layer, BaselineExplainer(), BaselineSimulator(), neurons=neurons
+        )
+        return (time.perf_counter() - started) / len(neurons)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
