@@ -159,7 +159,7 @@ RECORDS_ACTIVATIONS = [[0, 3, 10], [0, 7, 1]]
 
 
 def test_explanation_prompt_is_the_papers_format() -> None:
-    system, user = explanation_prompt(RECORDS_TOKENS, RECORDS_ACTIVATIONS)
+    system, user = explanation_prompt(RECORDS_TOKENS, RECORDS_ACTIVATIONS, examples=())
     assert system["role"] == "system"
     assert system["content"].startswith("We're studying neurons in a neural network.")
     assert system["content"].endswith("The higher the activation value, the stronger the match.")
@@ -172,6 +172,35 @@ def test_explanation_prompt_is_the_papers_format() -> None:
             "\n\nExplanation of neuron 1 behavior: the main thing this neuron does is find"
         ),
     }
+
+
+def test_explanation_prompt_shows_few_shot_examples_first_and_repeats_sparse_records_without_zeros() -> None:
+    from xray.neurons.few_shot import FEW_SHOT_EXAMPLES
+
+    sparse_tokens = [["The", " river", " bank", " was", " wet"], ["a", " bank", " of", " fog"]]
+    sparse = [[0, 0, 10, 0, 0], [0, 0, 0, 0]]  # 1 of 9 non-zero: under 20%, so repeated without zeros
+    messages = explanation_prompt(sparse_tokens, sparse)
+    count = len(FEW_SHOT_EXAMPLES)
+    assert count >= 2
+    assert [message["role"] for message in messages] == ["system"] + ["user", "assistant"] * count + ["user"]
+    for number, example in enumerate(FEW_SHOT_EXAMPLES, start=1):
+        shown, answer = messages[2 * number - 1]["content"], messages[2 * number]["content"]
+        assert shown.startswith(f"Neuron {number}\nActivations:\n<start>\n{example.tokens[0][0]}\t")
+        assert shown.endswith(f"Explanation of neuron {number} behavior: the main thing this neuron does is find")
+        assert answer == f" {example.explanation}."
+        values = [value for record in example.activations for value in record]
+        assert ("with all zeros filtered out" in shown) == (np.count_nonzero(values) / len(values) < 0.2)
+    assert messages[-1]["content"] == (
+        f"Neuron {count + 1}\nActivations:\n"
+        "<start>\nThe\t0\n river\t0\n bank\t10\n was\t0\n wet\t0\n<end>\n"
+        "<start>\na\t0\n bank\t0\n of\t0\n fog\t0\n<end>\n"
+        "\nSame activations, but with all zeros filtered out:\n"
+        "<start>\n bank\t10\n<end>\n<start>\n<end>\n"
+        f"\n\nExplanation of neuron {count + 1} behavior: the main thing this neuron does is find"
+    )
+    # 2 of 10 non-zero is 20%: not under it, so not repeated (the reference's rule: strictly under 0.2).
+    dense = explanation_prompt([["a"] * 5, ["b"] * 5], [[0, 0, 0, 0, 3], [0, 0, 0, 0, 4]], examples=())
+    assert "zeros filtered out" not in dense[-1]["content"]
 
 
 def test_simulation_prompt_is_the_papers_format() -> None:
@@ -241,7 +270,7 @@ def test_explain_sends_the_prompt_and_reads_one_sentence(
     assert request.body["model"] == MODEL
     assert request.body["temperature"] == 0
     assert request.body["messages"] == explanation_prompt(RECORDS_TOKENS, RECORDS_ACTIVATIONS)
-    assert " river\t3\n" in request.body["messages"][1]["content"]
+    assert " river\t3\n" in request.body["messages"][-1]["content"]
     assert any(record.name == "xray.neurons.endpoint" and MODEL in record.getMessage() for record in debug_logs.records)
     assert_key_hidden(debug_logs, explanation)
 
@@ -330,6 +359,26 @@ def test_simulate_takes_the_expected_value_from_logprobs(server: FakeServer, end
     assert simulation.method == LOGPROBS_METHOD
     np.testing.assert_allclose(simulation.values, [5.0, 8.5])
     assert simulation.unparsed == 0
+
+
+def test_the_expected_value_counts_only_the_top_candidates_0_to_10_as_written(
+    server: FakeServer, endpoint: Endpoint
+) -> None:
+    first = position("2", {"8": 0.25, " 3": 0.25})
+    first["logprob"] = math.log(0.5)  # the written token, likely but missing from the top list: not counted
+    second = position("5", {"5": 0.3, " 5": 0.4, "07": 0.1, "10": 0.2})
+    pieces = [position("The"), position("\t"), first, position("\n"), position("bank"), position("\t"), second]
+    server.answers = [Canned(body=completion("".join(piece["token"] for piece in pieces), pieces))]
+    simulation = simulate(endpoint, "river banks.", ["The", "bank"])
+
+    def reference(top: list[dict]) -> float:  # parse_top_logprobs: exactly "0".."10", top candidates only
+        counted = {int(c["token"]): math.exp(c["logprob"]) for c in top if c["token"] in [str(i) for i in range(11)]}
+        return float(np.dot(list(counted), list(counted.values())) / sum(counted.values()))
+
+    assert simulation.method == LOGPROBS_METHOD
+    expected = [reference(first["top_logprobs"]), reference(second["top_logprobs"])]
+    np.testing.assert_allclose(simulation.values, expected)
+    np.testing.assert_allclose(expected, [8.0, (0.3 * 5 + 0.2 * 10) / 0.5])
 
 
 def test_simulate_falls_back_to_written_values_when_ten_spans_two_tokens(

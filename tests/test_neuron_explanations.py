@@ -283,3 +283,20 @@ def test_two_builders_of_the_same_records_at_once_both_get_them(tiny, tmp_path):
         thread.join()
     assert not errors and len({result.folder for result in results}) == 1
     assert not [path for path in (tmp_path / "neurons").iterdir() if path.name.endswith(".partial")]
+
+
+@pytest.mark.integration
+def test_the_few_shot_examples_are_minilms_own_neurons_on_word_senses(minilm):
+    from xray.corpora.builtin import load_builtin
+    from xray.neurons.few_shot import FEW_SHOT_EXAMPLES
+
+    corpus = load_builtin("Word senses").texts
+    for example in FEW_SHOT_EXAMPLES:
+        texts = [text for text in corpus if any(all(token in text for token in record) for record in example.tokens)]
+        computed = text_activations(minilm, texts, example.layer, neurons=np.array([example.neuron]))
+        found = [computed.tokens.index(list(record)) for record in example.tokens]  # each record is a corpus text
+        raw = [computed.activations[index][:, 0] for index in found]
+        peak = max(float(values.max()) for values in raw)  # each example against its own records' largest
+        for values, shown in zip(raw, example.activations, strict=True):
+            expected = np.minimum(10, np.floor(10 * np.maximum(values, 0) / peak))
+            assert np.abs(expected - np.array(shown)).max() <= 1  # float noise may move a floor by one

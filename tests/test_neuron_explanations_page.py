@@ -27,6 +27,21 @@ def test_the_baseline_explains_scores_and_charts_a_neuron():
     assert ((saved["layer"] == 3) & (saved["neuron"] == 42)).any()
 
 
+def test_an_undefined_score_reads_undefined_and_the_histogram_says_how_many_it_leaves_out():
+    import re
+
+    # Neuron 4 of layer 3: the baseline's simulation is 0 on every scored token, so there is nothing to correlate.
+    app = run_page(NEURONS, layer="3", **{"neurons.neuron": "4"}, **SENSES)
+    assert_clean(app)
+    assert [metric.value for metric in app.metric[:2]] == ["undefined", "undefined"]
+    assert any("Score undefined" in caption.value for caption in app.caption)
+    left_out = next(caption.value for caption in app.caption if "left out of the histogram" in caption.value)
+    counted, total = map(int, re.match(r"([\d,]+) of the ([\d,]+) scores of layer 3", left_out).groups())
+    saved = app.dataframe[-1].value
+    layer = saved[saved["layer"] == 3]
+    assert counted == int(layer["top_and_random"].isna().sum()) >= 1 and total == len(layer)
+
+
 def test_a_token_of_the_sentence_opens_its_most_active_neuron():
     app = run_page(NEURONS, layer="2", text="We sat on the bank of the river", **SENSES)
     links = app.button_group(key="neurons.open")

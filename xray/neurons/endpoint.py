@@ -28,6 +28,8 @@ import openai
 from openai.types.chat import ChatCompletion, ChatCompletionTokenLogprob
 from openai.types.chat.chat_completion import Choice
 
+from xray.neurons.few_shot import FEW_SHOT_EXAMPLES, FewShotExample
+
 log = logging.getLogger(__name__)
 
 SCALE = 10
@@ -47,6 +49,9 @@ LOGPROBS_METHOD = "expected value from logprobs"
 WRITTEN_METHOD = "written by the model"
 START, END = "<start>", "<end>"
 EXPLANATION_LEAD = "the main thing this neuron does is find"
+ZEROS_FILTERED = "Same activations, but with all zeros filtered out:"
+REPEAT_BELOW = 0.2  # the reference repeats a neuron's records without zeros when fewer than this share is non-zero
+_NUMBER_TOKENS = frozenset(str(number) for number in range(SCALE + 1))  # the only candidates the simulator counts
 
 EXPLANATION_SYSTEM = (
     "We're studying neurons in a neural network. Each neuron looks for some particular thing in a short document. "
@@ -69,7 +74,7 @@ SIMULATION_REQUEST = (
 
 _ESCAPES = str.maketrans({"\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _REPEATED_LEAD = re.compile(
-    rf"^(?:explanation of neuron 1 behavior:\s*)?(?:{re.escape(EXPLANATION_LEAD)}\b\s*)?", re.IGNORECASE
+    rf"^(?:explanation of neuron \d+ behavior:\s*)?(?:{re.escape(EXPLANATION_LEAD)}\b\s*)?", re.IGNORECASE
 )
 _NUMBERED_LINE = re.compile(r"(?:(?P<label>.*)[\t:])?[ \t]*(?P<number>\d+(?:\.\d+)?)[ \t]*")
 
@@ -161,8 +166,19 @@ def _shown(token: str) -> str:
     return token.translate(_ESCAPES)
 
 
-def explanation_prompt(tokens: list[list[str]], activations: list[list[int]]) -> list[dict]:
+def explanation_prompt(
+    tokens: list[list[str]],
+    activations: list[list[int]],
+    *,
+    examples: tuple[FewShotExample, ...] = FEW_SHOT_EXAMPLES,
+) -> list[dict]:
     """The paper's explainer prompt as chat messages, for records given as tokens and their activations 0-10.
+
+    As the reference builds it: the system message; for each few-shot example, a user message with its records
+    ("Neuron 1", "Neuron 2", …) and an assistant message with its explanation; then a user message with these
+    records as the next neuron, ending "the main thing this neuron does is find". In every neuron's message, where
+    under 20% of its activations are non-zero (:data:`REPEAT_BELOW`), its records follow once more "with all zeros
+    filtered out" (only the tokens whose activation is not 0).
 
     Tokens are shown as given (callers remove word-piece markers such as ``##``); tabs and line breaks are escaped.
     Raises ValueError without records, when tokens and activations differ in length, or for activations outside 0-10.
@@ -171,9 +187,33 @@ def explanation_prompt(tokens: list[list[str]], activations: list[list[int]]) ->
         raise ValueError("The explainer needs at least one activation record.")
     if len(tokens) != len(activations):
         raise ValueError(f"Got {len(tokens)} token records but {len(activations)} activation records.")
+    messages = [{"role": "system", "content": EXPLANATION_SYSTEM}]
+    for number, example in enumerate(examples, start=1):
+        shown = [list(record) for record in example.tokens], [list(values) for values in example.activations]
+        messages.append({"role": "user", "content": _neuron_message(number, *shown)})
+        messages.append({"role": "assistant", "content": f" {example.explanation}."})
+    messages.append({"role": "user", "content": _neuron_message(len(examples) + 1, tokens, activations)})
+    return messages
+
+
+def _neuron_message(number: int, tokens: list[list[str]], activations: list[list[int]]) -> str:
+    """One neuron's records in the explainer prompt, repeated without zeros where under 20% are non-zero."""
     blocks = [_record_block(record, values) for record, values in zip(tokens, activations, strict=True)]
-    user = "Neuron 1\nActivations:\n" + "".join(blocks) + f"\n\nExplanation of neuron 1 behavior: {EXPLANATION_LEAD}"
-    return [{"role": "system", "content": EXPLANATION_SYSTEM}, {"role": "user", "content": user}]
+    message = f"Neuron {number}\nActivations:\n" + "".join(blocks)
+    if non_zero_share(activations) < REPEAT_BELOW:
+        kept = [
+            ([token for token, value in zip(record, values, strict=True) if value != 0], [v for v in values if v != 0])
+            for record, values in zip(tokens, activations, strict=True)
+        ]
+        message += f"\n{ZEROS_FILTERED}\n" + "".join(_record_block(record, values) for record, values in kept)
+    return message + f"\n\nExplanation of neuron {number} behavior: {EXPLANATION_LEAD}"
+
+
+def non_zero_share(activations: list[list[int]]) -> float:
+    """The share of the activations (0-10) that are not 0, over every token of every record; 1.0 without tokens
+    (nothing to repeat)."""
+    total = sum(len(values) for values in activations)
+    return 1.0 if total == 0 else sum(value != 0 for values in activations for value in values) / total
 
 
 def _record_block(tokens: list[str], activations: list[int]) -> str:
@@ -257,8 +297,9 @@ def simulate(endpoint: Endpoint, explanation: str, tokens: list[str]) -> Simulat
       (a preamble, a code fence). Lines after the last token are ignored.
 
     With logprobs whose tokens spell out the answer, each read token's value is the expected value over the
-    candidates "0".."10" among the top logprobs where the model wrote its number (their probabilities
-    normalised to sum to 1). When a number spans several answer tokens (a tokenizer that splits "10") or its
+    candidates among the top logprobs where the model wrote its number that are exactly "0".."10" (their
+    probabilities normalised to sum to 1; " 3" with a space, and the written token where it is not in the top
+    list, do not count). When a number spans several answer tokens (a tokenizer that splits "10") or its
     position has no numeric candidate, every value is the written one instead. Unread tokens get 0.
     Raises EndpointError when the request fails or more than half of the tokens are unread.
     """
@@ -363,14 +404,14 @@ def _expected_values(matched: list[_Line | None], positions: list[ChatCompletion
 
 
 def _expected_number(position: ChatCompletionTokenLogprob) -> float | None:
-    """Expected value over the candidates "0".."10" (stripped) among a position's top logprobs and its own token."""
+    """Expected value over the candidates among a position's top logprobs that are exactly one of "0".."10", as
+    the reference's ``parse_top_logprobs`` counts them: not " 3" with a space, not "07", and not the sampled token
+    where it is missing from the top list. None where no candidate counts."""
     candidates = {top.token: top.logprob for top in position.top_logprobs or []}
-    candidates.setdefault(position.token, position.logprob)
     weights = np.zeros(SCALE + 1)
     for token, logprob in candidates.items():
-        number = token.strip()
-        if number.isascii() and number.isdigit() and int(number) <= SCALE:
-            weights[int(number)] += math.exp(logprob)
+        if token in _NUMBER_TOKENS:
+            weights[int(token)] += math.exp(logprob)
     if weights.sum() <= 0:
         return None
     return float(weights @ np.arange(SCALE + 1) / weights.sum())
