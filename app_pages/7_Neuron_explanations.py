@@ -7,14 +7,16 @@ import streamlit as st
 
 from components.corpus import corpus_picker
 from components.downloads import chart_downloads, download, download_row
-from components.feedback import user_errors
+from components.feedback import errors_shown_in, user_errors
 from components.navigation import PageInfo
 from components.neuron_explanations import (
     ACTIVATION_LEGEND,
+    TIMED_NEURONS,
     activation_html,
     cached_explanation,
     cached_layer_scores,
     cached_records,
+    cached_seconds_per_neuron,
     cached_sentence_neurons,
     endpoint_picker,
 )
@@ -28,7 +30,6 @@ from xray.techniques.neuron_explanations import TOP_EACH, most_active_neurons
 NEURON = "neurons.neuron"
 SHOWN_NEURONS = 8
 QUANTILE_CAPTION = "Texts at the 50th, 75th, 90th and 99th percentile of the neuron's largest activation per text"
-SECONDS_PER_NEURON = 0.05  # the baseline over a layer, measured on MiniLM here (python -m xray neurons)
 
 PAGE = PageInfo(
     title="Neuron explanations",
@@ -94,15 +95,17 @@ endpoint = endpoint_picker()
 results = []
 with user_errors("explaining the neuron with the baseline"):
     results.append(cached_explanation(selection.model_name, corpus.fingerprint, layer, neuron, None, corpus, None))
+columns = st.columns(1 if endpoint is None else 2)
 if endpoint is not None:
-    with user_errors(f"explaining the neuron with {endpoint.describe()}"):
+    # A language model's failure shows in its own column: the baseline's result, records and charts stay.
+    with columns[1], errors_shown_in(columns[1], f"explaining the neuron with {endpoint.describe()}"):
         results.append(
             cached_explanation(
                 selection.model_name, corpus.fingerprint, layer, neuron, endpoint.cache_key(), corpus, endpoint
             )
         )
 
-for column, result in zip(st.columns(len(results)), results, strict=True):
+for column, result in zip(columns, results, strict=False):
     column.markdown(f"**{result.explainer}**")
     column.markdown(f"_The main thing this neuron does is find_ {result.explanation}")
     metrics = column.columns(2)
@@ -138,8 +141,11 @@ folded(shown.scored[: 2 * TOP_EACH], draw_scored, "scored texts")
 st.subheader(f"Every neuron of layer {layer}")
 saved = saved_explanations(records.folder)
 baseline_rows = saved[(saved["layer"] == layer) & (saved["explainer"] == results[0].explainer)]
+if len(baseline_rows) < manifest.neurons:
+    with user_errors("timing the baseline"):
+        layer_s = manifest.neurons * cached_seconds_per_neuron(selection.model_name, corpus.fingerprint, layer, corpus)
 if len(baseline_rows) < manifest.neurons and st.button(
-    f"Score every neuron of layer {layer} with the baseline (about {manifest.neurons * SECONDS_PER_NEURON:,.0f} s)",
+    f"Score every neuron of layer {layer} with the baseline (about {layer_s:,.0f} s, timed on {TIMED_NEURONS} neurons)",
     key="neurons.layer",
 ):
     with user_errors("explaining the layer"):
