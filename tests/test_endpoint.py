@@ -314,6 +314,22 @@ def test_explain_accepts_a_short_explanation_of_several_tokens(server: FakeServe
     assert explain(endpoint, RECORDS_TOKENS, RECORDS_ACTIVATIONS) == "banks."
 
 
+def test_a_reason_ending_in_a_period_is_shown_with_one(server: FakeServer, endpoint: Endpoint) -> None:
+    server.answers = [Canned(status=400, body={"detail": "Server is pinned to 'other'; requested 'tiny'."})]
+    with pytest.raises(EndpointError) as raised:
+        explain(endpoint, RECORDS_TOKENS, RECORDS_ACTIVATIONS)
+    assert str(raised.value).endswith("(400): Server is pinned to 'other'; requested 'tiny'.")
+
+
+def test_explain_accepts_the_explanation_of_a_few_shot_example(server: FakeServer, endpoint: Endpoint) -> None:
+    examples = [
+        m["content"] for m in explanation_prompt(RECORDS_TOKENS, RECORDS_ACTIVATIONS) if m["role"] == "assistant"
+    ]
+    assert examples, "expected the explainer prompt to show few-shot examples"
+    server.answers = [Canned(body=completion(examples[0], answer_tokens=12))]
+    assert explain(endpoint, RECORDS_TOKENS, RECORDS_ACTIVATIONS) == examples[0].strip()
+
+
 def test_simulate_reads_written_activations(
     server: FakeServer, endpoint: Endpoint, debug_logs: pytest.LogCaptureFixture
 ) -> None:

@@ -270,8 +270,15 @@ def explain(endpoint: Endpoint, tokens: list[list[str]], activations: list[list[
 def _not_an_explanation(explanation: str, messages: list[dict], answer_tokens: int | None) -> str:
     """Why ``explanation`` (stripped, not empty) cannot be one, "" where it can: a line of the prompt echoed back
     (``<start>``, a ``token<TAB>activation`` line), an answer of a single token (as the server counted them in its
-    usage), or no letter at all (a number, punctuation)."""
-    prompt_lines = {line.strip() for message in messages for line in message["content"].splitlines() if line.strip()}
+    usage), or no letter at all (a number, punctuation). The few-shot examples' explanations (assistant messages)
+    are not the prompt's lines: a neuron may well do what an example does."""
+    prompt_lines = {
+        line.strip()
+        for message in messages
+        if message["role"] != "assistant"
+        for line in message["content"].splitlines()
+        if line.strip()
+    }
     if explanation in prompt_lines or explanation.rstrip(".") in prompt_lines:
         return "repeats a line of the prompt"
     if answer_tokens is not None and answer_tokens <= 1:
@@ -519,7 +526,7 @@ def _status_message(endpoint: Endpoint, error: openai.APIStatusError) -> str:
         return f"{where} has no chat completions (404): is the base URL right? it usually ends in /v1."
     if status >= 500:
         return f"{where} had a server error ({status}): try again later; on a local server, read its log."
-    return f"{where} rejected the request ({status}): {said or 'no reason given'}."
+    return f"{where} rejected the request ({status}): {said.rstrip('.') or 'no reason given'}."
 
 
 def _server_message(endpoint: Endpoint, error: openai.APIStatusError) -> str:
