@@ -272,7 +272,7 @@ def test_the_layer_estimate_is_timed_on_a_sample(monkeypatch):
     from xray.techniques.neuron_explanations import BaselineSimulator
 
     simulate = BaselineSimulator.simulate
-    pause_s = 0.01  # 15 simulated texts per neuron: at least 0.15 s a neuron, three times the old constant
+    pause_s = 0.01  # 15 simulated texts per active neuron: at least 0.15 s, three times the old constant
 
     def slow(self, explanation: str, tokens: list[str]):
         time.sleep(pause_s)
@@ -284,6 +284,8 @@ def test_the_layer_estimate_is_timed_on_a_sample(monkeypatch):
     assert_clean(app)
     label = app.button(key="neurons.layer").label
     seconds = float(label.split("(about ")[1].split(" s")[0].replace(",", ""))
-    assert seconds >= 1536 * 15 * pause_s, label
+    # at least half the sampled neurons are active (a neuron that never is costs no simulation): still well above
+    # the old constant's 1,536 x 0.05 s = 77 s
+    assert seconds >= 1536 * 15 * pause_s / 2, label
     assert "timed on 6 neurons" in label
     cached_seconds_per_neuron.clear()
