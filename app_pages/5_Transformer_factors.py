@@ -25,7 +25,7 @@ from components.page import forget_stale_choice, start_page
 from xray.rendering.corpus_charts import codes_heatmap, importance_line
 from xray.rendering.tables import one_column_per_level
 from xray.store.activations import level_name, model_revision
-from xray.techniques.factors import CONTEXT_PIECES, band
+from xray.techniques.factors import CONTEXT_PIECES, FISTA_MAX_STEPS, FISTA_TOLERANCE, band
 
 SHOWN_FACTORS = 16
 PER_LEVEL = 3
@@ -71,6 +71,13 @@ st.subheader(f"The sentence's strongest factors at {level_name(level)}")
 heatmap = codes_heatmap(sentence.codes[level], sentence.tokens, strongest, f"Codes at {level_name(level)}")
 st.altair_chart(heatmap, width="content")
 chart_downloads(heatmap, f"factor_codes {level_name(level)}", "factors.heatmap")
+if sentence.steps is not None:
+    st.caption(
+        f"Codes by FISTA at step 1/L: each token stops once a step changes its objective by at most "
+        f"{FISTA_TOLERANCE:.0e} of it (at most {FISTA_MAX_STEPS} steps). At {level_name(level)} this sentence took "
+        f"{int(sentence.steps[level].min())} to {int(sentence.steps[level].max())} steps per token"
+        + (f"; the held-out tokens {quality.steps:.0f} on average." if quality.steps is not None else ".")
+    )
 
 with user_errors("finding the focus token"):
     token = cached_focus_position(selection.model_name, selection.text, selection.focus)
@@ -106,7 +113,7 @@ importance = dictionary.importance[:, factor]
 peak = int(importance.argmax())
 st.caption(
     f"Factor {factor} peaks at {level_name(peak)}: a {band(peak, len(importance))}-level factor. Importance is the "
-    "mean of its 500 largest codes at each level on held-out corpus tokens."
+    "mean of its 500 largest codes at each level on sampled corpus tokens."
 )
 line = importance_line(importance, factor, level)
 st.altair_chart(line, width="content")

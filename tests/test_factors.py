@@ -11,12 +11,15 @@ import torch
 from sklearn.linear_model import Lasso
 
 from xray.techniques.factors import (
+    IMPORTANCE_ROWS,
     LEARNING,
     SHIPPED_DICTIONARY,
+    TOP_N,
     FactorSettings,
     band,
     dictionary_path,
     evaluate,
+    factor_importance,
     factor_summaries,
     find_top_contexts,
     learn_atoms,
@@ -26,6 +29,7 @@ from xray.techniques.factors import (
     sense_factors,
     sentence_factors,
     sparse_codes,
+    sparse_coding,
 )
 
 
@@ -54,6 +58,76 @@ def test_fista_codes_are_non_negative_and_as_good_as_a_positive_lasso():
 
     assert (codes >= 0).all()
     assert objective(dictionary, data, codes, 0.05) <= objective(dictionary, data, reference, 0.05) * 1.01
+
+
+def numpy_fista(dictionary: np.ndarray, row: np.ndarray, sparsity: float, tolerance: float, max_steps: int):
+    """Non-negative FISTA on one row, written out in float64: step 1/L with L the largest eigenvalue of ΦΦᵀ,
+    stopping once one step changes the objective ½‖x − cΦ‖² + λ‖c‖₁ by at most ``tolerance`` of it."""
+    bound = np.linalg.eigvalsh(dictionary @ dictionary.T).max()
+    codes = point = np.zeros(len(dictionary))
+    momentum, value, steps = 1.0, 0.5 * row @ row, 0
+    while steps < max_steps:
+        steps += 1
+        updated = np.maximum(0.0, point - ((point @ dictionary - row) @ dictionary.T + sparsity) / bound)
+        new_value = 0.5 * np.sum((row - updated @ dictionary) ** 2) + sparsity * updated.sum()
+        next_momentum = (1 + np.sqrt(1 + 4 * momentum**2)) / 2
+        point = updated + (momentum - 1) / next_momentum * (updated - codes)
+        codes, momentum = updated, next_momentum
+        if abs(value - new_value) <= tolerance * value:
+            break
+        value = new_value
+    return codes, steps
+
+
+def test_fista_steps_at_one_over_l_and_stops_each_row_when_its_objective_settles():
+    data, dictionary = planted(rows=12)
+    inputs, atoms = data.astype(np.float64), dictionary.astype(np.float64)
+    coded = sparse_coding(torch.from_numpy(atoms), torch.from_numpy(inputs), 0.05, tolerance=1e-6, max_steps=500)
+    expected = [numpy_fista(atoms, row, 0.05, 1e-6, 500) for row in inputs]
+
+    assert coded.steps.tolist() == [steps for _, steps in expected]
+    assert min(coded.steps.tolist()) > 1 and max(coded.steps.tolist()) < 500  # stopped on the tolerance
+    np.testing.assert_allclose(coded.codes.numpy(), np.stack([codes for codes, _ in expected]), atol=1e-9)
+    # A row's codes are its own: coded alone, it takes the same steps to the same codes.
+    alone = sparse_coding(torch.from_numpy(atoms), torch.from_numpy(inputs[3:4]), 0.05, tolerance=1e-6)
+    assert alone.steps.tolist() == [expected[3][1]]
+    np.testing.assert_allclose(alone.codes.numpy()[0], expected[3][0], atol=1e-9)
+
+
+def test_the_default_tolerance_comes_close_to_the_reference_500_steps():
+    data, dictionary = planted(rows=40, atoms=48, active=6)
+    coded = sparse_coding(torch.from_numpy(dictionary), torch.from_numpy(data), 0.05)
+    reference = [numpy_fista(dictionary.astype(np.float64), row, 0.05, 0.0, 500)[0] for row in data.astype(float)]
+    reference_objective = objective(dictionary, data, np.stack(reference), 0.05)
+
+    assert coded.steps.max() < 500
+    assert objective(dictionary, data, coded.codes.numpy(), 0.05) <= reference_objective * (1 + 1e-5)
+    assert coded.objective.numpy().sum() == pytest.approx(objective(dictionary, data, coded.codes.numpy(), 0.05))
+
+
+def test_importance_is_the_mean_of_the_top_500_codes_over_10000_rows_per_level(monkeypatch):
+    import xray.techniques.factors as factors
+
+    data, _ = planted(rows=12_500, atoms=8, active=2)
+    noise = np.abs(np.random.default_rng(2).normal(size=data.shape)).astype(np.float32)
+    seen = []
+
+    def spy(atoms, levels, sparsity, top_n=TOP_N):
+        seen.append([np.asarray(level).copy() for level in levels])
+        return factor_importance(atoms, levels, sparsity, top_n)
+
+    monkeypatch.setattr(factors, "factor_importance", spy)
+    settings = FactorSettings(factors=8, sparsity=0.05, epochs=1, batch_size=256)
+    learned = learn_dictionary([data, noise], None, settings, model="tiny", revision="r", samples=2_000)
+
+    assert IMPORTANCE_ROWS >= 10_000 and [len(level) for level in seen[0]] == [10_000, 10_000]
+    assert len(np.unique(seen[0][0], axis=0)) == 10_000  # distinct rows, not 2,000 held-out ones reused
+    for level, rows in enumerate(seen[0]):  # the importance, recomputed with numpy from the codes
+        codes = sparse_coding(
+            torch.from_numpy(learned.atoms), torch.nn.functional.normalize(torch.from_numpy(rows)), 0.05
+        )
+        expected = np.sort(codes.codes.numpy(), axis=0)[-500:].mean(axis=0)
+        np.testing.assert_allclose(learned.importance[level], expected, rtol=1e-4, atol=1e-6)
 
 
 def test_learning_recovers_planted_atoms():
