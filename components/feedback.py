@@ -8,12 +8,22 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from components.deploy import is_public
 from components.jobs import HEAVY_JOBS
 from xray.deploy import scrub_paths
 
 log = logging.getLogger("xray")
+
+
+def _message(error: Exception, action: str, advice: str = "") -> str:
+    """What the user reads for ``error``: a ValueError's own message (server paths taken out in public mode), else
+    one short sentence, the traceback logged. Call it inside the ``except`` block."""
+    if isinstance(error, ValueError):
+        return scrub_paths(str(error)) if is_public() else str(error)
+    log.exception("Failed while %s", action)
+    return f"Something went wrong while {action}{advice}; the details are in the server log."
 
 
 @contextmanager
@@ -26,21 +36,13 @@ def user_errors(action: str) -> Iterator[None]:
     """
     try:
         yield
-    except ValueError as error:
-        st.error(scrub_paths(str(error)) if is_public() else str(error), icon=":material/error:")
-        st.stop()
-    except Exception:
-        log.exception("Failed while %s", action)
-        st.error(
-            f"Something went wrong while {action}. Try a shorter text or another model; "
-            "the details are in the server log.",
-            icon=":material/error:",
-        )
+    except Exception as error:
+        st.error(_message(error, action, ". Try a shorter text or another model"), icon=":material/error:")
         st.stop()
 
 
 @contextmanager
-def errors_shown_in(place: object, action: str) -> Iterator[None]:
+def errors_shown_in(place: DeltaGenerator, action: str) -> Iterator[None]:
     """Like :func:`user_errors`, but the message goes to ``place`` (a column or container) and the page goes on.
 
     For one part of a page that may fail on its own (a language model beside a result already computed): the
@@ -48,11 +50,8 @@ def errors_shown_in(place: object, action: str) -> Iterator[None]:
     """
     try:
         yield
-    except ValueError as error:
-        place.error(scrub_paths(str(error)) if is_public() else str(error), icon=":material/error:")
-    except Exception:
-        log.exception("Failed while %s", action)
-        place.error(f"Something went wrong while {action}; the details are in the server log.", icon=":material/error:")
+    except Exception as error:
+        place.error(_message(error, action), icon=":material/error:")
 
 
 def show_notices(notices: tuple[str, ...] | list[str]) -> None:

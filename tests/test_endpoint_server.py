@@ -10,16 +10,14 @@ simulator; the logprobs server runs the expected-value one. The tests skip, sayi
 from __future__ import annotations
 
 import importlib.util
-import json
 import math
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import ExitStack
 from pathlib import Path
 
 import pyarrow.ipc
@@ -28,6 +26,7 @@ import torch
 from tokenizers import AddedToken
 from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
 
+from tests.loopback import json_server
 from tests.pages import assert_clean, run_page
 from tests.tiny_models import tiny_gpt2
 
@@ -186,33 +185,8 @@ def test_transformers_serve_explains_simulates_and_scores_on_the_page(transforme
 def loopback_server() -> Iterator[Callable[[Callable[[dict], tuple[int, dict]]], str]]:
     """Start a chat-completions server on loopback whose answer to each request body is ``answer(body)``
     (status, JSON body); gives its base URL."""
-    servers = []
-
-    def start(answer: Callable[[dict], tuple[int, dict]]) -> str:
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                status, body = answer(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: object) -> None:
-                """Silent."""
-
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        thread.start()
-        servers.append((httpd, thread))
-        return f"http://127.0.0.1:{httpd.server_port}/v1"
-
-    yield start
-    for httpd, thread in servers:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+    with ExitStack() as servers:
+        yield lambda answer: servers.enter_context(json_server(lambda body, _headers: answer(body)))
 
 
 def chat_completion(content: str, logprobs: list[dict] | None = None) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.loopback import json_server
 from tests.pages import assert_clean, messages, run_page
 
 pytestmark = [pytest.mark.app, pytest.mark.integration]
@@ -61,41 +62,23 @@ def test_a_neuron_out_of_range_gets_a_notice():
 def simulating_server():
     """A chat-completions server on loopback that explains every neuron as "river banks" and simulates each
     token's activation as its length (at most 10); it records the requests."""
-    import json
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     requests = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            requests.append((self.headers.get("Authorization"), body))
-            prompt = body["messages"][-1]["content"]
-            if "\tunknown" in prompt:
-                lines = [line.split("\t")[0] for line in prompt.splitlines() if line.endswith("\tunknown")]
-                content = "<start>\n" + "".join(f"{token}\t{min(len(token), 10)}\n" for token in lines) + "<end>"
-            else:
-                content = "river banks."
-            message = {"role": "assistant", "content": content}
-            answer = {"id": "1", "object": "chat.completion", "created": 0, "model": body["model"]}
-            answer["choices"] = [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}]
-            data = json.dumps(answer).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    def answer(body: dict, headers) -> tuple[int, dict]:
+        requests.append((headers.get("Authorization"), body))
+        prompt = body["messages"][-1]["content"]
+        if "\tunknown" in prompt:
+            lines = [line.split("\t")[0] for line in prompt.splitlines() if line.endswith("\tunknown")]
+            content = "<start>\n" + "".join(f"{token}\t{min(len(token), 10)}\n" for token in lines) + "<end>"
+        else:
+            content = "river banks."
+        message = {"role": "assistant", "content": content}
+        completion = {"id": "1", "object": "chat.completion", "created": 0, "model": body["model"]}
+        completion["choices"] = [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}]
+        return 200, completion
 
-        def log_message(self, format: str, *args: object) -> None:
-            """Silent."""
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}/v1", requests
-    httpd.shutdown()
-    httpd.server_close()
+    with json_server(answer) as url:
+        yield url, requests
 
 
 def test_an_endpoint_explains_beside_the_baseline_and_its_key_stays_hidden(simulating_server, monkeypatch):
