@@ -81,9 +81,14 @@ def running_app(timeout_s: float = START_TIMEOUT_S) -> Iterator[RunningApp]:
                 time.sleep(0.05)
             yield RunningApp(url, process, time.perf_counter() - started)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            stop_process(process)
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Terminate a server started by a test, killing it when it does not exit within 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)

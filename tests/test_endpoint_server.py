@@ -26,6 +26,7 @@ import torch
 from tokenizers import AddedToken
 from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
 
+from tests.app_server import stop_process
 from tests.loopback import json_server
 from tests.pages import assert_clean, run_page
 from tests.tiny_models import tiny_gpt2
@@ -135,12 +136,7 @@ def transformers_serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tup
             time.sleep(0.2)
         yield f"http://127.0.0.1:{port}/v1", folder
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 def open_with_endpoint(monkeypatch: pytest.MonkeyPatch, url: str, model: str, neuron: str = "7"):
