@@ -83,6 +83,8 @@ if result.index_kind != "exact":
         f"{result.recall_at_10:.0%} of the exact top 10 (measured on 200 sample queries; a neighbour tied with "
         "the exact 10th counts). The purity curve uses exact search."
     )
+else:
+    st.caption(result.engine_note)
 st.info(result.verdict(PURITY_LABELS), icon=":material/insights:")
 
 leading = result.leading_labels(PURITY_LABELS)

@@ -80,7 +80,7 @@ def _searched(
         columns=["level", "level_name", "label", "share"],
     )
     neighbours = pd.DataFrame({"rank": range(1, len(nearest) + 1), "label": list(nearest)})
-    return NeighbourSearch("bank", level, k, neighbours, purity, "exact", 1.0)
+    return NeighbourSearch("bank", level, k, neighbours, purity, "exact", 1.0, "Exact search with numpy.")
 
 
 # Eight labels; the chart draws the six with the largest peak (ties by name), so "g" and "h" are never drawn.

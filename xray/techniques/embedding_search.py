@@ -31,6 +31,7 @@ class NeighbourSearch:
         text, start, end (the piece's characters in ``text``), label, pos, dep, ent.
     purity: one row per (level, label): share of the top k at that level carrying the label (exact search).
     index_kind, recall_at_10: the index the neighbours came from, and its measured recall (1.0 when exact).
+    engine_note: which engine searched the index and how fast each candidate was (:attr:`LevelIndex.engine_note`).
     """
 
     query: str
@@ -40,6 +41,7 @@ class NeighbourSearch:
     purity: pd.DataFrame
     index_kind: str
     recall_at_10: float
+    engine_note: str
 
     def summary(self, column: str) -> pd.DataFrame:
         """Counts of ``column`` (pos, dep, ent or label) among the neighbours: value, count; most common first."""
@@ -108,7 +110,7 @@ class NeighbourSearch:
                 "level": self.level,
                 "level_name": level_name(self.level),
                 "k": self.k,
-                "index": {"kind": self.index_kind, "recall_at_10": self.recall_at_10},
+                "index": {"kind": self.index_kind, "recall_at_10": self.recall_at_10, "engine": self.engine_note},
                 "neighbours": self.neighbours.to_dict(orient="records"),
                 "purity": self.purity.to_dict(orient="records"),
             }
@@ -165,6 +167,7 @@ def search_neighbours(
         purity=purity_by_level(store, query_states, k, exclude_row),
         index_kind=index.kind,
         recall_at_10=index.recall_at_10,
+        engine_note=index.engine_note,
     )
 
 
