@@ -4,6 +4,7 @@ train-head: train the embedded BBC News topic head on MiniLM and write it (defau
 index: build the activation store of a model over a corpus (a built-in one or a .txt/.csv file), resumable.
 factors: learn one dictionary of transformer factors for every layer of a model (Yun et al. 2021), resumable.
 neurons: activation records of every MLP neuron over a corpus, and baseline explanations of whole layers.
+tags: spaCy's word tags of every built-in corpus's texts, written to the file the package ships.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from xray.corpora.builtin import BUILTIN_CORPORA, SEARCH_CORPUS, load_builtin
 from xray.corpora.corpus import Corpus, load_corpus
+from xray.corpora.shipped_tags import SHIPPED_TAGS, write_shipped_tags
 from xray.corpora.uploads import corpus_from_upload, read_upload
 from xray.models.classifiers import HEAD_FILE
 from xray.models.loading import EMBEDDED_MODEL, load_model
@@ -181,6 +183,16 @@ def _neurons(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _tags(arguments: argparse.Namespace) -> int:
+    texts = {text for name in BUILTIN_CORPORA for text in load_builtin(name).texts}
+    started = time.perf_counter()
+    report = _reporter()
+    count = write_shipped_tags(texts, arguments.out, lambda done, total: report(done, total, "tagging words"))
+    size = arguments.out.stat().st_size
+    print(f"\ntagged {count:,} texts in {time.perf_counter() - started:.1f} s; wrote {arguments.out} ({size:,} bytes)")
+    return 0
+
+
 def _corpus_arguments(parser: argparse.ArgumentParser) -> None:
     """--corpus / --file / --table and the CSV columns: where the texts come from."""
     source = parser.add_mutually_exclusive_group()
@@ -244,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
         help="explain every neuron of this layer with the offline baseline and save the scores (repeatable)",
     )
     neurons.set_defaults(run=_neurons)
+    tags = commands.add_parser("tags", help="tag the built-in corpora with spaCy into the file the package ships")
+    tags.add_argument("--out", type=Path, default=SHIPPED_TAGS, help="where to write it (default: shipped file)")
+    tags.set_defaults(run=_tags)
     arguments = parser.parse_args(argv)
     return arguments.run(arguments)
 

@@ -19,8 +19,10 @@ the batches finished, so an interrupted build resumes from its last checkpoint; 
 atomic rename once complete. A second process asking for the same store while it builds gets
 :class:`StoreBusyError` with the share done.
 
-spaCy's word tags depend on the corpus only, so they are kept beside the stores (``tags-<corpus>.parquet``) and
-shared by every model's store of that corpus: tagging is paid once per corpus, not once per model.
+spaCy's word tags depend on the texts only: the built-in corpora's ship with the package
+(:mod:`xray.corpora.shipped_tags`), and any other corpus's are kept beside the stores (``tags-<corpus>.parquet``) and
+shared by every model's store of that corpus: tagging is paid once per corpus, not once per model, and never for the
+built-in corpora.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from xray.corpora.linguistics import (
     tags_from_table,
     tags_table,
 )
+from xray.corpora.shipped_tags import known_tags
 from xray.models.batching import hidden_states, pad_batch
 from xray.models.loading import LoadedModel
 
@@ -283,14 +286,21 @@ class _Plan:
 
 
 def corpus_tags(corpus: Corpus, root: Path, progress: Progress | None = None) -> list:
-    """spaCy's tags of every word of ``corpus``: read from ``root`` when an earlier build kept them, else tagged
-    (with progress) and kept."""
+    """spaCy's tags of every word of ``corpus``: the shipped tags of the built-in corpora's texts
+    (:mod:`xray.corpora.shipped_tags`) and, for any other text, read from ``root`` when an earlier build kept them,
+    else tagged (with progress) and kept."""
+    tagged = known_tags(corpus.texts)
+    missing = [index for index, words in enumerate(tagged) if words is None]
+    if not missing:
+        return tagged
     version = re.sub(r"[^A-Za-z0-9.]+", "-", PIPELINE_PACKAGE)
     path = root / f"tags-{corpus.fingerprint}-{version}.parquet"
     if path.is_file():
         return tags_from_table(pd.read_parquet(path), len(corpus))
     report = (lambda done, total: progress(done, total, TAGGING)) if progress else None
-    tagged = tag_texts(corpus.texts, batch_size=TAGGING_BATCH, progress=report)
+    fresh = tag_texts([corpus.texts[i] for i in missing], batch_size=TAGGING_BATCH, progress=report)
+    for index, words in zip(missing, fresh, strict=True):
+        tagged[index] = words
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tags_table(tagged).to_parquet(temporary, index=False)
     os.replace(temporary, path)
@@ -429,7 +439,7 @@ class _Arrays:
 
     def write_rows(self, level: int, first_row: int, rows: np.ndarray) -> None:
         """Write ``rows`` (n, hidden) float16 of ``level`` from row ``first_row`` on."""
-        os.pwrite(self.files[level], rows.tobytes(), self.offsets[level] + first_row * self.row_bytes)
+        os.pwrite(self.files[level], np.ascontiguousarray(rows), self.offsets[level] + first_row * self.row_bytes)
 
     def flush(self) -> None:
         self.pooled.flush()
