@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import scipy.sparse
 import shap
 
 from tests.doubles import PlantedWordClassifier, RecordingClassifier, random_head
@@ -22,6 +23,7 @@ from xray.techniques.shap_explain import (
     FLOAT32_TOLERANCE,
     FORCE_LABEL_CLASS,
     ShapExplanation,
+    _DenseMaskPartition,
     estimate_seconds,
     explain_shap,
     is_compiled,
@@ -75,6 +77,27 @@ def test_values_equal_the_plain_recipe_in_few_model_calls(random_head_classifier
     assert ours.additivity_gap.max() < FLOAT32_TOLERANCE
     assert len(counting.sizes) * 2 <= len(asked)
     assert sum(counting.sizes) == ours.evaluations + 1  # each masked text once, plus the full text on its own
+
+
+def _seeded_run(explainer, text: str) -> shap.Explanation:
+    """shap breaks ties between equal priorities with np.random.randn(): seeded, two runs draw the same."""
+    np.random.seed(0)
+    return explainer([text], max_evals=40, silent=True)
+
+
+def test_the_dense_mask_matrix_leaves_shaps_traversal_and_values_exactly_as_they_were():
+    def counts(texts):  # a deterministic model of plain numbers: no float noise between the two runs
+        return np.array([[len(str(text)), str(text).count("a")] for text in texts], dtype=np.float64)
+
+    text = "a cat and a dog sat on a mat at the bank of a river in the rain"
+    masker = shap.maskers.Text(r"\W+")
+    plain = shap.Explainer(counts, masker, algorithm="partition")
+    dense = shap.Explainer(counts, masker, algorithm="partition")
+    dense.__class__ = _DenseMaskPartition
+    expected, got = (_seeded_run(explainer, text) for explainer in (plain, dense))
+    np.testing.assert_array_equal(got.values, expected.values)
+    np.testing.assert_array_equal(got.hierarchical_values, expected.hierarchical_values)
+    assert not scipy.sparse.issparse(dense._mask_matrix) and scipy.sparse.issparse(plain._mask_matrix)
 
 
 def test_a_larger_shap_batch_alone_would_change_the_values(random_head_classifier):

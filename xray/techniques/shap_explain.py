@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import scipy.sparse
 import shap
 
 from xray.models.batching import Progress
@@ -222,6 +223,20 @@ def warm_up() -> None:
     _compiled.set()
 
 
+class _DenseMaskPartition(shap.explainers.PartitionExplainer):
+    """shap's Partition explainer with its mask matrix held as a dense boolean array instead of scipy's CSR.
+
+    The Owen recursion ORs one row of that matrix into each new mask (``m10[:] += mask_matrix[lind, :]``); a row
+    of a (2M - 1, M) CSR matrix costs scipy ~0.07 ms to cut, a dense row nothing, and the masks are the same
+    booleans, so the traversal and the values are unchanged (the tests compare them with the plain recipe). It
+    was half of shap's own time per explanation (0.07 of 0.10 s measured on a 25-token sentence)."""
+
+    def owen(self, *args: object, **kwargs: object) -> None:
+        if scipy.sparse.issparse(self._mask_matrix):
+            self._mask_matrix = self._mask_matrix.toarray()
+        super().owen(*args, **kwargs)
+
+
 class _CachingModel:
     """The ``f`` shap calls: probabilities of masked texts, each distinct text computed once.
 
@@ -290,6 +305,7 @@ def explain_shap(
     model = _CachingModel(classifier, progress, max_evals)
     bf16 = classifier.settings.bf16
     explainer = shap.Explainer(model, masker, output_names=list(classifier.class_names), algorithm="partition")
+    explainer.__class__ = _DenseMaskPartition  # shap.Explainer picks the class itself; see _DenseMaskPartition
     explainer([prepared.text], max_evals=max_evals, batch_size=PREFETCH_BATCH_SIZE, silent=True)
     result = explainer([prepared.text], max_evals=max_evals, silent=True)
     output = classifier.predict_proba([prepared.text])[0]
