@@ -8,11 +8,10 @@ the word's first piece (:func:`piece_of_word`), so *didn't* is read at *didn*. E
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from xray.corpora.linguistics import WordTags
 
@@ -56,7 +55,16 @@ def word_numbered(words: Sequence[Word], number: int) -> Word:
 
 
 def is_stop_word(word: Word) -> bool:
-    return word.text.lower() in ENGLISH_STOP_WORDS
+    return word.text.lower() in _stop_words()
+
+
+@functools.cache
+def _stop_words() -> frozenset[str]:
+    """scikit-learn's English stop words, imported on first use: importing scikit-learn takes 1.4 s on a cold
+    server, and a teaching example's key word (the sidebar's default) never needs them."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return ENGLISH_STOP_WORDS
 
 
 def default_focus(
