@@ -12,7 +12,6 @@ from the URL, shown, logged or downloaded.
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +32,7 @@ from xray.techniques.neuron_explanations import (
     BaselineSimulator,
     NeuronExplanation,
     Record,
+    estimate_layer,
     explain_layer,
     explain_neuron,
     neuron_records,
@@ -84,7 +84,7 @@ def endpoint_settings() -> tuple[str, str, str]:
 
 
 TIMED_NEURONS = 6
-"""Neurons the baseline is timed on to estimate a whole layer (about a second on MiniLM here)."""
+"""Neurons the baseline is timed on to estimate its cost per neuron over a whole layer."""
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -131,16 +131,21 @@ def cached_layer_scores(model_name: str, fingerprint: str, layer: int, _corpus: 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def cached_seconds_per_neuron(model_name: str, fingerprint: str, layer: int, _corpus: Corpus) -> float:
-    """The baseline's seconds per neuron of ``layer``, timed on :data:`TIMED_NEURONS` neurons spread over it
-    (records, explanation, simulation and scores, as :func:`cached_layer_scores` computes them); not saved."""
+    """The seconds :func:`cached_layer_scores` should take on ``layer``, per neuron: its fixed cost (the forward
+    pass over the union of the neurons' record texts, timed on a sample of them) and its cost per neuron (timed on
+    :data:`TIMED_NEURONS` neurons spread over the layer), spread over the layer's neurons (:func:`estimate_layer`);
+    not saved."""
     records = cached_records(model_name, fingerprint, _corpus)
-    neurons = sorted({int(n) for n in np.linspace(0, records.manifest.neurons - 1, TIMED_NEURONS).round()})
-    with st.spinner(f"Timing the baseline on {len(neurons)} neurons of layer {layer}, to estimate the whole layer…"):
-        started = time.perf_counter()
-        explain_layer(
-            cached_model(model_name), records, layer, BaselineExplainer(), BaselineSimulator(), neurons=neurons
+    with st.spinner(f"Timing the baseline on samples of layer {layer}, to estimate the whole layer…"):
+        estimate = estimate_layer(
+            cached_model(model_name),
+            records,
+            layer,
+            BaselineExplainer(),
+            BaselineSimulator(),
+            timed_neurons=TIMED_NEURONS,
         )
-        return (time.perf_counter() - started) / len(neurons)
+    return estimate.seconds / estimate.neurons
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -171,7 +171,7 @@ def test_a_neuron_is_explained_simulated_and_scored_on_top_and_random_records(ti
     assert result.top_and_random.tokens == scored_tokens and -1 <= result.top_and_random.correlation <= 1
     assert result.explanation.startswith("tokens like") and "A " in result.verdict()
     assert set(result.table()["kind"]) == {"top", "random"} and '"neuron": ' in result.to_json()
-    layer = explain_layer(loaded, records, 1, BaselineExplainer(), BaselineSimulator(), neurons=[0, neuron], chunk=1)
+    layer = explain_layer(loaded, records, 1, BaselineExplainer(), BaselineSimulator(), neurons=[0, neuron])
     assert list(layer["neuron"]) == [0, neuron]
     assert layer.loc[1, "top_and_random"] == pytest.approx(result.top_and_random.correlation, abs=1e-4)
 
@@ -203,6 +203,56 @@ def test_records_are_split_as_the_reference_splits_them_and_drawn_per_neuron(tin
         assert [record.text_id for record in record_set.of_kind("random")] == [int(i) for i in drawn]
     random_ids = [{record.text_id for record in sets[neuron].of_kind("random")} for neuron in (first, second)]
     assert random_ids[0] != random_ids[1]  # each neuron draws its own
+
+
+def test_a_whole_layer_gives_row_for_row_what_each_neuron_gives_alone_and_reports_progress(tiny, tmp_path):
+    import pandas as pd
+
+    loaded = tiny["bert"]
+    records = _bigger_records(loaded, tmp_path)
+    steps = []
+    rows = explain_layer(
+        loaded, records, 1, BaselineExplainer(), BaselineSimulator(), progress=lambda *step: steps.append(step)
+    )
+    alone = []
+    for neuron in range(records.manifest.neurons):
+        record_set = neuron_records(loaded, records, 1, neuron)
+        assert not record_set.never_active  # GELU neurons of a random model: each fires somewhere
+        alone.append(explain_neuron(record_set, BaselineExplainer(), BaselineSimulator()).summary_row())
+    pd.testing.assert_frame_equal(rows, pd.DataFrame(alone), check_exact=True)
+
+    done, totals = [step[0] for step in steps], {step[1] for step in steps}
+    (total,) = totals
+    assert done == sorted(set(done)) and done[-1] == total > records.manifest.neurons  # texts run, then neurons
+    assert any(step <= total - records.manifest.neurons for step in done)  # it moves during the forward pass too
+
+
+def test_text_activations_can_keep_other_neurons_of_each_text(tiny):
+    loaded = tiny["bert"]
+    texts = ["the bank of the river", "hello", "a loan from the bank"]
+    every = text_activations(loaded, texts, 1)
+    kept = [np.array([3]), np.array([0, 5, 9]), np.array([], dtype=np.int64)]
+    some = text_activations(loaded, texts, 1, text_neurons=kept)
+    for index, columns in enumerate(kept):
+        np.testing.assert_array_equal(some.activations[index], every.activations[index][:, columns])
+    assert some.tokens == every.tokens and some.spans == every.spans
+    with pytest.raises(ValueError, match="not both"):
+        text_activations(loaded, texts, 1, neurons=np.array([0]), text_neurons=kept)
+    with pytest.raises(ValueError, match="one entry per text"):
+        text_activations(loaded, texts, 1, text_neurons=kept[:2])
+
+
+def test_the_layer_estimate_is_a_forward_pass_over_the_union_plus_a_cost_per_neuron(tiny, tmp_path):
+    from xray.techniques.neuron_explanations import estimate_layer
+
+    loaded = tiny["bert"]
+    records = _bigger_records(loaded, tmp_path)
+    estimate = estimate_layer(loaded, records, 1, BaselineExplainer(), BaselineSimulator(), timed_texts=20)
+    assert estimate.neurons == records.manifest.neurons and estimate.timed_neurons == 6
+    assert estimate.timed_texts == 20 < estimate.texts <= records.manifest.texts
+    parts = estimate.choosing_s + estimate.forward_s + estimate.neurons * estimate.per_neuron_s
+    assert estimate.seconds == pytest.approx(parts)
+    assert f"over the {estimate.texts:,} texts" in estimate.summary() and "timed on 6" in estimate.summary()
 
 
 def test_a_layer_reports_an_undefined_score_as_nan_and_the_table_scores_raw_activations(tiny, tmp_path):

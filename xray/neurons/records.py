@@ -255,19 +255,44 @@ def text_activations(
     max_tokens: int = MAX_TOKENS,
     *,
     neurons: np.ndarray | None = None,
+    text_neurons: list[np.ndarray] | None = None,
+    batch_size: int = 64,
+    progress: Progress | None = None,
 ) -> TextActivations:
-    """The activations of ``neurons`` (default: all) on every non-special token of ``texts`` at ``layer``."""
-    columns = torch.as_tensor(neurons) if neurons is not None else slice(None)
+    """The activations of ``neurons`` (default: all) on every non-special token of ``texts`` at ``layer``, run in
+    batches of ``batch_size`` texts of similar length; ``progress(done, total)`` over texts after each batch.
+
+    text_neurons: instead of ``neurons``, per text the neurons kept for that text alone (a whole layer's records
+    run every text once and keep, of its (tokens, neurons) activations, the few columns of the neurons it is a
+    record of). ValueError for both at once, or for one entry per text missing.
+    """
+    if neurons is not None and text_neurons is not None:
+        raise ValueError("Pass neurons (the same for every text) or text_neurons (per text), not both.")
+    if text_neurons is not None and len(text_neurons) != len(texts):
+        raise ValueError(f"text_neurons needs one entry per text: {len(text_neurons)} for {len(texts)} texts.")
+    every = np.asarray(neurons) if neurons is not None else slice(None)
     encoding = _encode(loaded, texts, max_tokens)
     tokens: list[list[str]] = [[] for _ in texts]
     spans: list[list[tuple[int, int]]] = [[] for _ in texts]
     activations: list[np.ndarray] = [np.zeros(0) for _ in texts]
+    done = 0
     with torch.inference_mode(), captured_mlp(loaded, [layer]) as captured:
-        for chunk in _batches(encoding, 64):
+        for chunk in _batches(encoding, batch_size):
             _run(loaded, encoding, chunk)
+            values = captured[layer].float().cpu().numpy()  # (batch, length, neurons)
             for row, index in enumerate(chunk):
                 kept = np.flatnonzero(np.array(encoding["special_tokens_mask"][index]) == 0)
                 spans[index] = [tuple(encoding["offset_mapping"][index][position]) for position in kept]
                 tokens[index] = [texts[index][start:end] for start, end in spans[index]]
-                activations[index] = captured[layer][row, kept][:, columns].float().cpu().numpy()
+                activations[index] = values[row, kept][:, every if text_neurons is None else text_neurons[index]]
+            done += len(chunk)
+            if progress is not None:
+                progress(done, len(texts))
     return TextActivations(tokens, spans, activations)
+
+
+def padded_tokens(loaded: LoadedModel, texts: list[str], max_tokens: int = MAX_TOKENS, batch_size: int = 64) -> int:
+    """The tokens :func:`text_activations` runs over ``texts``, padding included: what its time grows with."""
+    encoding = _encode(loaded, texts, max_tokens)
+    lengths = np.array([len(ids) for ids in encoding["input_ids"]])
+    return int(sum(len(chunk) * lengths[chunk].max() for chunk in _batches(encoding, batch_size)))

@@ -29,7 +29,7 @@ import pandas as pd
 
 from xray.models.loading import LoadedModel
 from xray.neurons.baseline import explain_baseline, simulate_baseline
-from xray.neurons.records import NeuronRecords, text_activations
+from xray.neurons.records import NeuronRecords, TextActivations, padded_tokens, text_activations
 from xray.neurons.scoring import Score, normalised, score
 from xray.results import json_text
 
@@ -129,45 +129,104 @@ def _record_ids(records: NeuronRecords, layer: int, neuron: int, seed: int) -> d
     }
 
 
+def _layer_ids(records: NeuronRecords, layer: int, neurons: list[int], seed: int) -> list[dict[str, np.ndarray]]:
+    """:func:`_record_ids` of many neurons at once, from one read of the layer's maxima: the same stable orders of
+    the same float32 values as :meth:`NeuronRecords.top_texts` and :meth:`NeuronRecords.quantile_texts`, sorted
+    for every neuron together."""
+    maxima = np.ascontiguousarray(np.asarray(records.maxima(layer)[:, neurons], dtype=np.float32).T)  # (neurons, texts)
+    top = np.argsort(-maxima, axis=1, kind="stable")[:, :TOP_RECORDS]
+    texts = maxima.shape[1]
+    at = np.minimum((np.asarray(QUANTILES) * texts).astype(int), texts - 1)
+    quantile = np.argsort(maxima, axis=1, kind="stable")[:, at]
+    ids = []
+    for row, neuron in enumerate(neurons):
+        splits = top_splits(top[row])
+        random = records.random_texts(RANDOM_RECORDS, neuron_seed(seed, layer, neuron), top[row])
+        ids.append(
+            {
+                "explanation": splits[EXPLANATION_SPLIT],
+                "top": splits[SCORING_SPLIT],
+                "random": random,
+                "quantile": quantile[row],
+            }
+        )
+    return ids
+
+
+@dataclass(frozen=True)
+class _RecordTexts:
+    """The union of several neurons' record texts, each run once: ``text_ids`` (texts,) ascending and their texts;
+    per text, ``neurons[i]`` (ascending) the neurons it is a record of, and ``computed.activations[i]``
+    (tokens, len(neurons[i])) their activations on it."""
+
+    text_ids: np.ndarray
+    texts: list[str]
+    neurons: list[np.ndarray]
+    computed: TextActivations
+
+
+def _union(records: NeuronRecords, neurons: list[int], ids: list[dict[str, np.ndarray]]) -> tuple[np.ndarray, list]:
+    """The union of the neurons' record texts, (texts,) ascending, and per text the neurons (ascending) needing it."""
+    text_ids = np.concatenate([np.concatenate(list(chosen.values())) for chosen in ids]).astype(np.int64)
+    owners = np.repeat(np.asarray(neurons, dtype=np.int64), [sum(map(len, chosen.values())) for chosen in ids])
+    pair_texts, pair_neurons = np.divmod(
+        np.unique(text_ids * records.manifest.neurons + owners), records.manifest.neurons
+    )
+    union, starts = np.unique(pair_texts, return_index=True)
+    return union, np.split(pair_neurons, starts[1:])
+
+
+def _run_texts(
+    loaded: LoadedModel,
+    records: NeuronRecords,
+    layer: int,
+    union: np.ndarray,
+    neurons: list[np.ndarray],
+    progress: Progress | None = None,
+) -> _RecordTexts:
+    texts = _texts(records, union)
+    computed = text_activations(
+        loaded, texts, layer, records.manifest.max_tokens, text_neurons=neurons, progress=progress
+    )
+    return _RecordTexts(union, texts, neurons, computed)
+
+
+def _texts(records: NeuronRecords, text_ids: np.ndarray) -> list[str]:
+    return records.texts["text"].astype(str).to_numpy()[text_ids].tolist()
+
+
+def _neuron_set(found: _RecordTexts, layer: int, neuron: int, chosen: dict[str, np.ndarray]) -> NeuronRecordSet:
+    """The neuron's records, from texts already run; normalised against its largest activation over them."""
+    raw = []
+    for kind, text_ids in chosen.items():
+        for text_id in text_ids:
+            index = int(np.searchsorted(found.text_ids, text_id))
+            column = int(np.searchsorted(found.neurons[index], neuron))
+            raw.append((kind, int(text_id), index, found.computed.activations[index][:, column]))
+    peak = max((float(values.max()) for *_, values in raw if len(values)), default=0.0)
+    built = [
+        Record(
+            text_id,
+            kind,
+            found.texts[index],
+            found.computed.tokens[index],
+            found.computed.spans[index],
+            values,
+            normalised(values, peak),
+        )
+        for kind, text_id, index, values in raw
+    ]
+    return NeuronRecordSet(layer, neuron, peak, built)
+
+
 def neuron_records(
     loaded: LoadedModel, records: NeuronRecords, layer: int, neuron: int, *, seed: int = 0
 ) -> NeuronRecordSet:
     """The neuron's explanation, scoring and quantile records with their token-level activations."""
     records.check(layer, neuron)
     ids = _record_ids(records, layer, neuron, seed)
-    return _record_set(loaded, records, layer, [neuron], [ids])[0]
-
-
-def _record_set(
-    loaded: LoadedModel, records: NeuronRecords, layer: int, neurons: list[int], ids: list[dict[str, np.ndarray]]
-) -> list[NeuronRecordSet]:
-    """Record sets of several neurons of one layer, from one forward pass over the union of their texts."""
-    union = np.unique(np.concatenate([np.concatenate(list(chosen.values())) for chosen in ids]))
-    texts = records.texts["text"].astype(str).to_numpy()[union].tolist()
-    computed = text_activations(loaded, texts, layer, records.manifest.max_tokens, neurons=np.array(neurons))
-    where = {int(text_id): index for index, text_id in enumerate(union)}
-    sets = []
-    for column, (neuron, chosen) in enumerate(zip(neurons, ids, strict=True)):
-        raw = [
-            (kind, int(text_id), computed.activations[where[int(text_id)]][:, column])
-            for kind, text_ids in chosen.items()
-            for text_id in text_ids
-        ]
-        peak = max((float(values.max()) for _, _, values in raw if len(values)), default=0.0)
-        built = [
-            Record(
-                text_id,
-                kind,
-                texts[where[text_id]],
-                computed.tokens[where[text_id]],
-                computed.spans[where[text_id]],
-                values,
-                normalised(values, peak),
-            )
-            for kind, text_id, values in raw
-        ]
-        sets.append(NeuronRecordSet(layer, neuron, peak, built))
-    return sets
+    found = _run_texts(loaded, records, layer, *_union(records, [neuron], [ids]))
+    return _neuron_set(found, layer, neuron, ids)
 
 
 @dataclass(frozen=True)
@@ -291,6 +350,9 @@ def most_active_neurons(activations: np.ndarray, count: int) -> pd.DataFrame:
     return pd.DataFrame({"neuron": neurons, "activation": activations[neurons].round(4)})
 
 
+PROGRESS_EVERY = 32  # neurons explained between two progress reports
+
+
 def explain_layer(
     loaded: LoadedModel,
     records: NeuronRecords,
@@ -299,29 +361,105 @@ def explain_layer(
     simulator: Simulator,
     *,
     neurons: list[int] | None = None,
-    chunk: int = 128,
     seed: int = 0,
     progress: Progress | None = None,
 ) -> pd.DataFrame:
-    """:meth:`NeuronExplanation.summary_row` of every neuron of ``layer`` (or of ``neurons``), computing the
-    records of ``chunk`` neurons per forward pass. Neurons that never activate, and those whose score is undefined
-    (a constant side), get a row with a NaN score."""
+    """:meth:`NeuronExplanation.summary_row` of every neuron of ``layer`` (or of ``neurons``), row for row what
+    :func:`explain_neuron` gives on :func:`neuron_records`. The union of their record texts is run once, in
+    batches, keeping of each text only the activations of the neurons it is a record of. Neurons that never
+    activate, and those whose score is undefined (a constant side), get a row with a NaN score.
+
+    progress(done, total) counts steps: each text run, then each neuron explained (total: texts + neurons).
+    """
     chosen = list(range(records.manifest.neurons)) if neurons is None else neurons
     for neuron in chosen:
         records.check(layer, neuron)
+    ids = _layer_ids(records, layer, chosen, seed)
+    union, text_neurons = _union(records, chosen, ids)
+    total = len(union) + len(chosen)
+    report = None if progress is None else lambda done, _texts: progress(done, total)
+    found = _run_texts(loaded, records, layer, union, text_neurons, report)
     rows = []
-    for start in range(0, len(chosen), chunk):
-        group = chosen[start : start + chunk]
-        ids = [_record_ids(records, layer, neuron, seed) for neuron in group]
-        for record_set in _record_set(loaded, records, layer, group, ids):
-            if record_set.never_active:
-                rows.append(
-                    {"layer": layer, "neuron": record_set.neuron, "explanation": NEVER_ACTIVE}
-                    | {"explainer": explainer.name, "simulator": simulator.name}
-                    | {"top_and_random": np.nan, "random_only": np.nan}
-                )
-            else:
-                rows.append(explain_neuron(record_set, explainer, simulator).summary_row())
-        if progress is not None:
-            progress(min(start + chunk, len(chosen)), len(chosen))
+    for step, (neuron, neuron_ids) in enumerate(zip(chosen, ids, strict=True), start=1):
+        rows.append(_layer_row(_neuron_set(found, layer, neuron, neuron_ids), explainer, simulator))
+        if progress is not None and (step % PROGRESS_EVERY == 0 or step == len(chosen)):
+            progress(len(union) + step, total)
     return pd.DataFrame(rows)
+
+
+def _layer_row(record_set: NeuronRecordSet, explainer: Explainer, simulator: Simulator) -> dict:
+    if record_set.never_active:
+        return (
+            {"layer": record_set.layer, "neuron": record_set.neuron, "explanation": NEVER_ACTIVE}
+            | {"explainer": explainer.name, "simulator": simulator.name}
+            | {"top_and_random": np.nan, "random_only": np.nan}
+        )
+    return explain_neuron(record_set, explainer, simulator).summary_row()
+
+
+@dataclass(frozen=True)
+class LayerEstimate:
+    """How long :func:`explain_layer` takes on every neuron of a layer, from timed samples.
+
+    neurons: the layer's; texts: the union of their record texts (run once); choosing_s: choosing every neuron's
+    records (done in full: it also gives the union); forward_s: the forward pass over the union, timed on
+    ``timed_texts`` of its texts and scaled by the tokens its batches hold (padding included); per_neuron_s:
+    building one neuron's records, explaining, simulating and scoring it, timed on ``timed_neurons`` neurons.
+    """
+
+    neurons: int
+    texts: int
+    choosing_s: float
+    forward_s: float
+    per_neuron_s: float
+    timed_texts: int
+    timed_neurons: int
+
+    @property
+    def seconds(self) -> float:
+        return self.choosing_s + self.forward_s + self.neurons * self.per_neuron_s
+
+    def summary(self) -> str:
+        return (
+            f"about {self.seconds:,.0f} s: {self.forward_s:,.1f} s for one forward pass over the {self.texts:,} "
+            f"texts of the layer's records (timed on {self.timed_texts:,}), {1000 * self.per_neuron_s:,.1f} ms a "
+            f"neuron for {self.neurons:,} neurons' records, explanations, simulations and scores (timed on "
+            f"{self.timed_neurons}), {self.choosing_s:,.1f} s choosing the records"
+        )
+
+
+def estimate_layer(
+    loaded: LoadedModel,
+    records: NeuronRecords,
+    layer: int,
+    explainer: Explainer,
+    simulator: Simulator,
+    *,
+    timed_texts: int = 256,
+    timed_neurons: int = 6,
+    seed: int = 0,
+) -> LayerEstimate:
+    """The time :func:`explain_layer` takes on the whole of ``layer``: its fixed cost (the forward pass over the
+    union of the neurons' record texts, timed on ``timed_texts`` texts drawn from it) and its cost per neuron
+    (timed on ``timed_neurons`` neurons spread over the layer, their texts run first)."""
+    chosen = list(range(records.manifest.neurons))
+    records.check(layer, 0)
+    started = time.perf_counter()
+    ids = _layer_ids(records, layer, chosen, seed)
+    union, text_neurons = _union(records, chosen, ids)
+    choosing_s = time.perf_counter() - started
+
+    drawn = np.sort(np.random.default_rng(seed).choice(len(union), size=min(timed_texts, len(union)), replace=False))
+    started = time.perf_counter()
+    sample = _run_texts(loaded, records, layer, union[drawn], [text_neurons[index] for index in drawn])
+    sample_s = time.perf_counter() - started
+    max_tokens = records.manifest.max_tokens
+    scale = padded_tokens(loaded, _texts(records, union), max_tokens) / padded_tokens(loaded, sample.texts, max_tokens)
+
+    timed = sorted({int(n) for n in np.linspace(0, len(chosen) - 1, timed_neurons).round()})
+    found = _run_texts(loaded, records, layer, *_union(records, timed, [ids[n] for n in timed]))
+    started = time.perf_counter()
+    for neuron in timed:
+        _layer_row(_neuron_set(found, layer, neuron, ids[neuron]), explainer, simulator)
+    per_neuron_s = (time.perf_counter() - started) / len(timed)
+    return LayerEstimate(len(chosen), len(union), choosing_s, sample_s * scale, per_neuron_s, len(drawn), len(timed))
