@@ -17,6 +17,7 @@ import streamlit as st
 from components.feedback import remaining, user_errors
 from components.jobs import finished_job, job_running, start_job
 from components.link_state import linked
+from components.model import cached_model
 from components.navigation import PageInfo
 from components.page import start_page
 from components.sidebar import Selection, use_text
@@ -164,6 +165,19 @@ def start_corpus_page(info: PageInfo) -> CorpusPage:
 
 def store_settings(selection: Selection) -> StoreSettings:
     return StoreSettings(bf16=bf16_is_fast(selection.model.device))
+
+
+def prebuild_default_store(model_name: str) -> None:
+    """Start building the store of ``model_name`` over the default corpus in a child job, unless it is on disk or
+    being built: the background warm-up (:mod:`components.warm_up`) calls it once the server is idle, so the first
+    corpus page finds the store ready, or follows the build already under way."""
+    loaded = cached_model(model_name)
+    corpus = load_builtin(next(iter(BUILTIN_CORPORA)))
+    settings = StoreSettings(bf16=bf16_is_fast(loaded.device))
+    root = default_cache_root()
+    name = store_name(loaded, corpus, settings)
+    if locate_store(loaded, corpus, root, settings) is None and build_status(root, name) is None:
+        _start_build(model_name, corpus, settings, root, name)
 
 
 def activation_store(selection: Selection, corpus: Corpus) -> StoreKey:

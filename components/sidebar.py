@@ -78,11 +78,17 @@ def _use_example() -> None:
         st.session_state["example"] = None
 
 
+def model_choices() -> tuple[str, ...]:
+    """The sidebar's model choices, the default first: in public mode the allow-list, else every known model and
+    "Other"."""
+    policy = current_policy()
+    return tuple(policy.allowed) if policy is not None else MODEL_CHOICES
+
+
 def _model_name() -> str:
     """The model picked: in public mode one of the allow-list (no folder, no other id), else any; a link naming
     something else (or "Other" in public mode) opens the default."""
-    policy = current_policy()
-    choices = policy.allowed if policy is not None else MODEL_CHOICES
+    choices = model_choices()
     choice = linked(st.selectbox, "Model", key="model", default=choices[0], valid=choices, options=choices)
     if choice != OTHER_MODEL:
         return choice

@@ -1,15 +1,22 @@
-"""The one-off numba compilations of shap (about 6 s of CPU) and UMAP (3 to 20 s), done in the background once per
-server process so the first SHAP run and the first UMAP projection do not pay for them.
+"""What a freshly started server prepares in the background, once per process, so that no later page waits for it:
+
+1. the sidebar's default model, loaded (a visitor who opened the home page first finds it ready);
+2. the default corpus's activation store for that model, started as a child job when it is not on disk
+   (:func:`components.corpus.prebuild_default_store`; the child runs on another core, and the first corpus page
+   finds the store ready or follows the build);
+3. the one-off numba compilations of shap (about 6 s of CPU) and UMAP (3 to 20 s), so the first SHAP run and the
+   first UMAP projection do not pay for them.
 
 The thread starts after a first page has run, then waits until no script has run for :data:`IDLE_S` seconds
-before importing shap and compiling: both mostly hold Python's interpreter lock and would otherwise slow
-whatever a visitor is doing. Script runs report themselves with :func:`script_running` (the entry point
-wraps every page run in it).
+before each step: loading and compiling mostly hold Python's interpreter lock and would otherwise slow whatever a
+visitor is doing. Script runs report themselves with :func:`script_running` (the entry point wraps every page
+run in it). ``XRAY_WARM_UP=off`` turns it off (for tests that count jobs or time a page alone).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +26,8 @@ import streamlit as st
 
 log = logging.getLogger("xray")
 IDLE_S = 2.0
+WARM_UP_ENV = "XRAY_WARM_UP"
+OFF = {"0", "off", "false", "no"}
 _lock = threading.Lock()
 _running = 0
 _last_finished = time.monotonic()
@@ -52,14 +61,23 @@ def _wait_for_idle() -> None:
 def _warm() -> None:
     try:
         _wait_for_idle()
-        # Imported here, in the background and once idle: shap and umap take seconds to import.
+        # Imported here, in the background and once idle: the model's libraries, shap and umap take seconds.
+        from components.corpus import prebuild_default_store
+        from components.model import cached_model
+        from components.sidebar import model_choices
+
+        default_model = model_choices()[0]
+        cached_model(default_model)
+        _wait_for_idle()
+        prebuild_default_store(default_model)
+        _wait_for_idle()
         from xray.techniques import projections, shap_explain
 
         shap_explain.warm_up()
         _wait_for_idle()
         projections.warm_up()
     except Exception:
-        log.exception("Background warm-up failed; the first SHAP or UMAP run will compile instead")
+        log.exception("Background warm-up failed; the pages will load, build and compile what they need instead")
 
 
 @st.cache_resource(show_spinner=False)
@@ -70,5 +88,7 @@ def _warm_up_thread() -> threading.Thread:
 
 
 def start_warm_up() -> None:
-    """Start the background warm-up if this process has not yet (idempotent and cheap)."""
-    _warm_up_thread()
+    """Start the background warm-up if this process has not yet and ``XRAY_WARM_UP`` is not off (idempotent and
+    cheap)."""
+    if os.environ.get(WARM_UP_ENV, "").strip().lower() not in OFF:
+        _warm_up_thread()

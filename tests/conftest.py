@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
+from components.warm_up import WARM_UP_ENV
 from tests.app_server import CHROMIUM, CHROMIUM_ARGS
 from tests.tiny_models import BUILDERS
 from xray.models.loading import EMBEDDED_MODEL, LoadedModel, load_model
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Activation stores built by the tests (pages included) go to a fresh folder, never the user's cache.
 os.environ[CACHE_ENV] = tempfile.mkdtemp(prefix="xray-test-cache-")
+# No background warm-up in the tests' servers and AppTest runs: a store build started behind a test's back would
+# race the tests that build or count stores and jobs. tests/test_architecture.py tests the warm-up itself.
+os.environ[WARM_UP_ENV] = "off"
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from components.navigation import PageInfo, discover_pages, read_page_info
 from tests.pages import ROOT
+from xray.corpora.corpus import Corpus
 from xray.results import Result, json_text
+from xray.store.activations import BuildStatus, StoreSettings, build_store, store_name
 
 
 def _imports(path: Path) -> set[str]:
@@ -143,3 +146,52 @@ def test_the_warm_up_waits_for_an_idle_server(monkeypatch):
     assert not warm_up.server_idle()  # a script has only just finished
     time.sleep(0.06)
     assert warm_up.server_idle()
+
+
+def test_the_warm_up_loads_the_default_model_starts_its_store_then_compiles(monkeypatch):
+    import components.corpus
+    import components.model
+    import components.sidebar
+    from components import warm_up
+    from xray.techniques import projections, shap_explain
+
+    monkeypatch.setattr(warm_up, "IDLE_S", 0.0)
+    steps: list[str] = []
+    monkeypatch.setattr(components.model, "cached_model", lambda name: steps.append(f"load {name}"))
+    monkeypatch.setattr(components.corpus, "prebuild_default_store", lambda name: steps.append(f"store {name}"))
+    monkeypatch.setattr(shap_explain, "warm_up", lambda: steps.append("shap"))
+    monkeypatch.setattr(projections, "warm_up", lambda: steps.append("umap"))
+    warm_up._warm()
+    default = components.sidebar.model_choices()[0]
+    assert steps == [f"load {default}", f"store {default}", "shap", "umap"]
+
+
+def test_the_warm_up_is_off_where_the_environment_says_so(monkeypatch):
+    from components import warm_up
+
+    started = []
+    monkeypatch.setattr(warm_up, "_warm_up_thread", lambda: started.append(True))
+    monkeypatch.setenv(warm_up.WARM_UP_ENV, "off")
+    warm_up.start_warm_up()
+    monkeypatch.setenv(warm_up.WARM_UP_ENV, "")
+    warm_up.start_warm_up()
+    assert started == [True]
+
+
+def test_the_default_store_is_prebuilt_only_when_neither_on_disk_nor_being_built(tiny, tmp_path, monkeypatch):
+    import components.corpus as corpus_component
+
+    corpus = Corpus("tiny", pd.DataFrame({"text": ["the bank of the river", "the bank sent a letter"]}))
+    monkeypatch.setattr(corpus_component, "cached_model", lambda name: tiny["bert"])
+    monkeypatch.setattr(corpus_component, "load_builtin", lambda name: corpus)
+    monkeypatch.setattr(corpus_component, "default_cache_root", lambda: tmp_path)
+    builds = []
+    monkeypatch.setattr(corpus_component, "_start_build", lambda *arguments: builds.append(arguments[-1]))
+    corpus_component.prebuild_default_store("tiny-bert")
+    assert builds == [store_name(tiny["bert"], corpus, StoreSettings())]
+    with monkeypatch.context() as busy:
+        busy.setattr(corpus_component, "build_status", lambda root, name: BuildStatus(1, 2, "computing"))
+        corpus_component.prebuild_default_store("tiny-bert")
+    build_store(tiny["bert"], corpus, tmp_path, StoreSettings(), tags=False)
+    corpus_component.prebuild_default_store("tiny-bert")
+    assert len(builds) == 1
