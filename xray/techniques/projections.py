@@ -9,7 +9,8 @@ Vectors are normalised first, so distances are cosine distances, as in the Embed
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from importlib import metadata
 from typing import Literal
 
 import faiss
@@ -25,6 +26,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from xray.results import json_text
 from xray.store.activations import ActivationStore, level_name
 from xray.store.search import normalised
+from xray.techniques import projection_cache
 
 Method = Literal["PCA", "UMAP"]
 Unit = Literal["text", "piece"]
@@ -34,6 +36,12 @@ PROBE_NEIGHBOURS = 10
 PROBE_FOLDS = 5
 SILHOUETTE_SAMPLE = 2_000
 UMAP_NEIGHBOURS = 15
+UMAP_EPOCHS = 200
+"""UMAP's optimisation epochs: umap-learn's own number above 10,000 points (it runs 500 below). They are nearly all
+of a fit's time (about 9 ms each for 5,000 points on two CPU cores); 500 keep the trustworthiness at k=15 only about
+0.003 to 0.01 higher (bench/store.py measures both)."""
+LAYOUT_VERSION = 1
+"""Raise it when a change to this module moves the coordinates of a layout kept on disk."""
 WARM_UP_POINTS = 300
 
 
@@ -46,6 +54,7 @@ class Projection:
     query: the sidebar sentence's coordinates (x, y[, z]) in the same space, or None.
     explained_variance: for PCA, the share of variance each axis keeps; empty for UMAP.
     clusters: per cluster its size, dominant label and most distinctive words (see :func:`cluster_summary`).
+    from_disk: whether the coordinates were read from disk (fitted by an earlier visit) rather than fitted now.
     """
 
     method: Method
@@ -56,6 +65,7 @@ class Projection:
     query: tuple[float, ...] | None
     explained_variance: tuple[float, ...]
     clusters: pd.DataFrame
+    from_disk: bool = False
 
     @property
     def axes(self) -> list[str]:
@@ -93,35 +103,99 @@ def sample_vectors(store: ActivationStore, level: int, unit: Unit, rows: np.ndar
     return np.asarray(source[rows], dtype=np.float32)
 
 
+@dataclass(frozen=True, eq=False)
+class Layout:
+    """A fitted projection of n normalised vectors, and what places a new vector among them.
+
+    coordinates: (n, dimensions) float32. explained_variance: PCA's share of the variance per axis; empty for UMAP.
+    mean: (hidden,) and components: (dimensions, hidden), PCA's linear map; None for UMAP, which places a new
+    vector from its nearest sample points instead (see :func:`place_query`).
+    """
+
+    method: Method
+    coordinates: np.ndarray
+    explained_variance: tuple[float, ...]
+    mean: np.ndarray | None = None
+    components: np.ndarray | None = None
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The layout as named arrays (see :func:`layout_from_arrays`)."""
+        arrays = {"coordinates": self.coordinates, "explained_variance": np.array(self.explained_variance)}
+        if self.mean is not None and self.components is not None:
+            arrays |= {"mean": self.mean, "components": self.components}
+        return arrays
+
+
+def layout_from_arrays(method: Method, arrays: dict[str, np.ndarray]) -> Layout:
+    """The inverse of :meth:`Layout.arrays`."""
+    return Layout(
+        method=method,
+        coordinates=arrays["coordinates"],
+        explained_variance=tuple(float(v) for v in arrays["explained_variance"]),
+        mean=arrays.get("mean"),
+        components=arrays.get("components"),
+    )
+
+
+def fit_layout(
+    data: np.ndarray, method: Method, dimensions: int = 2, seed: int = 0, epochs: int = UMAP_EPOCHS
+) -> Layout:
+    """Fit ``method`` to data: (n, hidden) normalised vectors. epochs: UMAP's optimisation epochs."""
+    if dimensions not in (2, 3):
+        raise ValueError(f"Projections have 2 or 3 dimensions, not {dimensions}.")
+    if len(data) <= dimensions:
+        raise ValueError(f"Projecting needs more than {dimensions} points; the sample has {len(data)}.")
+    if method == "PCA":
+        fitted = PCA(n_components=dimensions, random_state=seed).fit(data)
+        return Layout(
+            method=method,
+            coordinates=fitted.transform(data).astype(np.float32),
+            explained_variance=tuple(float(v) for v in fitted.explained_variance_ratio_),
+            mean=fitted.mean_.astype(np.float32),
+            components=fitted.components_.astype(np.float32),
+        )
+    if method == "UMAP":
+        if epochs < 1:
+            raise ValueError(f"UMAP needs at least 1 epoch, got {epochs}.")
+        return Layout(method=method, coordinates=_umap(data, dimensions, seed, epochs), explained_variance=())
+    raise ValueError(f"Unknown method {method!r}; pick one of {METHODS}.")
+
+
+def place_query(layout: Layout, data: np.ndarray, query_data: np.ndarray) -> np.ndarray:
+    """(dimensions,) where the fitted ``layout`` of data: (n, hidden) puts query_data: (1, hidden), without changing
+    it. PCA applies its linear map. UMAP takes the similarity-weighted mean of the query's UMAP_NEIGHBOURS nearest
+    sample points' coordinates: where UMAP's own ``transform`` starts a new point (without the few optimisation
+    steps that follow), and it needs no fitted reducer, so a layout read from disk places a query too."""
+    if layout.mean is not None and layout.components is not None:
+        return ((query_data[0] - layout.mean) @ layout.components.T).astype(np.float32)
+    neighbours = min(UMAP_NEIGHBOURS, len(data) - 1)
+    similarities, indices = faiss.knn(query_data, data, neighbours, metric=faiss.METRIC_INNER_PRODUCT)
+    weights = np.maximum(similarities[0], 1e-6)
+    return (weights[:, None] * layout.coordinates[indices[0]]).sum(axis=0) / weights.sum()
+
+
 def project(
-    vectors: np.ndarray, method: Method, dimensions: int = 2, query: np.ndarray | None = None, seed: int = 0
+    vectors: np.ndarray,
+    method: Method,
+    dimensions: int = 2,
+    query: np.ndarray | None = None,
+    seed: int = 0,
+    epochs: int = UMAP_EPOCHS,
 ) -> tuple[np.ndarray, np.ndarray | None, tuple[float, ...]]:
     """(coordinates (n, dimensions), the query's (dimensions,) or None, explained variance per axis (PCA only)).
 
     vectors: (n, hidden); query: (hidden,), placed by the fitted projection without changing it.
     """
-    if dimensions not in (2, 3):
-        raise ValueError(f"Projections have 2 or 3 dimensions, not {dimensions}.")
-    if len(vectors) <= dimensions:
-        raise ValueError(f"Projecting needs more than {dimensions} points; the sample has {len(vectors)}.")
     data = normalised(vectors)
-    query_data = normalised(query[None]) if query is not None else None
-    if method == "PCA":
-        fitted = PCA(n_components=dimensions, random_state=seed).fit(data)
-        placed = fitted.transform(query_data)[0] if query_data is not None else None
-        return fitted.transform(data), placed, tuple(float(v) for v in fitted.explained_variance_ratio_)
-    if method == "UMAP":
-        return (*_umap(data, query_data, dimensions, seed), ())
-    raise ValueError(f"Unknown method {method!r}; pick one of {METHODS}.")
+    layout = fit_layout(data, method, dimensions, seed, epochs)
+    placed = place_query(layout, data, normalised(query[None])) if query is not None else None
+    return layout.coordinates, placed, layout.explained_variance
 
 
-def _umap(
-    data: np.ndarray, query_data: np.ndarray | None, dimensions: int, seed: int
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """UMAP over a cosine k-nearest-neighbour graph found by FAISS (exact), so pynndescent's graph search, whose
-    numba compilation costs about a minute in a fresh process, never runs. A query is placed at the
-    similarity-weighted mean of its UMAP_NEIGHBOURS nearest sample points' coordinates: where UMAP's own
-    ``transform`` starts a new point (without the few optimisation steps that follow)."""
+def _umap(data: np.ndarray, dimensions: int, seed: int, epochs: int) -> np.ndarray:
+    """(n, dimensions) UMAP of data: (n, hidden) normalised, over a cosine k-nearest-neighbour graph found by FAISS
+    (exact), so pynndescent's graph search, whose numba compilation costs about a minute in a fresh process, never
+    runs. ``random_state`` makes it deterministic (and single-threaded)."""
     import umap  # imported on use: numba compiles parts of it on first use (see components.warm_up)
 
     neighbours = min(UMAP_NEIGHBOURS, len(data) - 1)
@@ -131,18 +205,49 @@ def _umap(
         n_components=dimensions,
         n_neighbors=neighbours,
         metric="cosine",
+        n_epochs=epochs,
         random_state=seed,
         n_jobs=1,
         precomputed_knn=(indices, distances, None),
     )
-    with warnings.catch_warnings():  # it warns that transform() will be unavailable; the query is placed below
+    with warnings.catch_warnings():  # it warns that transform() will be unavailable; place_query does without it
         warnings.filterwarnings("ignore", message="precomputed_knn", category=UserWarning)
-        coordinates = reducer.fit_transform(data)
-    if query_data is None:
-        return coordinates, None
-    query_similarities, query_indices = faiss.knn(query_data, data, neighbours, metric=faiss.METRIC_INNER_PRODUCT)
-    weights = np.maximum(query_similarities[0], 1e-6)
-    return coordinates, (weights[:, None] * coordinates[query_indices[0]]).sum(axis=0) / weights.sum()
+        return reducer.fit_transform(data).astype(np.float32)
+
+
+def stored_layout(
+    store: ActivationStore,
+    level: int,
+    unit: Unit,
+    method: Method,
+    rows: np.ndarray,
+    data: np.ndarray,
+    dimensions: int = 2,
+    seed: int = 0,
+) -> tuple[Layout, bool]:
+    """(the layout of data: (len(rows), hidden), the normalised vectors of ``rows`` at ``level``, True if it was
+    read from disk). Layouts are kept under the store's folder (see :mod:`xray.techniques.projection_cache`)."""
+    package = "umap-learn" if method == "UMAP" else "scikit-learn"
+    about = {
+        "version": LAYOUT_VERSION,
+        "store": asdict(store.manifest),
+        "level": level,
+        "unit": unit,
+        "method": method,
+        "rows": projection_cache.rows_digest(rows),
+        "points": len(rows),
+        "dimensions": dimensions,
+        "seed": seed,
+        "fitter": f"{package} {metadata.version(package)}",
+        "settings": {"neighbours": UMAP_NEIGHBOURS, "epochs": UMAP_EPOCHS} if method == "UMAP" else {},
+    }
+    path = projection_cache.cache_path(store.folder / projection_cache.FOLDER, about)
+    arrays = projection_cache.read_arrays(path, about)
+    if arrays is not None and arrays.get("coordinates", np.empty(0)).shape == (len(rows), dimensions):
+        return layout_from_arrays(method, arrays), True
+    layout = fit_layout(data, method, dimensions, seed)
+    projection_cache.write_arrays(path, about, layout.arrays())
+    return layout, False
 
 
 def suggest_clusters(vectors: np.ndarray, candidates: range = CLUSTER_RANGE, seed: int = 0) -> pd.DataFrame:
@@ -252,18 +357,22 @@ def build_projection(
     *,
     dimensions: int = 2,
     query: np.ndarray | None = None,
+    seed: int = 0,
 ) -> Projection:
-    """Project the sampled ``rows`` at ``level``, cluster them into ``clusters`` groups, and place ``query``.
+    """Project the sampled ``rows`` at ``level`` (or read the layout an earlier call kept on disk), cluster them
+    into ``clusters`` groups, and place ``query``.
 
     rows: text ids (unit "text") or stored piece rows (unit "piece"); query: (hidden,) or None.
     """
     vectors = sample_vectors(store, level, unit, rows)
-    coordinates, placed, explained = project(vectors, method, dimensions, query)
+    data = normalised(vectors)
+    layout, from_disk = stored_layout(store, level, unit, method, rows, data, dimensions, seed)
+    placed = place_query(layout, data, normalised(query[None])) if query is not None else None
     points = point_table(store, unit, rows)
     label_column = store.manifest.label_column
     points["label"] = points[label_column].astype(str) if label_column else ""
-    points["cluster"] = cluster(vectors, clusters)
-    for axis, values in zip(["x", "y", "z"], coordinates.T, strict=False):
+    points["cluster"] = cluster(vectors, clusters, seed)
+    for axis, values in zip(["x", "y", "z"], layout.coordinates.T, strict=False):
         points[axis] = values.round(4)
     return Projection(
         method=method,
@@ -272,8 +381,9 @@ def build_projection(
         dimensions=dimensions,
         points=points,
         query=tuple(float(v) for v in placed) if placed is not None else None,
-        explained_variance=explained,
+        explained_variance=layout.explained_variance,
         clusters=cluster_summary(points, unit),
+        from_disk=from_disk,
     )
 
 

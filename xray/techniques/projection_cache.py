@@ -1,0 +1,65 @@
+"""Fitted projections kept on disk, so a revisit, a second session or a server restart does not fit them again.
+
+A projection's arrays are one ``.npz`` file, named after a digest of ``about`` (everything the arrays depend on:
+the store's manifest, level, unit, method, the sampled rows, seed, dimensions, the fitter's settings and version)
+and holding ``about`` itself, which a read checks. Files are written to a temporary name and renamed into place,
+so a reader never sees half a file; a damaged or foreign file reads as missing and is fitted and written again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger("xray")
+FOLDER = "projections"
+ABOUT = "about"
+
+
+def rows_digest(rows: np.ndarray) -> str:
+    """16 hex digits naming the sampled rows (in their order)."""
+    return hashlib.sha256(np.asarray(rows, dtype=np.int64).tobytes()).hexdigest()[:16]
+
+
+def cache_path(folder: Path, about: dict) -> Path:
+    """Where the arrays described by ``about`` (a JSON-serialisable dict) live under ``folder``."""
+    text = json.dumps(about, sort_keys=True)
+    return folder / f"{hashlib.sha256(text.encode()).hexdigest()[:24]}.npz"
+
+
+def read_arrays(path: Path, about: dict) -> dict[str, np.ndarray] | None:
+    """The arrays stored at ``path`` for ``about``, or None when there is no such file, it is damaged, or it was
+    written for something else."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            if json.loads(str(stored[ABOUT])) != json.loads(json.dumps(about)):
+                return None
+            return {name: stored[name] for name in stored.files if name != ABOUT}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        log.warning("Fitting again: the stored projection %s is unreadable (%s)", path, error)
+        return None
+
+
+def write_arrays(path: Path, about: dict, arrays: dict[str, np.ndarray]) -> None:
+    """Store ``arrays`` for ``about`` at ``path`` atomically. A folder one cannot write to (a read-only cache) only
+    costs the next visit a fit, so it is logged, not raised."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as file:
+                np.savez(file, **{ABOUT: np.array(json.dumps(about, sort_keys=True))}, **arrays)
+            os.replace(temporary, path)
+        finally:
+            Path(temporary).unlink(missing_ok=True)
+    except OSError as error:
+        log.warning("Could not keep the projection at %s (%s); it will be fitted again next time", path, error)
