@@ -13,7 +13,9 @@ simulation against the truth.
   :class:`Simulator` predicts each scoring record's activations from it; scored against the RAW true activations
   "top-and-random" (5 top and 5 random records, the paper's main score) and "random-only" (10 random records).
   A score is undefined (NaN) where either side is constant.
-- :func:`explain_layer`: the same for every neuron of a layer, its score distribution.
+- :func:`explain_layer`: the same for every neuron of a layer, its score distribution, row for row what each
+  neuron gives alone, from one forward pass over the union of every neuron's record texts;
+  :func:`estimate_layer`: its time, from that pass timed on a sample of the texts and a few neurons timed.
 Explainers and simulators: the offline baseline (:mod:`xray.neurons.baseline`) or any OpenAI-compatible endpoint.
 """
 
