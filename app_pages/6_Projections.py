@@ -83,7 +83,7 @@ clusters = st.slider(
     + ", ".join(f"{k}: {s:.3f}" for k, s in suggestion.sort_values("k").itertuples(index=False)),
 )
 dimensions = 3 if method == "PCA" else 2
-estimate = "a few seconds" if method == "PCA" else f"about {2 + len(rows) / 1000:.0f} s (a first run compiles too)"
+estimate = "a few seconds" if method == "PCA" else f"about {1 + len(rows) / 2000:.0f} s (a first run compiles too)"
 with user_errors(f"projecting with {method}"), st.spinner(f"Projecting {len(rows):,} points with {method}: {estimate}"):
     projection = cached_projection(
         key,

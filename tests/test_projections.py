@@ -9,6 +9,7 @@ import pytest
 from tests.test_store import SETTINGS, tiny_corpus
 from xray.corpora.corpus import Corpus
 from xray.store.activations import StoreSettings, build_store
+from xray.techniques import projection_cache, projections
 from xray.techniques.projections import (
     build_projection,
     cluster,
@@ -124,3 +125,87 @@ def test_the_separation_sample_keeps_only_labels_with_enough_points():
     chosen = separation_sample(labels, 100, min_per_label=5)
 
     assert set(labels[chosen]) == {"a", "c"} and len(chosen) == 27 and (np.diff(chosen) > 0).all()
+
+
+@pytest.fixture
+def counted_fits(monkeypatch):
+    """The fits made, as (what, points, arguments); fitting the same thing twice fails the test."""
+    fits: list[tuple] = []
+
+    def once(name, fit):
+        def fit_once(data, *args, **kwargs):
+            if (name, len(data), args) in fits:
+                raise AssertionError(f"{name} {args} of {len(data)} points fitted twice; it should be read from disk")
+            fits.append((name, len(data), args))
+            return fit(data, *args, **kwargs)
+
+        return fit_once
+
+    monkeypatch.setattr(projections, "fit_layout", once("layout", projections.fit_layout))
+    monkeypatch.setattr(projections, "cluster", once("clusters", projections.cluster))
+    return fits
+
+
+def test_a_second_projection_reads_the_layout_from_disk_and_places_the_query_alike(tiny, tmp_path, counted_fits):
+    store = build_store(tiny["bert"], tiny_corpus(), tmp_path, SETTINGS, tags=False)
+    rows, query = np.arange(len(store.texts)), store.pooled(2)[0]
+    for method in ("PCA", "UMAP"):
+        first = build_projection(store, 2, "text", method, rows, 2, query=query)
+        again = build_projection(store, 2, "text", method, rows, 2, query=query)
+
+        assert not first.from_disk and again.from_disk
+        pd.testing.assert_frame_equal(first.points, again.points)
+        np.testing.assert_allclose(again.query, first.query, atol=1e-5)
+        assert again.explained_variance == first.explained_variance
+    assert [name for name, *_ in counted_fits] == ["layout", "clusters", "layout"]  # KMeans is the same for both
+
+
+def test_layouts_of_other_levels_rows_dimensions_or_seeds_do_not_collide(tiny, tmp_path):
+    store = build_store(tiny["bert"], tiny_corpus(), tmp_path, SETTINGS, tags=False)
+    rows = np.arange(len(store.texts))
+    variants = [
+        ((2, "text", "PCA", rows, 2), {}),
+        ((1, "text", "PCA", rows, 2), {}),
+        ((2, "text", "PCA", rows[1:], 2), {}),
+        ((2, "text", "PCA", rows, 3), {}),  # other clusters, the same layout
+        ((2, "text", "PCA", rows, 2), {"dimensions": 3}),
+        ((2, "text", "UMAP", rows, 2), {"seed": 1}),
+        ((2, "text", "UMAP", rows, 2), {"seed": 2}),
+        ((2, "piece", "PCA", rows, 2), {}),
+    ]
+    first = [build_projection(store, *args, **kwargs) for args, kwargs in variants]
+    again = [build_projection(store, *args, **kwargs) for args, kwargs in variants]
+
+    assert [projection.from_disk for projection in first] == [False] * 3 + [True] + [False] * 4
+    assert all(projection.from_disk for projection in again)
+    for fitted, read in zip(first, again, strict=True):  # each read its own file, not a neighbour's
+        pd.testing.assert_frame_equal(fitted.points, read.points)
+    assert not np.allclose(first[0].points["x"], first[1].points["x"])
+
+
+@pytest.mark.parametrize("damage", [b"", b"not a zip file", None])
+def test_a_damaged_file_is_fitted_again(tiny, tmp_path, damage):
+    store = build_store(tiny["bert"], tiny_corpus(), tmp_path, SETTINGS, tags=False)
+    rows = np.arange(len(store.texts))
+    first = build_projection(store, 2, "text", "PCA", rows, 2)
+    for path in (store.folder / projection_cache.FOLDER).glob("*.npz"):
+        if damage is None:  # a readable file whose arrays do not fit the sample
+            arrays = dict(np.load(path))
+            np.savez(path, **{name: values[:3] if values.ndim else values for name, values in arrays.items()})
+        else:
+            path.write_bytes(damage)
+    again = build_projection(store, 2, "text", "PCA", rows, 2)
+    third = build_projection(store, 2, "text", "PCA", rows, 2)
+
+    assert not again.from_disk and third.from_disk  # fitted again, and the repaired file is read next time
+    pd.testing.assert_frame_equal(first.points, again.points)
+
+
+def test_a_read_only_cache_costs_a_fit_not_an_error(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError("read-only")
+
+    monkeypatch.setattr(projection_cache.tempfile, "mkstemp", refuse)
+    projection_cache.write_arrays(tmp_path / "layout.npz", {"a": 1}, {"x": np.zeros(2)})
+
+    assert projection_cache.read_arrays(tmp_path / "layout.npz", {"a": 1}) is None

@@ -1,8 +1,9 @@
-"""Fitted projections kept on disk, so a revisit, a second session or a server restart does not fit them again.
+"""Fitted projections and clusters kept on disk, so a revisit, a second session or a server restart does not fit
+them again.
 
-A projection's arrays are one ``.npz`` file, named after a digest of ``about`` (everything the arrays depend on:
-the store's manifest, level, unit, method, the sampled rows, seed, dimensions, the fitter's settings and version)
-and holding ``about`` itself, which a read checks. Files are written to a temporary name and renamed into place,
+Each result's arrays are one ``.npz`` file, named after a digest of ``about`` (everything the arrays depend on:
+the store's manifest, level, unit, the sampled rows, seed, the method and its settings and version) and holding
+``about`` itself, which a read checks. Files are written to a temporary name and renamed into place,
 so a reader never sees half a file; a damaged or foreign file reads as missing and is fitted and written again.
 """
 
@@ -14,6 +15,7 @@ import logging
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -63,3 +65,17 @@ def write_arrays(path: Path, about: dict, arrays: dict[str, np.ndarray]) -> None
             Path(temporary).unlink(missing_ok=True)
     except OSError as error:
         log.warning("Could not keep the projection at %s (%s); it will be fitted again next time", path, error)
+
+
+def kept(
+    folder: Path, about: dict, compute: Callable[[], dict[str, np.ndarray]], shapes: dict[str, tuple[int, ...]]
+) -> tuple[dict[str, np.ndarray], bool]:
+    """(the arrays for ``about``, True if they were read from ``folder``): read when a file there holds every array
+    of ``shapes`` at its shape, else ``compute()`` and kept for next time."""
+    path = cache_path(folder, about)
+    arrays = read_arrays(path, about)
+    if arrays is not None and all(name in arrays and arrays[name].shape == shape for name, shape in shapes.items()):
+        return arrays, True
+    arrays = compute()
+    write_arrays(path, about, arrays)
+    return arrays, False

@@ -3,7 +3,9 @@ one layer? PCA or UMAP of a corpus sample's vectors (one per text, or one per wo
 a silhouette-based suggestion for their number, each cluster's most distinctive words (class-based TF-IDF), and
 what LIT does not draw: how well every level separates the labels, so one sees the clusters form.
 
-Vectors are normalised first, so distances are cosine distances, as in the Embedding search page.
+Vectors are normalised first, so distances are cosine distances, as in the Embedding search page. A sample's
+layout and clusters are kept on disk under the store's folder (:mod:`xray.techniques.projection_cache`), so only a
+first visit fits them.
 """
 
 from __future__ import annotations
@@ -215,6 +217,19 @@ def _umap(data: np.ndarray, dimensions: int, seed: int, epochs: int) -> np.ndarr
         return reducer.fit_transform(data).astype(np.float32)
 
 
+def sample_about(store: ActivationStore, level: int, unit: Unit, rows: np.ndarray, seed: int) -> dict:
+    """What every result over a sample depends on, as :mod:`xray.techniques.projection_cache` keys it."""
+    return {
+        "version": LAYOUT_VERSION,
+        "store": asdict(store.manifest),
+        "level": level,
+        "unit": unit,
+        "rows": projection_cache.rows_digest(rows),
+        "points": len(rows),
+        "seed": seed,
+    }
+
+
 def stored_layout(
     store: ActivationStore,
     level: int,
@@ -228,26 +243,38 @@ def stored_layout(
     """(the layout of data: (len(rows), hidden), the normalised vectors of ``rows`` at ``level``, True if it was
     read from disk). Layouts are kept under the store's folder (see :mod:`xray.techniques.projection_cache`)."""
     package = "umap-learn" if method == "UMAP" else "scikit-learn"
-    about = {
-        "version": LAYOUT_VERSION,
-        "store": asdict(store.manifest),
-        "level": level,
-        "unit": unit,
+    about = sample_about(store, level, unit, rows, seed) | {
         "method": method,
-        "rows": projection_cache.rows_digest(rows),
-        "points": len(rows),
         "dimensions": dimensions,
-        "seed": seed,
         "fitter": f"{package} {metadata.version(package)}",
         "settings": {"neighbours": UMAP_NEIGHBOURS, "epochs": UMAP_EPOCHS} if method == "UMAP" else {},
     }
-    path = projection_cache.cache_path(store.folder / projection_cache.FOLDER, about)
-    arrays = projection_cache.read_arrays(path, about)
-    if arrays is not None and arrays.get("coordinates", np.empty(0)).shape == (len(rows), dimensions):
-        return layout_from_arrays(method, arrays), True
-    layout = fit_layout(data, method, dimensions, seed)
-    projection_cache.write_arrays(path, about, layout.arrays())
-    return layout, False
+    arrays, from_disk = projection_cache.kept(
+        store.folder / projection_cache.FOLDER,
+        about,
+        lambda: fit_layout(data, method, dimensions, seed).arrays(),
+        {"coordinates": (len(rows), dimensions)},
+    )
+    return layout_from_arrays(method, arrays), from_disk
+
+
+def stored_clusters(
+    store: ActivationStore, level: int, unit: Unit, rows: np.ndarray, data: np.ndarray, k: int, seed: int = 0
+) -> np.ndarray:
+    """(len(rows),) :func:`cluster` of data: (len(rows), hidden), the vectors of ``rows`` at ``level``, kept on
+    disk beside the layouts (KMeans of 5,000 points takes seconds)."""
+    about = sample_about(store, level, unit, rows, seed) | {
+        "method": "KMeans",
+        "clusters": k,
+        "fitter": f"scikit-learn {metadata.version('scikit-learn')}",
+    }
+    arrays, _ = projection_cache.kept(
+        store.folder / projection_cache.FOLDER,
+        about,
+        lambda: {"clusters": cluster(data, k, seed)},
+        {"clusters": (len(rows),)},
+    )
+    return arrays["clusters"]
 
 
 def suggest_clusters(vectors: np.ndarray, candidates: range = CLUSTER_RANGE, seed: int = 0) -> pd.DataFrame:
@@ -371,7 +398,7 @@ def build_projection(
     points = point_table(store, unit, rows)
     label_column = store.manifest.label_column
     points["label"] = points[label_column].astype(str) if label_column else ""
-    points["cluster"] = cluster(vectors, clusters, seed)
+    points["cluster"] = stored_clusters(store, level, unit, rows, data, clusters, seed)
     for axis, values in zip(["x", "y", "z"], layout.coordinates.T, strict=False):
         points[axis] = values.round(4)
     return Projection(
