@@ -1,5 +1,6 @@
 """The Projections page's cached computations: the projection, the cluster suggestion, the separation of the
-labels at every level, and the classifier's prediction for each sampled text."""
+labels at every level, and the classifier's prediction for each sampled text. The projection and the cluster
+suggestion are also kept on disk under the store's folder, so a new session or a restarted server reads them."""
 
 from __future__ import annotations
 
@@ -17,9 +18,8 @@ from xray.techniques.projections import (
     Projection,
     Unit,
     build_projection,
-    sample_vectors,
     separation_by_level,
-    suggest_clusters,
+    stored_suggestion,
 )
 
 
@@ -49,7 +49,7 @@ def cached_projection(
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def cached_cluster_suggestion(store: StoreKey, level: int, unit: Unit, rows: tuple[int, ...]) -> pd.DataFrame:
-    return suggest_clusters(sample_vectors(cached_open_store(store), level, unit, np.array(rows)))
+    return stored_suggestion(cached_open_store(store), level, unit, np.array(rows))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -18,6 +18,7 @@ from xray.techniques.projections import (
     sample_rows,
     separation_by_level,
     separation_sample,
+    stored_suggestion,
     suggest_clusters,
 )
 
@@ -199,6 +200,16 @@ def test_a_damaged_file_is_fitted_again(tiny, tmp_path, damage):
 
     assert not again.from_disk and third.from_disk  # fitted again, and the repaired file is read next time
     pd.testing.assert_frame_equal(first.points, again.points)
+
+
+def test_the_cluster_suggestion_is_read_from_disk_the_second_time(tiny, tmp_path, monkeypatch):
+    store = build_store(tiny["bert"], tiny_corpus(), tmp_path, SETTINGS, tags=False)
+    rows = np.arange(len(store.texts))
+    first = stored_suggestion(store, 2, "text", rows)
+    monkeypatch.setattr(projections, "suggest_clusters", lambda *args, **kwargs: pytest.fail("suggested twice"))
+
+    pd.testing.assert_frame_equal(stored_suggestion(store, 2, "text", rows), first)
+    assert first["k"].iloc[0] in range(2, len(rows))
 
 
 def test_a_read_only_cache_costs_a_fit_not_an_error(tmp_path, monkeypatch):

@@ -277,6 +277,23 @@ def stored_clusters(
     return arrays["clusters"]
 
 
+def stored_suggestion(store: ActivationStore, level: int, unit: Unit, rows: np.ndarray, seed: int = 0) -> pd.DataFrame:
+    """:func:`suggest_clusters` for the vectors of ``rows`` at ``level``, kept on disk beside the layouts (it fits
+    KMeans nine times: seconds for a few thousand points)."""
+    about = sample_about(store, level, unit, rows, seed) | {
+        "method": "silhouette",
+        "candidates": list(CLUSTER_RANGE),
+        "fitter": f"scikit-learn {metadata.version('scikit-learn')}",
+    }
+
+    def suggest() -> dict[str, np.ndarray]:
+        table = suggest_clusters(sample_vectors(store, level, unit, rows), seed=seed)
+        return {"k": table["k"].to_numpy(), "silhouette": table["silhouette"].to_numpy()}
+
+    arrays, _ = projection_cache.kept(store.folder / projection_cache.FOLDER, about, suggest, {})
+    return pd.DataFrame({"k": arrays["k"], "silhouette": arrays["silhouette"]})
+
+
 def suggest_clusters(vectors: np.ndarray, candidates: range = CLUSTER_RANGE, seed: int = 0) -> pd.DataFrame:
     """Silhouette (cosine) of KMeans for each candidate number of clusters: k, silhouette; best first."""
     data = normalised(vectors)
