@@ -8,8 +8,9 @@ import pytest
 
 from tests.test_store import SETTINGS, tiny_corpus
 from xray.corpora.corpus import Corpus
+from xray.store import kept_arrays
 from xray.store.activations import StoreSettings, build_store
-from xray.techniques import projection_cache, projections
+from xray.techniques import projections
 from xray.techniques.projections import (
     build_projection,
     cluster,
@@ -189,7 +190,7 @@ def test_a_damaged_file_is_fitted_again(tiny, tmp_path, damage):
     store = build_store(tiny["bert"], tiny_corpus(), tmp_path, SETTINGS, tags=False)
     rows = np.arange(len(store.texts))
     first = build_projection(store, 2, "text", "PCA", rows, 2)
-    for path in (store.folder / projection_cache.FOLDER).glob("*.npz"):
+    for path in (store.folder / kept_arrays.FOLDER).glob("*.npz"):
         if damage is None:  # a readable file whose arrays do not fit the sample
             arrays = dict(np.load(path))
             np.savez(path, **{name: values[:3] if values.ndim else values for name, values in arrays.items()})
@@ -216,7 +217,7 @@ def test_a_read_only_cache_costs_a_fit_not_an_error(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError("read-only")
 
-    monkeypatch.setattr(projection_cache.tempfile, "mkstemp", refuse)
-    projection_cache.write_arrays(tmp_path / "layout.npz", {"a": 1}, {"x": np.zeros(2)})
+    monkeypatch.setattr(kept_arrays.tempfile, "mkstemp", refuse)
+    kept_arrays.write_arrays(tmp_path / "layout.npz", {"a": 1}, {"x": np.zeros(2)})
 
-    assert projection_cache.read_arrays(tmp_path / "layout.npz", {"a": 1}) is None
+    assert kept_arrays.read_arrays(tmp_path / "layout.npz", {"a": 1}) is None

@@ -4,7 +4,7 @@ a silhouette-based suggestion for their number, each cluster's most distinctive 
 what LIT does not draw: how well every level separates the labels, so one sees the clusters form.
 
 Vectors are normalised first, so distances are cosine distances, as in the Embedding search page. A sample's
-layout and clusters are kept on disk under the store's folder (:mod:`xray.techniques.projection_cache`), so only a
+layout and clusters are kept on disk under the store's folder (:mod:`xray.store.kept_arrays`), so only a
 first visit fits them.
 """
 
@@ -26,9 +26,9 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
 from xray.results import json_text
+from xray.store import kept_arrays
 from xray.store.activations import ActivationStore, level_name
 from xray.store.search import normalised
-from xray.techniques import projection_cache
 
 Method = Literal["PCA", "UMAP"]
 Unit = Literal["text", "piece"]
@@ -218,13 +218,13 @@ def _umap(data: np.ndarray, dimensions: int, seed: int, epochs: int) -> np.ndarr
 
 
 def sample_about(store: ActivationStore, level: int, unit: Unit, rows: np.ndarray, seed: int) -> dict:
-    """What every result over a sample depends on, as :mod:`xray.techniques.projection_cache` keys it."""
+    """What every result over a sample depends on, as :mod:`xray.store.kept_arrays` keys it."""
     return {
         "version": LAYOUT_VERSION,
         "store": asdict(store.manifest),
         "level": level,
         "unit": unit,
-        "rows": projection_cache.rows_digest(rows),
+        "rows": kept_arrays.rows_digest(rows),
         "points": len(rows),
         "seed": seed,
     }
@@ -241,7 +241,7 @@ def stored_layout(
     seed: int = 0,
 ) -> tuple[Layout, bool]:
     """(the layout of data: (len(rows), hidden), the normalised vectors of ``rows`` at ``level``, True if it was
-    read from disk). Layouts are kept under the store's folder (see :mod:`xray.techniques.projection_cache`)."""
+    read from disk). Layouts are kept under the store's folder (see :mod:`xray.store.kept_arrays`)."""
     package = "umap-learn" if method == "UMAP" else "scikit-learn"
     about = sample_about(store, level, unit, rows, seed) | {
         "method": method,
@@ -249,8 +249,8 @@ def stored_layout(
         "fitter": f"{package} {metadata.version(package)}",
         "settings": {"neighbours": UMAP_NEIGHBOURS, "epochs": UMAP_EPOCHS} if method == "UMAP" else {},
     }
-    arrays, from_disk = projection_cache.kept(
-        store.folder / projection_cache.FOLDER,
+    arrays, from_disk = kept_arrays.kept(
+        store.folder / kept_arrays.FOLDER,
         about,
         lambda: fit_layout(data, method, dimensions, seed).arrays(),
         {"coordinates": (len(rows), dimensions)},
@@ -268,8 +268,8 @@ def stored_clusters(
         "clusters": k,
         "fitter": f"scikit-learn {metadata.version('scikit-learn')}",
     }
-    arrays, _ = projection_cache.kept(
-        store.folder / projection_cache.FOLDER,
+    arrays, _ = kept_arrays.kept(
+        store.folder / kept_arrays.FOLDER,
         about,
         lambda: {"clusters": cluster(data, k, seed)},
         {"clusters": (len(rows),)},
@@ -290,7 +290,7 @@ def stored_suggestion(store: ActivationStore, level: int, unit: Unit, rows: np.n
         table = suggest_clusters(sample_vectors(store, level, unit, rows), seed=seed)
         return {"k": table["k"].to_numpy(), "silhouette": table["silhouette"].to_numpy()}
 
-    arrays, _ = projection_cache.kept(store.folder / projection_cache.FOLDER, about, suggest, {})
+    arrays, _ = kept_arrays.kept(store.folder / kept_arrays.FOLDER, about, suggest, {})
     return pd.DataFrame({"k": arrays["k"], "silhouette": arrays["silhouette"]})
 
 

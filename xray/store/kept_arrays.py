@@ -1,5 +1,5 @@
-"""Fitted projections and clusters kept on disk, so a revisit, a second session or a server restart does not fit
-them again.
+"""Results computed from a store kept on disk beside it, so a revisit, a second session or a server restart does not
+compute them again: the Projections page's layouts, clusters and cluster suggestions (:func:`kept`).
 
 Each result's arrays are one ``.npz`` file, named after a digest of ``about`` (everything the arrays depend on:
 the store's manifest, level, unit, the sampled rows, seed, the method and its settings and version) and holding
