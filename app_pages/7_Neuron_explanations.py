@@ -11,12 +11,11 @@ from components.feedback import errors_shown_in, user_errors
 from components.navigation import PageInfo
 from components.neuron_explanations import (
     ACTIVATION_LEGEND,
-    TIMED_NEURONS,
     activation_html,
     cached_explanation,
+    cached_layer_estimate,
     cached_layer_scores,
     cached_records,
-    cached_seconds_per_neuron,
     cached_sentence_neurons,
     endpoint_picker,
 )
@@ -143,10 +142,10 @@ saved = saved_explanations(records.folder)
 baseline_rows = saved[(saved["layer"] == layer) & (saved["explainer"] == results[0].explainer)]
 if len(baseline_rows) < manifest.neurons:
     with user_errors("timing the baseline"):
-        layer_s = manifest.neurons * cached_seconds_per_neuron(selection.model_name, corpus.fingerprint, layer, corpus)
+        estimate = cached_layer_estimate(selection.model_name, corpus.fingerprint, layer, corpus)
+    st.caption(f"Scoring the whole layer takes {estimate.summary()}.")
 if len(baseline_rows) < manifest.neurons and st.button(
-    f"Score every neuron of layer {layer} with the baseline (about {layer_s:,.0f} s, timed on {TIMED_NEURONS} neurons)",
-    key="neurons.layer",
+    f"Score every neuron of layer {layer} with the baseline (about {estimate.seconds:,.0f} s)", key="neurons.layer"
 ):
     with user_errors("explaining the layer"):
         cached_layer_scores(selection.model_name, corpus.fingerprint, layer, corpus)

@@ -30,6 +30,7 @@ from xray.store.activations import default_cache_root
 from xray.techniques.neuron_explanations import (
     BaselineExplainer,
     BaselineSimulator,
+    LayerEstimate,
     NeuronExplanation,
     Record,
     estimate_layer,
@@ -130,11 +131,10 @@ def cached_layer_scores(model_name: str, fingerprint: str, layer: int, _corpus: 
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def cached_seconds_per_neuron(model_name: str, fingerprint: str, layer: int, _corpus: Corpus) -> float:
-    """The seconds :func:`cached_layer_scores` should take on ``layer``, per neuron: its fixed cost (the forward
-    pass over the union of the neurons' record texts, timed on a sample of them) and its cost per neuron (timed on
-    :data:`TIMED_NEURONS` neurons spread over the layer), spread over the layer's neurons (:func:`estimate_layer`);
-    not saved."""
+def cached_layer_estimate(model_name: str, fingerprint: str, layer: int, _corpus: Corpus) -> LayerEstimate:
+    """How long :func:`cached_layer_scores` should take on ``layer``: its fixed cost (the forward pass over the
+    union of the neurons' record texts, timed on a sample of them) and its cost per neuron (timed on
+    :data:`TIMED_NEURONS` neurons spread over the layer), see :func:`estimate_layer`; not saved."""
     records = cached_records(model_name, fingerprint, _corpus)
     with st.spinner(f"Timing the baseline on samples of layer {layer}, to estimate the whole layer…"):
         estimate = estimate_layer(
@@ -145,7 +145,7 @@ def cached_seconds_per_neuron(model_name: str, fingerprint: str, layer: int, _co
             BaselineSimulator(),
             timed_neurons=TIMED_NEURONS,
         )
-    return estimate.seconds / estimate.neurons
+    return estimate
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
