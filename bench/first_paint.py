@@ -29,6 +29,7 @@ Needs Debian's chromium; nothing is asserted: the numbers are from one run on th
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -39,6 +40,7 @@ from playwright.sync_api import Browser, sync_playwright
 
 from bench.app_memory import page_paths, wait_until_done
 from components.navigation import discover_pages
+from components.warm_up import WARM_UP_ENV
 from tests.app_server import CHROMIUM, CHROMIUM_ARGS, running_app
 
 TITLE_TIMEOUT_MS = 120_000
@@ -123,6 +125,9 @@ def title_and_done(browser: Browser, url: str, title: str) -> tuple[float, float
 
 
 def main() -> None:
+    # The background warm-up starts once the first page is done and the server idle: it changes no cold figure, but
+    # would run beside the warm tab and slow it (and with it the floors). Off, the warm tab measures drawing alone.
+    os.environ[WARM_UP_ENV] = "off"
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=1, help="cold servers per page (default 1); medians shown")
     parser.add_argument("--pages", nargs="*", help="URL paths to measure, e.g. Attention SHAP (default: every page)")
