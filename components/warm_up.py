@@ -25,7 +25,10 @@ from contextlib import contextmanager
 import streamlit as st
 
 log = logging.getLogger("xray")
-IDLE_S = 2.0
+IDLE_S = 10.0
+"""Quiet seconds before each step. Each step holds a core (or both) for seconds once begun: a visitor who opens
+the next page within two seconds of the last one (measured: the Neuron explanations page timing its whole-layer
+estimate beside shap's compilation read 3x too long) would race it; ten quiet seconds means someone is reading."""
 WARM_UP_ENV = "XRAY_WARM_UP"
 OFF = {"0", "off", "false", "no"}
 _lock = threading.Lock()
