@@ -22,9 +22,10 @@ from components.feedback import user_errors
 from components.model import cached_focus_position
 from components.navigation import PageInfo
 from components.page import forget_stale_choice, start_page
+from xray.models.loading import model_revision
 from xray.rendering.corpus_charts import codes_heatmap, importance_line
 from xray.rendering.tables import one_column_per_level
-from xray.store.activations import level_name, model_revision
+from xray.store.format import level_name
 from xray.techniques.factors import CONTEXT_PIECES, FISTA_MAX_STEPS, FISTA_TOLERANCE, band
 
 SHOWN_FACTORS = 16

@@ -18,7 +18,7 @@ from components.projections import (
 from xray.models.batching import bf16_is_fast
 from xray.models.classifiers import ClassifierSpec
 from xray.rendering.corpus_charts import SELECTION, projection_scatter, separation_lines
-from xray.store.activations import level_name
+from xray.store.format import level_name
 from xray.techniques.projections import INTERNAL_COLUMNS, METHODS, sample_rows, separation_sample
 
 UNITS = {"text": "Texts (mean of their word pieces)", "piece": "Word pieces"}

@@ -21,7 +21,7 @@ from playwright.sync_api import Page, sync_playwright
 
 from components.navigation import LOADING, discover_pages
 from tests.app_server import CHROMIUM, CHROMIUM_ARGS, running_app
-from xray.store.activations import CACHE_ENV
+from xray.cache import CACHE_ENV
 
 PAGE_TIMEOUT_MS = 180_000
 EXTRA_VISITS = (

@@ -18,10 +18,12 @@ import warnings
 
 import numpy as np
 
+from xray.cache import default_cache_root
 from xray.corpora.builtin import SEARCH_CORPUS, load_builtin
 from xray.models.batching import hidden_states, run_batched
 from xray.models.loading import EMBEDDED_MODEL, load_model
-from xray.store.activations import StoreSettings, build_store, default_cache_root, open_store
+from xray.store.builder import build_store
+from xray.store.format import StoreSettings, open_store
 from xray.store.rows import describe_rows
 from xray.store.search import normalised
 from xray.techniques.attention import compute_attention

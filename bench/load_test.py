@@ -32,7 +32,7 @@ from bench.app_memory import memory_mb, wait_until_done
 from components.sidebar import OTHER_MODEL
 from tests.app_server import CHROMIUM, CHROMIUM_ARGS, running_app
 from tests.tiny_models import tiny_bert, tiny_gpt2
-from xray.store.activations import CACHE_ENV
+from xray.cache import CACHE_ENV
 
 SENSES = "corpus=Word%20senses"
 RIVER = "text=" + quote("We sat on the bank of the river")

@@ -23,7 +23,7 @@ from playwright.sync_api import Page, sync_playwright
 from bench.app_memory import BUSY, PAGE_TIMEOUT_MS, page_paths, visit, wait_until_done
 from components.navigation import discover_pages
 from tests.app_server import CHROMIUM, CHROMIUM_ARGS, running_app
-from xray.store.activations import CACHE_ENV
+from xray.cache import CACHE_ENV
 
 RUNNING = "[data-testid='stStatusWidget']"
 QUIET_S = 1.0

@@ -32,8 +32,9 @@ from xray.corpora.bbc_sentences import load_bbc_sentences
 from xray.corpora.builtin import SEARCH_CORPUS, load_builtin
 from xray.models.batching import pad_batch
 from xray.models.loading import EMBEDDED_MODEL, load_model
-from xray.store import activations
-from xray.store.activations import StoreSettings, build_store
+from xray.store import builder
+from xray.store.builder import build_store
+from xray.store.format import StoreSettings, level_name
 from xray.store.search import build_index, normalised, search
 
 QUERIES = 100
@@ -54,7 +55,7 @@ print(time.perf_counter() - started)
 
 def bare_forward_seconds(loaded, corpus, settings: StoreSettings) -> float:
     """Tokenizing, then the model alone over the store's batches (same order, padding, precision), outputs dropped."""
-    plan = activations._plan(loaded, corpus, settings, None)
+    plan = builder._plan(loaded, corpus, settings, None)
     pad_id = loaded.tokenizer.pad_token_id or 0
     autocast = torch.autocast(loaded.device.type, dtype=torch.bfloat16, enabled=settings.bf16)
     started = time.perf_counter()
@@ -160,7 +161,7 @@ def bench_projections(loaded) -> None:
         vectors = np.asarray(store.vectors(last)[rows], dtype=np.float32)
         path = Path(root) / "points.npy"
         np.save(path, vectors)
-        print(f"3. projections of {POINTS:,} stored vectors at level {last} ({activations.level_name(last)}, the last)")
+        print(f"3. projections of {POINTS:,} stored vectors at level {last} ({level_name(last)}, the last)")
         print(f"   PCA: median {median_seconds(lambda: project(vectors, 'PCA', 2), 5):.3f} s (goal: under 0.1 s)")
         for warm_up, what in ((False, "first call in a fresh process (import included)"), (True, "after warm_up()")):
             script = FRESH_UMAP.format(path=str(path), warm_up=warm_up)
@@ -180,7 +181,7 @@ def bench_projections(loaded) -> None:
             fitted = {epochs: project(data, "UMAP", 2, epochs=epochs)[0] for epochs in timings}
             scores = {epochs: trustworthiness(data, c, n_neighbors=15, metric="cosine") for epochs, c in fitted.items()}
             print(
-                f"   UMAP trustworthiness at k=15 (cosine), level {level} ({activations.level_name(level)}): "
+                f"   UMAP trustworthiness at k=15 (cosine), level {level} ({level_name(level)}): "
                 + ", ".join(f"{epochs} epochs {score:.4f}" for epochs, score in scores.items())
             )
         for visit in ("first visit (fits, keeps it on disk)", "revisit (reads the disk)"):

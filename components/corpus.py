@@ -21,17 +21,17 @@ from components.model import cached_model
 from components.navigation import PageInfo
 from components.page import start_page
 from components.sidebar import Selection, use_text
+from xray.cache import default_cache_root
 from xray.corpora.builtin import BUILTIN_CORPORA, load_builtin
 from xray.corpora.corpus import Corpus
 from xray.corpora.uploads import MAX_ROWS, MAX_UPLOAD_BYTES, UploadedTable, corpus_from_upload, read_upload
 from xray.examples import example_named
 from xray.models.batching import bf16_is_fast
-from xray.store.activations import (
+from xray.store.builder import build_status
+from xray.store.format import (
     ActivationStore,
     StoreManifest,
     StoreSettings,
-    build_status,
-    default_cache_root,
     level_name,
     locate_store,
     open_store,

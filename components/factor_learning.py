@@ -18,8 +18,8 @@ from components.factors import cached_dictionary
 from components.feedback import remaining
 from components.jobs import cancel_job, finished_job, job_running, start_job
 from components.sidebar import Selection
+from xray.cache import default_cache_root, read_status
 from xray.corpora.builtin import BUILTIN_CORPORA, SEARCH_CORPUS
-from xray.store.activations import default_cache_root, read_status
 from xray.techniques.factors import FactorSettings, dictionary_path
 
 POLL_S = 0.5

@@ -10,8 +10,9 @@ from components.corpus import StoreKey, activation_store, cached_builtin, cached
 from components.model import cached_attention
 from components.page import value_links
 from components.sidebar import Selection
+from xray.cache import default_cache_root
 from xray.corpora.builtin import BUILTIN_CORPORA
-from xray.store.activations import StoreError, default_cache_root, read_manifest
+from xray.store.format import StoreError, read_manifest
 from xray.store.rows import describe_rows
 from xray.techniques.factors import (
     FactorDictionary,

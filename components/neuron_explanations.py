@@ -21,12 +21,12 @@ import streamlit as st
 from components.deploy import is_public, user_keys_allowed
 from components.feedback import progress_bar, user_errors
 from components.model import cached_model
+from xray.cache import default_cache_root
 from xray.corpora.corpus import Corpus
 from xray.neurons.endpoint import Endpoint, explain, simulate
 from xray.neurons.records import NeuronRecords, TextActivations, build_records, text_activations
 from xray.neurons.saved import save_explanations
 from xray.rendering.highlight import highlight_legend, highlighted_text_html
-from xray.store.activations import default_cache_root
 from xray.techniques.neuron_explanations import (
     BaselineExplainer,
     BaselineSimulator,

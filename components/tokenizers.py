@@ -17,7 +17,7 @@ from components.feedback import progress_bar
 from components.model import cached_attention, cached_model
 from components.navigation import discover_pages
 from components.sidebar import MODEL_CHOICES, OTHER_MODEL, Selection
-from xray.store.activations import default_cache_root
+from xray.cache import default_cache_root
 from xray.techniques.tokenizers import SplitWordAttention, segment_text, split_word_attention
 from xray.tokenization.facts import TokenizerFacts, tokenizer_facts
 from xray.tokenization.measures import Comparison, HeldOutMeasures, measure

@@ -14,8 +14,8 @@ import pytest
 from components.warm_up import WARM_UP_ENV
 from tests.app_server import CHROMIUM, CHROMIUM_ARGS
 from tests.tiny_models import BUILDERS
+from xray.cache import CACHE_ENV
 from xray.models.loading import EMBEDDED_MODEL, LoadedModel, load_model
-from xray.store.activations import CACHE_ENV
 
 try:
     from playwright.sync_api import sync_playwright

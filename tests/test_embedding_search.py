@@ -11,7 +11,8 @@ from tests.tiny_models import tiny_bert_mlm
 from xray.corpora.word_senses import load_word_senses, senses_of
 from xray.models.loading import load_model
 from xray.models.token_predictions import predict_token, prediction_support
-from xray.store.activations import StoreSettings, build_store
+from xray.store.builder import build_store
+from xray.store.format import StoreSettings
 from xray.store.rows import describe_rows
 from xray.store.search import build_index
 from xray.techniques.attention import compute_attention

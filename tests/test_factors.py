@@ -279,7 +279,7 @@ def test_the_embedded_model_reads_the_shipped_dictionary_and_others_the_cache(tm
 def test_top_contexts_are_the_strongest_sampled_pieces_and_survive_saving(tiny, tmp_path):
     from tests.test_store import SETTINGS, tiny_corpus
     from tests.test_store import TEXTS as TINY_TEXTS
-    from xray.store.activations import build_store
+    from xray.store.builder import build_store
 
     store = build_store(tiny["bert"], tiny_corpus(), tmp_path, SETTINGS, tags=False)
     rows = np.arange(store.manifest.pieces)
@@ -309,7 +309,7 @@ def test_sense_factors_rank_factors_by_how_well_they_split_a_words_senses(tiny, 
 
     from tests.test_store import SETTINGS, tiny_corpus
     from xray.corpora.corpus import Corpus
-    from xray.store.activations import build_store
+    from xray.store.builder import build_store
 
     texts = ["she sat on the river bank", "the bank sent her a loan", "the river bank was wet", "a bank loan"]
     table = pd.DataFrame(
@@ -346,7 +346,7 @@ def test_a_fit_run_as_a_job_reports_progress_and_cancel_leaves_a_checkpoint_to_r
 
     from components.jobs import cancel_job, finished_job, job_running, start_job
     from tests.test_store import tiny_corpus
-    from xray.store.activations import read_status
+    from xray.cache import read_status
 
     tiny_corpus().save(tmp_path / "corpus.parquet")
     status, log, out = tmp_path / "status.json", tmp_path / "fit.log", tmp_path / "factors.npz"

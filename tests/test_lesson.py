@@ -220,7 +220,8 @@ def search_store(minilm, tmp_path_factory):
     """The default corpus's activation store, built as the corpus pages build it (tags aside: no claim uses them)."""
     from xray.corpora.builtin import SEARCH_CORPUS, load_builtin
     from xray.models.batching import bf16_is_fast
-    from xray.store.activations import StoreSettings, build_store
+    from xray.store.builder import build_store
+    from xray.store.format import StoreSettings
 
     corpus = load_builtin(SEARCH_CORPUS)
     settings = StoreSettings(bf16=bf16_is_fast(minilm.device))

@@ -9,7 +9,8 @@ import pytest
 from tests.test_store import SETTINGS, tiny_corpus
 from xray.corpora.corpus import Corpus
 from xray.store import kept_arrays
-from xray.store.activations import StoreSettings, build_store
+from xray.store.builder import build_store
+from xray.store.format import StoreSettings
 from xray.techniques import projections
 from xray.techniques.projections import (
     build_projection,
@@ -217,7 +218,7 @@ def test_a_read_only_cache_costs_a_fit_not_an_error(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError("read-only")
 
-    monkeypatch.setattr(kept_arrays.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(kept_arrays, "write_atomically", refuse)
     kept_arrays.write_arrays(tmp_path / "layout.npz", {"a": 1}, {"x": np.zeros(2)})
 
     assert kept_arrays.read_arrays(tmp_path / "layout.npz", {"a": 1}) is None

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import xray.store.activations as activations
+import xray.store.builder as builder
 from xray.corpora import shipped_tags
 from xray.corpora.builtin import BUILTIN_CORPORA, load_builtin
 from xray.corpora.corpus import Corpus
@@ -48,19 +48,19 @@ def test_tags_of_another_spacy_pipeline_are_not_used(tmp_path, monkeypatch):
 def test_a_build_tags_only_the_texts_the_package_does_not_ship(tmp_path, monkeypatch):
     corpus = tiny_corpus()
     shipped = {corpus.texts[0]: [WordTags(0, 3, "NOUN", "nsubj", "ORG")]}
-    monkeypatch.setattr(activations, "known_tags", lambda texts: [shipped.get(text) for text in texts])
+    monkeypatch.setattr(builder, "known_tags", lambda texts: [shipped.get(text) for text in texts])
     asked = []
-    monkeypatch.setattr(activations, "tag_texts", lambda texts, **options: asked.extend(texts) or _fake_tags(texts))
-    tagged = activations.corpus_tags(corpus, tmp_path)
+    monkeypatch.setattr(builder, "tag_texts", lambda texts, **options: asked.extend(texts) or _fake_tags(texts))
+    tagged = builder.corpus_tags(corpus, tmp_path)
     assert asked == corpus.texts[1:]
     assert tagged[0] == shipped[corpus.texts[0]] and tagged[1] == _fake_tags([corpus.texts[1]])[0]
 
 
 def test_a_corpus_the_package_ships_whole_is_never_tagged(tmp_path, monkeypatch):
     corpus = tiny_corpus()
-    monkeypatch.setattr(activations, "known_tags", lambda texts: _fake_tags(texts))
-    monkeypatch.setattr(activations, "tag_texts", lambda *_, **__: pytest.fail("spaCy ran on shipped texts"))
-    assert activations.corpus_tags(corpus, tmp_path) == _fake_tags(corpus.texts)
+    monkeypatch.setattr(builder, "known_tags", lambda texts: _fake_tags(texts))
+    monkeypatch.setattr(builder, "tag_texts", lambda *_, **__: pytest.fail("spaCy ran on shipped texts"))
+    assert builder.corpus_tags(corpus, tmp_path) == _fake_tags(corpus.texts)
     assert not list(tmp_path.iterdir())  # nothing to keep on disk either
 
 

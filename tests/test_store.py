@@ -12,20 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import xray.store.activations as activations
+import xray.store.builder as builder
+from xray.cache import BuildStatus
 from xray.corpora.corpus import Corpus
-from xray.store.activations import (
-    COMPUTING,
-    BuildStatus,
-    StoreBusyError,
-    StoreError,
-    StoreSettings,
-    build_status,
-    build_store,
-    find_store,
-    level_name,
-    store_name,
-)
+from xray.store.builder import COMPUTING, StoreBusyError, build_status, build_store
+from xray.store.format import StoreError, StoreSettings, find_store, level_name, store_name
 from xray.store.search import build_index, exact_top_k, recall_at_k, search
 from xray.techniques.attention import compute_attention
 
@@ -95,7 +86,7 @@ def test_another_corpus_or_model_gets_another_store(tiny, tmp_path):
 
 
 def test_an_interrupted_build_is_never_read_and_resumes_from_its_last_checkpoint(tiny, tmp_path, monkeypatch):
-    monkeypatch.setattr(activations, "CHECKPOINT_S", 0.0)  # a checkpoint after every batch
+    monkeypatch.setattr(builder, "CHECKPOINT_S", 0.0)  # a checkpoint after every batch
     loaded, corpus = tiny["bert"], tiny_corpus()
     seen = []
 
@@ -153,7 +144,7 @@ def test_a_full_disk_says_what_to_do_and_keeps_the_finished_part(tiny, tmp_path,
     def disk_full(path, content):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(activations, "_write_json", disk_full)
+    monkeypatch.setattr(builder, "write_json", disk_full)
     with pytest.raises(StoreError, match="Free some disk space"):
         build_store(tiny["bert"], tiny_corpus(), tmp_path, SETTINGS, tags=False)
     assert find_store(tiny["bert"], tiny_corpus(), tmp_path, SETTINGS) is None
@@ -240,7 +231,7 @@ def test_the_chunked_exact_search_merges_chunks_like_one_brute_force(monkeypatch
 
 
 def test_values_beyond_float16_are_clipped_and_counted(tiny, tmp_path, monkeypatch):
-    monkeypatch.setattr(activations, "FLOAT16_MAX", 0.5)  # as if the model's states overflowed float16
+    monkeypatch.setattr(builder, "FLOAT16_MAX", 0.5)  # as if the model's states overflowed float16
     store = build_store(tiny["bert"], tiny_corpus(), tmp_path, SETTINGS, tags=False)
 
     assert store.manifest.clipped_values > 0

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from xray.cache import BuildStatus, default_cache_root, write_status
 from xray.corpora.builtin import BUILTIN_CORPORA, SEARCH_CORPUS, load_builtin
 from xray.corpora.corpus import Corpus, load_corpus
 from xray.corpora.shipped_tags import SHIPPED_TAGS, write_shipped_tags
@@ -24,7 +25,8 @@ from xray.models.loading import EMBEDDED_MODEL, load_model
 from xray.models.train_head import train_topic_head
 from xray.neurons.records import MAX_TOKENS, build_records
 from xray.neurons.saved import save_explanations
-from xray.store.activations import BuildStatus, StoreSettings, build_store, default_cache_root, write_status
+from xray.store.builder import build_store
+from xray.store.format import StoreSettings
 from xray.techniques.factors import FactorSettings, dictionary_path, learn_from_store
 from xray.techniques.neuron_explanations import BaselineExplainer, BaselineSimulator, explain_layer
 

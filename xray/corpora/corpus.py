@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from xray.cache import write_atomically
 
 TEXT = "text"
 _METADATA_KEY = b"transformer-xray.corpus"
@@ -71,9 +72,7 @@ class Corpus:
         table = pa.Table.from_pandas(self.table, preserve_index=False)
         about = {"name": self.name, "label_column": self.label_column, "description": self.description}
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), _METADATA_KEY: json.dumps(about)})
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        pq.write_table(table, temporary)
-        os.replace(temporary, path)
+        write_atomically(path, lambda temporary: pq.write_table(table, temporary))
 
 
 def load_corpus(path: Path) -> Corpus:

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from xray.cache import write_atomically
 from xray.corpora.linguistics import PIPELINE_PACKAGE, TAG_COLUMNS, WordTags, tag_texts
 
 SHIPPED_TAGS = Path(__file__).parent / "data" / "builtin_tags.parquet"
@@ -50,9 +51,7 @@ def write_shipped_tags(
             **{name: pa.array([getattr(word, name) for word in words]).dictionary_encode() for name in TAG_COLUMNS},
         }
     ).replace_schema_metadata({PIPELINE_KEY: PIPELINE_PACKAGE.encode()})
-    temporary = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, temporary, compression="zstd")
-    temporary.replace(path)
+    write_atomically(path, lambda temporary: pq.write_table(table, temporary, compression="zstd"))
     return len(distinct)
 
 

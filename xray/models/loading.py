@@ -8,6 +8,7 @@ Models load with eager attention (SDPA returns no attention weights), never with
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +105,20 @@ class LoadedModel:
     @property
     def has_classification_head(self) -> bool:
         return self.task_head == "sequence-classification"
+
+
+def model_revision(loaded: LoadedModel) -> str:
+    """The hub commit of the weights, or for a local folder a digest of its config and weight file sizes."""
+    config = loaded.model.config
+    commit = getattr(config, "_commit_hash", None)
+    if commit:
+        return str(commit)
+    folder = Path(str(config.name_or_path))
+    digest = hashlib.sha256(config.to_json_string().encode())
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
+            digest.update(f"{path.name}:{path.stat().st_size}".encode())
+    return "local-" + digest.hexdigest()[:12]
 
 
 def embedded_model_path() -> Path:

@@ -13,10 +13,7 @@ corpus content and ``max_tokens``, and appear at once when complete (written und
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import re
 import shutil
 import time
 import uuid
@@ -28,17 +25,16 @@ import numpy as np
 import pandas as pd
 import torch
 
+from xray.cache import FLOAT16_MAX, cache_name, publish_folder, write_json
 from xray.corpora.corpus import Corpus
 from xray.models.batching import hidden_states, pad_batch
-from xray.models.loading import LoadedModel
+from xray.models.loading import LoadedModel, model_revision
 from xray.models.mlp import captured_mlp, mlp_modules, mlp_width
-from xray.store.activations import model_revision
 
 RECORDS_VERSION = 1
 MAX_TOKENS = 64
 MANIFEST = "manifest.json"
 TEXTS = "texts.parquet"
-FLOAT16_MAX = float(np.finfo(np.float16).max)
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` over texts."""
@@ -109,8 +105,7 @@ class NeuronRecords:
 
 def records_name(loaded: LoadedModel, corpus: Corpus, max_tokens: int) -> str:
     key = f"{RECORDS_VERSION}|{loaded.name}|{model_revision(loaded)}|{corpus.fingerprint}|{max_tokens}"
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", Path(loaded.name).name).strip("-")[:40] or "model"
-    return f"{slug}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+    return cache_name(loaded.name, key)
 
 
 def open_records(folder: Path) -> NeuronRecords:
@@ -223,12 +218,8 @@ def build_records(
             max_tokens,
             time.perf_counter() - started,
         )
-        (partial / MANIFEST).write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
-        try:
-            os.replace(partial, folder)
-        except OSError:  # another builder finished the same records first: theirs are kept
-            if not (folder / MANIFEST).is_file():
-                raise
+        write_json(partial / MANIFEST, asdict(manifest))
+        publish_folder(partial, folder)  # another builder that finished the same records first keeps theirs
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return open_records(folder)

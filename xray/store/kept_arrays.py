@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+from xray.cache import write_atomically
 
 log = logging.getLogger("xray")
 FOLDER = "projections"
@@ -56,13 +56,8 @@ def write_arrays(path: Path, about: dict, arrays: dict[str, np.ndarray]) -> None
     costs the next visit a fit, so it is logged, not raised."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as file:
-                np.savez(file, **{ABOUT: np.array(json.dumps(about, sort_keys=True))}, **arrays)
-            os.replace(temporary, path)
-        finally:
-            Path(temporary).unlink(missing_ok=True)
+        about_array = np.array(json.dumps(about, sort_keys=True))
+        write_atomically(path, lambda temporary: np.savez(temporary, **{ABOUT: about_array}, **arrays), ".npz")
     except OSError as error:
         log.warning("Could not keep the projection at %s (%s); it will be fitted again next time", path, error)
 

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from xray.store.activations import ActivationStore
+from xray.store.format import ActivationStore
 
 LABEL = "label"
 CONTEXT_CHARS = 50

@@ -25,7 +25,7 @@ from typing import Literal
 import faiss
 import numpy as np
 
-from xray.store.activations import ActivationStore
+from xray.store.format import ActivationStore
 
 MEMORY_ENV = "XRAY_INDEX_MEMORY_MB"
 DEFAULT_MEMORY_MB = 256

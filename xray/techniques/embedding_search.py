@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from xray.results import json_text
-from xray.store.activations import ActivationStore, level_name
+from xray.store.format import ActivationStore, level_name
 from xray.store.rows import LABEL, describe_rows, text_labels
 from xray.store.search import LevelIndex, exact_top_k, search
 

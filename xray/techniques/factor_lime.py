@@ -23,7 +23,7 @@ from lime.lime_text import IndexedString
 from xray.models.batching import Progress, hidden_states, pad_batch
 from xray.models.loading import LoadedModel
 from xray.results import json_text
-from xray.store.activations import level_name
+from xray.store.format import level_name
 from xray.techniques.factors import FactorDictionary
 from xray.techniques.lime_explain import (
     MAX_FEATURES,

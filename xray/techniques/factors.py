@@ -18,8 +18,6 @@ Shapes: hidden states ``(n, hidden)``, dictionary ``(factors, hidden)``, codes `
 from __future__ import annotations
 
 import json
-import os
-import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -30,9 +28,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from xray.cache import slug, write_atomically
 from xray.models.loading import EMBEDDED_MODEL
 from xray.results import json_text
-from xray.store.activations import ActivationStore
+from xray.store.format import ActivationStore
 from xray.store.rows import describe_rows
 
 Progress = Callable[[int, int], None]
@@ -321,9 +320,9 @@ class FactorDictionary:
         arrays = {"atoms": self.atoms.astype(np.float16), "importance": self.importance}
         if self.contexts is not None:
             arrays |= {"context_rows": self.contexts.rows, "context_codes": self.contexts.codes.astype(np.float16)}
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
-        np.savez_compressed(temporary, about=json.dumps(about), **arrays)
-        os.replace(temporary, path)
+        write_atomically(
+            path, lambda temporary: np.savez_compressed(temporary, about=json.dumps(about), **arrays), ".npz"
+        )
 
 
 BANDS = ("low", "mid", "high")
@@ -339,7 +338,7 @@ def dictionary_path(model_name: str, cache_root: Path) -> Path:
     """Where the dictionary of ``model_name`` lives: the shipped file for the embedded model, else the cache."""
     if model_name == EMBEDDED_MODEL:
         return SHIPPED_DICTIONARY
-    return cache_root / "factors" / (re.sub(r"[^A-Za-z0-9]+", "-", model_name).strip("-")[:80] + ".npz")
+    return cache_root / "factors" / f"{slug(model_name, 80)}.npz"
 
 
 @dataclass(frozen=True)
@@ -473,10 +472,8 @@ def _load_state(path: Path | None, settings: FactorSettings, samples: int) -> _S
 def _save_state(path: Path | None, state: _State, settings: FactorSettings, samples: int) -> None:
     if path is None:
         return
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     content = asdict(state) | {"settings": asdict(settings), "samples": samples}
-    torch.save(content, temporary)
-    os.replace(temporary, path)
+    write_atomically(path, lambda temporary: torch.save(content, temporary))
 
 
 def learn_atoms(

@@ -27,7 +27,7 @@ from sklearn.neighbors import KNeighborsClassifier
 
 from xray.results import json_text
 from xray.store import kept_arrays
-from xray.store.activations import ActivationStore, level_name
+from xray.store.format import ActivationStore, level_name
 from xray.store.search import normalised
 
 Method = Literal["PCA", "UMAP"]

@@ -27,6 +27,7 @@ from pathlib import Path
 import tokenizers
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
+from xray.cache import publish_folder
 from xray.corpora.bbc_news import load_bbc_news
 from xray.tokenization.sources import TokenizerSource, source_from
 
@@ -236,10 +237,7 @@ def _keep(folder: Path, trained: TrainedTokenizers) -> None:
         source.tokenizer.save(str(partial / f"{algorithm}.json"))
     about = {"corpus": trained.corpus, "vocab_size": trained.requested, "seconds": list(trained.seconds)}
     (partial / "about.json").write_text(json.dumps(about), encoding="utf-8")
-    try:
-        os.rename(partial, folder)
-    except OSError:  # published meanwhile by another process
-        shutil.rmtree(partial, ignore_errors=True)
+    publish_folder(partial, folder)  # one another process published meanwhile is kept
 
 
 def train_tokenizers(

@@ -1,0 +1,100 @@
+"""What lives on disk, in one room: the cache root, the names of what is kept there, atomic publishing, and the
+status files a page reads to follow work done in another process.
+
+Everything the app computes once and keeps (activation stores, neuron records, factor dictionaries, trained
+tokenizers, projections) lives under :func:`default_cache_root`, in a folder or file named by :func:`cache_name`
+(a readable slug and a digest of everything the content depends on), written under a temporary name and made
+visible in one step (:func:`write_atomically`, :func:`publish_folder`), so a reader never sees half of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+CACHE_ENV = "XRAY_CACHE_DIR"
+FLOAT16_MAX = float(np.finfo(np.float16).max)
+"""The largest float16: vectors kept as float16 are clipped to it (and the clipped values counted)."""
+
+
+def default_cache_root() -> Path:
+    """``$XRAY_CACHE_DIR`` if set, else ``~/.cache/transformer-xray``."""
+    configured = os.environ.get(CACHE_ENV, "").strip()
+    return Path(configured) if configured else Path.home() / ".cache" / "transformer-xray"
+
+
+def slug(text: str, length: int = 40) -> str:
+    """``text`` as letters, digits and dashes, at most ``length`` characters ("model" if nothing is left)."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:length] or "model"
+
+
+def cache_name(label: str, key: str) -> str:
+    """A folder name: the slug of ``label``'s last path part (a model name or folder) and 16 hex digits of ``key``,
+    which lists everything the content depends on (format version, model, revision, corpus fingerprint, settings)."""
+    return f"{slug(Path(label).name)}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+
+def write_atomically(path: Path, write: Callable[[Path], None], suffix: str = ".tmp") -> None:
+    """``write(temporary)`` to a fresh temporary file beside ``path`` (its own for every call, so two threads or
+    processes writing the same path never share one), then rename it onto ``path`` in one step.
+
+    suffix: the temporary name's ending, for writers that insist on one (``np.savez`` adds ``.npz`` otherwise)."""
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_json(path: Path, content: dict) -> None:
+    """``content`` as JSON at ``path``, atomically."""
+    write_atomically(path, lambda temporary: temporary.write_text(json.dumps(content, indent=1), encoding="utf-8"))
+
+
+def publish_folder(partial: Path, final: Path) -> None:
+    """Rename the finished folder ``partial`` to ``final`` in one step. When another process published ``final``
+    first, theirs is kept and ``partial`` removed; any other failure raises."""
+    try:
+        os.replace(partial, final)
+    except OSError:
+        if not final.is_dir():
+            raise
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class BuildStatus:
+    """How far a piece of work is: ``done`` of ``total`` in its current ``stage``, as the worker last wrote it."""
+
+    done: int
+    total: int
+    stage: str
+
+    @property
+    def share(self) -> float:
+        return self.done / self.total if self.total else 0.0
+
+
+def read_status(path: Path) -> BuildStatus | None:
+    """The status written by :func:`write_status` at ``path``, or None when there is none (yet)."""
+    try:
+        return BuildStatus(**json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, json.JSONDecodeError, TypeError):
+        return None
+
+
+def write_status(path: Path, status: BuildStatus) -> None:
+    """Write ``status`` at ``path`` atomically, for a page that follows the work from another process."""
+    write_json(path, asdict(status))

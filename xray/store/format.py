@@ -1,0 +1,190 @@
+"""The activation store's format and its reading: every word piece's hidden state at every level, computed once per
+(model, revision, corpus) and kept on disk, so a restart computes nothing (:mod:`xray.store.builder` builds it).
+
+Levels are the model's hidden states: level 0 is the embedding output, level ``L + 1`` the output of transformer
+layer ``L`` (the sidebar's layer ``L``). Special tokens ([CLS], [SEP], <s>, ...) are not stored.
+
+A store is a folder under the cache root, named after the model and a key (store version, model, revision,
+corpus fingerprint, tokens per text)::
+
+    manifest.json        written last: a folder without it is never read
+    texts.parquet        the corpus table plus first_row, token_count, truncated (one row per text)
+    tokens.parquet       text_id, position, piece, start, end, pos, dep, ent (one row per stored piece; a text's
+                         pieces are consecutive rows, texts in the order they were computed: by length)
+    level_XX.npy         (pieces, hidden) float16, memory-mapped on read
+    pooled.npy           (levels, texts, hidden) float16: the mean of each text's stored pieces
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from xray.cache import cache_name
+from xray.corpora.corpus import Corpus
+from xray.models.loading import LoadedModel, model_revision
+
+STORE_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+class StoreError(ValueError):
+    """A store cannot be built or read; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """batch_size: texts per forward pass. bf16: run under bfloat16 autocast (stored as float16 either way).
+    max_tokens: word pieces per text at most, special tokens included; longer texts are cut and marked.
+    """
+
+    batch_size: int = 64
+    bf16: bool = False
+    max_tokens: int = 128
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}.")
+        if self.max_tokens < 3:
+            raise ValueError(f"max_tokens must be at least 3 (two special tokens and a word), got {self.max_tokens}.")
+
+
+@dataclass(frozen=True)
+class StoreManifest:
+    """What a finished store holds; written last, checked on every read."""
+
+    store_version: int
+    model: str
+    revision: str
+    corpus_name: str
+    corpus_fingerprint: str
+    label_column: str | None
+    levels: int
+    hidden_size: int
+    pieces: int
+    texts: int
+    max_tokens: int
+    precision: str
+    clipped_values: int
+    build_seconds: float
+
+
+def store_name(loaded: LoadedModel, corpus: Corpus, settings: StoreSettings) -> str:
+    """The store folder's name: a readable model slug plus a key over everything the vectors depend on."""
+    key = f"{STORE_VERSION}|{loaded.name}|{model_revision(loaded)}|{corpus.fingerprint}|{settings.max_tokens}"
+    return cache_name(loaded.name, key)
+
+
+@dataclass(frozen=True, eq=False)
+class ActivationStore:
+    """A finished store, read lazily: vectors stay on disk until a level is asked for.
+
+    texts: one row per text (the corpus columns plus first_row, token_count, truncated).
+    tokens: one row per stored piece (text_id, position, piece, start, end, pos, dep, ent).
+    """
+
+    folder: Path
+    manifest: StoreManifest
+    texts: pd.DataFrame
+    tokens: pd.DataFrame
+
+    @property
+    def levels(self) -> int:
+        return self.manifest.levels
+
+    def check_level(self, level: int) -> None:
+        if not 0 <= level < self.levels:
+            raise ValueError(f"Level {level} does not exist: this store has levels 0 to {self.levels - 1}.")
+
+    def vectors(self, level: int) -> np.ndarray:
+        """(pieces, hidden) float16, memory-mapped (read from disk as touched)."""
+        self.check_level(level)
+        return np.load(self.folder / f"level_{level:02d}.npy", mmap_mode="r")
+
+    def pooled(self, level: int) -> np.ndarray:
+        """(texts, hidden) float16: each text's mean stored vector at ``level``."""
+        self.check_level(level)
+        return np.load(self.folder / "pooled.npy", mmap_mode="r")[level]
+
+    @property
+    def layout(self) -> str:
+        """16 hex digits naming which piece each row holds: files that point at rows (a factor's top contexts)
+        check it, since a store rebuilt under the same name by another version may order its rows otherwise."""
+        digest = hashlib.sha256(self.tokens["text_id"].to_numpy(np.int64).tobytes())
+        digest.update(self.tokens["start"].to_numpy(np.int64).tobytes())
+        return digest.hexdigest()[:16]
+
+    def context(self, row: int) -> tuple[str, int, int]:
+        """(text, start, end) of stored piece ``row``: its text and its character span there."""
+        piece = self.tokens.iloc[row]
+        return str(self.texts.iloc[int(piece.text_id)]["text"]), int(piece.start), int(piece.end)
+
+
+def level_name(level: int) -> str:
+    """ "embeddings" for level 0, else "layer L" in the sidebar's numbering (level L + 1)."""
+    return "embeddings" if level == 0 else f"layer {level - 1}"
+
+
+def read_manifest(folder: Path) -> StoreManifest:
+    """The manifest of a finished store. Raises StoreError if the folder is incomplete or of another version."""
+    manifest_path = folder / MANIFEST
+    if not manifest_path.is_file():
+        raise StoreError(f"{folder} is not a finished store (no {MANIFEST}); build it again.")
+    try:
+        manifest = StoreManifest(**json.loads(manifest_path.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, TypeError) as error:
+        raise StoreError(f"{folder} was written by another version of Transformer X-Ray; build it again.") from error
+    if manifest.store_version != STORE_VERSION:
+        raise StoreError(f"{folder} is store version {manifest.store_version}, this app reads {STORE_VERSION}.")
+    return manifest
+
+
+def open_store(folder: Path) -> ActivationStore:
+    """Read a finished store. Raises StoreError if the folder is incomplete, of another version, or damaged."""
+    manifest = read_manifest(folder)
+    texts = pd.read_parquet(folder / "texts.parquet")
+    tokens = pd.read_parquet(folder / "tokens.parquet")
+    if len(texts) != manifest.texts or len(tokens) != manifest.pieces:
+        raise StoreError(f"{folder} is damaged (its tables do not match its manifest); build it again.")
+    return ActivationStore(folder, manifest, texts, tokens)
+
+
+def locate_store(
+    loaded: LoadedModel, corpus: Corpus, root: Path, settings: StoreSettings
+) -> tuple[Path, StoreManifest] | None:
+    """The folder and manifest of the finished store for this model and corpus under ``root``, or None, reading
+    only the manifest (cheap enough for every page run). A folder under the right name that belongs to another
+    model, corpus or version is moved aside and deleted, never read."""
+    folder = root / store_name(loaded, corpus, settings)
+    if not folder.is_dir():
+        return None
+    try:
+        manifest = read_manifest(folder)
+    except StoreError:
+        _discard(folder)
+        return None
+    expected = (loaded.name, model_revision(loaded), corpus.fingerprint, settings.max_tokens)
+    if (manifest.model, manifest.revision, manifest.corpus_fingerprint, manifest.max_tokens) != expected:
+        _discard(folder)
+        return None
+    return folder, manifest
+
+
+def find_store(loaded: LoadedModel, corpus: Corpus, root: Path, settings: StoreSettings) -> ActivationStore | None:
+    """The finished store for this model and corpus under ``root`` (see :func:`locate_store`), read, or None."""
+    located = locate_store(loaded, corpus, root, settings)
+    return open_store(located[0]) if located is not None else None
+
+
+def _discard(folder: Path) -> None:
+    stale = folder.with_name(f".{folder.name}.stale-{os.getpid()}-{time.time_ns()}")
+    folder.rename(stale)
+    shutil.rmtree(stale, ignore_errors=True)
