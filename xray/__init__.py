@@ -2,6 +2,8 @@
 
 - ``xray.models``: model access (loading, family facts, batched inference, classifiers).
 - ``xray.corpora``: text the techniques run over.
+- ``xray.cache``: what lives on disk (root, names, atomic publishing, status files); ``xray.store``: the activation
+  store (format, builder, search) and results kept beside it.
 - ``xray.techniques``: one module per page; each takes a :class:`xray.models.loading.LoadedModel` or a
   classifier plus inputs and returns a documented result dataclass with its verdicts, ``table()`` and
   ``to_json()`` (:class:`xray.results.Result`).
