@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 import time
@@ -14,9 +15,11 @@ import pytest
 
 from components.navigation import PageInfo, discover_pages, read_page_info
 from tests.pages import ROOT
+from xray.cache import BuildStatus
 from xray.corpora.corpus import Corpus
 from xray.results import Result, json_text
-from xray.store.activations import BuildStatus, StoreSettings, build_store, store_name
+from xray.store.builder import build_store
+from xray.store.format import StoreSettings, store_name
 
 
 def _imports(path: Path) -> set[str]:
@@ -115,7 +118,20 @@ def test_json_text_writes_arrays_and_nan_as_json():
     assert json_text({"a": np.array([1.0, np.nan]), "b": np.float32(2)}, indent=None) == '{"a": [1.0, null], "b": 2.0}'
 
 
-def test_every_technique_result_offers_table_and_json(tiny):
+def _result_types() -> set[str]:
+    """Every class under xray/ with both ``table()`` and ``to_json()`` methods, as ``module.Class`` (the protocol
+    itself aside)."""
+    found = set()
+    for path in sorted((ROOT / "xray").rglob("*.py")):
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            methods = {item.name for item in getattr(node, "body", []) if isinstance(item, ast.FunctionDef)}
+            if isinstance(node, ast.ClassDef) and {"table", "to_json"} <= methods:
+                found.add(f"{module}.{node.name}")
+    return found - {"xray.results.Result"}
+
+
+def _attention_results(tiny) -> list:
     from tests.doubles import PlantedWordClassifier
     from xray.techniques.attention import compute_attention, head_statistics, rollout
     from xray.techniques.compare import explain_and_compare
@@ -124,7 +140,7 @@ def test_every_technique_result_offers_table_and_json(tiny):
 
     attention = compute_attention(tiny["bert"], "the animal was tired")
     classifier = PlantedWordClassifier(tiny["bert"])
-    results = [
+    return [
         attention,
         head_statistics(attention.main.attentions, attention.main.key_special_mask),
         rollout(attention),
@@ -132,9 +148,86 @@ def test_every_technique_result_offers_table_and_json(tiny):
         explain_lime(classifier, "the animal was tired", num_samples=200),
         explain_and_compare(classifier, "the animal was very tired", max_evals=40, num_samples=200),
     ]
+
+
+def _corpus_results(tiny, folder: Path) -> list:
+    from tests.test_store import SETTINGS, tiny_corpus
+    from xray.models.token_predictions import predict_token
+    from xray.store.search import build_index
+    from xray.techniques.embedding_search import search_neighbours, stored_states
+    from xray.techniques.projections import build_projection
+
+    store = build_store(tiny["bert"], tiny_corpus(), folder, SETTINGS, tags=False)
+    return [
+        search_neighbours(store, build_index(store, 2), "x", stored_states(store, 5), k=4),
+        build_projection(store, 2, "text", "PCA", np.arange(len(store.texts)), 2),
+        predict_token(tiny["gpt2"], "the bank", 0, k=3),
+    ]
+
+
+def _factor_results(tiny) -> list:
+    from tests.test_factor_lime import random_dictionary
+    from xray.techniques.factor_lime import explain_factor
+    from xray.techniques.factors import sentence_factors
+
+    loaded = tiny["bert"]
+    dictionary = random_dictionary(loaded.model.config.hidden_size, loaded.model.config.num_hidden_layers + 1)
+    states = np.random.default_rng(0).normal(size=(dictionary.importance.shape[0], 3, dictionary.atoms.shape[1]))
+    text = "The old bank manager"
+    offsets = loaded.tokenizer(text, return_offsets_mapping=True)["offset_mapping"]
+    target = next(tuple(span) for span in offsets if span[0] <= text.index("bank") < span[1])
+    return [
+        dictionary,
+        sentence_factors(dictionary, ["the", "old", "bank"], states.astype(np.float32)),
+        explain_factor(loaded, dictionary, text, target, 1, 0, num_samples=100, num_features=3),
+    ]
+
+
+def _neuron_result(tiny, folder: Path):
+    from tests.test_store import TEXTS
+    from xray.neurons.records import build_records
+    from xray.techniques.neuron_explanations import BaselineExplainer, BaselineSimulator, explain_neuron, neuron_records
+
+    loaded = tiny["bert"]
+    corpus = Corpus("bigger", pd.DataFrame({"text": [f"{text} number {i}" for i in range(3) for text in TEXTS]}))
+    records = build_records(loaded, corpus, folder)
+    neuron = int(np.asarray(records.maxima(1)).max(axis=0).argmax())
+    return explain_neuron(neuron_records(loaded, records, 1, neuron), BaselineExplainer(), BaselineSimulator())
+
+
+def _tokenizer_results(tiny_folders) -> list:
+    from tests.test_tokenizers import SENTENCES, TEXT, _attention_within_words
+    from xray.techniques.tokenizers import segment_text, split_word_attention
+    from xray.tokenization.facts import tokenizer_facts
+    from xray.tokenization.measures import Comparison, measure
+    from xray.tokenization.sources import folder_tokenizer
+
+    wordpiece = folder_tokenizer(str(tiny_folders["bert"]))
+    segmentation = segment_text(wordpiece, TEXT)
+    measured = measure(wordpiece, SENTENCES)
+    return [
+        segmentation,
+        split_word_attention(segmentation, _attention_within_words(segmentation, inside=True)),
+        tokenizer_facts(wordpiece, measured),
+        Comparison("tiny news", (measured,)),
+    ]
+
+
+def test_every_result_type_offers_a_table_and_json(tiny, tiny_folders, tmp_path):
+    results = [
+        *_attention_results(tiny),
+        *_corpus_results(tiny, tmp_path / "store"),
+        *_factor_results(tiny),
+        _neuron_result(tiny, tmp_path / "records"),
+        *_tokenizer_results(tiny_folders),
+    ]
+    built = {f"{type(result).__module__}.{type(result).__qualname__}" for result in results}
+    assert built == _result_types(), "build one of each new result type here"
     for result in results:
         assert isinstance(result, Result), type(result)
-        assert len(result.table()) > 0 and result.to_json().startswith("{")
+        table = result.table()
+        assert isinstance(table, pd.DataFrame) and len(table) > 0, type(result)
+        assert isinstance(json.loads(result.to_json()), dict), type(result)
 
 
 def test_the_warm_up_waits_for_an_idle_server(monkeypatch):
