@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.doubles import PlantedWordClassifier
-from tests.pages import assert_clean, run_page
+from tests.pages import assert_clean, run_page, table_after, with_text
 from xray.models.loading import LoadedModel
 from xray.techniques.compare import (
     RANDOM,
@@ -156,9 +156,9 @@ def test_methods_are_aligned_on_the_same_words_for_the_topic_classifier(minilm):
 def test_comparison_page_shows_agreement_faithfulness_and_downloads():
     app = run_page("8_Which_explanation.py", text=SPORT, **{"compare.shap_evals": "200", "compare.lime_samples": "500"})
     assert_clean(app)
-    assert "sports" in app.subheader[0].value
-    methods = app.dataframe[0].value["method"].tolist()
+    assert "sports" in with_text(app.subheader, "Words for and against").value
+    methods = table_after(app, "Are they faithful").loc[:, "method"].tolist()
     assert methods == ["SHAP", "LIME", "Attention from [CLS], last layer", "Rollout from [CLS]", RANDOM]
-    assert "How to read this" in app.markdown[-1].value
+    assert with_text(app.markdown, "How to read this")
     labels = [button.label for button in app.get("download_button")]
     assert {"Word scores (CSV)", "Comparison (JSON)"} <= set(labels)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.sidebar import OTHER_MODEL
-from tests.pages import assert_clean, messages, run_page
+from tests.pages import assert_clean, messages, run_page, table_with
 from tests.tiny_models import tiny_bert_mlm
 from xray.models.token_predictions import MASKED_LM_EXAMPLE
 
@@ -19,7 +19,7 @@ def test_search_starts_at_bank_and_shows_neighbours_purity_and_tags():
     app = run_page(SEARCH, text=RIVER_BANK, layer="4", **SENSES)
     assert_clean(app)
     assert any("focus token **bank · word 5** (the piece 'bank')" in caption.value for caption in app.caption)
-    neighbours = app.dataframe[0].value
+    neighbours = table_with(app, "rank", "cosine", "piece")
     assert len(neighbours) == 20 and (neighbours["piece"] == "bank").sum() >= 10
     assert "bank (river)" in messages(app)
     assert {"NOUN"} <= set(neighbours["pos"])
@@ -38,7 +38,7 @@ def test_a_focus_outside_the_word_sense_set_offers_the_word_sense_example():
 def test_search_by_a_corpus_word_leaves_the_occurrence_itself_out():
     app = run_page(SEARCH, **{"search.by": "A word of the corpus", "search.word": "spring"}, **SENSES)
     assert_clean(app)
-    neighbours = app.dataframe[0].value
+    neighbours = table_with(app, "rank", "cosine", "piece")
     assert len(neighbours) == 20 and "spring (" in messages(app)
     assert neighbours["cosine"].iloc[0] < 0.9999  # the occurrence searched from would be its own best match
 
@@ -52,7 +52,7 @@ def test_a_word_missing_from_the_corpus_says_so():
 def test_projections_colour_by_cluster_and_label_with_separation_by_level():
     app = run_page(PROJECTIONS, **{"projection.sample": "500"}, **SENSES)
     assert_clean(app)
-    clusters = app.dataframe[0].value
+    clusters = table_with(app, "size", "dominant_label")
     assert clusters["size"].sum() == 500 and "dominant_label" in clusters
     assert app.get("vega_lite_chart") or app.get("arrow_vega_lite_chart")
 
@@ -78,5 +78,5 @@ def test_a_masked_lm_predicts_the_token_beside_its_neighbours(tmp_path):
     assert MASKED_LM_EXAMPLE not in messages(app)
     captions = " ".join(caption.value for caption in app.caption)
     assert "'bank' masked: the model's top 10 tokens for the gap" in captions
-    predictions = app.dataframe[1].value
+    predictions = table_with(app, "token", "probability")
     assert len(predictions) == 10 and predictions["probability"].is_monotonic_decreasing

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.sidebar import OTHER_MODEL
-from tests.pages import assert_clean, messages, run_page
+from tests.pages import assert_clean, labelled, messages, run_page, table_after, table_with, with_text
 from tests.tiny_models import tiny_bert
 
 pytestmark = [pytest.mark.app, pytest.mark.integration]
@@ -15,16 +15,18 @@ FACTORS = "5_Transformer_factors.py"
 def test_the_shipped_dictionary_codes_the_sentence_and_charts_a_factor():
     app = run_page(FACTORS, layer="2", text="We sat on the bank of the river")
     assert_clean(app)
-    assert [metric.label for metric in app.metric][:2] == ["Factors", "Reconstruction error"]
-    assert app.metric[0].value == "1,000"
+    assert labelled(app.metric, "Reconstruction error")
+    assert labelled(app.metric, "Factors").value == "1,000"
     levels = ["embeddings", *(f"layer {layer}" for layer in range(6))]
-    per_token = app.dataframe[0].value  # the focus token "bank": its 3 strongest factors, one column per level
+    # the focus token "bank": its 3 strongest factors, one column per level
+    per_token = table_after(app, "The factors of the focus token")
     assert list(per_token.columns) == ["rank", *levels] and per_token["rank"].tolist() == [1, 2, 3]
     assert per_token["layer 2"].str.fullmatch(r"factor \d+ \(\d\.\d\d\)").all()
     strongest = int(per_token["layer 2"].iloc[0].split()[1])
     assert app.number_input(key="factors.factor").value == strongest  # the factor view opens on it
     assert any("peaks at" in caption.value for caption in app.caption)
-    contexts, senses, factor_table = (app.dataframe[index].value for index in (1, 2, 3))
+    contexts, factor_table = table_with(app, "code", "left", "piece", "right"), table_with(app, "summary")
+    senses = table_after(app, "Factors that tell a word's senses apart")
     assert app.selectbox(key="factors.word").value == "bank" and list(senses.columns) == ["rank", *levels]
     assert senses["layer 2"].str.contains(r"F \d+\.\d\d; money \d\.\d{3}, river \d\.\d{3}").all()
     assert len(contexts) == 10 and contexts["code"].is_monotonic_decreasing
@@ -50,7 +52,7 @@ def test_a_model_without_a_dictionary_learns_one_from_the_page(tmp_path):
             box.set_value(settings[box.label])
     app = app.button(key="factors.learn.start").click().run()
     assert_clean(app)
-    assert app.metric[0].value == "8" and "No factor dictionary" not in messages(app)
+    assert labelled(app.metric, "Factors").value == "8" and "No factor dictionary" not in messages(app)
     assert any("Word senses" in caption.value for caption in app.caption)  # the top contexts' corpus
 
 
@@ -69,6 +71,6 @@ def test_a_tokens_factor_opens_in_the_factor_view_and_lime_explains_a_context():
     assert_clean(app)
     summary = " ".join(caption.value for caption in app.caption) + messages(app)
     assert f"Factor {factor}'s code at" in summary and "The framed word always stays" in summary
-    assert "outline: 2px solid" in app.html[-1].value and "raises the code" in app.html[-1].value
+    assert "outline: 2px solid" in with_text(app.html, "raises the code").value
     specs = [chart.proto.spec for chart in app.get("vega_lite_chart") + app.get("arrow_vega_lite_chart")]
     assert any(f"LIME weights for factor {factor}" in spec and "lowers the code" in spec for spec in specs)

@@ -13,7 +13,7 @@ from lime.lime_text import LimeTextExplainer
 from streamlit.testing.v1 import AppTest
 
 from tests.doubles import NoisyPlantedClassifier
-from tests.pages import run_page
+from tests.pages import labelled, run_page, with_text
 from xray.models.classifiers import topic_classifier
 from xray.rendering.highlight import highlighted_text_html
 from xray.techniques.lime_explain import POOR_FIT, expected_distinct_texts, explain_lime
@@ -198,7 +198,7 @@ def test_lime_page_shows_highlighted_words_fit_and_downloads():
     assert {"PNG", "SVG", "Weights (CSV)", "Explanation (JSON)", "lime's own page (HTML)"} <= labels
     app.selectbox(key="lime.class").select(2).run()  # BBC topics: business, entertainment, politics, ...
     assert not app.exception
-    assert app.metric[1].value.startswith("politics")
+    assert labelled(app.metric, "Explained class").value.startswith("politics")
 
 
 @pytest.mark.app
@@ -207,4 +207,4 @@ def test_lime_page_shows_highlighted_words_fit_and_downloads():
 def test_lime_page_explains_bad_text_briefly(text, message):  # empty text: tests/test_app.py, for every page
     app = _lime_page(text)
     assert not app.exception
-    assert message in app.error[0].value and "Traceback" not in app.error[0].value
+    assert "Traceback" not in with_text(app.error, message).value

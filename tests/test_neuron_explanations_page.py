@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.loopback import json_server
-from tests.pages import assert_clean, messages, run_page
+from tests.pages import assert_clean, count_with, labelled, messages, run_page, table_with
 
 pytestmark = [pytest.mark.app, pytest.mark.integration]
 NEURONS = "7_Neuron_explanations.py"
@@ -15,16 +15,16 @@ SENSES = {"corpus": "Word senses"}
 def test_the_baseline_explains_scores_and_charts_a_neuron():
     app = run_page(NEURONS, layer="3", **{"neurons.neuron": "42"}, **SENSES)
     assert_clean(app)
-    labels = [metric.label for metric in app.metric]
-    assert labels[:2] == ["Score (top and random)", "Score (random only)"]
-    assert -1 <= float(app.metric[0].value) <= 1
+    assert labelled(app.metric, "Score (random only)")
+    assert -1 <= float(labelled(app.metric, "Score (top and random)").value) <= 1
     assert any("tokens like" in markdown.value for markdown in app.markdown)
     # one legend per section, then 5 explanation texts, 4 quantile samples and 10 scored texts (all but 3 folded)
-    assert len(app.html) == 1 + 5 + 4 + 1 + 10 and "activation (0-10, against" in app.html[0].value
+    assert count_with(app.html, "activation (0-10, against") == 2
+    assert count_with(app.html, 'class="xray-highlight"') == 5 + 4 + 10
     assert {"Show all 5 explanation texts", "Show all 4 quantile texts", "Show all 10 scored texts"} <= {
         expander.label for expander in app.expander
     }
-    saved = app.dataframe[-1].value
+    saved = table_with(app, "layer", "neuron", "top_and_random")
     assert ((saved["layer"] == 3) & (saved["neuron"] == 42)).any()
 
 
@@ -34,11 +34,14 @@ def test_an_undefined_score_reads_undefined_and_the_histogram_says_how_many_it_l
     # Neuron 4 of layer 3: the baseline's simulation is 0 on every scored token, so there is nothing to correlate.
     app = run_page(NEURONS, layer="3", **{"neurons.neuron": "4"}, **SENSES)
     assert_clean(app)
-    assert [metric.value for metric in app.metric[:2]] == ["undefined", "undefined"]
+    assert [labelled(app.metric, label).value for label in ("Score (top and random)", "Score (random only)")] == [
+        "undefined",
+        "undefined",
+    ]
     assert any("Score undefined" in caption.value for caption in app.caption)
     left_out = next(caption.value for caption in app.caption if "left out of the histogram" in caption.value)
     counted, total = map(int, re.match(r"([\d,]+) of the ([\d,]+) scores of layer 3", left_out).groups())
-    saved = app.dataframe[-1].value
+    saved = table_with(app, "layer", "neuron", "top_and_random")
     layer = saved[saved["layer"] == 3]
     assert counted == int(layer["top_and_random"].isna().sum()) >= 1 and total == len(layer)
 
@@ -95,8 +98,9 @@ def test_an_endpoint_explains_beside_the_baseline_and_its_key_stays_hidden(simul
     assert any("river banks" in markdown.value for markdown in app.markdown)
     assert len(requests) == 1 + 5 + 10 and {auth for auth, _ in requests} == {f"Bearer {key}"}
     assert all(body["model"] == "fake-explainer" for _, body in requests)
-    assert key not in str(app._tree) and key not in app.dataframe[-1].value.to_csv()
-    assert (app.dataframe[-1].value["explainer"] == "fake-explainer").any()
+    saved = table_with(app, "layer", "neuron", "explainer")
+    assert key not in str(app._tree) and key not in saved.to_csv()
+    assert (saved["explainer"] == "fake-explainer").any()
     again = app.run()
     assert len(requests) == 16 and not again.exception  # cached: a rerun asks the endpoint nothing
 

@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from tokenizers import Tokenizer
 
-from tests.pages import PAGES, TIMEOUT_S, assert_clean, messages, run_page
+from tests.pages import PAGES, TIMEOUT_S, assert_clean, count_with, labelled, messages, run_page, table_with, with_text
 from xray.rendering.tokens import measure_bars, segmentation_html, side_by_side_html
 from xray.results import Result
 from xray.techniques.attention import compute_attention
@@ -397,7 +397,7 @@ def test_every_result_offers_table_and_json(wordpiece, corpus, trained):
 
 
 def _page_link(app: AppTest):
-    return app.get("page_link")[0].proto
+    return labelled(app.get("page_link"), "See every head's attention on this text on the Attention page").proto
 
 
 @pytest.mark.app
@@ -407,7 +407,7 @@ def test_the_page_shows_how_minilm_cuts_the_default_sentence():
     assert_clean(app)
     shown = " ".join(markdown.value for markdown in app.markdown)
     assert "didn't → didn ' t" in shown.replace("\u2068", "").replace(POP_DIRECTIONAL_ISOLATE, "")
-    assert 'class="xray-tokens-model"' in app.get("html")[0].proto.body
+    assert count_with(app.html, 'class="xray-tokens-model"') == 1
     link = _page_link(app)
     assert link.page == "Attention" and "text=The+animal+didn%27t" in link.query_string
     assert "Train three tokenizers" in messages(app)
@@ -418,9 +418,9 @@ def test_the_page_shows_how_minilm_cuts_the_default_sentence():
 def test_the_page_shows_a_sentence_pair_with_its_type_ids():
     app = run_page(PAGE, text_b="It was too tired.")
     assert_clean(app)
-    assert "seq1" in app.get("html")[0].proto.body
+    assert "seq1" in with_text(app.html, 'class="xray-tokens-model"').value
     assert any("sentence pair" in caption.value for caption in app.caption)
-    pieces = app.dataframe[0].value
+    pieces = table_with(app, "sentence", "type id")
     assert set(pieces["sentence"]) == {"A", "B", "special"}
     assert pieces.loc[pieces["sentence"] == "B", "type id"].eq(1).all()
 
@@ -433,7 +433,7 @@ def test_empty_or_control_only_text_gets_one_short_message(text, expected):
     app.sidebar.text_area(key="text").input(text).run()
     assert not app.exception
     assert not app.error and len(app.warning) == 1
-    assert expected in app.warning[0].value and len(app.warning[0].value) < 150
+    assert len(with_text(app.warning, expected).value) < 150
 
 
 @pytest.mark.app
@@ -452,7 +452,7 @@ def test_the_page_trains_three_tokenizers_and_compares_them(tmp_path, tiny_folde
     assert (comparison["tokens per word"] >= 1).all() and (comparison["unknown rate"] == 0).all()
     labels = [button.label for button in app.get("download_button")]
     assert {"BPE 1,000", "WordPiece 1,000", "Unigram 1,000", "Comparison (CSV)", "PNG", "SVG"} <= set(labels)
-    assert 'class="xray-tokens-all"' in app.get("html")[1].proto.body
+    assert count_with(app.html, 'class="xray-tokens-all"') == 1
 
     app.text_input(key="tokenizers.folder").input(str(tmp_path)).run()
     assert "holds no tokenizer" in messages(app)
