@@ -55,11 +55,9 @@ def cached_top_contexts(model_name: str, store: StoreKey, factor: int, level: in
     """The factor's strongest pieces at ``level``: code, then :func:`describe_rows`' columns."""
     dictionary = cached_dictionary(model_name)
     dictionary.check_factor(factor)
-    contexts = dictionary.contexts
-    codes = contexts.codes[level, factor]
-    kept = codes > 0
-    table = describe_rows(cached_open_store(store), contexts.rows[level, factor][kept])
-    table.insert(0, "code", codes[kept].round(4))
+    rows, codes = dictionary.contexts.used(level, factor)
+    table = describe_rows(cached_open_store(store), rows)
+    table.insert(0, "code", codes.round(4))
     return table
 
 

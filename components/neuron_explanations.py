@@ -12,9 +12,7 @@ from the URL, shown, logged or downloaded.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -23,13 +21,15 @@ from components.feedback import progress_bar, user_errors
 from components.model import cached_model
 from xray.cache import default_cache_root
 from xray.corpora.corpus import Corpus
-from xray.neurons.endpoint import Endpoint, explain, simulate
+from xray.neurons.endpoint import Endpoint
 from xray.neurons.records import NeuronRecords, TextActivations, build_records, text_activations
 from xray.neurons.saved import save_explanations
 from xray.rendering.highlight import highlight_legend, highlighted_text_html
 from xray.techniques.neuron_explanations import (
     BaselineExplainer,
     BaselineSimulator,
+    EndpointExplainer,
+    EndpointSimulator,
     LayerEstimate,
     NeuronExplanation,
     Record,
@@ -38,35 +38,6 @@ from xray.techniques.neuron_explanations import (
     explain_neuron,
     neuron_records,
 )
-
-
-@dataclass(frozen=True)
-class EndpointExplainer:
-    """A language model behind an OpenAI-compatible endpoint writes the explanation."""
-
-    endpoint: Endpoint
-
-    @property
-    def name(self) -> str:
-        return self.endpoint.model
-
-    def explain(self, tokens: list[list[str]], activations: list[np.ndarray]) -> str:
-        return explain(self.endpoint, tokens, [[int(value) for value in record] for record in activations])
-
-
-@dataclass(frozen=True)
-class EndpointSimulator:
-    """The same language model predicts activations from the explanation (expected value where it gives
-    logprobs, else the numbers it writes)."""
-
-    endpoint: Endpoint
-
-    @property
-    def name(self) -> str:
-        return self.endpoint.model
-
-    def simulate(self, explanation: str, tokens: list[str]) -> np.ndarray:
-        return simulate(self.endpoint, explanation, tokens).values
 
 
 def _secret(name: str) -> str:

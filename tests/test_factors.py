@@ -16,6 +16,7 @@ from xray.techniques.factors import (
     SHIPPED_DICTIONARY,
     TOP_N,
     FactorSettings,
+    TopContexts,
     band,
     dictionary_path,
     evaluate,
@@ -302,6 +303,15 @@ def test_top_contexts_are_the_strongest_sampled_pieces_and_survive_saving(tiny, 
     vocabulary = {word for text in TINY_TEXTS for word in re.findall(r"\w+|[^\w\s]", text)}
     assert len(summaries) == 8 and all(set(line.split(", ")) <= vocabulary for line in summaries if line)
     assert factor_summaries(learned, store) == [""] * 8  # no contexts, no summary
+
+
+def test_a_factors_used_contexts_leave_out_the_pieces_that_do_not_use_it():
+    contexts = TopContexts(
+        rows=np.array([[[7, 3, 5]]]), codes=np.array([[[0.9, 0.2, 0.0]]]), store="s", corpus="c", layout="l"
+    )
+    rows, codes = contexts.used(0, 0)
+    np.testing.assert_array_equal(rows, [7, 3])
+    np.testing.assert_array_equal(codes, [0.9, 0.2])
 
 
 def test_sense_factors_rank_factors_by_how_well_they_split_a_words_senses(tiny, tmp_path):

@@ -217,6 +217,13 @@ class TopContexts:
     corpus: str
     layout: str
 
+    def used(self, level: int, factor: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, codes) of the factor's strongest pieces at ``level`` that use it at all (code above 0), strongest
+        first."""
+        codes = self.codes[level, factor]
+        kept = codes > 0
+        return self.rows[level, factor][kept], codes[kept]
+
 
 @dataclass(frozen=True, eq=False)
 class FactorDictionary:

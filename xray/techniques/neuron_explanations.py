@@ -31,6 +31,7 @@ import pandas as pd
 
 from xray.models.loading import LoadedModel
 from xray.neurons.baseline import explain_baseline, simulate_baseline
+from xray.neurons.endpoint import Endpoint, explain, simulate
 from xray.neurons.records import NeuronRecords, TextActivations, padded_tokens, text_activations
 from xray.neurons.scoring import Score, normalised, score
 from xray.results import json_text
@@ -75,6 +76,35 @@ class BaselineSimulator:
 
     def simulate(self, explanation: str, tokens: list[str]) -> np.ndarray:
         return simulate_baseline(explanation, tokens)
+
+
+@dataclass(frozen=True)
+class EndpointExplainer:
+    """A language model behind an OpenAI-compatible endpoint writes the explanation."""
+
+    endpoint: Endpoint
+
+    @property
+    def name(self) -> str:
+        return self.endpoint.model
+
+    def explain(self, tokens: list[list[str]], activations: list[np.ndarray]) -> str:
+        return explain(self.endpoint, tokens, [[int(value) for value in record] for record in activations])
+
+
+@dataclass(frozen=True)
+class EndpointSimulator:
+    """The same language model predicts activations from the explanation (expected value where it gives
+    logprobs, else the numbers it writes)."""
+
+    endpoint: Endpoint
+
+    @property
+    def name(self) -> str:
+        return self.endpoint.model
+
+    def simulate(self, explanation: str, tokens: list[str]) -> np.ndarray:
+        return simulate(self.endpoint, explanation, tokens).values
 
 
 @dataclass(frozen=True)
