@@ -16,7 +16,7 @@ from components.projections import (
     cached_separation,
 )
 from xray.models.batching import bf16_is_fast
-from xray.models.classifiers import ClassifierSpec
+from xray.models.classifiers import ClassifierSpec, default_kind
 from xray.rendering.corpus_charts import SELECTION, projection_scatter, separation_lines
 from xray.store.format import level_name
 from xray.techniques.projections import INTERNAL_COLUMNS, METHODS, sample_rows, separation_sample
@@ -120,7 +120,7 @@ colour_options = ["label"] if store.manifest.label_column else []
 colour_options += ["cluster"] + (["pos"] if unit == "piece" else [])
 classifier_spec = None
 if unit == "text":
-    kind = "model" if selection.model.has_classification_head else "topic"
+    kind = default_kind(selection.model)
     classifier_spec = ClassifierSpec.choose(kind, selection.model_name, bf16=bf16_is_fast(selection.model.device))
     colour_options.append(PREDICTION)
 colour_options += [c for c in texts.columns if c not in ("text", *INTERNAL_COLUMNS, store.manifest.label_column)]

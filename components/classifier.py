@@ -24,6 +24,7 @@ from xray.models.classifiers import (
     ClassifierSpec,
     Prediction,
     build_classifier,
+    default_kind,
     predict,
     seconds_per_text,
 )
@@ -71,7 +72,7 @@ def _spec(selection: Selection) -> ClassifierSpec:
     with st.sidebar:
         st.divider()
         kinds = list(CLASSIFIER_KINDS)
-        default = "model" if selection.model.has_classification_head else "topic"
+        default = default_kind(selection.model)
         kind = linked(
             st.radio,
             "Classifier",

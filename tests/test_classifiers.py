@@ -218,3 +218,11 @@ def test_the_topic_heads_example_is_in_its_domain_and_other_heads_have_none(mini
     assert classifier.example == TOPIC_EXAMPLE and not prediction.unsure
     assert classifier.class_names[prediction.top_index] == "sports"
     assert random_head(tiny["bert"]).example is None
+
+
+def test_a_page_opens_on_the_models_own_head_else_the_topic_head(tiny, tmp_path):
+    from xray.models.classifiers import default_kind
+
+    assert not tiny["bert"].has_classification_head and default_kind(tiny["bert"]) == "topic"
+    headed = load_model(str(tiny_bert_classifier(tmp_path / "classifier")))
+    assert headed.has_classification_head and default_kind(headed) == "model"

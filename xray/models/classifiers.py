@@ -286,6 +286,12 @@ def topic_classifier(loaded: LoadedModel, settings: InferenceSettings | None = N
     )
 
 
+def default_kind(loaded: LoadedModel) -> ClassifierKind:
+    """The classifier a page opens on beside the sidebar's model: its own classification head where it has one,
+    else the embedded topic head."""
+    return "model" if loaded.has_classification_head else "topic"
+
+
 @dataclass(frozen=True)
 class ClassifierSpec:
     """A classifier named by hashable fields, so results can be cached by it.
