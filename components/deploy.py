@@ -3,17 +3,36 @@ public mode's policy (see :mod:`xray.deploy`)."""
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 from xray.deploy import PUBLIC_ENV, USER_KEYS_ENV, PublicPolicy, environment_settings, is_on, public_policy
 from xray.models.loading import KNOWN_MODELS
 
 
-def _secrets() -> dict[str, str]:
+def _secret_table(section: str | None = None) -> dict[str, str]:
+    """Streamlit's secrets, or one ``[section]`` of them, as strings ("" for an empty value); empty where the app
+    has no secrets file or no such section."""
     try:
-        return {key: str(value) for key, value in st.secrets.items() if key.startswith("XRAY_")}
-    except (FileNotFoundError, st.errors.StreamlitSecretNotFoundError):
+        table = st.secrets if section is None else st.secrets.get(section, {})
+        return {key: "" if value is None else str(value) for key, value in table.items()}
+    except (FileNotFoundError, KeyError, AttributeError, st.errors.StreamlitSecretNotFoundError):
         return {}
+
+
+def _secrets() -> dict[str, str]:
+    return {key: value for key, value in _secret_table().items() if key.startswith("XRAY_")}
+
+
+def endpoint_settings() -> tuple[str, str, str]:
+    """The deployer's language-model endpoint (base_url, model, api_key): the secrets' ``[llm]`` section first,
+    then the environment; "" where unset."""
+    llm = _secret_table("llm")
+    base_url = llm.get("base_url") or os.environ.get("XRAY_LLM_BASE_URL", "")
+    model = llm.get("model") or os.environ.get("XRAY_LLM_MODEL", "")
+    key = llm.get("api_key") or os.environ.get("XRAY_LLM_API_KEY", "") or os.environ.get("OPENAI_API_KEY", "")
+    return base_url, model, key
 
 
 def deployment_settings() -> dict[str, str]:

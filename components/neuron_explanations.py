@@ -11,12 +11,10 @@ from the URL, shown, logged or downloaded.
 
 from __future__ import annotations
 
-import os
-
 import pandas as pd
 import streamlit as st
 
-from components.deploy import is_public, user_keys_allowed
+from components.deploy import endpoint_settings, is_public, user_keys_allowed
 from components.feedback import progress_bar, user_errors
 from components.model import cached_model
 from xray.cache import default_cache_root
@@ -38,22 +36,6 @@ from xray.techniques.neuron_explanations import (
     explain_neuron,
     neuron_records,
 )
-
-
-def _secret(name: str) -> str:
-    try:
-        return str(st.secrets.get("llm", {}).get(name, "") or "")
-    except (FileNotFoundError, KeyError, AttributeError, st.errors.StreamlitSecretNotFoundError):
-        return ""
-
-
-def endpoint_settings() -> tuple[str, str, str]:
-    """The deployer's (base_url, model, api_key): Streamlit secrets first, then the environment; "" where unset."""
-    base_url = _secret("base_url") or os.environ.get("XRAY_LLM_BASE_URL", "")
-    model = _secret("model") or os.environ.get("XRAY_LLM_MODEL", "")
-    key = _secret("api_key") or os.environ.get("XRAY_LLM_API_KEY", "") or os.environ.get("OPENAI_API_KEY", "")
-    return base_url, model, key
-
 
 TIMED_NEURONS = 6
 """Neurons the baseline is timed on to estimate its cost per neuron over a whole layer."""

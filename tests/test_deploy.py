@@ -157,3 +157,19 @@ def test_heavy_jobs_start_in_order_within_the_limit_and_a_cancelled_wait_leaves_
     with pytest.raises(KeyboardInterrupt), busy.slot(give_up):
         pass
     assert seen == [1]
+
+
+def test_the_deployers_settings_and_endpoint_are_read_from_one_secrets_table(monkeypatch):
+    import components.deploy as deploy
+
+    llm = {"base_url": "http://llm:8000/v1", "model": "m", "api_key": None}
+    secrets = {"XRAY_PUBLIC": "1", "other": "x", "llm": llm}
+    monkeypatch.setattr(deploy.st, "secrets", secrets)
+    for name in ("XRAY_LLM_BASE_URL", "XRAY_LLM_MODEL", "XRAY_LLM_API_KEY", "OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    assert deploy._secrets() == {"XRAY_PUBLIC": "1"}
+    assert deploy.endpoint_settings() == ("http://llm:8000/v1", "m", "")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    assert deploy.endpoint_settings()[2] == "sk-test"  # an empty secret falls back to the environment
+    monkeypatch.setattr(deploy.st, "secrets", {})
+    assert deploy.endpoint_settings() == ("", "", "sk-test")
