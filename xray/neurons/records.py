@@ -80,15 +80,19 @@ class NeuronRecords:
                 f"Neuron {neuron} does not exist: each layer has neurons 0 to {self.manifest.neurons - 1}."
             )
 
-    def neuron_maxima(self, layer: int, neuron: int) -> np.ndarray:
-        """(texts,) float32: each text's largest activation of this neuron."""
-        self.check(layer, neuron)
-        return np.asarray(self.maxima(layer)[:, neuron], dtype=np.float32)
-
     def top_texts(self, layer: int, neuron: int, count: int) -> np.ndarray:
         """The ``count`` texts where the neuron is most active, most active first."""
-        maxima = self.neuron_maxima(layer, neuron)
-        return np.argsort(-maxima, kind="stable")[:count]
+        return self.top_texts_of(layer, [neuron], count)[0]
+
+    def layer_maxima(self, layer: int, neurons: list[int]) -> np.ndarray:
+        """(neurons, texts) float32: each text's largest activation of each of ``neurons``, in one read."""
+        for neuron in neurons:
+            self.check(layer, neuron)
+        return np.ascontiguousarray(np.asarray(self.maxima(layer)[:, neurons], dtype=np.float32).T)
+
+    def top_texts_of(self, layer: int, neurons: list[int], count: int) -> np.ndarray:
+        """(neurons, count): :meth:`top_texts` of every one of ``neurons``, sorted together."""
+        return np.argsort(-self.layer_maxima(layer, neurons), axis=1, kind="stable")[:, :count]
 
     def random_texts(self, count: int, seed: int | tuple[int, ...], excluded: np.ndarray) -> np.ndarray:
         """``count`` texts drawn at random, none of ``excluded``: ``numpy.random.default_rng(seed)`` draws them from
@@ -98,9 +102,13 @@ class NeuronRecords:
 
     def quantile_texts(self, layer: int, neuron: int, quantiles: tuple[float, ...]) -> np.ndarray:
         """One text per quantile of the neuron's per-text maxima: the text whose maximum is nearest it."""
-        maxima = self.neuron_maxima(layer, neuron)
-        order = np.argsort(maxima, kind="stable")
-        return order[np.minimum((np.asarray(quantiles) * len(order)).astype(int), len(order) - 1)]
+        return self.quantile_texts_of(layer, [neuron], quantiles)[0]
+
+    def quantile_texts_of(self, layer: int, neurons: list[int], quantiles: tuple[float, ...]) -> np.ndarray:
+        """(neurons, quantiles): :meth:`quantile_texts` of every one of ``neurons``, sorted together."""
+        order = np.argsort(self.layer_maxima(layer, neurons), axis=1, kind="stable")
+        texts = order.shape[1]
+        return order[:, np.minimum((np.asarray(quantiles) * texts).astype(int), texts - 1)]
 
 
 def records_name(loaded: LoadedModel, corpus: Corpus, max_tokens: int) -> str:

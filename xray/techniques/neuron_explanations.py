@@ -162,14 +162,10 @@ def _record_ids(records: NeuronRecords, layer: int, neuron: int, seed: int) -> d
 
 
 def _layer_ids(records: NeuronRecords, layer: int, neurons: list[int], seed: int) -> list[dict[str, np.ndarray]]:
-    """:func:`_record_ids` of many neurons at once, from one read of the layer's maxima: the same stable orders of
-    the same float32 values as :meth:`NeuronRecords.top_texts` and :meth:`NeuronRecords.quantile_texts`, sorted
-    for every neuron together."""
-    maxima = np.ascontiguousarray(np.asarray(records.maxima(layer)[:, neurons], dtype=np.float32).T)  # (neurons, texts)
-    top = np.argsort(-maxima, axis=1, kind="stable")[:, :TOP_RECORDS]
-    texts = maxima.shape[1]
-    at = np.minimum((np.asarray(QUANTILES) * texts).astype(int), texts - 1)
-    quantile = np.argsort(maxima, axis=1, kind="stable")[:, at]
+    """:func:`_record_ids` of many neurons at once, each neuron's texts ranked by the records in one read of the
+    layer's maxima (:meth:`NeuronRecords.top_texts_of`, :meth:`NeuronRecords.quantile_texts_of`)."""
+    top = records.top_texts_of(layer, neurons, TOP_RECORDS)
+    quantile = records.quantile_texts_of(layer, neurons, QUANTILES)
     ids = []
     for row, neuron in enumerate(neurons):
         splits = top_splits(top[row])
