@@ -1,4 +1,7 @@
-"""Home: what the app is, what each page answers, and the model the sidebar loaded.
+"""Home: what the app is, what each page answers, the model the sidebar loaded and the lesson.
+
+The list of pages and the lesson's counts come from the pages' own ``PAGE`` literals and the lesson's steps: a new
+page appears here (and, until a step opens it, under "Not in the lesson yet") without an edit to this file.
 
 It links to the other pages through the navigation, so it runs under the entry point (``streamlit_app.py``),
 not on its own."""
@@ -7,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.lesson import lesson_steps
+from components.lesson import lesson_overview
 from components.navigation import PageInfo, discover_pages
 from components.page import start_page
 
@@ -25,8 +28,9 @@ PAGE = PageInfo(
 )
 
 selection = start_page(PAGE)
+pages = discover_pages()[1:]  # every page file in app_pages/ but this one, by its PAGE literal
 st.subheader("Pages")
-for path, info in discover_pages()[1:]:
+for path, info in pages:
     st.page_link(str(path), label=f"**{info.name}**", icon=info.icon)
     st.caption(info.question)
 
@@ -37,10 +41,4 @@ st.markdown(
     f"width {model.hidden_size}, {model.parameters / 1e6:,.1f}M parameters, at most {model.max_length} tokens, "
     f"running on {model.device.type}."
 )
-st.subheader("A lesson: three sentences through every page")
-st.markdown(
-    "Ten steps for a class. Each link opens its page with the step's sentence, layer and "
-    "focus token; the page then shows what to point at, the question to ask and a link to the next step. Every "
-    "claim a step makes is checked by the test suite on the embedded model."
-)
-lesson_steps()
+lesson_overview(pages)

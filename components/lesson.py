@@ -1,14 +1,19 @@
 """The guided lesson (:mod:`xray.lesson`) on the pages: each step is a link that opens its page with its settings;
 while a lesson runs (``lesson=<step>`` in the URL, kept across pages like the sidebar) the step's page shows the
-teacher's note, the question for the class and a link to the next step."""
+teacher's note, the question for the class and a link to the next step. The home page's overview
+(:func:`lesson_overview`) counts the steps and names every page the lesson does not visit, from the navigation's
+pages (:func:`components.navigation.discover_pages`), so a new page needs no edit here."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
 
 import streamlit as st
 
 from components.link_state import forget, publish, value
-from components.navigation import PAGES_FOLDER
-from xray.lesson import LESSON, LESSON_PARAM, LessonStep, step_number
+from components.navigation import PAGES_FOLDER, PageInfo
+from xray.lesson import LESSON, LESSON_PARAM, LessonStep, lesson_coverage, step_number
 
 
 def step_link(number: int, label: str, *, icon: str | None = None) -> None:
@@ -22,11 +27,24 @@ def step_link(number: int, label: str, *, icon: str | None = None) -> None:
     )
 
 
-def lesson_steps() -> None:
-    """Every step of the lesson as a link, with what the class will see and be asked (for the home page)."""
+def lesson_overview(pages: Sequence[tuple[Path, PageInfo]]) -> None:
+    """The lesson on the home page: a heading and a paragraph counted from the lesson, every step as a link with
+    what the class will see and be asked, then a link to each of ``pages`` (the navigation's, the home page aside)
+    that no step opens. A step whose page is not among ``pages`` gets an error in its place, not a broken link."""
+    coverage = lesson_coverage(path.name for path, _ in pages)
+    st.subheader(coverage.heading)
+    st.markdown(coverage.summary)
     for number, step in enumerate(LESSON, start=1):
+        if step.page in coverage.unknown:
+            st.error(f"Step {number}, {step.title}, opens {step.page}, which is not a page of the app.")
+            continue
         step_link(number, f"**{step.title}**", icon="▶️")
         st.caption(f"{step.note} *Ask:* {step.question}")
+    if coverage.not_visited:
+        st.markdown(f"**Not in the lesson yet** (no step opens {'it' if len(coverage.not_visited) == 1 else 'them'}):")
+        for path, info in pages:
+            if path.name in coverage.not_visited:
+                st.page_link(str(path), label=info.name, icon=info.icon)
 
 
 def _end_lesson() -> None:

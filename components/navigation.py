@@ -4,7 +4,8 @@ Each page file ``app_pages/N_Name.py`` declares its :class:`PageInfo` as a liter
 :func:`discover_pages` reads those literals without importing the pages (importing one loads torch
 and the model's libraries, seconds on a cold server), so the entry point can list every page and
 draw the chosen one's title and a loading line before the page's own code runs. Adding a page is
-adding its file: the navigation and the home page's list find it.
+adding its file: the navigation, the home page's list and the lesson's overview (which names the pages no lesson
+step opens, :func:`components.lesson.lesson_overview`) find it.
 
 The folder is ``app_pages/``, not ``pages/``: beside a ``pages/`` folder Streamlit runs its first multipage
 mode, which opens a page's file directly and never runs the entry point (nor ``st.navigation``).

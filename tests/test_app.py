@@ -44,7 +44,14 @@ def test_every_page_runs_under_the_navigation_with_one_title_and_no_loading_line
     assert not any(caption.value == LOADING for caption in app.caption)
 
 
-@pytest.mark.parametrize("page", ["3_SHAP.py", "4_LIME.py", "8_Which_explanation.py"])
+LAYERLESS_PAGES = [path.name for path, info in discover_pages()[1:] if not info.uses_layer]  # PAGE(uses_layer=False)
+
+
+def test_the_classifier_pages_declare_that_they_ignore_the_layer():
+    assert {"3_SHAP.py", "4_LIME.py", "8_Which_explanation.py"} <= set(LAYERLESS_PAGES)
+
+
+@pytest.mark.parametrize("page", LAYERLESS_PAGES)
 def test_pages_that_ignore_the_layer_say_so(page):
     app = run_page(page, **{"lime.samples": "500", "compare.lime_samples": "500", "shap.max_evals": "100"})
     assert app.sidebar.slider(key="layer").disabled
@@ -116,8 +123,10 @@ def test_model_over_the_budget_is_refused_with_how_to_raise_it(tmp_path, monkeyp
     assert with_text(app.error, MAX_PARAMETERS_ENV)
 
 
-@pytest.mark.parametrize("page", TECHNIQUE_PAGES, ids=lambda path: path.name)
-def test_empty_text_stops_every_page_with_one_short_message(page):
+@pytest.mark.parametrize(
+    "page", [path for path, info in discover_pages()[1:] if info.uses_text], ids=lambda path: path.name
+)
+def test_empty_text_stops_every_page_that_reads_it_with_one_short_message(page):
     app = run_page(page, text="   ")
     assert not app.exception
     assert not app.error

@@ -21,6 +21,9 @@ from xray.lesson import (
     LESSON_PARAM,
     SIDEBAR_KEYS,
     LessonStep,
+    counted,
+    lesson_coverage,
+    lesson_pages,
     lesson_query,
     next_step_link,
     page_url_path,
@@ -193,6 +196,34 @@ def test_a_step_says_what_is_wrong_with_it():
             LessonStep(**({"settings": {"text": COREFERENCE}} | good | change))
     with pytest.raises(ValueError, match="not a word"):
         word_number(COREFERENCE, "dog")
+
+
+def test_the_lesson_s_counts_and_the_pages_it_visits_come_from_its_steps():
+    from components.navigation import discover_pages
+
+    pages = [path.name for path, _ in discover_pages()[1:]]
+    coverage = lesson_coverage(pages)
+    assert coverage.unknown == (), f"steps open pages the app does not have: {coverage.unknown}"
+    assert set(coverage.visited) == set(lesson_pages()) and set(coverage.visited) | set(coverage.not_visited) == set(
+        pages
+    )
+    assert coverage.summary.startswith(f"{counted(len(LESSON), 'step').capitalize()} for a class.")
+    sentences = counted(len({step.text for step in LESSON}), "sentence")
+    visited = "every page" if not coverage.not_visited else f"of the {counted(len(pages), 'page')}"
+    assert coverage.heading.startswith(f"A lesson: {sentences} through") and coverage.heading.endswith(visited)
+
+
+def test_a_page_no_step_opens_is_named_and_a_step_on_a_missing_page_is_caught():
+    pages = ["1_Attention.py", "2_Embedding_search.py", "9_Tokenizers.py", "10_New_page.py"]
+    coverage = lesson_coverage(pages, LESSON[:3])  # the tokenizer step and the two attention steps
+    assert coverage.visited == ("1_Attention.py", "9_Tokenizers.py")  # in the navigation's order
+    assert coverage.not_visited == ("2_Embedding_search.py", "10_New_page.py")
+    assert coverage.heading == "A lesson: one sentence through two of the four pages"
+    assert coverage.summary.startswith("Three steps for a class.")
+    assert lesson_coverage(pages[1:], LESSON[:3]).unknown == ("1_Attention.py",)
+    assert lesson_coverage(["1_Attention.py"], LESSON[1:2]).heading == "A lesson: one sentence through every page"
+    counts = ["no steps", "one step", "ten steps", "twelve steps", "13 steps"]
+    assert [counted(number, "step") for number in (0, 1, 10, 12, 13)] == counts
 
 
 # Integration: every claim on the embedded MiniLM, as the pages compute it.

@@ -1,4 +1,4 @@
-"""A guided lesson for a class: three teaching sentences taken through the app's pages, one step per page.
+"""A guided lesson for a class: teaching sentences taken through the app's pages, a step at a time.
 
 Each :class:`LessonStep` names its page, the settings that open it (the URL query parameters: the sidebar's and the
 page's own widgets bound to the URL), a teacher's note of what to point at and a question for the class.
@@ -8,13 +8,18 @@ Every claim a note makes was measured on the embedded model (all-MiniLM-L6-v2) w
 call, at the settings the step opens, and ``tests/test_lesson.py`` checks each one again. Change a sentence, a
 layer or a number here and that test says which claim no longer holds.
 
+The steps are written by hand; which pages they visit is not. :func:`lesson_coverage` compares them with the app's
+pages (found by :func:`components.navigation.discover_pages`), and the home page takes its counts ("ten steps",
+"three sentences through every page") and the pages the lesson does not visit from it: a page added without a
+step is listed there as not in the lesson, never left out silently.
+
 No Streamlit and no torch here: a page or the home page can import it before any model loads.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -262,6 +267,80 @@ LESSON: tuple[LessonStep, ...] = (
         question="The model computes with attention: why does attention explain this prediction worse than SHAP?",
     ),
 )
+
+
+NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+
+
+def number_word(number: int) -> str:
+    """``number`` as prose writes it: "ten" up to twelve, digits above ("13")."""
+    return NUMBER_WORDS[number] if 0 <= number < len(NUMBER_WORDS) else str(number)
+
+
+def counted(number: int, noun: str) -> str:
+    """``number`` of ``noun`` as prose writes a count: "ten steps", "one page", "13 sentences"."""
+    return f"{number_word(number)} {noun}{'' if number == 1 else 's'}"
+
+
+def lesson_pages(lesson: tuple[LessonStep, ...] = LESSON) -> tuple[str, ...]:
+    """The page files the lesson opens, each once, in the order it first opens them."""
+    return tuple(dict.fromkeys(step.page for step in lesson))
+
+
+def lesson_sentences(lesson: tuple[LessonStep, ...] = LESSON) -> tuple[str, ...]:
+    """The sentences the lesson's steps show, each once, in the order they first come."""
+    return tuple(dict.fromkeys(step.text for step in lesson))
+
+
+@dataclass(frozen=True)
+class LessonCoverage:
+    """How a lesson covers the app's pages (page file names, the home page aside, in the navigation's order).
+
+    steps: the lesson's number of steps; sentences: its number of distinct sentences; visited: the pages some
+    step opens; not_visited: the pages no step opens (a page added since the lesson was written); unknown: pages
+    a step opens that are not among the app's pages (a page renamed or removed since).
+    """
+
+    steps: int
+    sentences: int
+    visited: tuple[str, ...]
+    not_visited: tuple[str, ...]
+    unknown: tuple[str, ...]
+
+    @property
+    def heading(self) -> str:
+        """E.g. "A lesson: three sentences through every page", or "... through nine of the ten pages"."""
+        pages = len(self.visited) + len(self.not_visited)
+        through = (
+            "every page"
+            if not self.not_visited
+            else f"{number_word(len(self.visited))} of the {counted(pages, 'page')}"
+        )
+        return f"A lesson: {counted(self.sentences, 'sentence')} through {through}"
+
+    @property
+    def summary(self) -> str:
+        """The paragraph under the heading, its count of steps taken from the lesson."""
+        steps = counted(self.steps, "step")
+        return (
+            f"{steps[0].upper()}{steps[1:]} for a class. Each link opens its page with the step's sentence, layer and "
+            "focus token; the page then shows what to point at, the question to ask and a link to the next step. "
+            "Every claim a step makes is checked by the test suite on the embedded model."
+        )
+
+
+def lesson_coverage(pages: Iterable[str], lesson: tuple[LessonStep, ...] = LESSON) -> LessonCoverage:
+    """How ``lesson`` covers ``pages``: page file names such as "1_Attention.py", the home page aside (the
+    navigation's, :func:`components.navigation.discover_pages`)."""
+    pages = tuple(pages)
+    opened = lesson_pages(lesson)
+    return LessonCoverage(
+        steps=len(lesson),
+        sentences=len(lesson_sentences(lesson)),
+        visited=tuple(page for page in pages if page in opened),
+        not_visited=tuple(page for page in pages if page not in opened),
+        unknown=tuple(page for page in opened if page not in pages),
+    )
 
 
 def page_url_path(page: str) -> str:
