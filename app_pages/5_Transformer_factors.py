@@ -22,11 +22,13 @@ from components.feedback import user_errors
 from components.model import cached_focus_position
 from components.navigation import PageInfo
 from components.page import forget_stale_choice, start_page
+from xray.factors.corpus import CONTEXT_PIECES
+from xray.factors.dictionary import band
+from xray.factors.solver import FISTA_MAX_STEPS, FISTA_TOLERANCE
 from xray.models.loading import model_revision
 from xray.rendering.corpus_charts import codes_heatmap, importance_line
 from xray.rendering.tables import one_column_per_level
 from xray.store.format import level_name
-from xray.techniques.factors import CONTEXT_PIECES, FISTA_MAX_STEPS, FISTA_TOLERANCE, band
 
 SHOWN_FACTORS = 16
 PER_LEVEL = 3

@@ -20,6 +20,9 @@ import numpy as np
 
 from xray.cache import default_cache_root
 from xray.corpora.builtin import SEARCH_CORPUS, load_builtin
+from xray.factors.dictionary import SHIPPED_DICTIONARY, load_dictionary
+from xray.factors.learning import evaluate
+from xray.factors.solver import FactorSettings, learn_atoms
 from xray.models.batching import hidden_states, run_batched
 from xray.models.loading import EMBEDDED_MODEL, load_model
 from xray.store.builder import build_store
@@ -28,7 +31,6 @@ from xray.store.rows import describe_rows
 from xray.store.search import normalised
 from xray.techniques.attention import compute_attention
 from xray.techniques.factor_lime import explain_factor
-from xray.techniques.factors import SHIPPED_DICTIONARY, FactorSettings, evaluate, learn_atoms, load_dictionary
 
 SENTENCE = (
     "The committee said on Tuesday that the river bank near the old mill would be closed while engineers "

@@ -20,7 +20,8 @@ from components.jobs import cancel_job, finished_job, job_running, start_job
 from components.sidebar import Selection
 from xray.cache import default_cache_root, read_status
 from xray.corpora.builtin import BUILTIN_CORPORA, SEARCH_CORPUS
-from xray.techniques.factors import FactorSettings, dictionary_path
+from xray.factors.dictionary import dictionary_path
+from xray.factors.solver import FactorSettings
 
 POLL_S = 0.5
 INTERRUPTED = 130  # the command line's exit code after Ctrl-C (or Cancel)

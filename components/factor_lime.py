@@ -9,12 +9,12 @@ from components.downloads import chart_downloads, download, download_row
 from components.feedback import progress_bar
 from components.model import cached_model
 from xray.cache import default_cache_root
+from xray.factors.dictionary import find_dictionary
 from xray.rendering.charts import signed_bars
 from xray.rendering.export import file_stem
 from xray.rendering.highlight import highlighted_text_html
 from xray.store.format import level_name
 from xray.techniques.factor_lime import FactorLime, explain_factor
-from xray.techniques.factors import find_dictionary
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

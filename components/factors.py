@@ -12,17 +12,11 @@ from components.page import value_links
 from components.sidebar import Selection
 from xray.cache import default_cache_root
 from xray.corpora.builtin import BUILTIN_CORPORA
+from xray.factors.corpus import factor_summaries, sense_factors
+from xray.factors.dictionary import FactorDictionary, TopContexts, find_dictionary
 from xray.store.format import StoreError, read_manifest
 from xray.store.rows import describe_rows
-from xray.techniques.factors import (
-    FactorDictionary,
-    SentenceFactors,
-    TopContexts,
-    factor_summaries,
-    find_dictionary,
-    sense_factors,
-    sentence_factors,
-)
+from xray.techniques.factors import SentenceFactors, sentence_factors
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import torch
 
+from xray.factors.dictionary import FactorDictionary, FactorQuality
+from xray.factors.solver import FactorSettings
 from xray.techniques.factor_lime import explain_factor
-from xray.techniques.factors import FactorDictionary, FactorQuality, FactorSettings
 from xray.techniques.lime_explain import fit_surrogate, perturbation_masks
 
 TEXT = "The old bank by the river sent a letter, and the bank manager smiled."

@@ -10,28 +10,11 @@ import pytest
 import torch
 from sklearn.linear_model import Lasso
 
-from xray.techniques.factors import (
-    IMPORTANCE_ROWS,
-    LEARNING,
-    SHIPPED_DICTIONARY,
-    TOP_N,
-    FactorSettings,
-    TopContexts,
-    band,
-    dictionary_path,
-    evaluate,
-    factor_importance,
-    factor_summaries,
-    find_top_contexts,
-    learn_atoms,
-    learn_dictionary,
-    load_dictionary,
-    sample_weights,
-    sense_factors,
-    sentence_factors,
-    sparse_codes,
-    sparse_coding,
-)
+from xray.factors.corpus import factor_summaries, find_top_contexts, sense_factors
+from xray.factors.dictionary import SHIPPED_DICTIONARY, TopContexts, band, dictionary_path, load_dictionary
+from xray.factors.learning import IMPORTANCE_ROWS, TOP_N, evaluate, factor_importance, learn_dictionary, sample_weights
+from xray.factors.solver import LEARNING, FactorSettings, learn_atoms, sparse_codes, sparse_coding
+from xray.techniques.factors import sentence_factors
 
 
 def planted(atoms: int = 24, width: int = 16, rows: int = 3_000, active: int = 2, seed: int = 0):
@@ -107,7 +90,7 @@ def test_the_default_tolerance_comes_close_to_the_reference_500_steps():
 
 
 def test_importance_is_the_mean_of_the_top_500_codes_over_10000_rows_per_level(monkeypatch):
-    import xray.techniques.factors as factors
+    import xray.factors.learning as factors
 
     data, _ = planted(rows=12_500, atoms=8, active=2)
     noise = np.abs(np.random.default_rng(2).normal(size=data.shape)).astype(np.float32)
@@ -212,7 +195,7 @@ def test_an_interrupted_fit_resumes_after_its_last_epoch_to_the_same_atoms(tmp_p
     batches = len(range(0, len(data), settings.batch_size))
     calls = []
 
-    def stop_in_the_second_epoch(done: int, total: int) -> None:
+    def stop_in_the_second_epoch(done: int, total: int, stage: str) -> None:
         calls.append(done)
         if done == batches + 2:
             raise Interrupted
@@ -220,7 +203,9 @@ def test_an_interrupted_fit_resumes_after_its_last_epoch_to_the_same_atoms(tmp_p
     with pytest.raises(Interrupted):
         learn_atoms(data, settings, checkpoint_folder=tmp_path, progress=stop_in_the_second_epoch)
     resumed = []
-    atoms = learn_atoms(data, settings, checkpoint_folder=tmp_path, progress=lambda done, total: resumed.append(done))
+    atoms = learn_atoms(
+        data, settings, checkpoint_folder=tmp_path, progress=lambda done, total, stage: resumed.append(done)
+    )
 
     assert resumed[0] == batches + 1 and len(resumed) == 2 * batches  # the first epoch was not run again
     np.testing.assert_allclose(atoms, learn_atoms(data, settings), atol=1e-5)

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import torch
 
-import xray.techniques.factors as factors
+import xray.factors.solver as factors
 from tests.test_store import SETTINGS, TEXTS
 from xray.corpora.corpus import Corpus
 from xray.store import builder

@@ -359,9 +359,11 @@ def test_step_embedding_search_the_river_sense_peaks_at_the_steps_layer(minilm, 
 
 @pytest.mark.integration
 def test_step_factors_a_sense_factor_of_bank_and_its_river_contexts(minilm, search_store, tmp_path):
+    from xray.factors.corpus import sense_factors
+    from xray.factors.dictionary import find_dictionary
     from xray.store.rows import describe_rows
     from xray.techniques.attention import compute_attention
-    from xray.techniques.factors import find_dictionary, sense_factors, sentence_factors
+    from xray.techniques.factors import sentence_factors
 
     step = the_step("5_Transformer_factors.py")
     dictionary = find_dictionary(EMBEDDED_MODEL, tmp_path)  # the shipped dictionary

@@ -20,6 +20,9 @@ from xray.corpora.builtin import BUILTIN_CORPORA, SEARCH_CORPUS, load_builtin
 from xray.corpora.corpus import Corpus, load_corpus
 from xray.corpora.shipped_tags import SHIPPED_TAGS, write_shipped_tags
 from xray.corpora.uploads import corpus_from_upload, read_upload
+from xray.factors.corpus import learn_from_store
+from xray.factors.dictionary import dictionary_path
+from xray.factors.solver import FactorSettings
 from xray.models.classifiers import HEAD_FILE
 from xray.models.loading import EMBEDDED_MODEL, load_model
 from xray.models.train_head import train_topic_head
@@ -27,7 +30,6 @@ from xray.neurons.records import MAX_TOKENS, build_records
 from xray.neurons.saved import save_explanations
 from xray.store.builder import build_store
 from xray.store.format import StoreSettings
-from xray.techniques.factors import FactorSettings, dictionary_path, learn_from_store
 from xray.techniques.neuron_explanations import BaselineExplainer, BaselineSimulator, explain_layer
 
 

@@ -20,11 +20,11 @@ import pandas as pd
 import torch
 from lime.lime_text import IndexedString
 
+from xray.factors.dictionary import FactorDictionary
 from xray.models.batching import Progress, hidden_states, pad_batch
 from xray.models.loading import LoadedModel
 from xray.results import json_text
 from xray.store.format import level_name
-from xray.techniques.factors import FactorDictionary
 from xray.techniques.lime_explain import (
     MAX_FEATURES,
     MAX_SAMPLES,
