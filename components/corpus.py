@@ -17,7 +17,7 @@ import streamlit as st
 from components.feedback import remaining, user_errors
 from components.jobs import finished_job, job_running, start_job
 from components.link_state import linked
-from components.model import cached_model
+from components.model import loaded_model
 from components.navigation import PageInfo
 from components.page import start_page
 from components.sidebar import Selection, use_text
@@ -26,7 +26,6 @@ from xray.corpora.builtin import BUILTIN_CORPORA, load_builtin
 from xray.corpora.corpus import Corpus
 from xray.corpora.uploads import MAX_ROWS, MAX_UPLOAD_BYTES, UploadedTable, corpus_from_upload, read_upload
 from xray.examples import example_named
-from xray.models.batching import bf16_is_fast
 from xray.store.builder import build_status
 from xray.store.format import (
     ActivationStore,
@@ -35,6 +34,7 @@ from xray.store.format import (
     level_name,
     locate_store,
     open_store,
+    page_store_settings,
     store_name,
 )
 from xray.store.search import LevelIndex, build_index
@@ -164,16 +164,16 @@ def start_corpus_page(info: PageInfo) -> CorpusPage:
 
 
 def store_settings(selection: Selection) -> StoreSettings:
-    return StoreSettings(bf16=bf16_is_fast(selection.model.device))
+    return page_store_settings(selection.model.device)
 
 
 def prebuild_default_store(model_name: str) -> None:
     """Start building the store of ``model_name`` over the default corpus in a child job, unless it is on disk or
     being built: the background warm-up (:mod:`components.warm_up`) calls it once the server is idle, so the first
     corpus page finds the store ready, or follows the build already under way."""
-    loaded = cached_model(model_name)
+    loaded = loaded_model(model_name)
     corpus = load_builtin(next(iter(BUILTIN_CORPORA)))
-    settings = StoreSettings(bf16=bf16_is_fast(loaded.device))
+    settings = page_store_settings(loaded.device)
     root = default_cache_root()
     name = store_name(loaded, corpus, settings)
     if locate_store(loaded, corpus, root, settings) is None and build_status(root, name) is None:

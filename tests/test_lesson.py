@@ -250,12 +250,11 @@ def token_position(loaded, step: LessonStep) -> int:
 def search_store(minilm, tmp_path_factory):
     """The default corpus's activation store, built as the corpus pages build it (tags aside: no claim uses them)."""
     from xray.corpora.builtin import SEARCH_CORPUS, load_builtin
-    from xray.models.batching import bf16_is_fast
     from xray.store.builder import build_store
-    from xray.store.format import StoreSettings
+    from xray.store.format import page_store_settings
 
     corpus = load_builtin(SEARCH_CORPUS)
-    settings = StoreSettings(bf16=bf16_is_fast(minilm.device))
+    settings = page_store_settings(minilm.device)
     return build_store(minilm, corpus, tmp_path_factory.mktemp("lesson-store"), settings, tags=False)
 
 
@@ -376,10 +375,14 @@ def test_step_factors_a_sense_factor_of_bank_and_its_river_contexts(minilm, sear
     assert here["factor"].iloc[0] == 70 and f"{here['code'].iloc[0]:.2f}" == "0.51"
     says(step, "Factor 70 is bank's strongest factor at every level (code 0.51 at layer 3)")
     senses = sense_factors(dictionary, search_store, step.query["factors.word"])
-    best = senses.loc[senses["separation"].idxmax()]
-    assert (int(best["level"]), int(best["factor"]), round(float(best["separation"]), 1)) == (level, 404, 1.0)
+    of_404 = senses[senses["factor"] == 404]
+    best = of_404.loc[of_404["separation"].idxmax()]
+    assert (int(best["level"]), round(float(best["separation"]), 1)) == (level, 1.0)
+    # a near tie with factor 188 at layer 5 (1.027 against 1.021 on one CPU, the other way round on another)
+    assert senses["separation"].max() - best["separation"] < 0.05
     assert f"{best['mean bank (river)']:.3f}" == "0.055" and best["mean bank (money)"] <= 0.002
-    says(step, "Factor 404", "about 1.0 at layer 3", "0.055 on river banks against at most 0.002")
+    says(step, "Factor 404", "about 1.0 at layer 3", "its best layer and within a few hundredths of the best")
+    says(step, "0.055 on river banks against at most 0.002")
     contexts = dictionary.contexts
     assert (contexts.store, contexts.layout) == (search_store.folder.name, search_store.layout)
     factor = int(step.query["factors.factor"])

@@ -185,11 +185,11 @@ LESSON: tuple[LessonStep, ...] = (
         title="Transformer factors: what bank is made of",
         settings=_settings(RIVER_BANK, "bank", 3, **{"factors.factor": "404", "factors.word": "bank"}),
         note=(
-            "Factor 70 is bank's strongest factor at every level (code 0.51 at layer 3). Factor 404 is the one "
-            "that best tells the two senses of bank apart: under “Factors that tell a word's senses apart” it scores "
-            "about 1.0 at layer 3, the best of any layer, with a mean code of 0.055 on river banks against at most "
-            "0.002 on money banks. Its top contexts at layer 3 begin river, "
-            "freshwater, dam, Thames, valley, water."
+            "Factor 70 is bank's strongest factor at every level (code 0.51 at layer 3). Factor 404 tells the two "
+            "senses of bank apart: under “Factors that tell a word's senses apart” it scores about 1.0 at layer 3, "
+            "its best layer and within a few hundredths of the best of any factor, with a mean code of 0.055 on "
+            "river banks against at most 0.002 on money banks: it is all but silent on money banks. Its top "
+            "contexts at layer 3 begin river, freshwater, dam, Thames, valley, water."
         ),
         question="Factor 404 fires on river words that are not bank: what might it stand for?",
     ),

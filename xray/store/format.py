@@ -27,9 +27,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from xray.cache import cache_name
 from xray.corpora.corpus import Corpus
+from xray.models.batching import bf16_is_fast
 from xray.models.loading import LoadedModel, model_revision
 
 STORE_VERSION = 1
@@ -75,6 +77,14 @@ class StoreManifest:
     precision: str
     clipped_values: int
     build_seconds: float
+
+
+def page_store_settings(device: torch.device) -> StoreSettings:
+    """The settings the app's corpus pages build a store with: bfloat16 autocast on a GPU that runs it natively,
+    else float32. Never bfloat16 on a CPU, even one with AVX-512 BF16 or AMX: the shipped factor dictionary's top
+    contexts and the lesson's claims were measured on float32 stores, and bfloat16 moves them (on the word-sense
+    set, another factor tells bank's senses apart best)."""
+    return StoreSettings(bf16=device.type == "cuda" and bf16_is_fast(device))
 
 
 def store_name(loaded: LoadedModel, corpus: Corpus, settings: StoreSettings) -> str:
