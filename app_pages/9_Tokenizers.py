@@ -30,7 +30,7 @@ from xray.rendering.export import file_stem
 from xray.rendering.tokens import length_curve, measure_bars, segmentation_html, side_by_side_html
 from xray.techniques.tokenizers import parse_words, segment_text, word_pieces
 from xray.text import isolate
-from xray.tokenization.measures import Comparison
+from xray.tokenization.measures import TokenizerComparison
 from xray.tokenization.training import ALGORITHMS
 
 DEFAULT_VOCABULARY = 8_000
@@ -214,7 +214,7 @@ if curve_size is not None:
         curve = cached_curve(curve_size)
     finished("tokenizers.curve", curve_size)
     references = tuple(measures for measures in comparison.measures if measures.origin != "trained")
-    curve_table = Comparison(corpus.name, curve.measures + references).table()
+    curve_table = TokenizerComparison(corpus.name, curve.measures + references).table()
     chart = length_curve(curve_table, corpus.name)
     st.altair_chart(chart, width="content")
     chart_downloads(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from components.model import cached_attention, cached_model
+from components.model import cached_attention, loaded_model
 from xray.rendering.bertviz_html import head_view_html, model_view_html
 from xray.rendering.neuron_view import NeuronView, build_neuron_model, neuron_view_html
 from xray.techniques.attention import HeadStatistics, Rollout, head_statistics, rollout
@@ -37,10 +37,10 @@ def cached_rollout(model_name: str, text: str, text_b: str | None) -> Rollout:
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def cached_neuron_model(model_name: str) -> torch.nn.Module:
-    return build_neuron_model(cached_model(model_name))
+    return build_neuron_model(loaded_model(model_name))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def cached_neuron_view(model_name: str, text: str, text_b: str | None, layer: int, max_tokens: int) -> NeuronView:
-    loaded = cached_model(model_name)
+    loaded = loaded_model(model_name)
     return neuron_view_html(loaded, cached_neuron_model(model_name), text, text_b, max_tokens=max_tokens, layer=layer)

@@ -13,7 +13,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from components.feedback import user_errors
 from components.link_state import linked
-from components.model import cached_model
+from components.model import loaded_model
 from components.navigation import PageInfo
 from components.page import start_page
 from components.sidebar import Selection, use_text
@@ -50,21 +50,21 @@ class ClassifierPage:
         return self.classifier.class_names
 
 
-def cached_classifier(spec: ClassifierSpec) -> Classifier:
+def built_classifier(spec: ClassifierSpec) -> Classifier:
     """The classifier ``spec`` names, on the shared model. Built on every call (a few milliseconds) rather than
     cached, so that no cache keeps a model the memory-bounded model cache has unloaded."""
-    return build_classifier(spec, cached_model(spec.model_name))
+    return build_classifier(spec, loaded_model(spec.model_name))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def cached_prediction(spec: ClassifierSpec, text: str) -> Prediction:
-    return predict(cached_classifier(spec), text)
+    return predict(built_classifier(spec), text)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def cached_seconds_per_text(spec: ClassifierSpec, text: str) -> float:
     """Measured seconds per classifier call on texts as long as ``text``."""
-    return seconds_per_text(cached_classifier(spec), text)
+    return seconds_per_text(built_classifier(spec), text)
 
 
 def _spec(selection: Selection) -> ClassifierSpec:
@@ -134,7 +134,7 @@ def start_classifier_page(
     selection = start_page(info)
     spec = _spec(selection)
     with user_errors("preparing the classifier"), st.spinner("Preparing the classifier…"):
-        classifier = cached_classifier(spec)
+        classifier = built_classifier(spec)
     st.sidebar.caption(classifier.description)
     with user_errors("classifying the text"):
         _far_from_classes(cached_prediction(spec, selection.text), classifier, f"{prefix}.example")

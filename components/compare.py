@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.classifier import cached_classifier
+from components.classifier import built_classifier
 from components.feedback import progress_bar
 from xray.models.classifiers import ClassifierSpec
-from xray.techniques.compare import Comparison, explain_and_compare
+from xray.techniques.compare import ExplainerComparison, explain_and_compare
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def cached_comparison(
     spec: ClassifierSpec, text: str, class_index: int | None, max_evals: int, num_samples: int
-) -> Comparison:
+) -> ExplainerComparison:
     """SHAP, LIME and attention compared on the classifier ``spec`` names, with a progress bar while computing."""
     budgets = {"class_index": class_index, "max_evals": max_evals, "num_samples": num_samples}
     with progress_bar("Explaining with SHAP, then LIME, then removing each method's top words") as progress:
-        return explain_and_compare(cached_classifier(spec), text, progress=progress, **budgets)
+        return explain_and_compare(built_classifier(spec), text, progress=progress, **budgets)

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from components.corpus import StoreKey, cached_index, cached_open_store
-from components.model import cached_attention, cached_model
+from components.model import cached_attention, loaded_model
 from xray.models.token_predictions import TokenPredictions, predict_token
 from xray.techniques.embedding_search import NeighbourSearch, search_neighbours, stored_states, word_occurrences
 
@@ -39,4 +39,4 @@ def cached_occurrences(store: StoreKey, word: str) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def cached_predictions(model_name: str, text: str, position: int, k: int) -> TokenPredictions:
-    return predict_token(cached_model(model_name), text, position, k)
+    return predict_token(loaded_model(model_name), text, position, k)

@@ -7,7 +7,7 @@ import streamlit as st
 
 from components.downloads import chart_downloads, download, download_row
 from components.feedback import progress_bar
-from components.model import cached_model
+from components.model import loaded_model
 from xray.cache import default_cache_root
 from xray.factors.dictionary import find_dictionary
 from xray.rendering.charts import signed_bars
@@ -24,7 +24,7 @@ def cached_factor_lime(
     """LIME on the factor's code at one piece of a context, with a progress bar while computing."""
     with progress_bar(f"Coding factor {factor} in LIME's perturbed contexts") as progress:
         return explain_factor(
-            cached_model(model_name),
+            loaded_model(model_name),
             find_dictionary(model_name, default_cache_root()),
             text,
             target,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.classifier import cached_classifier
+from components.classifier import built_classifier
 from components.feedback import progress_bar
 from xray.models.classifiers import ClassifierSpec
 from xray.techniques.lime_explain import LimeExplanation, explain_lime
@@ -17,4 +17,4 @@ def cached_lime(
     """LIME on the classifier ``spec`` names, with a progress bar while computing."""
     settings = {"class_index": class_index, "num_samples": num_samples, "num_features": num_features, "seed": seed}
     with progress_bar("Classifying LIME's perturbed texts") as progress:
-        return explain_lime(cached_classifier(spec), text, progress=progress, **settings)
+        return explain_lime(built_classifier(spec), text, progress=progress, **settings)

@@ -49,21 +49,23 @@ def shared_model(name: str) -> tuple[LoadedModel, list[str]]:
     return loaded, unloaded
 
 
-def cached_model(name: str) -> LoadedModel:
+def loaded_model(name: str) -> LoadedModel:
+    """The model ``name`` from the server's memory-bounded model pool (:func:`shared_model`), loaded on first use.
+    Not a Streamlit cache: the pool decides what stays in memory."""
     return shared_model(name)[0]
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def cached_attention(model_name: str, text: str, text_b: str | None) -> AttentionResult:
     """The model's attention and hidden states on the sidebar text (and its optional second text)."""
-    return compute_attention(cached_model(model_name), text, text_b)
+    return compute_attention(loaded_model(model_name), text, text_b)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def cached_focus_position(model_name: str, text: str, focus: Word) -> int:
     """The position of the focus word's first piece among the tokens the model reads (as :func:`cached_attention`
     gives them). Raises ValueError where the tokenizer cannot map pieces to characters or the input was cut first."""
-    loaded = cached_model(model_name)
+    loaded = loaded_model(model_name)
     if not loaded.tokenizer.is_fast:
         raise ValueError(f"{model_name} has no fast tokenizer, so its pieces cannot be matched to the focus word.")
     return piece_of_word(token_spans(loaded.tokenizer, prepare_text(text).text, loaded.max_length), focus)

@@ -16,7 +16,7 @@ import streamlit as st
 
 from components.deploy import endpoint_settings, is_public, user_keys_allowed
 from components.feedback import progress_bar, user_errors
-from components.model import cached_model
+from components.model import loaded_model
 from xray.cache import default_cache_root
 from xray.corpora.corpus import Corpus
 from xray.neurons.endpoint import Endpoint
@@ -45,7 +45,7 @@ TIMED_NEURONS = 6
 def cached_records(model_name: str, fingerprint: str, _corpus: Corpus) -> NeuronRecords:
     """The records of every neuron of the model over the corpus (``fingerprint`` names it), computed once."""
     with progress_bar("Reading every MLP neuron over the corpus, once (kept on disk)") as progress:
-        return build_records(cached_model(model_name), _corpus, default_cache_root(), progress=progress)
+        return build_records(loaded_model(model_name), _corpus, default_cache_root(), progress=progress)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -61,7 +61,7 @@ def cached_explanation(
     """One neuron explained, simulated and scored, by the baseline (``endpoint_key`` None) or the endpoint
     ``endpoint_key`` names; saved to the records' table of explained neurons."""
     records = cached_records(model_name, fingerprint, _corpus)
-    record_set = neuron_records(cached_model(model_name), records, layer, neuron)
+    record_set = neuron_records(loaded_model(model_name), records, layer, neuron)
     if _endpoint is None:
         result = explain_neuron(record_set, BaselineExplainer(), BaselineSimulator())
     else:
@@ -77,7 +77,7 @@ def cached_layer_scores(model_name: str, fingerprint: str, layer: int, _corpus: 
     records = cached_records(model_name, fingerprint, _corpus)
     with progress_bar(f"Explaining every neuron of layer {layer} with the baseline") as progress:
         rows = explain_layer(
-            cached_model(model_name), records, layer, BaselineExplainer(), BaselineSimulator(), progress=progress
+            loaded_model(model_name), records, layer, BaselineExplainer(), BaselineSimulator(), progress=progress
         )
     save_explanations(records.folder, rows.to_dict("records"))
     return rows
@@ -91,7 +91,7 @@ def cached_layer_estimate(model_name: str, fingerprint: str, layer: int, _corpus
     records = cached_records(model_name, fingerprint, _corpus)
     with st.spinner(f"Timing the baseline on samples of layer {layer}, to estimate the whole layer…"):
         estimate = estimate_layer(
-            cached_model(model_name),
+            loaded_model(model_name),
             records,
             layer,
             BaselineExplainer(),
@@ -105,7 +105,7 @@ def cached_layer_estimate(model_name: str, fingerprint: str, layer: int, _corpus
 def cached_sentence_neurons(model_name: str, text: str, layer: int) -> TextActivations:
     """Every neuron of ``layer`` on every non-special piece of ``text``: one forward pass, whichever token is
     picked."""
-    return text_activations(cached_model(model_name), [text], layer)
+    return text_activations(loaded_model(model_name), [text], layer)
 
 
 ACTIVATION_LEGEND = highlight_legend("activation (0-10, against the neuron's largest)")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from components.classifier import cached_classifier
+from components.classifier import built_classifier
 from components.corpus import StoreKey, cached_open_store
 from components.feedback import progress_bar
 from components.model import cached_attention
@@ -60,7 +60,7 @@ def cached_separation(store: StoreKey, unit: Unit, rows: tuple[int, ...], labels
 @st.cache_data(show_spinner=False, max_entries=8)
 def cached_predicted_classes(spec: ClassifierSpec, texts: tuple[str, ...]) -> list[str]:
     """The classifier's most likely class for each text."""
-    classifier = cached_classifier(spec)
+    classifier = built_classifier(spec)
     with progress_bar("Classifying the sampled texts") as progress:
         probabilities = classifier.predict_proba(list(texts), progress)
     return [classifier.class_names[index] for index in probabilities.argmax(axis=1)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.classifier import cached_classifier
+from components.classifier import built_classifier
 from components.feedback import progress_bar
 from xray.models.classifiers import ClassifierSpec
 from xray.techniques.shap_explain import ShapExplanation, explain_shap
@@ -14,4 +14,4 @@ from xray.techniques.shap_explain import ShapExplanation, explain_shap
 def cached_shap(spec: ClassifierSpec, text: str, max_evals: int) -> ShapExplanation:
     """SHAP values of the classifier ``spec`` names, with a progress bar while computing."""
     with progress_bar("Classifying SHAP's masked texts") as progress:
-        return explain_shap(cached_classifier(spec), text, max_evals=max_evals, progress=progress)
+        return explain_shap(built_classifier(spec), text, max_evals=max_evals, progress=progress)

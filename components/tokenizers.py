@@ -14,13 +14,13 @@ import streamlit as st
 from components.deploy import current_policy, is_public
 from components.downloads import download, download_row
 from components.feedback import progress_bar
-from components.model import cached_attention, cached_model
+from components.model import cached_attention, loaded_model
 from components.navigation import discover_pages
 from components.sidebar import MODEL_CHOICES, OTHER_MODEL, Selection
 from xray.cache import default_cache_root
 from xray.techniques.tokenizers import SplitWordAttention, segment_text, split_word_attention
 from xray.tokenization.facts import TokenizerFacts, tokenizer_facts
-from xray.tokenization.measures import Comparison, HeldOutMeasures, measure
+from xray.tokenization.measures import HeldOutMeasures, TokenizerComparison, measure
 from xray.tokenization.sources import TokenizerSource, folder_tokenizer, model_tokenizer, named_tokenizer
 from xray.tokenization.training import (
     TrainedTokenizers,
@@ -35,7 +35,7 @@ ATTENTION_TITLE = "Attention"
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def cached_model_tokenizer(model_name: str) -> TokenizerSource:
-    return model_tokenizer(cached_model(model_name))
+    return model_tokenizer(loaded_model(model_name))
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -69,12 +69,14 @@ def cached_facts(fingerprint: str, _source: TokenizerSource) -> TokenizerFacts:
     return tokenizer_facts(_source, cached_measures(fingerprint, _source))
 
 
-def compare(sources: list[TokenizerSource]) -> Comparison:
-    return Comparison(cached_corpus().name, tuple(cached_measures(source.fingerprint, source) for source in sources))
+def compare(sources: list[TokenizerSource]) -> TokenizerComparison:
+    return TokenizerComparison(
+        cached_corpus().name, tuple(cached_measures(source.fingerprint, source) for source in sources)
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def cached_curve(vocab_size: int) -> Comparison:
+def cached_curve(vocab_size: int) -> TokenizerComparison:
     """The three algorithms trained at :func:`curve_sizes` up to ``vocab_size`` and measured on held-out text."""
     sizes = curve_sizes(vocab_size, cached_corpus().limits.smallest)
     measures: list[HeldOutMeasures] = []
@@ -82,13 +84,13 @@ def cached_curve(vocab_size: int) -> Comparison:
         for done, size in enumerate(sizes):
             progress(done, len(sizes), f"{size:,} entries")
             measures += [cached_measures(source.fingerprint, source) for source in cached_training(size).tokenizers]
-    return Comparison(cached_corpus().name, tuple(measures))
+    return TokenizerComparison(cached_corpus().name, tuple(measures))
 
 
 def second_text(model_name: str, text_b: str | None) -> str | None:
     """The sidebar's second text where the model reads it as the second of a pair; an encoder-decoder's second text
     is its decoder's input, which its encoder never reads."""
-    return text_b if cached_model(model_name).family != "encoder-decoder" else None
+    return text_b if loaded_model(model_name).family != "encoder-decoder" else None
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

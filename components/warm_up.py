@@ -66,11 +66,11 @@ def _warm() -> None:
         _wait_for_idle()
         # Imported here, in the background and once idle: the model's libraries, shap and umap take seconds.
         from components.corpus import prebuild_default_store
-        from components.model import cached_model
+        from components.model import loaded_model
         from components.sidebar import model_choices
 
         default_model = model_choices()[0]
-        cached_model(default_model)
+        loaded_model(default_model)
         _wait_for_idle()
         prebuild_default_store(default_model)
         _wait_for_idle()

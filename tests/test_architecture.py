@@ -199,7 +199,7 @@ def _tokenizer_results(tiny_folders) -> list:
     from tests.test_tokenizers import SENTENCES, TEXT, _attention_within_words
     from xray.techniques.tokenizers import segment_text, split_word_attention
     from xray.tokenization.facts import tokenizer_facts
-    from xray.tokenization.measures import Comparison, measure
+    from xray.tokenization.measures import TokenizerComparison, measure
     from xray.tokenization.sources import folder_tokenizer
 
     wordpiece = folder_tokenizer(str(tiny_folders["bert"]))
@@ -209,7 +209,7 @@ def _tokenizer_results(tiny_folders) -> list:
         segmentation,
         split_word_attention(segmentation, _attention_within_words(segmentation, inside=True)),
         tokenizer_facts(wordpiece, measured),
-        Comparison("tiny news", (measured,)),
+        TokenizerComparison("tiny news", (measured,)),
     ]
 
 
@@ -250,7 +250,7 @@ def test_the_warm_up_loads_the_default_model_starts_its_store_then_compiles(monk
 
     monkeypatch.setattr(warm_up, "IDLE_S", 0.0)
     steps: list[str] = []
-    monkeypatch.setattr(components.model, "cached_model", lambda name: steps.append(f"load {name}"))
+    monkeypatch.setattr(components.model, "loaded_model", lambda name: steps.append(f"load {name}"))
     monkeypatch.setattr(components.corpus, "prebuild_default_store", lambda name: steps.append(f"store {name}"))
     monkeypatch.setattr(shap_explain, "warm_up", lambda: steps.append("shap"))
     monkeypatch.setattr(projections, "warm_up", lambda: steps.append("umap"))
@@ -275,7 +275,7 @@ def test_the_default_store_is_prebuilt_only_when_neither_on_disk_nor_being_built
     import components.corpus as corpus_component
 
     corpus = Corpus("tiny", pd.DataFrame({"text": ["the bank of the river", "the bank sent a letter"]}))
-    monkeypatch.setattr(corpus_component, "cached_model", lambda name: tiny["bert"])
+    monkeypatch.setattr(corpus_component, "loaded_model", lambda name: tiny["bert"])
     monkeypatch.setattr(corpus_component, "load_builtin", lambda name: corpus)
     monkeypatch.setattr(corpus_component, "default_cache_root", lambda: tmp_path)
     builds = []

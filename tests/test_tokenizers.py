@@ -25,7 +25,7 @@ from xray.techniques.tokenizers import (
 )
 from xray.text import POP_DIRECTIONAL_ISOLATE, isolate
 from xray.tokenization.facts import surface, tokenizer_facts
-from xray.tokenization.measures import Comparison, measure, pieces_per_word, word_spans
+from xray.tokenization.measures import TokenizerComparison, measure, pieces_per_word, word_spans
 from xray.tokenization.sources import algorithm, folder_tokenizer, model_tokenizer, normaliser_steps
 from xray.tokenization.training import (
     ALGORITHMS,
@@ -280,7 +280,9 @@ def test_trained_tokenizers_are_kept_by_their_settings_and_read_back_after_a_res
 
 
 def test_held_out_measures_see_unknown_characters_and_rank_the_tokenizers(corpus, trained):
-    comparison = Comparison(corpus.name, tuple(measure(source, ["the zebra жж"]) for source in trained.tokenizers))
+    comparison = TokenizerComparison(
+        corpus.name, tuple(measure(source, ["the zebra жж"]) for source in trained.tokenizers)
+    )
     assert all(measures.unknown_tokens >= 1 for measures in comparison.measures)
     table = comparison.table()
     lowest = table.loc[table["tokens per word"].idxmin(), "tokenizer"]
@@ -384,7 +386,9 @@ def test_words_and_pieces_quoted_in_the_summary_are_isolated(wordpiece):
 
 def test_every_result_offers_table_and_json(wordpiece, corpus, trained):
     segmentation = segment_text(wordpiece, TEXT)
-    comparison = Comparison(corpus.name, tuple(measure(source, corpus.held_out) for source in trained.tokenizers))
+    comparison = TokenizerComparison(
+        corpus.name, tuple(measure(source, corpus.held_out) for source in trained.tokenizers)
+    )
     results = [
         segmentation,
         split_word_attention(segmentation, _attention_within_words(segmentation, inside=True)),

@@ -170,7 +170,8 @@ MEASURES = {
 
 
 def measure_bars(table: pd.DataFrame) -> alt.HConcatChart:
-    """One bar chart per measure of :data:`MEASURES`, one bar per tokenizer (rows of ``Comparison.table()``)."""
+    """One bar chart per measure of :data:`MEASURES`, one bar per tokenizer
+    (rows of ``TokenizerComparison.table()``)."""
     order = list(table["tokenizer"])
     charts = [
         alt.Chart(_inline(table[["tokenizer", "algorithm", measure]]), title=measure)
@@ -189,7 +190,7 @@ def measure_bars(table: pd.DataFrame) -> alt.HConcatChart:
 
 def length_curve(table: pd.DataFrame, corpus: str) -> alt.LayerChart:
     """Mean tokens per held-out text against vocabulary size: a line per trained algorithm, a labelled point per
-    other tokenizer (rows of ``Comparison.table()``)."""
+    other tokenizer (rows of ``TokenizerComparison.table()``)."""
     trained = table[table["origin"] == "trained"]
     others = table[table["origin"] != "trained"]
     x = alt.X("vocabulary size:Q", scale=alt.Scale(type="log"), axis=alt.Axis(format=",d"))

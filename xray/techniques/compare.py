@@ -30,7 +30,7 @@ LIME_SEED = 0
 
 
 @dataclass(frozen=True)
-class Comparison:
+class ExplainerComparison:
     """Word-level comparison of explanation methods on one text, for one class.
 
     words: the text's words; scores: method -> (words,) score towards the class.
@@ -180,7 +180,7 @@ def compare_explanations(
     fractions: tuple[float, ...] = DEFAULT_FRACTIONS,
     random_orders: int = 5,
     seed: int = 0,
-) -> Comparison:
+) -> ExplainerComparison:
     """Agreement and faithfulness of each method's word scores for ``class_index`` on ``text``.
 
     scores: method -> (words,) score towards the class (higher = more support). All perturbed
@@ -213,7 +213,7 @@ def compare_explanations(
         block = drops[row : row + len(method_orders)].mean(axis=0)
         comprehensiveness[method], sufficiency[method] = block[:, 0], block[:, 1]
         row += len(method_orders)
-    return Comparison(
+    return ExplainerComparison(
         words=[word.text for word in words],
         class_index=class_index,
         class_name=classifier.class_names[class_index],
@@ -234,7 +234,7 @@ def explain_and_compare(
     max_evals: int = 500,
     num_samples: int = 2000,
     progress: Progress | None = None,
-) -> Comparison:
+) -> ExplainerComparison:
     """The whole comparison for ``class_index`` (None: the predicted class) on ``text``: SHAP with ``max_evals``,
     LIME on every word (up to its maximum) with ``num_samples`` and seed 0, both attention scores, then
     agreement and faithfulness. ``progress`` sees SHAP's masked texts, then LIME's distinct texts."""

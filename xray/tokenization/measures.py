@@ -127,7 +127,7 @@ def measure(source: TokenizerSource, texts: Sequence[str]) -> HeldOutMeasures:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class TokenizerComparison:
     """Several tokenizers measured on the same held-out texts of ``corpus``."""
 
     corpus: str
