@@ -19,7 +19,7 @@ from components.neuron_explanations import (
     cached_sentence_neurons,
     endpoint_picker,
 )
-from components.page import folded, forget_stale_choice, start_page, value_links
+from components.page import folded, index_input, start_page, value_links
 from xray.focus import piece_of_word
 from xray.neurons.records import MAX_TOKENS
 from xray.neurons.saved import saved_explanations
@@ -74,19 +74,13 @@ else:
         st.dataframe(active, hide_index=True)
         value_links("Explain one of them", active["neuron"].tolist(), "neuron", key="neurons.open", target=NEURON)
 
-forget_stale_choice(
-    NEURON,
-    range(manifest.neurons),
-    f"Neuron {{}} does not exist: layers have neurons 0 to {manifest.neurons - 1}. Showing the focus token's most "
-    "active neuron instead.",
-)
-neuron = st.number_input(
+neuron = index_input(
     "Neuron",
-    0,
-    manifest.neurons - 1,
+    manifest.neurons,
     strongest,
     key=NEURON,
-    bind="query-params",
+    owner="layers have",
+    instead="the focus token's most active neuron",
     help=f"Opens on the neuron most active on {selection.focus_label} at layer {layer} (where the page reads it).",
 )
 endpoint = endpoint_picker()
