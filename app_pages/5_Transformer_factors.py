@@ -21,7 +21,7 @@ from components.factors import (
 from components.feedback import user_errors
 from components.model import cached_focus_position
 from components.navigation import PageInfo
-from components.page import forget_stale_choice, start_page
+from components.page import index_input, start_page
 from xray.factors.corpus import CONTEXT_PIECES
 from xray.factors.dictionary import band
 from xray.factors.solver import FISTA_MAX_STEPS, FISTA_TOLERANCE
@@ -90,26 +90,22 @@ st.caption(
     "pick another word in the sidebar."
 )
 token_factors = sentence.token_factors(token, PER_LEVEL)
-st.dataframe(
-    one_column_per_level(token_factors, lambda row: f"factor {row['factor']} ({row['code']:.2f})"), hide_index=True
-)
+# A table only shown gets no element id from st.dataframe(key=...): the container carries the key tests select by.
+with st.container(key="factors.focus_token"):
+    st.dataframe(
+        one_column_per_level(token_factors, lambda row: f"factor {row['factor']} ({row['code']:.2f})"), hide_index=True
+    )
 factor_links(list(dict.fromkeys(token_factors["factor"])))
 focus_strongest = int(sentence.codes[level, token].argmax())
 
 st.subheader("One factor through the layers")
-forget_stale_choice(
-    FACTOR,
-    range(dictionary.factors),
-    f"Factor {{}} does not exist: this dictionary has factors 0 to {dictionary.factors - 1}. Showing the focus "
-    "token's strongest factor instead.",
-)
-factor = st.number_input(
+factor = index_input(
     "Factor",
-    0,
-    dictionary.factors - 1,
+    dictionary.factors,
     focus_strongest,
     key=FACTOR,
-    bind="query-params",
+    owner="this dictionary has",
+    instead="the focus token's strongest factor",
     help=f"Opens on the focus token's strongest factor at {level_name(level)}.",
 )
 importance = dictionary.importance[:, factor]
@@ -142,7 +138,8 @@ else:
         if top.empty:
             st.caption(f"No sampled piece uses factor {factor} at {level_name(level)}.")
         else:
-            st.dataframe(top[["code", "left", "piece", "right", "label"]], hide_index=True, width="stretch")
+            with st.container(key="factors.contexts"):
+                st.dataframe(top[["code", "left", "piece", "right", "label"]], hide_index=True, width="stretch")
             chosen = st.selectbox(
                 "Which words switch the factor on? Explain one context with LIME",
                 range(len(top)),
@@ -197,14 +194,14 @@ if words:
         f"spread of the senses' mean codes over the spread within a sense). The best, factor {int(best['factor'])} "
         f"at {level_name(int(best['level']))}, scores {best['separation']:.2f}."
     )
-    st.dataframe(
-        one_column_per_level(senses, lambda row: sense_cell(row, word)),
-        hide_index=True,
-        width="stretch",
-    )
+    with st.container(key="factors.senses"):
+        st.dataframe(one_column_per_level(senses, lambda row: sense_cell(row, word)), hide_index=True, width="stretch")
 
 factor_table = cached_factor_table(selection.model_name, store)
-with st.expander("Every factor, by the level where it peaks, with its most frequent words there"):
+with (
+    st.expander("Every factor, by the level where it peaks, with its most frequent words there"),
+    st.container(key="factors.every_factor"),
+):
     st.dataframe(factor_table, hide_index=True, width="stretch")
 
 with st.expander("Downloads"):

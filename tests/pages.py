@@ -65,6 +65,12 @@ def table_with(app: AppTest, *columns: str) -> pd.DataFrame:
     return tables[0]
 
 
+def keyed_table(app: AppTest, key: str) -> pd.DataFrame:
+    """The one table inside the container keyed ``key`` (a table only shown has no key of its own)."""
+    (table,) = app.get_by_key(key).dataframe
+    return table.value
+
+
 def table_after(app: AppTest, heading: str) -> pd.DataFrame:
     """The first table below the subheader that contains ``heading``, in the page's order."""
     elements = list(_in_order(app._tree))

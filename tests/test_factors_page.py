@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.sidebar import OTHER_MODEL
-from tests.pages import assert_clean, labelled, messages, run_page, table_after, table_with, with_text
+from tests.pages import assert_clean, keyed_table, labelled, messages, run_page, with_text
 from tests.tiny_models import tiny_bert
 
 pytestmark = [pytest.mark.app, pytest.mark.integration]
@@ -19,14 +19,15 @@ def test_the_shipped_dictionary_codes_the_sentence_and_charts_a_factor():
     assert labelled(app.metric, "Factors").value == "1,000"
     levels = ["embeddings", *(f"layer {layer}" for layer in range(6))]
     # the focus token "bank": its 3 strongest factors, one column per level
-    per_token = table_after(app, "The factors of the focus token")
+    per_token = keyed_table(app, "factors.focus_token")
     assert list(per_token.columns) == ["rank", *levels] and per_token["rank"].tolist() == [1, 2, 3]
     assert per_token["layer 2"].str.fullmatch(r"factor \d+ \(\d\.\d\d\)").all()
     strongest = int(per_token["layer 2"].iloc[0].split()[1])
     assert app.number_input(key="factors.factor").value == strongest  # the factor view opens on it
     assert any("peaks at" in caption.value for caption in app.caption)
-    contexts, factor_table = table_with(app, "code", "left", "piece", "right"), table_with(app, "summary")
-    senses = table_after(app, "Factors that tell a word's senses apart")
+    contexts = keyed_table(app, "factors.contexts")
+    factor_table = keyed_table(app, "factors.every_factor")
+    senses = keyed_table(app, "factors.senses")
     assert app.selectbox(key="factors.word").value == "bank" and list(senses.columns) == ["rank", *levels]
     assert senses["layer 2"].str.contains(r"F \d+\.\d\d; money \d\.\d{3}, river \d\.\d{3}").all()
     assert len(contexts) == 10 and contexts["code"].is_monotonic_decreasing
