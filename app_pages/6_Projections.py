@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from components.corpus import start_corpus_page
@@ -19,7 +18,16 @@ from xray.models.batching import bf16_is_fast
 from xray.models.classifiers import ClassifierSpec, default_kind
 from xray.rendering.corpus_charts import SELECTION, projection_scatter, separation_lines
 from xray.store.format import level_name
-from xray.techniques.projections import INTERNAL_COLUMNS, METHODS, sample_rows, separation_sample
+from xray.techniques.projections import (
+    INTERNAL_COLUMNS,
+    METHODS,
+    corpus_sources,
+    points_in_box,
+    sample_points,
+    selected_box,
+    separation_sample,
+    source_texts,
+)
 
 UNITS = {"text": "Texts (mean of their word pieces)", "piece": "Word pieces"}
 AXES = {"x / y": ("x", "y"), "x / z": ("x", "z"), "y / z": ("y", "z")}
@@ -53,16 +61,13 @@ method = row[1].segmented_control(
     "Method", METHODS, default="PCA", key="projection.method", required=True, bind="query-params"
 )
 size = row[2].select_slider("Sample", [200, 500, 1000, 2000, 5000], 2000, key="projection.sample", bind="query-params")
-chosen = np.arange(len(texts))
-if "source" in texts.columns and texts["source"].nunique() > 1:
-    sources = texts["source"].value_counts().index.tolist()
-    picked = row[3].multiselect("Sources", sources, default=sources[:1], key="projection.sources")
-    if not picked:
-        st.info("Pick at least one source.")
-        st.stop()
-    chosen = np.flatnonzero(texts["source"].isin(picked).to_numpy())
-candidates = chosen if unit == "text" else np.flatnonzero(store.tokens["text_id"].isin(chosen).to_numpy())
-rows = tuple(int(r) for r in candidates[sample_rows(len(candidates), size)])
+sources = corpus_sources(texts)
+picked = row[3].multiselect("Sources", sources, default=sources[:1], key="projection.sources") if sources else None
+if sources and not picked:
+    st.info("Pick at least one source.")
+    st.stop()
+chosen = source_texts(texts, picked)
+rows = sample_points(store, unit, chosen, size)
 if len(rows) < 10:
     st.warning("The sample has fewer than 10 points; pick more sources or another corpus.")
     st.stop()
@@ -151,11 +156,9 @@ chart = projection_scatter(
 )
 event = st.altair_chart(chart, width="content", on_select="rerun", selection_mode=SELECTION, key="projection.chart")
 chart_downloads(chart, f"projection {method} {unit}s {level_name(level)} by {colour}", "projection.chart_png")
-brushed = event.selection.get(SELECTION, {}) if event else {}
-if brushed:
-    inside = np.ones(len(points), dtype=bool)
-    for axis, (low, high) in brushed.items():
-        inside &= points[axis].between(min(low, high), max(low, high)).to_numpy()
+box = selected_box(event.selection if event else None, SELECTION)
+if box:
+    inside = points_in_box(points, box)
     st.caption(f"{inside.sum():,} points selected.")
     st.dataframe(points.loc[inside, ["text", *tooltip[1:]]], hide_index=True, width="stretch")
 

@@ -6,20 +6,27 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.test_store import SETTINGS, tiny_corpus
+from tests.test_store import SETTINGS, TEXTS, tiny_corpus
 from xray.corpora.corpus import Corpus
 from xray.store import kept_arrays
 from xray.store.builder import build_store
 from xray.store.format import StoreSettings
 from xray.techniques import projections
+from xray.techniques.attention import compute_attention
 from xray.techniques.projections import (
     build_projection,
     cluster,
+    corpus_sources,
     distinctive_words,
+    points_in_box,
+    pooled_vector,
     project,
+    sample_points,
     sample_rows,
+    selected_box,
     separation_by_level,
     separation_sample,
+    source_texts,
     stored_suggestion,
     suggest_clusters,
 )
@@ -89,6 +96,89 @@ def test_sample_rows_are_distinct_and_sorted():
     assert sample_rows(5, 10).tolist() == [0, 1, 2, 3, 4]
     with pytest.raises(ValueError, match="at least 1"):
         sample_rows(5, 0)
+
+
+def test_the_sidebar_text_is_pooled_as_the_store_pools_its_texts(tiny, tmp_path):
+    store = build_store(tiny["bert"], tiny_corpus(), tmp_path, SETTINGS, tags=False)
+    for text_id, text in enumerate(TEXTS[:3]):
+        attention = compute_attention(tiny["bert"], text)
+        for level in (0, store.levels - 1):
+            pooled = pooled_vector(attention.hidden_states, attention.main.key_special_mask, level)
+            np.testing.assert_allclose(pooled, store.pooled(level)[text_id], rtol=2e-3, atol=2e-3)
+
+
+def test_pooling_leaves_the_special_tokens_out_and_checks_its_input():
+    states = np.arange(2 * 4 * 3, dtype=np.float32).reshape(2, 4, 3)  # (levels, tokens, hidden)
+    special = np.array([True, False, False, True])
+    states[:, special] = 1e6  # a special token that counted would move the mean far away
+
+    np.testing.assert_array_equal(pooled_vector(states, special, 1), states[1, 1:3].mean(axis=0))
+    with pytest.raises(ValueError, match=r"shape \(4,\)"):
+        pooled_vector(states, special[:3], 1)
+    with pytest.raises(ValueError, match="from 0 to 1"):
+        pooled_vector(states, special, 2)
+    with pytest.raises(ValueError, match=r"\(levels, tokens, hidden\)"):
+        pooled_vector(states[0], special, 0)
+    with pytest.raises(ValueError, match="no piece but special tokens"):
+        pooled_vector(states, np.ones(4, dtype=bool), 0)
+
+
+def test_sources_are_offered_most_texts_first_and_pick_their_texts():
+    texts = pd.DataFrame({"text": list("abcdef"), "source": ["news", "wiki", "wiki", "fiction", "wiki", "news"]})
+
+    assert corpus_sources(texts) == ["wiki", "news", "fiction"]
+    assert corpus_sources(texts.assign(source="news")) == [] and corpus_sources(texts[["text"]]) == []
+    assert source_texts(texts, ["news", "fiction"]).tolist() == [0, 3, 5]
+    assert source_texts(texts).tolist() == list(range(6))
+    with pytest.raises(ValueError, match="at least one source"):
+        source_texts(texts, [])
+    with pytest.raises(ValueError, match="no sources"):
+        source_texts(texts[["text"]], ["news"])
+
+
+def test_a_sample_of_points_keeps_to_the_chosen_texts(tiny, tmp_path):
+    store = build_store(tiny["bert"], tiny_corpus(), tmp_path, SETTINGS, tags=False)
+    chosen = np.array([1, 4, 6])
+
+    assert sample_points(store, "text", chosen, 10) == (1, 4, 6)
+    assert sample_points(store, "text", chosen, 2) == tuple(int(i) for i in chosen[sample_rows(3, 2)])
+    pieces = sample_points(store, "piece", chosen, 10_000)
+    assert all(isinstance(row, int) for row in pieces) and list(pieces) == sorted(pieces)
+    assert set(store.tokens["text_id"].iloc[list(pieces)]) == {1, 4, 6}
+    assert len(pieces) == int(store.tokens["text_id"].isin(chosen).sum())
+    few = sample_points(store, "piece", chosen, 5)
+    assert len(few) == 5 and set(few) <= set(pieces) and list(few) == sorted(few)
+    with pytest.raises(ValueError, match="Unknown unit 'word'"):
+        sample_points(store, "word", chosen, 10)
+    with pytest.raises(ValueError, match="at least 1"):
+        sample_points(store, "text", chosen, 0)
+
+
+def test_a_dragged_box_selects_the_points_inside_it_ends_included():
+    points = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "y": [0.0, 5.0, 1.0, 1.0], "z": [9.0, 9.0, 9.0, 0.0]})
+    selection = {"points": {"x": [3.0, 1.0], "y": [0, 1]}}  # dragged right to left, as Vega-Lite reports it
+
+    box = selected_box(selection, "points")
+    assert box == {"x": (1.0, 3.0), "y": (0.0, 1.0)}
+    assert points_in_box(points, box).tolist() == [False, False, True, True]
+    assert points_in_box(points, {"z": (0.0, 0.0)}).tolist() == [False, False, False, True]
+    assert points_in_box(points, {}).all()
+    assert selected_box({"points": {}}, "points") == {} and selected_box(None, "points") == {}
+    assert selected_box({"other": {"x": [0, 1]}}, "points") == {}
+
+
+def test_a_malformed_box_or_one_over_missing_axes_is_refused():
+    points = pd.DataFrame({"x": [0.0], "y": [0.0]})
+    with pytest.raises(ValueError, match="two numbers for axis 'x'"):
+        selected_box({"points": {"x": [1.0]}}, "points")
+    with pytest.raises(ValueError, match="two numbers for axis 'y'"):
+        selected_box({"points": {"y": ["a", "b"]}}, "points")
+    with pytest.raises(ValueError, match="two ends"):
+        selected_box({"points": [1, 2]}, "points")
+    with pytest.raises(ValueError, match=r"\['z'\] are not columns"):
+        points_in_box(points, {"z": (0.0, 1.0)})
+    with pytest.raises(ValueError, match="low end on 'x' is above"):
+        points_in_box(points, {"x": (1.0, 0.0)})
 
 
 def test_a_projection_of_a_store_carries_labels_clusters_and_the_query(tiny, tmp_path):

@@ -11,9 +11,10 @@ first visit fits them.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from importlib import metadata
-from typing import Literal
+from typing import Any, Literal, get_args
 
 import faiss
 import numpy as np
@@ -97,6 +98,93 @@ def sample_rows(total: int, size: int, seed: int = 0) -> np.ndarray:
     if total <= size:
         return np.arange(total)
     return np.sort(np.random.default_rng(seed).choice(total, size=size, replace=False))
+
+
+def corpus_sources(texts: pd.DataFrame) -> list[str]:
+    """The corpus's sources, most texts first, to pick among; empty where it has no "source" column or one source."""
+    if "source" not in texts.columns or texts["source"].nunique() < 2:
+        return []
+    return texts["source"].value_counts().index.tolist()
+
+
+def source_texts(texts: pd.DataFrame, sources: Collection[str] | None = None) -> np.ndarray:
+    """(chosen,) ascending ids of the rows of ``texts`` whose "source" is one of ``sources``; every text where
+    ``sources`` is None."""
+    if sources is None:
+        return np.arange(len(texts))
+    if "source" not in texts.columns:
+        raise ValueError(f"This corpus has no sources to pick among; its columns are {', '.join(texts.columns)}.")
+    if not sources:
+        raise ValueError("Pick at least one source.")
+    return np.flatnonzero(texts["source"].isin(list(sources)).to_numpy())
+
+
+def sample_points(
+    store: ActivationStore, unit: Unit, text_ids: np.ndarray, size: int, seed: int = 0
+) -> tuple[int, ...]:
+    """Up to ``size`` points of the texts ``text_ids``: (chosen,) ids of the store's texts, at random without
+    replacement (:func:`sample_rows`), ascending. They are text ids for unit "text", and for unit "piece" the rows
+    of the store's stored pieces of those texts (``store.tokens``), as :func:`build_projection` takes them; a tuple
+    of ints, so a cached function can take it as its key."""
+    if unit == "text":
+        candidates = np.asarray(text_ids)
+    elif unit == "piece":
+        candidates = np.flatnonzero(store.tokens["text_id"].isin(text_ids).to_numpy())
+    else:
+        raise ValueError(f"Unknown unit {unit!r}; pick one of {get_args(Unit)}.")
+    return tuple(int(row) for row in candidates[sample_rows(len(candidates), size, seed)])
+
+
+def selected_box(selection: Mapping[str, Any] | None, name: str) -> dict[str, tuple[float, float]]:
+    """The box dragged over a chart: per axis its (low, high), from the state of a chart's selections as Altair
+    (Vega-Lite) reports it, ``{selection name: {field: [one end, the other end]}}`` (Streamlit's
+    ``event.selection``); empty where ``selection`` is None or holds no box named ``name``."""
+    box = (selection or {}).get(name) or {}
+    if not isinstance(box, Mapping):
+        raise ValueError(f"Selection {name!r} should map each axis to its two ends, got {box!r}.")
+    ends: dict[str, tuple[float, float]] = {}
+    for axis, interval in box.items():
+        try:
+            first, second = (float(end) for end in interval)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"Selection {name!r} should give two numbers for axis {axis!r}, got {interval!r}."
+            ) from None
+        ends[axis] = (min(first, second), max(first, second))
+    return ends
+
+
+def points_in_box(points: pd.DataFrame, box: Mapping[str, tuple[float, float]]) -> np.ndarray:
+    """(len(points),) True at each point inside ``box`` (per axis column of ``points``, its (low, high), ends
+    included; see :func:`selected_box`); every point where the box has no axis."""
+    missing = [axis for axis in box if axis not in points.columns]
+    if missing:
+        raise ValueError(f"The box's axes {missing} are not columns of the points ({', '.join(points.columns)}).")
+    inside = np.ones(len(points), dtype=bool)
+    for axis, (low, high) in box.items():
+        if low > high:
+            raise ValueError(f"The box's low end on {axis!r} is above its high end: ({low}, {high}).")
+        inside &= points[axis].between(low, high).to_numpy()
+    return inside
+
+
+def pooled_vector(hidden_states: np.ndarray, special_mask: np.ndarray, level: int) -> np.ndarray:
+    """(hidden,): a text's vector at ``level`` as the store pools its texts, the mean of its non-special
+    pieces' hidden states (the store keeps the pieces whose special-tokens mask is 0).
+
+    hidden_states: (levels, tokens, hidden), embeddings first; special_mask: (tokens,) True at special tokens.
+    """
+    if hidden_states.ndim != 3:
+        raise ValueError(f"hidden_states must be (levels, tokens, hidden), got shape {hidden_states.shape}.")
+    levels, tokens, _ = hidden_states.shape
+    if special_mask.shape != (tokens,):
+        raise ValueError(f"special_mask must have shape ({tokens},), got {special_mask.shape}.")
+    if not 0 <= level < levels:
+        raise ValueError(f"Level {level} does not exist; pick one from 0 to {levels - 1}.")
+    kept = ~special_mask.astype(bool)
+    if not kept.any():
+        raise ValueError("The text has no piece but special tokens, so it has no pooled vector.")
+    return hidden_states[level][kept].mean(axis=0)
 
 
 def sample_vectors(store: ActivationStore, level: int, unit: Unit, rows: np.ndarray) -> np.ndarray:
