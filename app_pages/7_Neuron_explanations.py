@@ -12,12 +12,12 @@ from components.navigation import PageInfo
 from components.neuron_explanations import (
     ACTIVATION_LEGEND,
     activation_html,
-    cached_explanation,
     cached_layer_estimate,
-    cached_layer_scores,
-    cached_records,
     cached_sentence_neurons,
+    corpus_records,
     endpoint_picker,
+    explained_neuron,
+    scored_layer,
 )
 from components.page import folded, index_input, start_page, value_links
 from xray.focus import piece_of_word
@@ -43,8 +43,7 @@ PAGE = PageInfo(
 
 selection = start_page(PAGE)
 corpus = corpus_picker()
-with user_errors("reading the MLP neurons"):
-    records = cached_records(selection.model_name, corpus.fingerprint, corpus)
+records = corpus_records(selection, corpus)
 manifest = records.manifest
 layer = selection.layer
 st.caption(
@@ -87,16 +86,12 @@ endpoint = endpoint_picker()
 
 results = []
 with user_errors("explaining the neuron with the baseline"):
-    results.append(cached_explanation(selection.model_name, corpus.fingerprint, layer, neuron, None, corpus, None))
+    results.append(explained_neuron(selection.model_name, corpus, layer, neuron))
 columns = st.columns(1 if endpoint is None else 2)
 if endpoint is not None:
     # A language model's failure shows in its own column: the baseline's result, records and charts stay.
     with columns[1], errors_shown_in(columns[1], f"explaining the neuron with {endpoint.describe()}"):
-        results.append(
-            cached_explanation(
-                selection.model_name, corpus.fingerprint, layer, neuron, endpoint.cache_key(), corpus, endpoint
-            )
-        )
+        results.append(explained_neuron(selection.model_name, corpus, layer, neuron, endpoint))
 
 for column, result in zip(columns, results, strict=False):
     column.markdown(f"**{result.explainer}**")
@@ -142,7 +137,7 @@ if len(baseline_rows) < manifest.neurons and st.button(
     f"Score every neuron of layer {layer} with the baseline (about {estimate.seconds:,.0f} s)", key="neurons.layer"
 ):
     with user_errors("explaining the layer"):
-        cached_layer_scores(selection.model_name, corpus.fingerprint, layer, corpus)
+        scored_layer(selection.model_name, corpus, layer)
     saved = saved_explanations(records.folder)
 histogram = score_histogram(saved, layer)
 st.altair_chart(histogram, width="content")

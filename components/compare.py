@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.classifier import built_classifier
-from components.feedback import progress_bar
+from components.feedback import heavy_job
 from xray.models.classifiers import ClassifierSpec
 from xray.techniques.compare import ExplainerComparison, explain_and_compare
 
@@ -16,5 +16,5 @@ def cached_comparison(
 ) -> ExplainerComparison:
     """SHAP, LIME and attention compared on the classifier ``spec`` names, with a progress bar while computing."""
     budgets = {"class_index": class_index, "max_evals": max_evals, "num_samples": num_samples}
-    with progress_bar("Explaining with SHAP, then LIME, then removing each method's top words") as progress:
+    with heavy_job("Explaining with SHAP, then LIME, then removing each method's top words") as progress:
         return explain_and_compare(built_classifier(spec), text, progress=progress, **budgets)

@@ -8,14 +8,13 @@ build running (its own, another session's or one started from the command line) 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
-from components.feedback import remaining, user_errors
-from components.jobs import finished_job, job_running, start_job
+from components.corpus_pass import CorpusPass, forget_saved_corpus, run_pass, saved_corpus, start_pass
+from components.feedback import user_errors
 from components.link_state import linked
 from components.model import loaded_model
 from components.navigation import PageInfo
@@ -26,6 +25,7 @@ from xray.corpora.builtin import BUILTIN_CORPORA, load_builtin
 from xray.corpora.corpus import Corpus
 from xray.corpora.uploads import MAX_ROWS, MAX_UPLOAD_BYTES, UploadedTable, corpus_from_upload, read_upload
 from xray.examples import example_named
+from xray.models.loading import LoadedModel
 from xray.store.builder import build_status
 from xray.store.format import (
     ActivationStore,
@@ -42,7 +42,6 @@ from xray.store.search import LevelIndex, build_index
 UPLOAD = "Your own file (.txt or .csv)"
 NO_LABEL = "(none)"
 UPLOADED = "corpus.uploaded"
-POLL_S = 0.5
 SENSE_EXAMPLE = "Word sense (river bank)"
 
 
@@ -175,63 +174,43 @@ def prebuild_default_store(model_name: str) -> None:
     corpus = load_builtin(next(iter(BUILTIN_CORPORA)))
     settings = page_store_settings(loaded.device)
     root = default_cache_root()
-    name = store_name(loaded, corpus, settings)
-    if locate_store(loaded, corpus, root, settings) is None and build_status(root, name) is None:
-        _start_build(model_name, corpus, settings, root, name)
+    if locate_store(loaded, corpus, root, settings) is None:
+        start_pass(_store_pass(model_name, loaded, corpus, settings, root))
 
 
 def activation_store(selection: Selection, corpus: Corpus) -> StoreKey:
     """The key of the sidebar model's store over ``corpus`` (open it with :func:`cached_open_store`): found on disk
-    by its manifest alone, else built by a child process (see :func:`_start_build`) while this page shows its
-    progress; stops the page with a message if the build fails."""
+    by its manifest alone, else built by a child job (``python -m xray index``) that this page follows (see
+    :func:`components.corpus_pass.run_pass`); stops the page with a message if the build fails."""
     settings = store_settings(selection)
     root = default_cache_root()
-    with user_errors("reading the activation store"):
-        located = locate_store(selection.model, corpus, root, settings)
-    if located is None:
-        located = _wait_for_build(selection, corpus, settings, root)
-    folder, manifest = located
+
+    def located() -> tuple[Path, StoreManifest] | None:
+        with user_errors("reading the activation store"):
+            return locate_store(selection.model, corpus, root, settings)
+
+    found = located()
+    if found is None:
+        job = _store_pass(selection.model_name, selection.model, corpus, settings, root)
+        found = run_pass(job, located)
+        forget_saved_corpus(root, job.name)
+    folder, manifest = found
     return folder.name, manifest.build_seconds
 
 
-def _start_build(model_name: str, corpus: Corpus, settings: StoreSettings, root: Path, name: str) -> None:
-    """Run ``python -m xray index`` for this store as a child job (see :mod:`components.jobs`), unless one runs."""
-    if job_running(name):
-        return
-    root.mkdir(parents=True, exist_ok=True)
-    table = root / f".{name}.corpus.parquet"
-    corpus.save(table)
-    arguments = ["index", "--model", model_name, "--table", str(table), "--cache-dir", str(root)]
-    arguments += ["--batch-size", str(settings.batch_size), "--max-tokens", str(settings.max_tokens)]
-    start_job(name, arguments + (["--bf16"] if settings.bf16 else []), root / f".{name}.log")
-
-
-def _wait_for_build(
-    selection: Selection, corpus: Corpus, settings: StoreSettings, root: Path
-) -> tuple[Path, StoreManifest]:
-    """Start the build if no process builds this store yet, then follow its progress until it is finished."""
-    name = store_name(selection.model, corpus, settings)
-    label = f"Computing every hidden state of {corpus.name} ({len(corpus):,} texts) once; kept on disk for next time"
-    bar = st.progress(0.0, text=f"{label}…")
-    stages: dict[str, float] = {}
-    while True:
-        ended = finished_job(name, root / f".{name}.log")
-        with user_errors("reading the activation store"):
-            found = locate_store(selection.model, corpus, root, settings)
-        if found is not None:
-            bar.empty()
-            (root / f".{name}.corpus.parquet").unlink(missing_ok=True)
-            return found
-        if ended is not None:
-            bar.empty()
-            st.error(f"The activation store could not be built: {ended[1]}", icon=":material/error:")
-            st.stop()
-        status = build_status(root, name)
-        if status is None:
-            _start_build(selection.model_name, corpus, settings, root, name)
-        else:
-            started = stages.setdefault(status.stage, time.perf_counter())
-            estimate = remaining(started, status.done, status.total)
-            text = f"{label} ({status.stage}): {status.done:,} of {status.total:,}{estimate}"
-            bar.progress(min(status.share, 1.0), text=text)
-        time.sleep(POLL_S)
+def _store_pass(
+    model_name: str, loaded: LoadedModel, corpus: Corpus, settings: StoreSettings, root: Path
+) -> CorpusPass:
+    """The build of this store as a pass of ``python -m xray index`` over the corpus saved as a table."""
+    name = store_name(loaded, corpus, settings)
+    arguments = ["index", "--model", model_name, "--table", str(saved_corpus(corpus, root, name))]
+    arguments += ["--cache-dir", str(root), "--batch-size", str(settings.batch_size)]
+    arguments += ["--max-tokens", str(settings.max_tokens)] + (["--bf16"] if settings.bf16 else [])
+    return CorpusPass(
+        name=name,
+        label=f"Computing every hidden state of {corpus.name} ({len(corpus):,} texts) once; kept on disk for next time",
+        arguments=tuple(arguments),
+        log=root / f".{name}.log",
+        status=lambda: build_status(root, name),
+        failure="The activation store could not be built",
+    )

@@ -1,37 +1,44 @@
 """Learning a factor dictionary from the Transformer factors page, for a model that has none yet.
 
-The fit runs as a child job (``python -m xray factors``, see :mod:`components.jobs`): the page follows its
-status file with a progress bar and a time estimate per stage, a Cancel button interrupts it as Ctrl-C would
-(the store build and the fit both resume from their last checkpoint next time), and the page reruns on the new
-dictionary once it is saved. Another session opening the page meanwhile follows the same job.
+The fit is a corpus pass (``python -m xray factors``, run and followed by :func:`components.corpus_pass.run_pass`):
+a progress bar with a time estimate per stage and a Cancel button (the store build and the fit both resume from
+their last checkpoint next time), and the page reruns on the new dictionary once it is saved. Another session
+opening the page meanwhile follows the same job.
 """
 
 from __future__ import annotations
 
-import time
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
 
 from components.corpus import store_settings
+from components.corpus_pass import CorpusPass, report_ended, run_pass
 from components.factors import cached_dictionary
-from components.feedback import remaining
-from components.jobs import cancel_job, finished_job, job_running, start_job
+from components.jobs import job_running
 from components.sidebar import Selection
 from xray.cache import default_cache_root, read_status
 from xray.corpora.builtin import BUILTIN_CORPORA, SEARCH_CORPUS
 from xray.factors.dictionary import dictionary_path
 from xray.factors.solver import FactorSettings
 
-POLL_S = 0.5
-INTERRUPTED = 130  # the command line's exit code after Ctrl-C (or Cancel)
 
-
-def _files(model_name: str) -> tuple[str, Path, Path]:
-    """The job's name, its status file and its log, named after the dictionary it writes."""
+def _fit(model_name: str) -> tuple[CorpusPass, Path]:
+    """The fit as a pass with no arguments yet (it follows a fit under way), and the status file it writes; both
+    named after the dictionary it writes."""
     stem = dictionary_path(model_name, default_cache_root()).stem
     folder = default_cache_root() / "factors"
-    return f"factors-{stem}", folder / f".{stem}.status.json", folder / f".{stem}.log"
+    name, status = f"factors-{stem}", folder / f".{stem}.status.json"
+    job = CorpusPass(
+        name=name,
+        label=f"Learning a factor dictionary for '{model_name}'",
+        arguments=(),
+        log=folder / f".{stem}.log",
+        status=lambda: read_status(status) if job_running(name) else None,
+        failure="The dictionary could not be learned",
+    )
+    return job, status
 
 
 def _arguments(selection: Selection, corpus: str, settings: FactorSettings, samples: int, status: Path) -> list[str]:
@@ -40,24 +47,6 @@ def _arguments(selection: Selection, corpus: str, settings: FactorSettings, samp
     arguments += ["--factors", str(settings.factors), "--sparsity", str(settings.sparsity)]
     arguments += ["--epochs", str(settings.epochs), "--samples", str(samples), "--seed", str(settings.seed)]
     return arguments + (["--bf16"] if store_settings(selection).bf16 else [])
-
-
-def _report_ended(name: str, log: Path) -> None:
-    """Rerun on the new dictionary if the job just finished; say so if it was cancelled or failed."""
-    ended = finished_job(name, log)
-    if ended is None:
-        return
-    code, message = ended
-    if code == 0:
-        cached_dictionary.clear()
-        st.rerun()
-    if code == INTERRUPTED:
-        st.info(
-            "Learning was cancelled. Learn again with the same settings to resume from the last checkpoint.",
-            icon=":material/info:",
-        )
-    else:
-        st.error(f"The dictionary could not be learned: {message}", icon=":material/error:")
 
 
 def _learning_form(selection: Selection) -> tuple[str, FactorSettings, int] | None:
@@ -93,27 +82,12 @@ def _learning_form(selection: Selection) -> tuple[str, FactorSettings, int] | No
     return corpus, FactorSettings(int(factors), float(sparsity), int(epochs)), int(samples)
 
 
-def _follow(name: str, status_path: Path) -> None:
-    """A progress bar with an estimate per stage until the job ends, and a Cancel button; then a rerun."""
-    st.button("Cancel", on_click=cancel_job, args=(name,), icon=":material/cancel:", key="factors.cancel")
-    bar = st.progress(0.0, text="Starting…")
-    stages: dict[str, float] = {}
-    while job_running(name):
-        status = read_status(status_path)
-        if status is not None:
-            started = stages.setdefault(status.stage, time.perf_counter())
-            text = f"{status.stage.capitalize()}: {status.done:,} of {status.total:,}"
-            bar.progress(min(status.share, 1.0), text=text + remaining(started, status.done, status.total))
-        time.sleep(POLL_S)
-    st.rerun()
-
-
 def learn_dictionary_panel(selection: Selection) -> None:
-    """Say that the model has no dictionary, and learn one on request (or follow the fit already running); stops
-    the page."""
-    name, status_path, log = _files(selection.model_name)
-    if not job_running(name):
-        _report_ended(name, log)
+    """Say that the model has no dictionary, and learn one on request (or follow the fit already running); then
+    rerun on the new dictionary. Stops the page until there is one."""
+    job, status = _fit(selection.model_name)
+    if not job_running(job.name):
+        report_ended(job)
         st.info(
             f"No factor dictionary has been learned for '{selection.model_name}' yet. Learn one here (the corpus's "
             "hidden states are computed first, then the dictionary: a few minutes for a small model on a laptop "
@@ -124,7 +98,11 @@ def learn_dictionary_panel(selection: Selection) -> None:
         if chosen is None:
             st.stop()
         corpus, settings, samples = chosen
-        status_path.unlink(missing_ok=True)
-        start_job(name, _arguments(selection, corpus, settings, samples, status_path), log)
+        status.unlink(missing_ok=True)
+        st.session_state.pop(job.cancelled_key, None)  # the user asked for it: no Resume button
+        job = replace(job, arguments=tuple(_arguments(selection, corpus, settings, samples, status)))
     st.caption(f"Learning a factor dictionary for '{selection.model_name}'; it is saved for every later visit.")
-    _follow(name, status_path)
+    path = dictionary_path(selection.model_name, default_cache_root())
+    run_pass(job, lambda: path if path.is_file() else None)
+    cached_dictionary.clear()
+    st.rerun()

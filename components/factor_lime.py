@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.downloads import chart_downloads, download, download_row
-from components.feedback import progress_bar
+from components.feedback import heavy_job
 from components.model import loaded_model
 from xray.cache import default_cache_root
 from xray.factors.dictionary import find_dictionary
@@ -22,7 +22,7 @@ def cached_factor_lime(
     model_name: str, text: str, target: tuple[int, int], level: int, factor: int, num_samples: int
 ) -> FactorLime:
     """LIME on the factor's code at one piece of a context, with a progress bar while computing."""
-    with progress_bar(f"Coding factor {factor} in LIME's perturbed contexts") as progress:
+    with heavy_job(f"Coding factor {factor} in LIME's perturbed contexts") as progress:
         return explain_factor(
             loaded_model(model_name),
             find_dictionary(model_name, default_cache_root()),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import streamlit as st
@@ -13,6 +13,7 @@ from streamlit.delta_generator import DeltaGenerator
 from components.deploy import is_public
 from components.jobs import HEAVY_JOBS
 from xray.deploy import scrub_paths
+from xray.progress import Progress
 
 log = logging.getLogger("xray")
 
@@ -60,14 +61,13 @@ def show_notices(notices: tuple[str, ...] | list[str]) -> None:
 
 
 @contextmanager
-def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar for the duration of the block; yields the ``progress(done, total)`` callback that moves it.
+def heavy_job(label: str) -> Iterator[Progress]:
+    """Run the block as one of the server's heavy jobs (:data:`HEAVY_JOBS`, shared by every session): first wait
+    for a place, a progress bar saying how many jobs are ahead, then yield the :class:`~xray.progress.Progress`
+    that moves the bar, with a time estimate per stage.
 
-    The block is a heavy job: it first waits for a place among the server's heavy jobs (:data:`HEAVY_JOBS`),
-    the bar saying how many are ahead.
-
-    Use it inside a cached function: a cache hit replays the elements a cached function drew,
-    and fails on any element drawn on a block created outside the function.
+    Use it inside a cached function, around its heavy work: a cache hit then neither queues nor computes (it
+    replays the bar), and no element is drawn on a block created outside the function.
     """
     bar = st.progress(0.0, text=f"{label}…")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.classifier import built_classifier
-from components.feedback import progress_bar
+from components.feedback import heavy_job
 from xray.models.classifiers import ClassifierSpec
 from xray.techniques.lime_explain import LimeExplanation, explain_lime
 
@@ -16,5 +16,5 @@ def cached_lime(
 ) -> LimeExplanation:
     """LIME on the classifier ``spec`` names, with a progress bar while computing."""
     settings = {"class_index": class_index, "num_samples": num_samples, "num_features": num_features, "seed": seed}
-    with progress_bar("Classifying LIME's perturbed texts") as progress:
+    with heavy_job("Classifying LIME's perturbed texts") as progress:
         return explain_lime(built_classifier(spec), text, progress=progress, **settings)

@@ -1,7 +1,8 @@
-"""The Neuron explanations page's cached computations: the corpus pass (records of every neuron), one neuron
-explained by the baseline or a language-model endpoint, a whole layer by the baseline, and the neurons most active
-on a token of the sidebar text. Endpoint answers are cached by endpoint (never by key) and prompt inputs, so a
-rerun costs nothing.
+"""The Neuron explanations page's computations: the corpus pass (records of every neuron, a child job the page
+follows, see :mod:`components.corpus_pass`), one neuron explained by the baseline or a language-model endpoint, a
+whole layer by the baseline, and the neurons most active on a token of the sidebar text. Endpoint answers are
+cached by endpoint (never by key) and prompt inputs, so a rerun costs nothing; every result is saved to the
+records' table of explained neurons outside the caches, on every run (saving the same row again changes nothing).
 
 The endpoint comes from the deployer: ``st.secrets["llm"]`` (``base_url``, ``model``, ``api_key``) or the
 environment (``XRAY_LLM_BASE_URL``, ``XRAY_LLM_MODEL``, ``XRAY_LLM_API_KEY`` or ``OPENAI_API_KEY``). A key typed on
@@ -14,13 +15,23 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from components.corpus_pass import CorpusPass, forget_saved_corpus, run_pass, saved_corpus
 from components.deploy import endpoint_settings, is_public, user_keys_allowed
-from components.feedback import progress_bar, user_errors
+from components.feedback import heavy_job, user_errors
 from components.model import loaded_model
+from components.sidebar import Selection
 from xray.cache import default_cache_root
 from xray.corpora.corpus import Corpus
 from xray.neurons.endpoint import Endpoint
-from xray.neurons.records import NeuronRecords, TextActivations, build_records, text_activations
+from xray.neurons.records import (
+    MAX_TOKENS,
+    NeuronRecords,
+    TextActivations,
+    find_records,
+    records_name,
+    records_status,
+    text_activations,
+)
 from xray.neurons.saved import save_explanations
 from xray.rendering.highlight import highlight_legend, highlighted_text_html
 from xray.techniques.neuron_explanations import (
@@ -41,15 +52,54 @@ TIMED_NEURONS = 6
 """Neurons the baseline is timed on to estimate its cost per neuron over a whole layer."""
 
 
+def corpus_records(selection: Selection, corpus: Corpus) -> NeuronRecords:
+    """The records of every neuron of the sidebar model over ``corpus``: found on disk, else computed once by a
+    child job (``python -m xray neurons``) that this page follows with progress and Cancel."""
+    root = default_cache_root()
+
+    def found() -> NeuronRecords | None:
+        with user_errors("reading the MLP neurons"):
+            return find_records(selection.model, corpus, root)
+
+    if found() is None:
+        name = f"neurons-{records_name(selection.model, corpus, MAX_TOKENS)}"
+        arguments = ["neurons", "--model", selection.model_name, "--table", str(saved_corpus(corpus, root, name))]
+        job = CorpusPass(
+            name=name,
+            label=f"Reading every MLP neuron over {corpus.name} ({len(corpus):,} texts) once; kept on disk",
+            arguments=(*arguments, "--cache-dir", str(root), "--max-tokens", str(MAX_TOKENS)),
+            log=root / "neurons" / f".{name}.log",
+            status=lambda: records_status(selection.model, corpus, root),
+            failure="The neuron records could not be computed",
+        )
+        run_pass(job, found)
+        forget_saved_corpus(root, name)
+    return cached_records(selection.model_name, corpus.fingerprint, corpus)
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
 def cached_records(model_name: str, fingerprint: str, _corpus: Corpus) -> NeuronRecords:
-    """The records of every neuron of the model over the corpus (``fingerprint`` names it), computed once."""
-    with progress_bar("Reading every MLP neuron over the corpus, once (kept on disk)") as progress:
-        return build_records(loaded_model(model_name), _corpus, default_cache_root(), progress=progress)
+    """The finished records of the model over the corpus (``fingerprint`` names it), opened once; ValueError while
+    there are none (:func:`corpus_records` computes them)."""
+    records = find_records(loaded_model(model_name), _corpus, default_cache_root())
+    if records is None:
+        raise ValueError(f"The neuron records of {_corpus.name} are not computed yet: reload the page to compute them.")
+    return records
+
+
+def explained_neuron(
+    model_name: str, corpus: Corpus, layer: int, neuron: int, endpoint: Endpoint | None = None
+) -> NeuronExplanation:
+    """One neuron explained, simulated and scored by the baseline (``endpoint`` None) or the endpoint, and saved
+    to the records' table of explained neurons."""
+    key = None if endpoint is None else endpoint.cache_key()
+    result = _cached_explanation(model_name, corpus.fingerprint, layer, neuron, key, corpus, endpoint)
+    save_explanations(cached_records(model_name, corpus.fingerprint, corpus).folder, [result.summary_row()])
+    return result
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def cached_explanation(
+def _cached_explanation(
     model_name: str,
     fingerprint: str,
     layer: int,
@@ -58,29 +108,28 @@ def cached_explanation(
     _corpus: Corpus,
     _endpoint: Endpoint | None,
 ) -> NeuronExplanation:
-    """One neuron explained, simulated and scored, by the baseline (``endpoint_key`` None) or the endpoint
-    ``endpoint_key`` names; saved to the records' table of explained neurons."""
     records = cached_records(model_name, fingerprint, _corpus)
     record_set = neuron_records(loaded_model(model_name), records, layer, neuron)
     if _endpoint is None:
-        result = explain_neuron(record_set, BaselineExplainer(), BaselineSimulator())
-    else:
-        with st.spinner(f"Asking {_endpoint.describe()} to explain and simulate the neuron…"):
-            result = explain_neuron(record_set, EndpointExplainer(_endpoint), EndpointSimulator(_endpoint))
-    save_explanations(records.folder, [result.summary_row()])
-    return result
+        return explain_neuron(record_set, BaselineExplainer(), BaselineSimulator())
+    with st.spinner(f"Asking {_endpoint.describe()} to explain and simulate the neuron…"):
+        return explain_neuron(record_set, EndpointExplainer(_endpoint), EndpointSimulator(_endpoint))
+
+
+def scored_layer(model_name: str, corpus: Corpus, layer: int) -> pd.DataFrame:
+    """Every neuron of ``layer`` explained and scored by the baseline, with progress, and saved to the table."""
+    rows = _cached_layer_scores(model_name, corpus.fingerprint, layer, corpus)
+    save_explanations(cached_records(model_name, corpus.fingerprint, corpus).folder, rows.to_dict("records"))
+    return rows
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def cached_layer_scores(model_name: str, fingerprint: str, layer: int, _corpus: Corpus) -> pd.DataFrame:
-    """Every neuron of ``layer`` explained and scored by the baseline, with progress; saved to the table."""
-    records = cached_records(model_name, fingerprint, _corpus)
-    with progress_bar(f"Explaining every neuron of layer {layer} with the baseline") as progress:
-        rows = explain_layer(
+def _cached_layer_scores(model_name: str, fingerprint: str, layer: int, _corpus: Corpus) -> pd.DataFrame:
+    with heavy_job(f"Explaining every neuron of layer {layer} with the baseline") as progress:
+        records = cached_records(model_name, fingerprint, _corpus)
+        return explain_layer(
             loaded_model(model_name), records, layer, BaselineExplainer(), BaselineSimulator(), progress=progress
         )
-    save_explanations(records.folder, rows.to_dict("records"))
-    return rows
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -10,7 +10,7 @@ import streamlit as st
 
 from components.classifier import built_classifier
 from components.corpus import StoreKey, cached_open_store
-from components.feedback import progress_bar
+from components.feedback import heavy_job
 from components.model import cached_attention
 from xray.models.classifiers import ClassifierSpec
 from xray.techniques.projections import (
@@ -62,6 +62,6 @@ def cached_separation(store: StoreKey, unit: Unit, rows: tuple[int, ...], labels
 def cached_predicted_classes(spec: ClassifierSpec, texts: tuple[str, ...]) -> list[str]:
     """The classifier's most likely class for each text."""
     classifier = built_classifier(spec)
-    with progress_bar("Classifying the sampled texts") as progress:
+    with heavy_job("Classifying the sampled texts") as progress:
         probabilities = classifier.predict_proba(list(texts), progress)
     return [classifier.class_names[index] for index in probabilities.argmax(axis=1)]

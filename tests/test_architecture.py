@@ -78,7 +78,7 @@ def test_xray_never_imports_streamlit_or_components():
 def test_each_technique_has_one_streamlit_module_that_imports_only_xray_and_shared_rooms():
     shared = {"components.model", "components.sidebar", "components.page", "components.navigation"}
     shared |= {"components.feedback", "components.downloads", "components.classifier", "components.corpus"}
-    shared |= {"components.deploy", "components.jobs"}
+    shared |= {"components.deploy", "components.jobs", "components.corpus_pass"}
     techniques = {path.stem for path in (ROOT / "xray" / "techniques").glob("[a-z]*.py")}
     for technique in techniques:
         path = ROOT / "components" / f"{technique}.py"
@@ -273,15 +273,16 @@ def test_the_warm_up_is_off_where_the_environment_says_so(monkeypatch):
 
 def test_the_default_store_is_prebuilt_only_when_neither_on_disk_nor_being_built(tiny, tmp_path, monkeypatch):
     import components.corpus as corpus_component
+    import components.corpus_pass as corpus_pass
 
     corpus = Corpus("tiny", pd.DataFrame({"text": ["the bank of the river", "the bank sent a letter"]}))
     monkeypatch.setattr(corpus_component, "loaded_model", lambda name: tiny["bert"])
     monkeypatch.setattr(corpus_component, "load_builtin", lambda name: corpus)
     monkeypatch.setattr(corpus_component, "default_cache_root", lambda: tmp_path)
     builds = []
-    monkeypatch.setattr(corpus_component, "_start_build", lambda *arguments: builds.append(arguments[-1]))
+    monkeypatch.setattr(corpus_pass, "start_job", lambda name, arguments, log: builds.append((name, arguments[0])))
     corpus_component.prebuild_default_store("tiny-bert")
-    assert builds == [store_name(tiny["bert"], corpus, StoreSettings())]
+    assert builds == [(store_name(tiny["bert"], corpus, StoreSettings()), "index")]
     with monkeypatch.context() as busy:
         busy.setattr(corpus_component, "build_status", lambda root, name: BuildStatus(1, 2, "computing"))
         corpus_component.prebuild_default_store("tiny-bert")

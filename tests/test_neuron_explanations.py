@@ -306,7 +306,7 @@ def test_the_command_line_computes_records_and_scores_a_layer(tiny_folders, tmp_
     arguments += ["--cache-dir", str(tmp_path / "cache")]
 
     assert main([*arguments, "--explain-layer", "1"]) == 0
-    folder = next((tmp_path / "cache" / "neurons").iterdir())
+    folder = next(path for path in (tmp_path / "cache" / "neurons").iterdir() if not path.name.startswith("."))
     saved = saved_explanations(folder)
     assert set(saved["layer"]) == {1} and len(saved) == 37 and "layer 1: baseline score" in capsys.readouterr().out
     assert main([*arguments, "--explain-layer", "9"]) == 1

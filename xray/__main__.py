@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from xray.cache import BuildStatus, default_cache_root, write_status
@@ -28,6 +27,7 @@ from xray.models.loading import EMBEDDED_MODEL, load_model
 from xray.models.train_head import train_topic_head
 from xray.neurons.records import MAX_TOKENS, build_records
 from xray.neurons.saved import save_explanations
+from xray.progress import Progress, in_stage
 from xray.store.builder import build_store
 from xray.store.format import StoreSettings
 from xray.techniques.neuron_explanations import BaselineExplainer, BaselineSimulator, explain_layer
@@ -36,9 +36,7 @@ from xray.techniques.neuron_explanations import BaselineExplainer, BaselineSimul
 def _train_head(arguments: argparse.Namespace) -> int:
     loaded = load_model(arguments.model)
 
-    def report(done: int, total: int) -> None:
-        print(f"\rembedding articles: {done}/{total}", end="", file=sys.stderr, flush=True)
-
+    report = in_stage(_reporter(), "embedding articles")
     head, training = train_topic_head(loaded, seed=arguments.seed, bf16=arguments.bf16, progress=report)
     print(file=sys.stderr)
     arguments.out.parent.mkdir(parents=True, exist_ok=True)
@@ -63,12 +61,12 @@ def _corpus(arguments: argparse.Namespace) -> Corpus:
     return corpus
 
 
-def _reporter(status: Path | None = None) -> Callable[[int, int, str], None]:
-    """``report(done, total, stage)``: one overwritten line on stderr with the time since now, and the same
-    written to ``status`` (JSON) where a page follows the work."""
+def _reporter(status: Path | None = None) -> Progress:
+    """A :class:`~xray.progress.Progress` that writes one overwritten line on stderr with the time since now, and
+    the same to ``status`` (JSON) where a page follows the work."""
     started = time.perf_counter()
 
-    def report(done: int, total: int, stage: str) -> None:
+    def report(done: int, total: int, stage: str = "") -> None:
         elapsed = time.perf_counter() - started
         print(f"\r{stage}: {done:,}/{total:,} after {elapsed:,.0f} s", end="", file=sys.stderr, flush=True)
         if status is not None:
@@ -153,7 +151,7 @@ def _neurons(arguments: argparse.Namespace) -> int:
             arguments.cache_dir,
             max_tokens=arguments.max_tokens,
             batch_size=arguments.batch_size,
-            progress=lambda done, total: report(done, total, "reading every neuron"),
+            progress=report,
         )
         print(file=sys.stderr)
         manifest = records.manifest
@@ -168,7 +166,7 @@ def _neurons(arguments: argparse.Namespace) -> int:
                 layer,
                 BaselineExplainer(),
                 BaselineSimulator(),
-                progress=lambda done, total, layer=layer: report(done, total, f"explaining layer {layer}"),
+                progress=in_stage(report, f"explaining layer {layer}"),
             )
             print(file=sys.stderr)
             save_explanations(records.folder, rows.to_dict("records"))
@@ -179,7 +177,7 @@ def _neurons(arguments: argparse.Namespace) -> int:
                 "left out: never active, or a constant side)"
             )
     except KeyboardInterrupt:
-        print("\ninterrupted: run the same command again (finished parts are kept)", file=sys.stderr)
+        print("\ninterrupted: run the same command again to resume after the last checkpoint", file=sys.stderr)
         return 130
     except (ValueError, OSError) as error:
         print(f"\n{error}", file=sys.stderr)
@@ -191,7 +189,7 @@ def _tags(arguments: argparse.Namespace) -> int:
     texts = {text for name in BUILTIN_CORPORA for text in load_builtin(name).texts}
     started = time.perf_counter()
     report = _reporter()
-    count = write_shipped_tags(texts, arguments.out, lambda done, total: report(done, total, "tagging words"))
+    count = write_shipped_tags(texts, arguments.out, in_stage(report, "tagging words"))
     size = arguments.out.stat().st_size
     print(f"\ntagged {count:,} texts in {time.perf_counter() - started:.1f} s; wrote {arguments.out} ({size:,} bytes)")
     return 0

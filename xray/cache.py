@@ -1,5 +1,6 @@
-"""What lives on disk, in one room: the cache root, the names of what is kept there, atomic publishing, and the
-status files a page reads to follow work done in another process.
+"""What lives on disk, in one room: the cache root, the names of what is kept there, atomic publishing, the locks
+that keep two builders of one thing apart, and the status files a page reads to follow work done in another
+process.
 
 Everything the app computes once and keeps (activation stores, neuron records, factor dictionaries, trained
 tokenizers, projections) lives under :func:`default_cache_root`, in a folder or file named by :func:`cache_name`
@@ -9,13 +10,15 @@ visible in one step (:func:`write_atomically`, :func:`publish_folder`), so a rea
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -72,6 +75,26 @@ def publish_folder(partial: Path, final: Path) -> None:
         if not final.is_dir():
             raise
         shutil.rmtree(partial, ignore_errors=True)
+
+
+@contextmanager
+def held_lock(path: Path, *, wait: bool = True) -> Iterator[None]:
+    """Hold the exclusive file lock at ``path`` (``flock``) for the block: one holder at a time, across processes
+    and threads alike. wait: block until the lock is free; else raise BlockingIOError at once when it is held."""
+    with path.open("a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        yield
+
+
+def lock_held(path: Path) -> bool:
+    """Whether someone holds the lock at ``path`` now (a build under way in this or another process)."""
+    if not path.exists():
+        return False
+    try:
+        with held_lock(path, wait=False):
+            return False
+    except BlockingIOError:
+        return True
 
 
 @dataclass(frozen=True)

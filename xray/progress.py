@@ -13,3 +13,13 @@ class Progress(Protocol):
     there (e.g. a page's Stop)."""
 
     def __call__(self, done: int, total: int, stage: str = "") -> None: ...
+
+
+def in_stage(progress: Progress, stage: str) -> Progress:
+    """``progress`` with every report put under ``stage``: for a one-stage step (e.g. tagging) inside work of
+    several."""
+
+    def report(done: int, total: int, _stage: str = "") -> None:
+        progress(done, total, stage)
+
+    return report

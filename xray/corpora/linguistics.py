@@ -37,11 +37,13 @@ from __future__ import annotations
 
 import functools
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pandas as pd
+
+from xray.progress import Progress
 
 if TYPE_CHECKING:
     import spacy
@@ -81,7 +83,7 @@ def tag_texts(
     texts: Sequence[str],
     *,
     batch_size: int = 256,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
     n_process: int = 1,
 ) -> list[list[WordTags]]:
     """spaCy over every text (nlp.pipe), progress(done, total) after each batch.

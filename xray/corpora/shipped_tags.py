@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from xray.cache import write_atomically
 from xray.corpora.linguistics import PIPELINE_PACKAGE, TAG_COLUMNS, WordTags, tag_texts
+from xray.progress import Progress
 
 SHIPPED_TAGS = Path(__file__).parent / "data" / "builtin_tags.parquet"
 PIPELINE_KEY = b"spacy_pipeline"
@@ -32,9 +33,7 @@ def text_digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def write_shipped_tags(
-    texts: Iterable[str], path: Path = SHIPPED_TAGS, progress: Callable[[int, int], None] | None = None
-) -> int:
+def write_shipped_tags(texts: Iterable[str], path: Path = SHIPPED_TAGS, progress: Progress | None = None) -> int:
     """Tag every distinct text of ``texts`` with spaCy and write the table to ``path``; returns the texts tagged.
 
     Columns: digest (of the text), start, end (the word's characters), pos, dep, ent; one row per word, a text's

@@ -14,9 +14,7 @@ import numpy as np
 import torch
 
 from xray.models.loading import LoadedModel
-
-Progress = Callable[[int, int], None]
-"""Called as ``progress(done, total)`` after each batch, counting distinct texts."""
+from xray.progress import Progress
 
 
 @dataclass(frozen=True)

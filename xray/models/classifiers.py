@@ -26,8 +26,9 @@ from typing import Literal, Protocol
 import numpy as np
 import torch
 
-from xray.models.batching import InferenceSettings, Progress, run_batched
+from xray.models.batching import InferenceSettings, run_batched
 from xray.models.loading import EMBEDDED_MODEL, LoadedModel
+from xray.progress import Progress
 
 HEAD_FILE = Path(__file__).parent / "data" / "bbc_topic_head.npz"
 ZERO_SHOT_TEMPERATURE = 0.05

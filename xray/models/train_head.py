@@ -14,9 +14,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
 from xray.corpora.bbc_news import LabelledTexts, load_bbc_news
-from xray.models.batching import InferenceSettings, Progress
+from xray.models.batching import InferenceSettings
 from xray.models.classifiers import EmbeddingHeadClassifier, LinearHead, sentence_embeddings
 from xray.models.loading import LoadedModel
+from xray.progress import Progress
 
 MAX_CHARS = 600
 MAX_TOKENS = 128

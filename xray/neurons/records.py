@@ -9,6 +9,9 @@ few texts shown or scored (:func:`text_activations`).
 Texts are cut at ``max_tokens`` word pieces (64, the paper's excerpt length); corpus texts here are sentences, so
 an excerpt is a whole sentence. Folders live under ``<cache>/neurons/<model>-<key>``, keyed by model, revision,
 corpus content and ``max_tokens``, and appear at once when complete (written under a temporary name, then renamed).
+One builder at a time holds a lock (another waits, then finds the finished folder); the pass checkpoints the
+batches it has written every few seconds, so an interrupted pass (Ctrl-C, a page's Cancel) resumes where it
+stopped, and it writes how far it is to a status file (:func:`records_status`) that a page follows.
 """
 
 from __future__ import annotations
@@ -16,8 +19,6 @@ from __future__ import annotations
 import json
 import shutil
 import time
-import uuid
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -25,19 +26,31 @@ import numpy as np
 import pandas as pd
 import torch
 
-from xray.cache import FLOAT16_MAX, cache_name, publish_folder, write_json
+from xray.cache import (
+    FLOAT16_MAX,
+    BuildStatus,
+    cache_name,
+    held_lock,
+    lock_held,
+    publish_folder,
+    read_status,
+    write_json,
+    write_status,
+)
 from xray.corpora.corpus import Corpus
 from xray.models.batching import hidden_states, pad_batch
 from xray.models.loading import LoadedModel, model_revision
 from xray.models.mlp import captured_mlp, mlp_modules, mlp_width
+from xray.progress import Progress
 
 RECORDS_VERSION = 1
 MAX_TOKENS = 64
 MANIFEST = "manifest.json"
 TEXTS = "texts.parquet"
-
-Progress = Callable[[int, int], None]
-"""Called as ``progress(done, total)`` over texts."""
+PROGRESS = "progress.json"
+STATUS = "status.json"
+CHECKPOINT_S = 5.0
+READING = "reading every neuron"
 
 
 @dataclass(frozen=True)
@@ -177,60 +190,129 @@ def build_records(
     batch_size: int = 64,
     progress: Progress | None = None,
 ) -> NeuronRecords:
-    """Records of every neuron of every layer over ``corpus``, found under ``root`` or computed once (one pass).
+    """Records of every neuron of every layer over ``corpus``, found under ``root`` or computed once (one pass),
+    resuming an interrupted pass from its last checkpoint; while another builder holds the lock, waits for it.
+    ``progress(done, total, READING)`` over texts.
 
     Raises ValueError for a family whose MLP cannot be read or a corpus with no word pieces.
     """
     found = find_records(loaded, corpus, root, max_tokens)
     if found is not None:
         return found
-    started = time.perf_counter()
-    layers, neurons = len(mlp_modules(loaded)), mlp_width(loaded)
     folder = root / "neurons" / records_name(loaded, corpus, max_tokens)
-    partial = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:12]}.partial")  # one per builder, threads too
-    partial.mkdir(parents=True, exist_ok=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with held_lock(_lock_path(folder)):
+        found = find_records(loaded, corpus, root, max_tokens)
+        if found is not None:  # the builder we waited for finished them
+            return found
+        _build_locked(loaded, corpus, folder, max_tokens, batch_size, progress)
+    return open_records(folder)
+
+
+def records_status(loaded: LoadedModel, corpus: Corpus, root: Path, max_tokens: int = MAX_TOKENS) -> BuildStatus | None:
+    """How far the pass that builds these records is, or None when no builder runs now."""
+    folder = root / "neurons" / records_name(loaded, corpus, max_tokens)
+    if not lock_held(_lock_path(folder)):
+        return None
+    return read_status(_partial_path(folder) / STATUS) or BuildStatus(0, 1, "starting")
+
+
+def _lock_path(folder: Path) -> Path:
+    return folder.with_name(f".{folder.name}.lock")
+
+
+def _partial_path(folder: Path) -> Path:
+    return folder.with_name(f".{folder.name}.partial")
+
+
+def _read_progress(partial: Path) -> dict:
     try:
-        encoding = _encode(loaded, corpus.texts, max_tokens)
-        tokens = sum(len(mask) - sum(mask) for mask in encoding["special_tokens_mask"])
-        if tokens == 0:
-            raise ValueError("The corpus has no word pieces besides special tokens.")
-        arrays = [
-            np.lib.format.open_memmap(partial / f"maxima_{layer}.npy", "w+", np.float16, (len(corpus), neurons))
-            for layer in range(layers)
-        ]
-        done = 0
+        return json.loads((partial / PROGRESS).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def _build_locked(
+    loaded: LoadedModel,
+    corpus: Corpus,
+    folder: Path,
+    max_tokens: int,
+    batch_size: int,
+    progress: Progress | None,
+) -> None:
+    """The pass itself, under the lock: into the partial folder (resumed when it holds this pass's checkpoint),
+    then published as ``folder``."""
+    layers, neurons = len(mlp_modules(loaded)), mlp_width(loaded)
+    encoding = _encode(loaded, corpus.texts, max_tokens)
+    tokens = sum(len(mask) - sum(mask) for mask in encoding["special_tokens_mask"])
+    if tokens == 0:
+        raise ValueError("The corpus has no word pieces besides special tokens.")
+    partial = _partial_path(folder)
+    partial.mkdir(exist_ok=True)
+    identity = {"name": folder.name, "batch_size": batch_size, "texts": len(corpus), "layers": layers}
+    previous = _read_progress(partial)
+    fresh = previous.get("identity") != identity
+    done: set[int] = set() if fresh else set(previous.get("batches_done", []))
+    seconds = 0.0 if fresh else previous.get("seconds", 0.0)
+    started = time.perf_counter()
+    arrays = [
+        np.lib.format.open_memmap(
+            partial / f"maxima_{layer}.npy", "w+" if fresh else "r+", np.float16, (len(corpus), neurons)
+        )
+        for layer in range(layers)
+    ]
+    batches = _batches(encoding, batch_size)
+
+    def checkpoint() -> None:
+        """Flush the arrays, then record the batches written: a resume trusts only recorded batches."""
+        for array in arrays:
+            array.flush()
+        elapsed = seconds + time.perf_counter() - started
+        write_json(partial / PROGRESS, {"identity": identity, "batches_done": sorted(done), "seconds": elapsed})
+
+    texts_done = sum(len(batches[number]) for number in done)
+    checkpointed = time.perf_counter()
+    try:
         with torch.inference_mode(), captured_mlp(loaded, list(range(layers))) as captured:
-            for chunk in _batches(encoding, batch_size):
+            for number, chunk in enumerate(batches):
+                if number in done:
+                    continue
                 batch = _run(loaded, encoding, chunk)
                 mask = _content_mask(encoding, chunk, batch["input_ids"].shape[1]).to(loaded.device)
                 for layer in range(layers):
                     activations = captured[layer].float().masked_fill(~mask[..., None], -torch.inf)
                     maxima = activations.amax(dim=1).clamp(-FLOAT16_MAX, FLOAT16_MAX)
                     arrays[layer][chunk] = maxima.cpu().numpy().astype(np.float16)
-                done += len(chunk)
+                done.add(number)
+                texts_done += len(chunk)
+                if time.perf_counter() - checkpointed >= CHECKPOINT_S:
+                    checkpoint()
+                    checkpointed = time.perf_counter()
+                write_status(partial / STATUS, BuildStatus(texts_done, len(corpus), READING))
                 if progress is not None:
-                    progress(done, len(corpus))
-        for array in arrays:
-            array.flush()
-        corpus.table[["text"]].to_parquet(partial / TEXTS, index=False)
-        manifest = RecordsManifest(
-            RECORDS_VERSION,
-            loaded.name,
-            model_revision(loaded),
-            corpus.name,
-            corpus.fingerprint,
-            len(corpus),
-            layers,
-            neurons,
-            int(tokens),
-            max_tokens,
-            time.perf_counter() - started,
-        )
-        write_json(partial / MANIFEST, asdict(manifest))
-        publish_folder(partial, folder)  # another builder that finished the same records first keeps theirs
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
-    return open_records(folder)
+                    progress(texts_done, len(corpus), READING)
+    finally:  # an interrupted pass keeps every batch it finished
+        checkpoint()
+    arrays.clear()
+    for leftover in (PROGRESS, STATUS):
+        (partial / leftover).unlink(missing_ok=True)
+    corpus.table[["text"]].to_parquet(partial / TEXTS, index=False)
+    manifest = RecordsManifest(
+        RECORDS_VERSION,
+        loaded.name,
+        model_revision(loaded),
+        corpus.name,
+        corpus.fingerprint,
+        len(corpus),
+        layers,
+        neurons,
+        int(tokens),
+        max_tokens,
+        seconds + time.perf_counter() - started,
+    )
+    write_json(partial / MANIFEST, asdict(manifest))
+    publish_folder(partial, folder)
+    shutil.rmtree(partial, ignore_errors=True)
 
 
 @dataclass(frozen=True)

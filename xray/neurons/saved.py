@@ -14,10 +14,23 @@ KEY = ["layer", "neuron", "explainer", "simulator"]
 
 
 def save_explanations(folder: Path, rows: list[dict]) -> None:
-    """Append ``rows`` (:meth:`NeuronExplanation.summary_row` dicts) to the folder's table, under a file lock."""
-    with (folder / EXPLANATIONS).open("a", encoding="utf-8") as table:
+    """Append ``rows`` (:meth:`NeuronExplanation.summary_row` dicts) to the folder's table, under a file lock; a row
+    equal to the latest saved for its neuron, explainer and simulator is not written again, so saving the same
+    result on every page run leaves the table as it is."""
+    with (folder / EXPLANATIONS).open("a+", encoding="utf-8") as table:
         fcntl.flock(table, fcntl.LOCK_EX)
-        table.write("".join(json.dumps(row, allow_nan=True) + "\n" for row in rows))
+        table.seek(0)
+        latest = {}
+        for line in table.read().splitlines():
+            if line.strip():
+                saved = json.loads(line)
+                latest[tuple(saved[key] for key in KEY)] = line
+        lines = [json.dumps(row, allow_nan=True) for row in rows]
+        fresh = [
+            line for row, line in zip(rows, lines, strict=True) if latest.get(tuple(row[key] for key in KEY)) != line
+        ]
+        table.seek(0, 2)
+        table.write("".join(line + "\n" for line in fresh))
 
 
 def saved_explanations(folder: Path) -> pd.DataFrame:

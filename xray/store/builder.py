@@ -15,12 +15,11 @@ built-in corpora.
 from __future__ import annotations
 
 import ctypes
-import fcntl
 import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,7 +28,17 @@ import numpy as np
 import pandas as pd
 import torch
 
-from xray.cache import CACHE_ENV, FLOAT16_MAX, BuildStatus, read_status, write_atomically, write_json, write_status
+from xray.cache import (
+    CACHE_ENV,
+    FLOAT16_MAX,
+    BuildStatus,
+    held_lock,
+    lock_held,
+    read_status,
+    write_atomically,
+    write_json,
+    write_status,
+)
 from xray.corpora.corpus import Corpus
 from xray.corpora.linguistics import (
     PIPELINE_PACKAGE,
@@ -42,6 +51,7 @@ from xray.corpora.linguistics import (
 from xray.corpora.shipped_tags import known_tags
 from xray.models.batching import hidden_states, pad_batch
 from xray.models.loading import LoadedModel, model_revision
+from xray.progress import Progress, in_stage
 from xray.store.format import (
     MANIFEST,
     STORE_VERSION,
@@ -59,8 +69,6 @@ STATUS = "status.json"
 CHECKPOINT_S = 5.0
 TAGGING_BATCH = 32  # texts per spaCy batch: half the peak memory of 256, as fast (measured on the default corpus)
 
-Progress = Callable[[int, int, str], None]
-"""Called as ``progress(done, total, stage)``: texts while tagging words, then word pieces after each batch."""
 TAGGING = "tagging words with spaCy"
 COMPUTING = "computing hidden states"
 
@@ -101,7 +109,7 @@ def corpus_tags(corpus: Corpus, root: Path, progress: Progress | None = None) ->
     path = root / f"tags-{corpus.fingerprint}-{version}.parquet"
     if path.is_file():
         return tags_from_table(pd.read_parquet(path), len(corpus))
-    report = (lambda done, total: progress(done, total, TAGGING)) if progress else None
+    report = in_stage(progress, TAGGING) if progress else None
     fresh = tag_texts([corpus.texts[i] for i in missing], batch_size=TAGGING_BATCH, progress=report)
     for index, words in zip(missing, fresh, strict=True):
         tagged[index] = words
@@ -164,32 +172,21 @@ def _plan(loaded: LoadedModel, corpus: Corpus, settings: StoreSettings, tagged: 
 @contextmanager
 def _exclusive(lock_path: Path, partial: Path) -> Iterator[None]:
     """Hold the build lock, or raise StoreBusyError saying how far the other build is."""
-    handle = lock_path.open("a+")
     try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise StoreBusyError(
-                "Another session is building this store right now; it will be used as soon as it is done.",
-                read_status(partial / STATUS),
-            ) from None
-        yield
-    finally:
-        handle.close()
+        with held_lock(lock_path, wait=False):
+            yield
+    except BlockingIOError:
+        raise StoreBusyError(
+            "Another session is building this store right now; it will be used as soon as it is done.",
+            read_status(partial / STATUS),
+        ) from None
 
 
 def build_status(root: Path, name: str) -> BuildStatus | None:
     """How far the build of store ``name`` under ``root`` is, or None when none is running there."""
-    lock_path = root / f".{name}.lock"
-    if not lock_path.exists():
+    if not lock_held(root / f".{name}.lock"):
         return None
-    with lock_path.open("a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return read_status(root / f".{name}.partial" / STATUS) or BuildStatus(0, 1, "starting")
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return None
+    return read_status(root / f".{name}.partial" / STATUS) or BuildStatus(0, 1, "starting")
 
 
 def _read_progress(partial: Path) -> dict:

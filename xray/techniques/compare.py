@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from xray.models.batching import Progress
 from xray.models.classifiers import Classifier
+from xray.progress import Progress
 from xray.results import json_text
 from xray.techniques.attention import attention_rollout, compute_attention
 from xray.techniques.lime_explain import MAX_FEATURES, LimeExplanation, explain_lime, word_count

@@ -27,8 +27,8 @@ from lime.lime_base import LimeBase
 from lime.lime_text import IndexedString, LimeTextExplainer
 from sklearn.metrics import pairwise_distances
 
-from xray.models.batching import Progress
 from xray.models.classifiers import Classifier
+from xray.progress import Progress
 from xray.results import json_text
 from xray.text import prepare_text
 

@@ -22,7 +22,6 @@ Explainers and simulators: the offline baseline (:mod:`xray.neurons.baseline`) o
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -34,6 +33,7 @@ from xray.neurons.baseline import explain_baseline, simulate_baseline
 from xray.neurons.endpoint import Endpoint, explain, simulate
 from xray.neurons.records import NeuronRecords, TextActivations, padded_tokens, text_activations
 from xray.neurons.scoring import Score, normalised, score
+from xray.progress import Progress
 from xray.results import json_text
 
 TOP_EACH = 5  # top records for the explanation, and as many for scoring (the paper's 5 + 5)
@@ -43,7 +43,6 @@ EXPLANATION_SPLIT, SCORING_SPLIT = "train", "valid"  # the reference's explanati
 RANDOM_RECORDS = 10
 QUANTILES = (0.5, 0.75, 0.9, 0.99)
 NEVER_ACTIVE = "(never activates on this corpus)"
-Progress = Callable[[int, int], None]
 
 
 class Explainer(Protocol):
@@ -405,7 +404,7 @@ def explain_layer(
     ids = _layer_ids(records, layer, chosen, seed)
     union, text_neurons = _union(records, chosen, ids)
     total = len(union) + len(chosen)
-    report = None if progress is None else lambda done, _texts: progress(done, total)
+    report = None if progress is None else lambda done, _texts, _stage="": progress(done, total)
     found = _run_texts(loaded, records, layer, union, text_neurons, report)
     rows = []
     for step, (neuron, neuron_ids) in enumerate(zip(chosen, ids, strict=True), start=1):

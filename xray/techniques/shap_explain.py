@@ -58,8 +58,8 @@ import pandas as pd
 import scipy.sparse
 import shap
 
-from xray.models.batching import Progress
 from xray.models.classifiers import Classifier
+from xray.progress import Progress
 from xray.results import json_text
 from xray.text import PreparedText, position_labels, prepare_text
 

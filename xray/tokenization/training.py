@@ -19,7 +19,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -29,13 +29,13 @@ from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers,
 
 from xray.cache import publish_folder
 from xray.corpora.bbc_news import load_bbc_news
+from xray.progress import Progress
 from xray.tokenization.sources import TokenizerSource, source_from
 
 ALGORITHMS = ("BPE", "WordPiece", "Unigram")
 UNKNOWN = "[UNK]"
 CONTINUATION = "##"
 HELD_OUT_EVERY = 10  # every tenth text is held out, never trained on
-Progress = Callable[[int, int, str], None]
 RECIPE = 1  # raise when the normaliser, pre-tokeniser or trainers change, so tokenizers kept on disk are not reused
 KEPT_FOLDER = "tokenizers"
 

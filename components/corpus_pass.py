@@ -1,0 +1,153 @@
+"""The one way a page runs a corpus pass: activation stores, factor fits and neuron records alike.
+
+A pass is a child job (``python -m xray ...``, see :mod:`components.jobs`) that keeps checkpoints and writes how
+far it is. :func:`run_pass` returns the pass's result when it is on disk; else it starts the job (unless it runs
+already, for this or another session, or is built by a command line elsewhere) and follows it: a progress bar with
+an estimate per stage and a Cancel button, until the result is there. Cancel interrupts the job as Ctrl-C would;
+the page then says what was kept and offers to resume, and does not start the pass again by itself.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import streamlit as st
+
+from components.feedback import remaining
+from components.jobs import cancel_job, finished_job, job_running, start_job
+from xray.cache import BuildStatus
+from xray.corpora.corpus import Corpus
+
+POLL_S = 0.5
+INTERRUPTED = 130  # the command line's exit code after Ctrl-C (or Cancel)
+
+Result = TypeVar("Result")
+
+
+@dataclass(frozen=True)
+class CorpusPass:
+    """One pass of ``python -m xray <arguments>``.
+
+    name: the job's name (one job per name on the server) and the prefix of its widget keys.
+    label: what the progress bar says it does, e.g. "Computing every hidden state of BBC News (2,225 texts)".
+    arguments: the command line after ``python -m xray``; empty to follow a job that runs, never to start one.
+    log: where the job's output goes (its last line is its message when it fails).
+    status: how far the pass is now, read from the files it writes (None while no builder runs).
+    failure: the start of the message when it fails, e.g. "The activation store could not be built".
+    """
+
+    name: str
+    label: str
+    arguments: tuple[str, ...]
+    log: Path
+    status: Callable[[], BuildStatus | None]
+    failure: str
+
+    @property
+    def cancelled_key(self) -> str:
+        return f"{self.name}.cancelled"
+
+
+def saved_corpus(corpus: Corpus, root: Path, name: str) -> Path:
+    """``corpus`` saved as the Parquet table a pass reads (``--table``), beside the pass's log under ``root``;
+    written once (``name`` depends on the corpus's content). Remove it with :func:`forget_saved_corpus`."""
+    table = root / f".{name}.corpus.parquet"
+    if not table.is_file():
+        root.mkdir(parents=True, exist_ok=True)
+        corpus.save(table)
+    return table
+
+
+def forget_saved_corpus(root: Path, name: str) -> None:
+    """Remove the table :func:`saved_corpus` wrote, once the pass that read it has finished."""
+    (root / f".{name}.corpus.parquet").unlink(missing_ok=True)
+
+
+def start_pass(job: CorpusPass) -> None:
+    """Start ``job`` unless it runs already (in this server, or as a builder elsewhere that writes its status)."""
+    if job.arguments and not job_running(job.name) and job.status() is None:
+        start_job(job.name, list(job.arguments), job.log)
+
+
+def report_ended(job: CorpusPass) -> int | None:
+    """If the job ended since the page last looked: say so where it was cancelled or failed, and give its exit
+    code (0: finished); None while it runs or was never started here."""
+    ended = finished_job(job.name, job.log)
+    if ended is None:
+        return None
+    code, message = ended
+    if code == INTERRUPTED:
+        st.info(
+            f"{job.label}: cancelled. What it had computed is kept: run it again to resume from there.",
+            icon=":material/info:",
+        )
+    elif code != 0:
+        st.error(f"{job.failure}: {message}", icon=":material/error:")
+    return code
+
+
+def run_pass(job: CorpusPass, result: Callable[[], Result | None]) -> Result:
+    """What ``result()`` finds on disk, once it is there: at once when it is already; else after starting ``job``
+    (or finding it under way) and following it with progress and Cancel. Stops the page when the job fails, and
+    after a Cancel until the user resumes."""
+    found = result()
+    if found is not None:
+        return found
+    code = report_ended(job)
+    if code not in (None, 0, INTERRUPTED):
+        st.stop()
+    if code == INTERRUPTED or st.session_state.get(job.cancelled_key):
+        st.session_state[job.cancelled_key] = True
+        if not job_running(job.name) and job.status() is None:
+            st.button("Resume", on_click=_resume, args=(job,), icon=":material/play_arrow:", key=f"{job.name}.resume")
+            st.stop()
+    start_pass(job)
+    return _follow(job, result)
+
+
+def _resume(job: CorpusPass) -> None:
+    st.session_state.pop(job.cancelled_key, None)
+
+
+def _cancel(job: CorpusPass) -> None:
+    st.session_state[job.cancelled_key] = True
+    cancel_job(job.name)
+
+
+def _follow(job: CorpusPass, result: Callable[[], Result | None]) -> Result:
+    """A progress bar with an estimate per stage and a Cancel button until ``result()`` finds the result; stops the
+    page with the job's message if it ends without one."""
+    place = st.empty()
+    with place.container():
+        if job_running(job.name):
+            st.button("Cancel", on_click=_cancel, args=(job,), icon=":material/cancel:", key=f"{job.name}.cancel")
+        bar = st.progress(0.0, text=f"{job.label}…")
+    stages: dict[str, float] = {}
+    while True:
+        found = result()
+        if found is not None:
+            place.empty()
+            return found
+        running = job_running(job.name)
+        status = job.status()
+        if not running and status is None:  # ended (or another builder finished) without a result here
+            place.empty()
+            code = report_ended(job)
+            found = result()
+            if found is not None:
+                return found
+            if code in (None, 0):
+                st.error(
+                    f"{job.failure}: it ended without leaving its result; see the server log.", icon=":material/error:"
+                )
+            st.stop()
+        if status is not None:
+            started = stages.setdefault(status.stage, time.perf_counter())
+            estimate = remaining(started, status.done, status.total)
+            text = f"{job.label} ({status.stage}): {status.done:,} of {status.total:,}{estimate}"
+            bar.progress(min(status.share, 1.0), text=text)
+        time.sleep(POLL_S)
