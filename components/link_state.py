@@ -14,7 +14,7 @@ Each widget is drawn by :func:`linked`, which sets its value from the session be
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import streamlit as st
@@ -40,6 +40,23 @@ def _from_url(key: str, value: str) -> Any:
 
 def _url_values() -> dict[str, str]:
     return {key: st.query_params[key] for key in LINKED if key in st.query_params}
+
+
+def url_text(shown: Any) -> str:
+    """How the URL writes a linked setting's value: ``true``/``false`` for a flag, else its ``str``."""
+    return str(shown).lower() if isinstance(shown, bool) else str(shown)
+
+
+def link_query(values: Mapping[str, Any]) -> dict[str, str]:
+    """The query parameters of a link that opens the linked settings ``values`` (key -> value; None leaves a key
+    out), written as every run writes them to the URL, for ``st.page_link(query_params=...)``. A link replaces
+    every linked setting, so what it leaves out opens at its default. ValueError for a key that is not linked."""
+    unknown = [key for key in values if key not in LINKED]
+    if unknown:
+        raise ValueError(
+            f"Not linked settings: {', '.join(map(repr, unknown))}; the linked ones are {', '.join(LINKED)}."
+        )
+    return {key: url_text(shown) for key, shown in values.items() if shown is not None}
 
 
 def follow_link() -> None:
@@ -85,7 +102,7 @@ def publish(key: str, shown: Any, default: Any) -> None:
             del st.query_params[key]
     else:
         values[key] = shown
-        text = str(shown).lower() if isinstance(shown, bool) else str(shown)
+        text = url_text(shown)
         if st.query_params.get(key) != text:
             st.query_params[key] = text
     st.session_state.setdefault(_SEEN, {})["written"] = _url_values()

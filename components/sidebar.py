@@ -14,7 +14,7 @@ import streamlit as st
 
 from components.deploy import current_policy
 from components.feedback import user_errors
-from components.link_state import follow_link, forget, linked, set_value, value
+from components.link_state import follow_link, forget, link_query, linked, set_value, value
 from components.model import shared_model
 from xray.corpora.linguistics import WordTags, tag_texts
 from xray.examples import DEFAULT_EXAMPLE, EXAMPLES, example_for_text, example_named
@@ -61,6 +61,23 @@ def model_summary(loaded: LoadedModel) -> str:
         f"{family} · {loaded.num_layers} layers × {loaded.num_heads} heads · width {loaded.hidden_size} · "
         f"{loaded.parameters / 1e6:,.1f}M parameters · {head} · "
         f"{loaded.device.type} {str(loaded.dtype).removeprefix('torch.')}"
+    )
+
+
+def selection_query(selection: Selection) -> dict[str, str]:
+    """The query parameters of a link (``st.page_link(query_params=...)``) that opens any page with this sidebar:
+    the model (one of the sidebar's choices by name, any other as "Other" with its id), layer, text, second text
+    and focus word."""
+    named = selection.model_name in model_choices()
+    return link_query(
+        {
+            "model": selection.model_name if named else OTHER_MODEL,
+            "model_id": None if named else selection.model_name,
+            "layer": selection.layer,
+            "text": selection.text,
+            "text_b": selection.text_b,
+            "focus": selection.focus.number if selection.focus is not None else None,
+        }
     )
 
 

@@ -13,10 +13,10 @@ import streamlit as st
 
 from components.deploy import current_policy, is_public
 from components.downloads import download, download_row
-from components.feedback import heavy_job
+from components.feedback import progress_bar
 from components.model import cached_attention, loaded_model
 from components.navigation import discover_pages
-from components.sidebar import MODEL_CHOICES, OTHER_MODEL, Selection
+from components.sidebar import MODEL_CHOICES, OTHER_MODEL, Selection, selection_query
 from xray.cache import default_cache_root
 from xray.techniques.tokenizers import SplitWordAttention, segment_text, split_word_attention
 from xray.tokenization.facts import TokenizerFacts, tokenizer_facts
@@ -54,7 +54,7 @@ def cached_corpus() -> TrainingCorpus:
 @st.cache_resource(show_spinner=False, max_entries=8)
 def cached_training(vocab_size: int) -> TrainedTokenizers:
     corpus = cached_corpus()
-    with heavy_job(f"Training BPE, WordPiece and Unigram at {vocab_size:,} entries on {corpus.name}") as progress:
+    with progress_bar(f"Training BPE, WordPiece and Unigram at {vocab_size:,} entries on {corpus.name}") as progress:
         return train_tokenizers(corpus, vocab_size, progress, root=default_cache_root())
 
 
@@ -80,7 +80,7 @@ def cached_curve(vocab_size: int) -> TokenizerComparison:
     """The three algorithms trained at :func:`curve_sizes` up to ``vocab_size`` and measured on held-out text."""
     sizes = curve_sizes(vocab_size, cached_corpus().limits.smallest)
     measures: list[HeldOutMeasures] = []
-    with heavy_job("Training at each vocabulary size") as progress:
+    with progress_bar("Training at each vocabulary size") as progress:
         for done, size in enumerate(sizes):
             progress(done, len(sizes), f"{size:,} entries")
             measures += [cached_measures(source.fingerprint, source) for source in cached_training(size).tokenizers]
@@ -156,19 +156,11 @@ def finished(key: str, value: int) -> None:
 def attention_link(selection: Selection) -> None:
     """A link to the Attention page with the same model, layer, text and focus token in its URL."""
     path, info = next((path, info) for path, info in discover_pages() if info.title == ATTENTION_TITLE)
-    model = (
-        {"model": selection.model_name}
-        if selection.model_name in MODEL_CHOICES
-        else {"model": OTHER_MODEL, "model_id": selection.model_name}
-    )
-    query = model | {"layer": str(selection.layer), "text": selection.text}
-    query |= {"text_b": selection.text_b} if selection.text_b else {}
-    query |= {"focus": str(selection.focus.number)} if selection.focus else {}
     st.page_link(
         st.Page(path, title=info.name, icon=info.icon),
         label="See every head's attention on this text on the Attention page",
         icon=info.icon,
-        query_params=query,
+        query_params=selection_query(selection),
     )
 
 
