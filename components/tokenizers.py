@@ -13,7 +13,7 @@ import streamlit as st
 
 from components.deploy import current_policy, is_public
 from components.downloads import download, download_row
-from components.feedback import progress_bar
+from components.feedback import heavy_job
 from components.model import cached_attention, loaded_model
 from components.navigation import discover_pages
 from components.sidebar import MODEL_CHOICES, OTHER_MODEL, Selection, selection_query
@@ -54,7 +54,7 @@ def cached_corpus() -> TrainingCorpus:
 @st.cache_resource(show_spinner=False, max_entries=8)
 def cached_training(vocab_size: int) -> TrainedTokenizers:
     corpus = cached_corpus()
-    with progress_bar(f"Training BPE, WordPiece and Unigram at {vocab_size:,} entries on {corpus.name}") as progress:
+    with heavy_job(f"Training BPE, WordPiece and Unigram at {vocab_size:,} entries on {corpus.name}") as progress:
         return train_tokenizers(corpus, vocab_size, progress, root=default_cache_root())
 
 
@@ -80,7 +80,7 @@ def cached_curve(vocab_size: int) -> TokenizerComparison:
     """The three algorithms trained at :func:`curve_sizes` up to ``vocab_size`` and measured on held-out text."""
     sizes = curve_sizes(vocab_size, cached_corpus().limits.smallest)
     measures: list[HeldOutMeasures] = []
-    with progress_bar("Training at each vocabulary size") as progress:
+    with heavy_job("Training at each vocabulary size") as progress:
         for done, size in enumerate(sizes):
             progress(done, len(sizes), f"{size:,} entries")
             measures += [cached_measures(source.fingerprint, source) for source in cached_training(size).tokenizers]
