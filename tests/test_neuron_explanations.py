@@ -350,3 +350,42 @@ def test_the_few_shot_examples_are_minilms_own_neurons_on_word_senses(minilm):
         for values, shown in zip(raw, example.activations, strict=True):
             expected = np.minimum(10, np.floor(10 * np.maximum(values, 0) / peak))
             assert np.abs(expected - np.array(shown)).max() <= 1  # float noise may move a floor by one
+
+
+def test_an_interrupted_records_pass_resumes_and_ends_as_an_uninterrupted_one(tiny, tmp_path):
+    import numpy as np
+
+    from tests.test_store import tiny_corpus
+    from xray.neurons.records import records_status
+
+    loaded, corpus = tiny["bert"], tiny_corpus()
+    whole = build_records(loaded, corpus, tmp_path / "whole", batch_size=2)
+    seen = []
+
+    def interrupt(done: int, total: int, stage: str = "") -> None:
+        seen.append(done)
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build_records(loaded, corpus, tmp_path / "resumed", batch_size=2, progress=interrupt)
+    assert records_status(loaded, corpus, tmp_path / "resumed") is None  # no builder holds the lock now
+    seen.clear()
+    resumed = build_records(
+        loaded, corpus, tmp_path / "resumed", batch_size=2, progress=lambda done, total, stage="": seen.append(done)
+    )
+    assert seen[0] == 6  # the two batches written before the interrupt were kept, not read again
+    for layer in range(whole.manifest.layers):
+        assert np.array_equal(resumed.maxima(layer), whole.maxima(layer))
+    assert not [path for path in (tmp_path / "resumed" / "neurons").iterdir() if path.name.endswith(".partial")]
+
+
+def test_saving_the_same_explanation_again_leaves_the_table_as_it_is(tmp_path):
+    from xray.neurons.saved import EXPLANATIONS, save_explanations, saved_explanations
+
+    row = {"layer": 1, "neuron": 2, "explainer": "baseline", "simulator": "baseline", "explanation": "x"}
+    save_explanations(tmp_path, [row])
+    save_explanations(tmp_path, [row])
+    assert len((tmp_path / EXPLANATIONS).read_text().splitlines()) == 1
+    save_explanations(tmp_path, [row | {"explanation": "y"}])
+    assert saved_explanations(tmp_path)["explanation"].tolist() == ["y"]
