@@ -119,15 +119,25 @@ def test_json_text_writes_arrays_and_nan_as_json():
 
 
 def _result_types() -> set[str]:
-    """Every class under xray/ with both ``table()`` and ``to_json()`` methods, as ``module.Class`` (the protocol
-    itself aside)."""
-    found = set()
+    """Every class under xray/ with both ``table()`` and ``to_json()`` methods, its own or a base class's under
+    xray/ (bases found by name), as ``module.Class`` (the protocol itself aside)."""
+    classes: dict[str, tuple[set[str], list[str]]] = {}  # module.Class: own methods, base names
     for path in sorted((ROOT / "xray").rglob("*.py")):
         module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            methods = {item.name for item in getattr(node, "body", []) if isinstance(item, ast.FunctionDef)}
-            if isinstance(node, ast.ClassDef) and {"table", "to_json"} <= methods:
-                found.add(f"{module}.{node.name}")
+            if isinstance(node, ast.ClassDef):
+                methods = {item.name for item in node.body if isinstance(item, ast.FunctionDef)}
+                bases = [base.id if isinstance(base, ast.Name) else getattr(base, "attr", "") for base in node.bases]
+                classes[f"{module}.{node.name}"] = (methods, bases)
+
+    def offered(name: str, seen: frozenset[str] = frozenset()) -> set[str]:
+        found: set[str] = set()
+        for key, (methods, bases) in classes.items():
+            if key.rsplit(".", 1)[1] == name and name not in seen:
+                found |= methods.union(*(offered(base, seen | {name}) for base in bases))
+        return found
+
+    found = {key for key in classes if {"table", "to_json"} <= offered(key.rsplit(".", 1)[1])}
     return found - {"xray.results.Result"}
 
 

@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import torch
 from lime.lime_text import IndexedString
 
@@ -33,8 +32,7 @@ from xray.techniques.lime_explain import (
     MAX_WORDS,
     MIN_FEATURES,
     MIN_SAMPLES,
-    POOR_FIT,
-    Span,
+    WordSurrogate,
     check_range,
     fit_surrogate,
     perturbation_masks,
@@ -45,21 +43,17 @@ CODING_CHUNK = 1_024
 
 
 @dataclass(frozen=True)
-class FactorLime:
-    """LIME's explanation of one factor's code at one piece of a context.
+class FactorLime(WordSurrogate):
+    """LIME's explanation of one factor's code at one piece of a context; the surrogate's fields are
+    :class:`~xray.techniques.lime_explain.WordSurrogate`'s (its output: the code; its words: word occurrences,
+    "word" or "word (2)" for a word's second occurrence; distinct_texts: perturbed contexts actually coded).
 
     text: the context; target: (start, end), the piece's character span; target_word: (start, end) of the word
         that holds it, which is never removed (None when the piece is punctuation, outside every word).
     factor, level: the factor and the level (0: embeddings) whose code is explained.
     code: the factor's code at the piece in the full context.
-    words, weights: the surrogate's features, strongest first: (features,) word occurrences ("word" or
-        "word (2)" for its second occurrence) and their weights (positive: the word raises the code).
-    intercept; local_prediction: the surrogate's prediction for the full context, to compare with ``code``;
-        score: its weighted R².
-    spans: every word occurrence of the context in text order, with its weight (None where it is not a feature).
     switched_off: the share of perturbed contexts in which the code is zero.
     unmatched: perturbed contexts left out of the fit because the piece tokenized otherwise in them.
-    num_samples, seed: LIME's parameters; distinct_texts: perturbed contexts actually coded; seconds: wall time.
     """
 
     text: str
@@ -68,23 +62,8 @@ class FactorLime:
     factor: int
     level: int
     code: float
-    words: list[str]
-    weights: np.ndarray
-    intercept: float
-    local_prediction: float
-    score: float
-    spans: list[Span]
     switched_off: float
     unmatched: int
-    num_samples: int
-    seed: int
-    distinct_texts: int
-    seconds: float
-
-    @property
-    def poor_fit(self) -> bool:
-        """True when the surrogate's R² is under :data:`POOR_FIT`: read its weights with care."""
-        return self.score < POOR_FIT
 
     def fit_summary(self) -> str:
         """How the code responds and how well the surrogate fits, in two or three sentences."""
@@ -104,10 +83,6 @@ class FactorLime:
             )
         return f"{response} The surrogate explains {self.score:.0%} of the weighted variance of the code."
 
-    def table(self) -> pd.DataFrame:
-        """One row per feature, strongest first: word, weight."""
-        return pd.DataFrame({"word": self.words, "weight": self.weights})
-
     def to_json(self) -> str:
         return json_text(
             {
@@ -116,13 +91,7 @@ class FactorLime:
                 "factor": self.factor,
                 "level": self.level,
                 "code": self.code,
-                "features": [
-                    {"word": word, "weight": weight}
-                    for word, weight in zip(self.words, self.weights.tolist(), strict=True)
-                ],
-                "intercept": self.intercept,
-                "local_prediction": self.local_prediction,
-                "score": self.score,
+                **self.surrogate_json(),
                 "poor_fit": self.poor_fit,
                 "switched_off": self.switched_off,
                 "unmatched": self.unmatched,

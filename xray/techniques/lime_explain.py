@@ -44,32 +44,22 @@ Span = tuple[int, int, float | None]
 """(start, end, weight): ``text[start:end]`` is one occurrence of a word; weight None when it is not a feature."""
 
 
-@dataclass(frozen=True)
-class LimeExplanation:
-    """LIME's local explanation of one class on one text.
+@dataclass(frozen=True, kw_only=True)
+class WordSurrogate:
+    """What a LIME explanation over a text's words holds, whatever output it explains (a class's probability
+    here, a factor's code in :mod:`xray.techniques.factor_lime`).
 
-    text: the text explained (after :func:`xray.text.prepare_text`).
-    class_index: the explained class; class_names: (classes,) names of the classifier's classes.
-    probabilities: (classes,) the classifier's probabilities on the full text.
-    words, weights: the surrogate's features, strongest first: (features,) words and their weights
-        (positive: the word pushes towards the class). At most ``num_features`` of the text's words.
-    intercept: the surrogate's intercept; local_prediction: its prediction for the full text, to
-        compare with ``probabilities[class_index]``.
-    score: R² of the weighted surrogate on the perturbed samples (1 is a perfect fit; near 0 or
-        negative: a linear model over words explains little of the classifier here).
-    spans: every occurrence of every word lime split the text into, in text order, with the
-        word's weight (None for words not among the features).
-    num_samples, seed: LIME's parameters; distinct_texts: perturbed texts the classifier actually
-        ran (duplicates skipped); seconds: wall time of the whole explanation.
-    html: lime's standalone ``as_html()`` page (about 1.2 MB of inline JavaScript), for download only.
-    classifier_name: the classifier explained.
-    notices: one short sentence per caveat (text cleaned, text longer than the classifier reads).
+    words, weights: the surrogate's features, strongest first: (features,) words and their weights (positive: the
+        word's presence raises the output). At most ``num_features`` of the text's words.
+    intercept: the surrogate's intercept; local_prediction: its prediction for the full text, to compare with the
+        output itself.
+    score: R² of the weighted surrogate on the perturbed samples (1 is a perfect fit; near 0 or negative: a linear
+        model over words explains little of the output here).
+    spans: every word occurrence of the text, in text order, with its feature's weight (None where it is not one).
+    num_samples, seed: LIME's parameters; distinct_texts: perturbed texts actually run (duplicates skipped);
+        seconds: wall time of the whole explanation.
     """
 
-    text: str
-    class_index: int
-    class_names: tuple[str, ...]
-    probabilities: np.ndarray
     words: list[str]
     weights: np.ndarray
     intercept: float
@@ -80,6 +70,46 @@ class LimeExplanation:
     seed: int
     distinct_texts: int
     seconds: float
+
+    @property
+    def poor_fit(self) -> bool:
+        """True when the surrogate's R² is under :data:`POOR_FIT`: read its weights with care."""
+        return self.score < POOR_FIT
+
+    def table(self) -> pd.DataFrame:
+        """One row per feature, strongest first: word, weight."""
+        return pd.DataFrame({"word": self.words, "weight": self.weights})
+
+    def surrogate_json(self) -> dict[str, object]:
+        """The surrogate's part of ``to_json``: features (word, weight), intercept, local_prediction and score."""
+        return {
+            "features": [
+                {"word": word, "weight": weight} for word, weight in zip(self.words, self.weights.tolist(), strict=True)
+            ],
+            "intercept": self.intercept,
+            "local_prediction": self.local_prediction,
+            "score": self.score,
+        }
+
+
+@dataclass(frozen=True)
+class LimeExplanation(WordSurrogate):
+    """LIME's local explanation of one class on one text; the surrogate's fields are :class:`WordSurrogate`'s
+    (its output: the class's probability, its words: the words lime split the text into, each removed everywhere
+    at once).
+
+    text: the text explained (after :func:`xray.text.prepare_text`).
+    class_index: the explained class; class_names: (classes,) names of the classifier's classes.
+    probabilities: (classes,) the classifier's probabilities on the full text.
+    html: lime's standalone ``as_html()`` page (about 1.2 MB of inline JavaScript), for download only.
+    classifier_name: the classifier explained.
+    notices: one short sentence per caveat (text cleaned, text longer than the classifier reads).
+    """
+
+    text: str
+    class_index: int
+    class_names: tuple[str, ...]
+    probabilities: np.ndarray
     html: str
     classifier_name: str
     notices: tuple[str, ...]
@@ -87,11 +117,6 @@ class LimeExplanation:
     @property
     def predicted_index(self) -> int:
         return int(np.argmax(self.probabilities))
-
-    @property
-    def poor_fit(self) -> bool:
-        """True when the surrogate's R² is under :data:`POOR_FIT`: read its weights with care."""
-        return self.score < POOR_FIT
 
     def fit_summary(self) -> str:
         """How well the surrogate fits, in one or two sentences."""
@@ -106,10 +131,6 @@ class LimeExplanation:
             )
         return f"The surrogate explains {self.score:.0%} of the weighted variance of the class probability. {predicted}"
 
-    def table(self) -> pd.DataFrame:
-        """One row per feature, strongest first: word, weight."""
-        return pd.DataFrame({"word": self.words, "weight": self.weights})
-
     def to_json(self) -> str:
         """Everything but the HTML page, as JSON."""
         payload = {
@@ -118,12 +139,7 @@ class LimeExplanation:
             "class": self.class_names[self.class_index],
             "class_index": self.class_index,
             "probabilities": dict(zip(self.class_names, self.probabilities.tolist(), strict=True)),
-            "features": [
-                {"word": word, "weight": weight} for word, weight in zip(self.words, self.weights.tolist(), strict=True)
-            ],
-            "intercept": self.intercept,
-            "local_prediction": self.local_prediction,
-            "score": self.score,
+            **self.surrogate_json(),
             "spans": [{"start": start, "end": end, "weight": weight} for start, end, weight in self.spans],
             "num_samples": self.num_samples,
             "seed": self.seed,
