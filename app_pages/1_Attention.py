@@ -11,7 +11,7 @@ from components.attention import (
     cached_rollout,
     cached_statistics,
 )
-from components.downloads import chart_downloads, download, download_row, html_download
+from components.downloads import chart_with_downloads, download, download_row, html_download
 from components.feedback import show_notices, user_errors
 from components.model import cached_attention, cached_focus_position
 from components.navigation import PageInfo
@@ -157,8 +157,7 @@ elif view == "Head heatmap":
         f"{BLOCK_NAMES[block_name]}: layer {layer}, head {head}",
         focus=focus_row,
     )
-    st.altair_chart(chart, width="content")
-    chart_downloads(chart, f"attention_heatmap {block_name} L{layer} H{head}", "attention.heatmap")
+    chart_with_downloads(chart, f"attention_heatmap {block_name} L{layer} H{head}", "attention.heatmap")
 
 elif view == "Head overview":
     self_blocks = [name for name, block in result.blocks.items() if block.is_self_attention]
@@ -178,9 +177,12 @@ elif view == "Head overview":
     )
     statistics = cached_statistics(*args, block_name)
     chart = head_overview(statistics, statistic)
-    st.altair_chart(chart, width="content")
-    st.caption("Hover a cell for every statistic of that head. Heads with low entropy attend to few tokens.")
-    chart_downloads(chart, f"attention_head_overview {block_name} {statistic}", "attention.overview")
+    chart_with_downloads(
+        chart,
+        f"attention_head_overview {block_name} {statistic}",
+        "attention.overview",
+        caption="Hover a cell for every statistic of that head. Heads with low entropy attend to few tokens.",
+    )
     download(
         "Statistics (CSV)",
         statistics.table().to_csv(index=False),
@@ -216,8 +218,7 @@ else:
         highlight=others.index(focus) if focus in others else None,
     )
     st.caption(f"'{result.tokens[source]}' keeps {shares[source]:.0%} of itself; the bars split the rest.")
-    st.altair_chart(bars, width="content")
-    chart_downloads(bars, f"attention_rollout_from {result.tokens[source]} L{layer}", "attention.rollout_bars")
+    chart_with_downloads(bars, f"attention_rollout_from {result.tokens[source]} L{layer}", "attention.rollout_bars")
     shown = window.shown
     matrix = attention_heatmap(
         rollout.shares[layer, :shown, :shown],
@@ -226,8 +227,7 @@ else:
         f"Rollout after layer {layer}",
         focus=focus,
     )
-    st.altair_chart(matrix, width="content")
-    chart_downloads(matrix, f"attention_rollout_matrix L{layer}", "attention.rollout_matrix")
+    chart_with_downloads(matrix, f"attention_rollout_matrix L{layer}", "attention.rollout_matrix")
     download("Rollout (CSV)", rollout.table().to_csv(index=False), "rollout.csv", "text/csv", "attention.rollout_csv")
 
 with st.expander("Download the attention weights"):

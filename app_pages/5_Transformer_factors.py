@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.corpus import sense_words
-from components.downloads import chart_downloads, download, download_row
+from components.downloads import chart_with_downloads, download, download_row
 from components.factor_learning import learn_dictionary_panel
 from components.factor_lime import cached_factor_lime, show_factor_lime
 from components.factors import (
@@ -72,8 +72,7 @@ with user_errors("coding the sentence"), st.spinner("Coding every token at every
 strongest = sentence.strongest(level, SHOWN_FACTORS)
 st.subheader(f"The sentence's strongest factors at {level_name(level)}")
 heatmap = codes_heatmap(sentence.codes[level], sentence.tokens, strongest, f"Codes at {level_name(level)}")
-st.altair_chart(heatmap, width="content")
-chart_downloads(heatmap, f"factor_codes {level_name(level)}", "factors.heatmap")
+chart_with_downloads(heatmap, f"factor_codes {level_name(level)}", "factors.heatmap")
 if sentence.steps is not None:
     st.caption(
         f"Codes by FISTA at step 1/L: each token stops once a step changes its objective by at most "
@@ -115,8 +114,7 @@ st.caption(
     "mean of its 500 largest codes at each level on sampled corpus tokens."
 )
 line = importance_line(importance, factor, level)
-st.altair_chart(line, width="content")
-chart_downloads(line, f"factor_{factor}_importance", "factors.importance")
+chart_with_downloads(line, f"factor_{factor}_importance", "factors.importance")
 
 contexts = dictionary.contexts
 store = context_store(selection, contexts) if contexts is not None else None

@@ -40,5 +40,14 @@ def chart_downloads(chart: alt.TopLevelMixin, stem: str, key: str) -> None:
     download("SVG", lambda: chart_svg(chart), f"{stem}.svg", "image/svg+xml", f"{key}.svg", row)
 
 
+def chart_with_downloads(chart: alt.TopLevelMixin, stem: str, key: str, *, caption: str | None = None) -> None:
+    """``chart`` at its own width, then ``caption`` (when given) and its PNG and SVG downloads
+    (:func:`chart_downloads`, saved as ``stem``, buttons keyed ``key``)."""
+    st.altair_chart(chart, width="content")
+    if caption is not None:
+        st.caption(caption)
+    chart_downloads(chart, stem, key)
+
+
 def html_download(html: str, label: str, file_name: str, key: str) -> None:
     download(label, html, file_name, "text/html", key)
