@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.corpus import offer_sense_example, start_corpus_page
-from components.downloads import chart_downloads, download, download_row
+from components.downloads import chart_with_downloads, download, download_row
 from components.embedding_search import cached_occurrences, cached_predictions, cached_token_search, cached_word_search
 from components.feedback import user_errors
 from components.model import cached_attention, cached_focus_position
@@ -90,8 +90,7 @@ st.info(result.verdict(PURITY_LABELS), icon=":material/insights:")
 leading = result.leading_labels(PURITY_LABELS)
 if leading:
     chart = purity_lines(result.purity, store.levels, level, leading, k)
-    st.altair_chart(chart, width="content")
-    chart_downloads(chart, f"neighbourhood_purity {result.query} {level_name(level)} k{k}", "search.purity_chart")
+    chart_with_downloads(chart, f"neighbourhood_purity {result.query} {level_name(level)} k{k}", "search.purity_chart")
 
 st.subheader(f"The {k} nearest word pieces at {level_name(level)}")
 st.dataframe(result.neighbours[SHOWN_COLUMNS], hide_index=True, width="stretch")
@@ -108,8 +107,7 @@ if attention is not None:
     with st.expander(f"What '{result.query}' attends to at layer {selection.layer}", expanded=False):
         weights = attention.main.attentions[selection.layer, :, position].mean(axis=0)
         bars = token_bars(weights, attention.main.key_tokens, "Attention averaged over heads", "weight")
-        st.altair_chart(bars, width="content")
-        chart_downloads(bars, f"attention_from {result.query} L{selection.layer}", "search.attention_chart")
+        chart_with_downloads(bars, f"attention_from {result.query} L{selection.layer}", "search.attention_chart")
     with st.expander("What the model predicts here", expanded=False):
         reason = prediction_support(selection.model)
         if reason:

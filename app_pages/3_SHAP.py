@@ -10,7 +10,7 @@ from components.classifier import (
     probabilities_table,
     start_classifier_page,
 )
-from components.downloads import chart_downloads, download, download_row, html_download
+from components.downloads import chart_with_downloads, download, download_row, html_download
 from components.feedback import show_notices, user_errors
 from components.navigation import PageInfo
 from components.shap_explain import cached_shap
@@ -91,8 +91,7 @@ st.caption("Red tokens raise the probability, blue ones lower it. Click a token 
 st.iframe(shap_text_html(explanation, index), height=text_plot_height(explanation))
 labels, values = explanation.strongest(index)
 chart = signed_bars(labels, values, f"Strongest tokens for {explained}", "SHAP value")
-st.altair_chart(chart, width="content")
-chart_downloads(chart, file_stem("shap_strongest_tokens", *settings), "shap.chart")
+chart_with_downloads(chart, file_stem("shap_strongest_tokens", *settings), "shap.chart")
 st.caption(
     f"{explanation.max_evals:,} evaluations ({explanation.evaluations:,} distinct texts), {explanation.seconds:.1f} s."
 )

@@ -10,7 +10,7 @@ from components.classifier import (
     probabilities_table,
     start_classifier_page,
 )
-from components.downloads import chart_downloads, download, download_row, html_download
+from components.downloads import chart_with_downloads, download, download_row, html_download
 from components.feedback import show_notices, user_errors
 from components.lime_explain import cached_lime
 from components.navigation import PageInfo
@@ -98,8 +98,7 @@ st.html(
     highlighted_text_html(result.text, result.spans, towards=f"towards {explained}", against=f"against {explained}")
 )
 chart = signed_bars(result.words, result.weights, f"LIME weights for {explained}", "weight")
-st.altair_chart(chart, width="content")
-chart_downloads(chart, file_stem("lime_weights", *settings), "lime.chart")
+chart_with_downloads(chart, file_stem("lime_weights", *settings), "lime.chart")
 st.caption(
     f"{result.num_samples:,} samples ({result.distinct_texts:,} distinct texts), seed {result.seed}, "
     f"{result.seconds:.1f} s."

@@ -6,7 +6,7 @@ import streamlit as st
 
 from components.classifier import start_classifier_page
 from components.compare import cached_comparison
-from components.downloads import chart_downloads, download, download_row
+from components.downloads import chart_with_downloads, download, download_row
 from components.feedback import show_notices, user_errors
 from components.navigation import PageInfo
 from xray.rendering.charts import agreement_heatmap, faithfulness_curves, word_scores_heatmap
@@ -45,14 +45,12 @@ explained = names[comparison.class_index]
 settings = (explained, f"shap_{max_evals}_evals", f"lime_{num_samples}_samples")
 st.subheader(f"Words for and against “{explained}” (p = {comparison.probability:.2f})")
 scores_chart = word_scores_heatmap(comparison.words, comparison.scores)
-st.altair_chart(scores_chart, width="content")
-chart_downloads(scores_chart, file_stem("word_scores", *settings), "compare.scores_chart")
+chart_with_downloads(scores_chart, file_stem("word_scores", *settings), "compare.scores_chart")
 st.caption("Red words push towards the class, blue against it. Attention is never negative: it cannot say 'against'.")
 
 st.subheader("Do the methods agree?")
 agreement = agreement_heatmap(list(comparison.scores), comparison.agreement)
-st.altair_chart(agreement, width="content")
-chart_downloads(agreement, file_stem("rank_agreement", *settings), "compare.agreement_chart")
+chart_with_downloads(agreement, file_stem("rank_agreement", *settings), "compare.agreement_chart")
 st.caption(
     "1 means two methods rank the words identically, 0 unrelated, −1 reversed. An empty cell: one method gave every "
     "word the same score."
@@ -67,11 +65,9 @@ sufficient = faithfulness_curves(
     comparison.fractions, comparison.sufficiency, "Keep only the top words", "probability drop", dashed=RANDOM
 )
 with curves[0]:
-    st.altair_chart(comprehensive, width="content")
-    chart_downloads(comprehensive, file_stem("comprehensiveness", *settings), "compare.comprehensiveness_chart")
+    chart_with_downloads(comprehensive, file_stem("comprehensiveness", *settings), "compare.comprehensiveness_chart")
 with curves[1]:
-    st.altair_chart(sufficient, width="content")
-    chart_downloads(sufficient, file_stem("sufficiency", *settings), "compare.sufficiency_chart")
+    chart_with_downloads(sufficient, file_stem("sufficiency", *settings), "compare.sufficiency_chart")
 aopc = comparison.aopc_table()
 st.dataframe(
     aopc,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.downloads import chart_downloads, download, download_row
+from components.downloads import chart_with_downloads, download, download_row
 from components.feedback import heavy_job
 from components.model import loaded_model
 from xray.cache import default_cache_root
@@ -59,10 +59,9 @@ def show_factor_lime(result: FactorLime) -> None:
         towards="raises the code",
         against="lowers the code",
     )
-    st.altair_chart(chart, width="content")
     piece = result.text[result.target[0] : result.target[1]]
     stem = file_stem(f"factor_{result.factor}_lime", piece, level_name(result.level), f"{result.num_samples}_samples")
-    chart_downloads(chart, stem, "factors.lime.chart")
+    chart_with_downloads(chart, stem, "factors.lime.chart")
     st.caption(
         f"The framed word always stays. {result.num_samples:,} samples ({result.distinct_texts:,} distinct "
         f"contexts), seed {result.seed}, {result.seconds:.1f} s."
