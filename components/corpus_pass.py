@@ -9,6 +9,7 @@ the page then says what was kept and offers to resume, and does not start the pa
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from components.feedback import remaining
 from components.jobs import cancel_job, finished_job, job_running, start_job
@@ -75,14 +77,16 @@ def start_pass(job: CorpusPass) -> None:
 
 def report_ended(job: CorpusPass) -> int | None:
     """If the job ended since the page last looked: say so where it was cancelled or failed, and give its exit
-    code (0: finished); None while it runs or was never started here."""
+    code (0: finished; :data:`INTERRUPTED` for a Cancel, however the job ended); None while it runs or was never
+    started here."""
     ended = finished_job(job.name, job.log)
     if ended is None:
         return None
     code, message = ended
-    if code == INTERRUPTED:
+    if code != 0 and (code in (INTERRUPTED, -signal.SIGINT) or st.session_state.get(job.cancelled_key)):
+        code = INTERRUPTED  # a Cancel that came before the command line could catch it (while it imports) too
         st.info(
-            f"{job.label}: cancelled. What it had computed is kept: run it again to resume from there.",
+            f"Cancelled: {job.label}. What it had computed is kept, and running it again resumes from there.",
             icon=":material/info:",
         )
     elif code != 0:
@@ -93,20 +97,24 @@ def report_ended(job: CorpusPass) -> int | None:
 def run_pass(job: CorpusPass, result: Callable[[], Result | None]) -> Result:
     """What ``result()`` finds on disk, once it is there: at once when it is already; else after starting ``job``
     (or finding it under way) and following it with progress and Cancel. Stops the page when the job fails, and
-    after a Cancel until the user resumes."""
+    after a Cancel until the user resumes. Everything it draws sits in one place on the page, so a rerun replaces
+    it whole (no stale Resume button under the progress bar)."""
     found = result()
     if found is not None:
         return found
-    code = report_ended(job)
-    if code not in (None, 0, INTERRUPTED):
-        st.stop()
-    if code == INTERRUPTED or st.session_state.get(job.cancelled_key):
-        st.session_state[job.cancelled_key] = True
-        if not job_running(job.name) and job.status() is None:
-            st.button("Resume", on_click=_resume, args=(job,), icon=":material/play_arrow:", key=f"{job.name}.resume")
+    place = st.empty()
+    with place.container():
+        code = report_ended(job)
+        if code not in (None, 0, INTERRUPTED):
             st.stop()
+        if code == INTERRUPTED or st.session_state.get(job.cancelled_key):
+            st.session_state[job.cancelled_key] = True
+            if not job_running(job.name) and job.status() is None:
+                resume = {"on_click": _resume, "args": (job,), "icon": ":material/play_arrow:"}
+                st.button("Resume", key=f"{job.name}.resume", **resume)
+                st.stop()
     start_pass(job)
-    return _follow(job, result)
+    return _follow(job, result, place)
 
 
 def _resume(job: CorpusPass) -> None:
@@ -118,14 +126,13 @@ def _cancel(job: CorpusPass) -> None:
     cancel_job(job.name)
 
 
-def _follow(job: CorpusPass, result: Callable[[], Result | None]) -> Result:
-    """A progress bar with an estimate per stage and a Cancel button until ``result()`` finds the result; stops the
-    page with the job's message if it ends without one."""
-    place = st.empty()
+def _follow(job: CorpusPass, result: Callable[[], Result | None], place: DeltaGenerator) -> Result:
+    """In ``place``: a progress bar with an estimate per stage and a Cancel button until ``result()`` finds the
+    result; stops the page with the job's message if it ends without one."""
     with place.container():
         if job_running(job.name):
             st.button("Cancel", on_click=_cancel, args=(job,), icon=":material/cancel:", key=f"{job.name}.cancel")
-        bar = st.progress(0.0, text=f"{job.label}…")
+        bar = st.progress(0.0, text=f"{job.label}: starting…")
     stages: dict[str, float] = {}
     while True:
         found = result()
@@ -135,17 +142,17 @@ def _follow(job: CorpusPass, result: Callable[[], Result | None]) -> Result:
         running = job_running(job.name)
         status = job.status()
         if not running and status is None:  # ended (or another builder finished) without a result here
-            place.empty()
-            code = report_ended(job)
-            found = result()
-            if found is not None:
-                return found
-            if code in (None, 0):
-                st.error(
-                    f"{job.failure}: it ended without leaving its result; see the server log.", icon=":material/error:"
-                )
+            with place.container():
+                code = report_ended(job)
+                found = result()
+                if found is not None:
+                    place.empty()
+                    return found
+                if code in (None, 0):
+                    message = f"{job.failure}: it ended without leaving its result; see the server log."
+                    st.error(message, icon=":material/error:")
             st.stop()
-        if status is not None:
+        if status is not None and status.total > 0:
             started = stages.setdefault(status.stage, time.perf_counter())
             estimate = remaining(started, status.done, status.total)
             text = f"{job.label} ({status.stage}): {status.done:,} of {status.total:,}{estimate}"

@@ -99,7 +99,8 @@ def lock_held(path: Path) -> bool:
 
 @dataclass(frozen=True)
 class BuildStatus:
-    """How far a piece of work is: ``done`` of ``total`` in its current ``stage``, as the worker last wrote it."""
+    """How far a piece of work is: ``done`` of ``total`` in its current ``stage``, as the worker last wrote it
+    (``total`` 0: it runs but has not said how much there is yet)."""
 
     done: int
     total: int

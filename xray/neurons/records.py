@@ -214,7 +214,7 @@ def records_status(loaded: LoadedModel, corpus: Corpus, root: Path, max_tokens: 
     folder = root / "neurons" / records_name(loaded, corpus, max_tokens)
     if not lock_held(_lock_path(folder)):
         return None
-    return read_status(_partial_path(folder) / STATUS) or BuildStatus(0, 1, "starting")
+    return read_status(_partial_path(folder) / STATUS) or BuildStatus(0, 0, "starting")
 
 
 def _lock_path(folder: Path) -> Path:
@@ -271,6 +271,7 @@ def _build_locked(
         write_json(partial / PROGRESS, {"identity": identity, "batches_done": sorted(done), "seconds": elapsed})
 
     texts_done = sum(len(batches[number]) for number in done)
+    write_status(partial / STATUS, BuildStatus(texts_done, len(corpus), READING))
     checkpointed = time.perf_counter()
     try:
         with torch.inference_mode(), captured_mlp(loaded, list(range(layers))) as captured:

@@ -186,7 +186,7 @@ def build_status(root: Path, name: str) -> BuildStatus | None:
     """How far the build of store ``name`` under ``root`` is, or None when none is running there."""
     if not lock_held(root / f".{name}.lock"):
         return None
-    return read_status(root / f".{name}.partial" / STATUS) or BuildStatus(0, 1, "starting")
+    return read_status(root / f".{name}.partial" / STATUS) or BuildStatus(0, 0, "starting")
 
 
 def _read_progress(partial: Path) -> dict:
