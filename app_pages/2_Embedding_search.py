@@ -10,10 +10,10 @@ from components.embedding_search import cached_occurrences, cached_predictions, 
 from components.feedback import user_errors
 from components.model import cached_attention, cached_focus_position
 from components.navigation import PageInfo
+from xray.levels import level_name
 from xray.models.token_predictions import prediction_support
 from xray.rendering.charts import token_bars
 from xray.rendering.corpus_charts import count_bars, purity_lines
-from xray.store.format import level_name
 from xray.techniques.embedding_search import SUMMARY_COLUMNS
 
 BY_TOKEN, BY_WORD = "A token of the sidebar text", "A word of the corpus"

@@ -25,10 +25,10 @@ from components.page import index_input, start_page
 from xray.factors.corpus import CONTEXT_PIECES
 from xray.factors.dictionary import band
 from xray.factors.solver import FISTA_MAX_STEPS, FISTA_TOLERANCE
+from xray.levels import level_name
 from xray.models.loading import model_revision
 from xray.rendering.corpus_charts import codes_heatmap, importance_line
 from xray.rendering.tables import one_column_per_level
-from xray.store.format import level_name
 
 SHOWN_FACTORS = 16
 PER_LEVEL = 3

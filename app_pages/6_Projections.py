@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.corpus import start_corpus_page
-from components.downloads import chart_downloads, download, download_row
+from components.downloads import chart_downloads, chart_with_downloads, download, download_row
 from components.feedback import user_errors
 from components.navigation import PageInfo
 from components.projections import (
@@ -14,10 +14,10 @@ from components.projections import (
     cached_projection,
     cached_separation,
 )
+from xray.levels import level_name
 from xray.models.batching import bf16_is_fast
 from xray.models.classifiers import ClassifierSpec, default_kind
 from xray.rendering.corpus_charts import SELECTION, projection_scatter, separation_lines
-from xray.store.format import level_name
 from xray.techniques.projections import (
     INTERNAL_COLUMNS,
     METHODS,
@@ -169,14 +169,13 @@ st.dataframe(projection.clusters, hide_index=True, width="stretch")
 if separation is not None:
     st.subheader("Separation of the labels, layer by layer")
     separation_chart = separation_lines(separation, level)
-    st.altair_chart(separation_chart, width="content")
-    st.caption(
+    caption = (
         f"Labels with fewer than {MIN_PER_LABEL} points in the sample are left out. "
         "knn_accuracy: a 10-nearest-neighbour probe's 5-fold accuracy at predicting the label from the vector; "
         "silhouette: how far apart the labels' points lie (1 best, 0 overlapping); chance: the largest label's "
         f"share. Measured on {len(subsample):,} of the sampled points."
     )
-    chart_downloads(separation_chart, "separation_by_layer", "projection.separation_png")
+    chart_with_downloads(separation_chart, "separation_by_layer", "projection.separation_png", caption=caption)
 
 with st.expander("Downloads"):
     row = download_row()

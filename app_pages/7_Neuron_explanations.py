@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.corpus import corpus_picker
-from components.downloads import chart_downloads, download, download_row
+from components.downloads import chart_with_downloads, download, download_row
 from components.feedback import errors_shown_in, user_errors
 from components.navigation import PageInfo
 from components.neuron_explanations import (
@@ -140,13 +140,12 @@ if len(baseline_rows) < manifest.neurons and st.button(
         scored_layer(selection.model_name, corpus, layer)
     saved = saved_explanations(records.folder)
 histogram = score_histogram(saved, layer)
-st.altair_chart(histogram, width="content")
-st.caption(
+caption = (
     f"{left_out(saved, layer):,} of the {int((saved['layer'] == layer).sum()):,} scores of layer {layer} are left out "
     "of the histogram: they are undefined (the neuron never activates, or the true or simulated activations are "
     "constant on the scored texts, so there is nothing to correlate)."
 )
-chart_downloads(histogram, f"neuron_scores_layer{layer}", "neurons.histogram")
+chart_with_downloads(histogram, f"neuron_scores_layer{layer}", "neurons.histogram", caption=caption)
 
 with st.expander("Every neuron explained so far, and downloads"):
     st.dataframe(saved, hide_index=True, width="stretch")

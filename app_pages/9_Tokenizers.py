@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.deploy import is_public
-from components.downloads import chart_downloads, download, download_row
+from components.downloads import chart_with_downloads, download, download_row
 from components.feedback import show_notices, user_errors
 from components.navigation import PageInfo
 from components.page import start_page
@@ -183,8 +183,7 @@ st.markdown("\n".join(f"- {verdict}" for verdict in comparison.verdicts()))
 table = comparison.table()
 st.dataframe(table, hide_index=True)
 chart = measure_bars(table)
-st.altair_chart(chart, width="content")
-chart_downloads(chart, file_stem("tokenizer_measures", corpus.name, f"vocabulary_{size}"), "tokenizers.bars")
+chart_with_downloads(chart, file_stem("tokenizer_measures", corpus.name, f"vocabulary_{size}"), "tokenizers.bars")
 row = download_row()
 download("Comparison (CSV)", table.to_csv(index=False), "tokenizer_comparison.csv", "text/csv", "tokenizers.csv", row)
 download(
@@ -216,8 +215,6 @@ if curve_size is not None:
     references = tuple(measures for measures in comparison.measures if measures.origin != "trained")
     curve_table = TokenizerComparison(corpus.name, curve.measures + references).table()
     chart = length_curve(curve_table, corpus.name)
-    st.altair_chart(chart, width="content")
-    chart_downloads(
-        chart, file_stem("sequence_length_by_vocabulary", corpus.name, f"up_to_{curve_size}"), "tokenizers.curve_chart"
-    )
+    stem = file_stem("sequence_length_by_vocabulary", corpus.name, f"up_to_{curve_size}")
+    chart_with_downloads(chart, stem, "tokenizers.curve_chart")
     download("Curve (CSV)", curve_table.to_csv(index=False), "tokenizer_curve.csv", "text/csv", "tokenizers.curve_csv")

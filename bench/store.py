@@ -30,11 +30,12 @@ import torch
 
 from xray.corpora.bbc_sentences import load_bbc_sentences
 from xray.corpora.builtin import SEARCH_CORPUS, load_builtin
+from xray.levels import level_name
 from xray.models.batching import pad_batch
 from xray.models.loading import EMBEDDED_MODEL, load_model
 from xray.store import builder
 from xray.store.builder import build_store
-from xray.store.format import StoreSettings, level_name
+from xray.store.format import StoreSettings
 from xray.store.search import build_index, normalised, search
 
 QUERIES = 100

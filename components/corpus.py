@@ -25,13 +25,13 @@ from xray.corpora.builtin import BUILTIN_CORPORA, load_builtin
 from xray.corpora.corpus import Corpus
 from xray.corpora.uploads import MAX_ROWS, MAX_UPLOAD_BYTES, UploadedTable, corpus_from_upload, read_upload
 from xray.examples import example_named
+from xray.levels import level_name
 from xray.models.loading import LoadedModel
 from xray.store.builder import build_status
 from xray.store.format import (
     ActivationStore,
     StoreManifest,
     StoreSettings,
-    level_name,
     locate_store,
     open_store,
     page_store_settings,

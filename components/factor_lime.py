@@ -10,10 +10,10 @@ from components.feedback import heavy_job
 from components.model import loaded_model
 from xray.cache import default_cache_root
 from xray.factors.dictionary import find_dictionary
+from xray.levels import level_name
 from xray.rendering.charts import signed_bars
 from xray.rendering.export import file_stem
 from xray.rendering.highlight import highlighted_text_html
-from xray.store.format import level_name
 from xray.techniques.factor_lime import FactorLime, explain_factor
 
 

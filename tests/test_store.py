@@ -15,8 +15,9 @@ import pytest
 import xray.store.builder as builder
 from xray.cache import BuildStatus
 from xray.corpora.corpus import Corpus
+from xray.levels import level_name
 from xray.store.builder import COMPUTING, StoreBusyError, build_status, build_store
-from xray.store.format import StoreError, StoreSettings, find_store, level_name, store_name
+from xray.store.format import StoreError, StoreSettings, find_store, store_name
 from xray.store.search import build_index, exact_top_k, recall_at_k, search
 from xray.techniques.attention import compute_attention
 

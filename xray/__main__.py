@@ -23,7 +23,7 @@ from xray.factors.corpus import learn_from_store
 from xray.factors.dictionary import dictionary_path
 from xray.factors.solver import FactorSettings
 from xray.models.classifiers import HEAD_FILE
-from xray.models.loading import EMBEDDED_MODEL, load_model
+from xray.models.loading import EMBEDDED_MODEL, LoadedModel, load_model
 from xray.models.train_head import train_topic_head
 from xray.neurons.records import MAX_TOKENS, build_records
 from xray.neurons.saved import save_explanations
@@ -61,6 +61,11 @@ def _corpus(arguments: argparse.Namespace) -> Corpus:
     return corpus
 
 
+def _corpus_and_model(arguments: argparse.Namespace) -> tuple[Corpus, LoadedModel]:
+    """The corpus and the model a corpus pass runs over; ValueError or OSError for a bad corpus or model."""
+    return _corpus(arguments), load_model(arguments.model, device=arguments.device)
+
+
 def _reporter(status: Path | None = None) -> Progress:
     """A :class:`~xray.progress.Progress` that writes one overwritten line on stderr with the time since now, and
     the same to ``status`` (JSON) where a page follows the work."""
@@ -77,8 +82,7 @@ def _reporter(status: Path | None = None) -> Progress:
 
 def _index(arguments: argparse.Namespace) -> int:
     try:
-        corpus = _corpus(arguments)
-        loaded = load_model(arguments.model, device=arguments.device)
+        corpus, loaded = _corpus_and_model(arguments)
     except (ValueError, OSError) as error:  # a bad or missing corpus, an unknown model: the message says what to do
         print(error, file=sys.stderr)
         return 1
@@ -102,8 +106,7 @@ def _index(arguments: argparse.Namespace) -> int:
 
 def _factors(arguments: argparse.Namespace) -> int:
     try:
-        corpus = _corpus(arguments)
-        loaded = load_model(arguments.model, device=arguments.device)
+        corpus, loaded = _corpus_and_model(arguments)
         settings = FactorSettings(arguments.factors, arguments.sparsity, arguments.epochs, seed=arguments.seed)
     except (ValueError, OSError) as error:
         print(error, file=sys.stderr)
@@ -142,8 +145,7 @@ def _factors(arguments: argparse.Namespace) -> int:
 
 def _neurons(arguments: argparse.Namespace) -> int:
     try:
-        corpus = _corpus(arguments)
-        loaded = load_model(arguments.model, device=arguments.device)
+        corpus, loaded = _corpus_and_model(arguments)
         report = _reporter()
         records = build_records(
             loaded,

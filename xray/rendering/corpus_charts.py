@@ -9,7 +9,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from xray.store.format import level_name
+from xray.levels import level_name
 from xray.text import position_labels
 
 SELECTION = "points"

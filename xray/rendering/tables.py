@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from xray.store.format import level_name
+from xray.levels import level_name
 
 
 def one_column_per_level(table: pd.DataFrame, cell: Callable[[dict], str]) -> pd.DataFrame:

@@ -138,11 +138,6 @@ class ActivationStore:
         return str(self.texts.iloc[int(piece.text_id)]["text"]), int(piece.start), int(piece.end)
 
 
-def level_name(level: int) -> str:
-    """ "embeddings" for level 0, else "layer L" in the sidebar's numbering (level L + 1)."""
-    return "embeddings" if level == 0 else f"layer {level - 1}"
-
-
 def read_manifest(folder: Path) -> StoreManifest:
     """The manifest of a finished store. Raises StoreError if the folder is incomplete or of another version."""
     manifest_path = folder / MANIFEST

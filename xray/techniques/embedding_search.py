@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from xray.levels import level_name
 from xray.results import json_text
-from xray.store.format import ActivationStore, level_name
+from xray.store.format import ActivationStore
 from xray.store.rows import LABEL, describe_rows, text_labels
 from xray.store.search import LevelIndex, exact_top_k, search
 

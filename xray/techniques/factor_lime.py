@@ -20,11 +20,11 @@ import torch
 from lime.lime_text import IndexedString
 
 from xray.factors.dictionary import FactorDictionary
+from xray.levels import level_name
 from xray.models.batching import hidden_states, pad_batch
 from xray.models.loading import LoadedModel
 from xray.progress import Progress
 from xray.results import json_text
-from xray.store.format import level_name
 from xray.techniques.lime_explain import (
     MAX_FEATURES,
     MAX_SAMPLES,

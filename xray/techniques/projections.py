@@ -26,9 +26,10 @@ from sklearn.metrics import silhouette_score
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
+from xray.levels import level_name
 from xray.results import json_text
 from xray.store import kept_arrays
-from xray.store.format import ActivationStore, level_name
+from xray.store.format import ActivationStore
 from xray.store.search import normalised
 
 Method = Literal["PCA", "UMAP"]
