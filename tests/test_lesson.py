@@ -66,9 +66,14 @@ def constants(trees: list[ast.Module]) -> dict[str, object]:
     return found
 
 
+URL_BINDERS = ("linked", "index_input")
+"""The components' helpers that bind the widget they draw to the URL under the ``key`` they are given
+(:func:`components.link_state.linked`, :func:`components.page.index_input`)."""
+
+
 def bound_keys(path: Path) -> set[str]:
     """Widget keys bound to the URL in a page file and the components it imports from: by ``bind="query-params"`` or
-    :func:`components.link_state.linked`, with keys given as a module constant (``key=FACTOR``) resolved."""
+    one of :data:`URL_BINDERS`, with keys given as a module constant (``key=FACTOR``) resolved."""
     trees = module_trees(path)
     names = constants(trees)
     keys = set()
@@ -78,7 +83,7 @@ def bound_keys(path: Path) -> set[str]:
                 continue
             keywords = {keyword.arg: keyword.value for keyword in node.keywords}
             bind = keywords.get("bind")
-            linked = getattr(node.func, "id", None) == "linked"
+            linked = getattr(node.func, "id", None) in URL_BINDERS
             if not (linked or (isinstance(bind, ast.Constant) and bind.value == "query-params")):
                 continue
             key = keywords.get("key")
