@@ -169,18 +169,22 @@ def chunked_codes(
     *,
     rows: np.ndarray | None = None,
     bound: float | None = None,
+    columns: np.ndarray | None = None,
 ) -> torch.Tensor:
     """(n, factors) :func:`sparse_coding` codes of ``vectors`` (any array-like (N, hidden), e.g. a memory-mapped
     store level), normalised first: of its ``rows`` (n,) where given, else of every row, read and coded
-    :data:`CODING_CHUNK` rows at a time."""
+    :data:`CODING_CHUNK` rows at a time. columns: keep only these factors' codes, (n, len(columns)) (every
+    factor still takes part in the coding)."""
     bound = bound if bound is not None else lipschitz(dictionary)
     count = len(vectors) if rows is None else len(rows)
+    kept = slice(None) if columns is None else torch.as_tensor(np.asarray(columns, dtype=np.int64))
     chunks = []
     for start in range(0, count, CODING_CHUNK):
         picked = slice(start, start + CODING_CHUNK) if rows is None else rows[start : start + CODING_CHUNK]
         inputs = normalised(torch.as_tensor(np.asarray(vectors[picked], dtype=np.float32)))
-        chunks.append(sparse_coding(dictionary, inputs, sparsity, bound=bound).codes)
-    return torch.cat(chunks) if chunks else torch.zeros(0, len(dictionary))
+        chunks.append(sparse_coding(dictionary, inputs, sparsity, bound=bound).codes[:, kept])
+    width = len(dictionary) if columns is None else len(columns)
+    return torch.cat(chunks) if chunks else torch.zeros(0, width)
 
 
 def normalised(rows: torch.Tensor) -> torch.Tensor:

@@ -21,6 +21,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -71,6 +72,18 @@ class RecordsManifest:
     seconds: float
 
 
+class RankedTexts(Protocol):
+    """What choosing a unit's records needs (:func:`xray.techniques.neuron_explanations.layer_record_ids`): the
+    texts ranked by each unit's per-text maxima at a layer or level. :class:`NeuronRecords` ranks MLP neurons;
+    :class:`xray.units.records.UnitRecords` ranks factors and directions of the residual stream."""
+
+    def top_texts_of(self, layer: int, units: list[int], count: int) -> np.ndarray: ...
+
+    def quantile_texts_of(self, layer: int, units: list[int], quantiles: tuple[float, ...]) -> np.ndarray: ...
+
+    def random_texts(self, count: int, seed: int | tuple[int, ...], excluded: np.ndarray) -> np.ndarray: ...
+
+
 @dataclass(frozen=True, eq=False)
 class NeuronRecords:
     """A finished records folder: per layer, each text's largest activation of each neuron."""
@@ -105,13 +118,11 @@ class NeuronRecords:
 
     def top_texts_of(self, layer: int, neurons: list[int], count: int) -> np.ndarray:
         """(neurons, count): :meth:`top_texts` of every one of ``neurons``, sorted together."""
-        return np.argsort(-self.layer_maxima(layer, neurons), axis=1, kind="stable")[:, :count]
+        return top_texts(self.layer_maxima(layer, neurons), count)
 
     def random_texts(self, count: int, seed: int | tuple[int, ...], excluded: np.ndarray) -> np.ndarray:
-        """``count`` texts drawn at random, none of ``excluded``: ``numpy.random.default_rng(seed)`` draws them from
-        the other texts in order without replacement (a neuron passes a seed of its own: (seed, layer, neuron))."""
-        allowed = np.setdiff1d(np.arange(self.manifest.texts), excluded)
-        return np.random.default_rng(seed).choice(allowed, size=min(count, len(allowed)), replace=False)
+        """:func:`random_texts` over this corpus's texts."""
+        return random_texts(self.manifest.texts, count, seed, excluded)
 
     def quantile_texts(self, layer: int, neuron: int, quantiles: tuple[float, ...]) -> np.ndarray:
         """One text per quantile of the neuron's per-text maxima: the text whose maximum is nearest it."""
@@ -119,9 +130,29 @@ class NeuronRecords:
 
     def quantile_texts_of(self, layer: int, neurons: list[int], quantiles: tuple[float, ...]) -> np.ndarray:
         """(neurons, quantiles): :meth:`quantile_texts` of every one of ``neurons``, sorted together."""
-        order = np.argsort(self.layer_maxima(layer, neurons), axis=1, kind="stable")
-        texts = order.shape[1]
-        return order[:, np.minimum((np.asarray(quantiles) * texts).astype(int), texts - 1)]
+        return quantile_texts(self.layer_maxima(layer, neurons), quantiles)
+
+
+def top_texts(maxima: np.ndarray, count: int) -> np.ndarray:
+    """(units, count): per unit, its ``count`` texts with the largest maxima, largest first (ties by text id).
+
+    maxima: (units, texts) each text's largest activation of each unit (a neuron, a factor, a direction)."""
+    return np.argsort(-maxima, axis=1, kind="stable")[:, :count]
+
+
+def quantile_texts(maxima: np.ndarray, quantiles: tuple[float, ...]) -> np.ndarray:
+    """(units, quantiles): per unit, the text at each quantile of its per-text maxima (units, texts)."""
+    order = np.argsort(maxima, axis=1, kind="stable")
+    texts = order.shape[1]
+    return order[:, np.minimum((np.asarray(quantiles) * texts).astype(int), texts - 1)]
+
+
+def random_texts(texts: int, count: int, seed: int | tuple[int, ...], excluded: np.ndarray) -> np.ndarray:
+    """``count`` of ``texts`` texts drawn at random, none of ``excluded``: ``numpy.random.default_rng(seed)`` draws
+    them from the other texts in order without replacement (a unit passes a seed of its own, e.g. (seed, layer,
+    neuron))."""
+    allowed = np.setdiff1d(np.arange(texts), excluded)
+    return np.random.default_rng(seed).choice(allowed, size=min(count, len(allowed)), replace=False)
 
 
 def records_name(loaded: LoadedModel, corpus: Corpus, max_tokens: int) -> str:

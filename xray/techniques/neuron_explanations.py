@@ -31,7 +31,7 @@ import pandas as pd
 from xray.models.loading import LoadedModel
 from xray.neurons.baseline import explain_baseline, simulate_baseline
 from xray.neurons.endpoint import Endpoint, explain, simulate
-from xray.neurons.records import NeuronRecords, TextActivations, padded_tokens, text_activations
+from xray.neurons.records import NeuronRecords, RankedTexts, TextActivations, padded_tokens, text_activations
 from xray.neurons.scoring import Score, normalised, score
 from xray.progress import Progress
 from xray.results import json_text
@@ -160,8 +160,9 @@ def _record_ids(records: NeuronRecords, layer: int, neuron: int, seed: int) -> d
     }
 
 
-def _layer_ids(records: NeuronRecords, layer: int, neurons: list[int], seed: int) -> list[dict[str, np.ndarray]]:
-    """:func:`_record_ids` of many neurons at once, each neuron's texts ranked by the records in one read of the
+def layer_record_ids(records: RankedTexts, layer: int, neurons: list[int], seed: int) -> list[dict[str, np.ndarray]]:
+    """:func:`_record_ids` of many neurons at once (or of any units whose ``records`` rank texts the same way,
+    see :mod:`xray.units.records`), each neuron's texts ranked by the records in one read of the
     layer's maxima (:meth:`NeuronRecords.top_texts_of`, :meth:`NeuronRecords.quantile_texts_of`)."""
     top = records.top_texts_of(layer, neurons, TOP_RECORDS)
     quantile = records.quantile_texts_of(layer, neurons, QUANTILES)
@@ -401,20 +402,21 @@ def explain_layer(
     chosen = list(range(records.manifest.neurons)) if neurons is None else neurons
     for neuron in chosen:
         records.check(layer, neuron)
-    ids = _layer_ids(records, layer, chosen, seed)
+    ids = layer_record_ids(records, layer, chosen, seed)
     union, text_neurons = _union(records, chosen, ids)
     total = len(union) + len(chosen)
     report = None if progress is None else lambda done, _texts, _stage="": progress(done, total)
     found = _run_texts(loaded, records, layer, union, text_neurons, report)
     rows = []
     for step, (neuron, neuron_ids) in enumerate(zip(chosen, ids, strict=True), start=1):
-        rows.append(_layer_row(_neuron_set(found, layer, neuron, neuron_ids), explainer, simulator))
+        rows.append(scored_row(_neuron_set(found, layer, neuron, neuron_ids), explainer, simulator))
         if progress is not None and (step % PROGRESS_EVERY == 0 or step == len(chosen)):
             progress(len(union) + step, total)
     return pd.DataFrame(rows)
 
 
-def _layer_row(record_set: NeuronRecordSet, explainer: Explainer, simulator: Simulator) -> dict:
+def scored_row(record_set: NeuronRecordSet, explainer: Explainer, simulator: Simulator) -> dict:
+    """:meth:`NeuronExplanation.summary_row` of the unit, or a row with NaN scores where it never activates."""
     if record_set.never_active:
         return (
             {"layer": record_set.layer, "neuron": record_set.neuron, "explanation": NEVER_ACTIVE}
@@ -472,7 +474,7 @@ def estimate_layer(
     chosen = list(range(records.manifest.neurons))
     records.check(layer, 0)
     started = time.perf_counter()
-    ids = _layer_ids(records, layer, chosen, seed)
+    ids = layer_record_ids(records, layer, chosen, seed)
     union, text_neurons = _union(records, chosen, ids)
     choosing_s = time.perf_counter() - started
 
@@ -487,6 +489,6 @@ def estimate_layer(
     found = _run_texts(loaded, records, layer, *_union(records, timed, [ids[n] for n in timed]))
     started = time.perf_counter()
     for neuron in timed:
-        _layer_row(_neuron_set(found, layer, neuron, ids[neuron]), explainer, simulator)
+        scored_row(_neuron_set(found, layer, neuron, ids[neuron]), explainer, simulator)
     per_neuron_s = (time.perf_counter() - started) / len(timed)
     return LayerEstimate(len(chosen), len(union), choosing_s, sample_s * scale, per_neuron_s, len(drawn), len(timed))
