@@ -103,6 +103,9 @@ def test_every_kind_is_scored_at_every_level_and_summarised(tiny, planted, tmp_p
     defined = medians.dropna(subset=["median"])
     assert ((defined["low"] <= defined["median"]) & (defined["median"] <= defined["high"])).all()
     assert scores.verdict().startswith("Median top-and-random score over every level: ")
+    grid = scores.grid()
+    assert list(grid.index) == list(UNIT_KINDS) and grid.loc["neuron", "embeddings"] == "-"
+    assert grid.loc["basis", "layer 1"] != "-"
     assert isinstance(scores, UnitScores) and '"verdict"' in scores.to_json()
     with pytest.raises(ValueError, match="Unknown unit kinds"):
         score_units(loaded, planted, BaselineExplainer(), BaselineSimulator(), kinds=("sae",))
@@ -114,3 +117,21 @@ def test_unit_samples_are_seeded_per_kind_and_level():
     assert np.array_equal(sample_units(100, 5, 0, "basis", 2), sample_units(100, 5, 0, "basis", 2))
     assert not np.array_equal(sample_units(100, 5, 0, "basis", 2), sample_units(100, 5, 0, "basis", 3))
     assert len(sample_units(4, 10, 0, "pca", 1)) == 4
+
+
+def test_the_command_line_scores_units_and_saves_the_table_the_page_reads(tiny_folders, tmp_path, capsys):
+    from xray.__main__ import main
+    from xray.neurons.saved import saved_unit_scores
+
+    _corpus().save(tmp_path / "corpus.parquet")
+    arguments = ["units", "--model", str(tiny_folders["bert"]), "--table", str(tmp_path / "corpus.parquet")]
+    arguments += ["--cache-dir", str(tmp_path), "--kinds", "neuron", "basis", "random", "--units", "2"]
+    assert main([*arguments, "--level", "1", "--level", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "Median top-and-random score over every level" in printed and "layer 1" in printed
+    folder = next(path for path in tmp_path.iterdir() if path.is_dir() and (path / "unit_scores.jsonl").is_file())
+    saved = saved_unit_scores(folder)
+    assert len(saved) == 3 * 2 * 2 and set(saved["kind"]) == {"neuron", "basis", "random"}
+    assert main([*arguments, "--level", "1", "--level", "2"]) == 0  # again: the same rows, not written twice
+    assert len((folder / "unit_scores.jsonl").read_text().splitlines()) == 12
+    assert main([*arguments, "--kinds", "factor"]) == 1 and "no factor dictionary" in capsys.readouterr().err

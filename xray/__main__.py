@@ -4,6 +4,7 @@ train-head: train the embedded BBC News topic head on MiniLM and write it (defau
 index: build the activation store of a model over a corpus (a built-in one or a .txt/.csv file), resumable.
 factors: learn one dictionary of transformer factors for every layer of a model (Yun et al. 2021), resumable.
 neurons: activation records of every MLP neuron over a corpus, and baseline explanations of whole layers.
+units: samples of neurons, factors and residual directions at every level, scored alike by the baseline.
 tags: spaCy's word tags of every built-in corpus's texts, written to the file the package ships.
 """
 
@@ -20,17 +21,18 @@ from xray.corpora.corpus import Corpus, load_corpus
 from xray.corpora.shipped_tags import SHIPPED_TAGS, write_shipped_tags
 from xray.corpora.uploads import corpus_from_upload, read_upload
 from xray.factors.corpus import learn_from_store
-from xray.factors.dictionary import dictionary_path
+from xray.factors.dictionary import dictionary_path, find_dictionary
 from xray.factors.solver import FactorSettings
 from xray.models.classifiers import HEAD_FILE
 from xray.models.loading import EMBEDDED_MODEL, LoadedModel, load_model
 from xray.models.train_head import train_topic_head
 from xray.neurons.records import MAX_TOKENS, build_records
-from xray.neurons.saved import save_explanations
+from xray.neurons.saved import UNIT_SCORES, save_explanations, save_unit_scores
 from xray.progress import Progress, in_stage
 from xray.store.builder import build_store
-from xray.store.format import StoreSettings
+from xray.store.format import StoreSettings, page_store_settings
 from xray.techniques.neuron_explanations import BaselineExplainer, BaselineSimulator, explain_layer
+from xray.units.compare import UNIT_KINDS, score_units
 
 
 def _train_head(arguments: argparse.Namespace) -> int:
@@ -197,6 +199,45 @@ def _tags(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _units(arguments: argparse.Namespace) -> int:
+    kinds = tuple(arguments.kinds)
+    try:
+        corpus, loaded = _corpus_and_model(arguments)
+        dictionary = find_dictionary(arguments.model, arguments.cache_dir) if "factor" in kinds else None
+        if "factor" in kinds and dictionary is None:
+            raise ValueError(
+                f"'{arguments.model}' has no factor dictionary: learn one with python -m xray factors, or leave "
+                "factor out of --kinds."
+            )
+        report = _reporter(arguments.status)
+        store = build_store(loaded, corpus, arguments.cache_dir, page_store_settings(loaded.device), progress=report)
+        records = build_records(loaded, corpus, arguments.cache_dir, progress=report) if "neuron" in kinds else None
+        scores = score_units(
+            loaded,
+            store,
+            BaselineExplainer(),
+            BaselineSimulator(),
+            kinds=kinds,
+            levels=tuple(arguments.level) or None,
+            units=arguments.units,
+            neuron_records=records,
+            dictionary=dictionary,
+            seed=arguments.seed,
+            progress=report,
+        )
+    except KeyboardInterrupt:
+        print("\ninterrupted: the store and records kept so far are reused next time", file=sys.stderr)
+        return 130
+    except (ValueError, OSError) as error:
+        print(f"\n{error}", file=sys.stderr)
+        return 1
+    print(file=sys.stderr)
+    save_unit_scores(store.folder, scores.rows.to_dict("records"))
+    print(scores.grid().to_string())
+    print(f"{scores.verdict()} Saved to {store.folder / UNIT_SCORES}")
+    return 0
+
+
 def _corpus_arguments(parser: argparse.ArgumentParser) -> None:
     """--corpus / --file / --table and the CSV columns: where the texts come from."""
     source = parser.add_mutually_exclusive_group()
@@ -260,6 +301,15 @@ def main(argv: list[str] | None = None) -> int:
         help="explain every neuron of this layer with the offline baseline and save the scores (repeatable)",
     )
     neurons.set_defaults(run=_neurons)
+    units = commands.add_parser("units", help="score samples of neurons, factors and directions at every level")
+    units.add_argument("--model", default=EMBEDDED_MODEL, help="model name, hub id or folder (default: %(default)s)")
+    _corpus_arguments(units)
+    units.add_argument("--kinds", nargs="+", choices=UNIT_KINDS, default=list(UNIT_KINDS), help="(default: all)")
+    units.add_argument("--units", type=int, default=100, help="units of each kind per level (default: %(default)s)")
+    units.add_argument("--level", type=int, action="append", default=[], help="a level to score (default: all)")
+    units.add_argument("--seed", type=int, default=0, help="units, records and bootstrap (default: %(default)s)")
+    units.add_argument("--status", type=Path, help="also write progress to this JSON file (for the app)")
+    units.set_defaults(run=_units)
     tags = commands.add_parser("tags", help="tag the built-in corpora with spaCy into the file the package ships")
     tags.add_argument("--out", type=Path, default=SHIPPED_TAGS, help="where to write it (default: shipped file)")
     tags.set_defaults(run=_tags)

@@ -106,6 +106,18 @@ class UnitScores:
         table["kind"] = pd.Categorical(table["kind"], categories=UNIT_KINDS, ordered=True)
         return table.sort_values(["kind", "level"]).reset_index(drop=True).astype({"kind": str})
 
+    def grid(self) -> pd.DataFrame:
+        """One row per kind, one column per level: "median [low, high]" (:meth:`medians`), "undefined" where no
+        unit of the kind got a defined score there, "-" where the kind has no units (neurons at the embeddings)."""
+        medians = self.medians()
+        cells = [
+            "undefined" if np.isnan(row.median) else f"{row.median:.2f} [{row.low:.2f}, {row.high:.2f}]"
+            for row in medians.itertuples()
+        ]
+        grid = medians.assign(cell=cells).pivot(index="kind", columns="level_name", values="cell")
+        kinds = [kind for kind in UNIT_KINDS if kind in grid.index]
+        return grid.reindex(index=kinds, columns=medians["level_name"].unique()).fillna("-")
+
     def verdict(self) -> str:
         """One sentence on what the medians show: each kind's median over every level, and which kind scores
         highest at how many levels."""
