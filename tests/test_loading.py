@@ -78,3 +78,24 @@ def test_embedded_minilm_loads_offline(minilm):
     assert (minilm.num_layers, minilm.num_heads, minilm.hidden_size) == (6, 12, 384)
     assert minilm.max_length == 512
     assert not minilm.has_mlm_head
+
+
+def test_random_weights_are_the_architecture_seeded_and_named_apart(tiny_folders):
+    import torch
+
+    from xray.models.loading import random_weights_name
+
+    folder = str(tiny_folders["bert"])
+    first, again = load_model(random_weights_name(folder, 1)), load_model(random_weights_name(folder, 1))
+    other, trained = load_model(random_weights_name(folder, 2)), load_model(folder)
+    weights = [dict(loaded.model.named_parameters()) for loaded in (first, again, other)]
+    name = next(name for name in weights[0] if name.endswith("query.weight"))
+    assert torch.equal(weights[0][name], weights[1][name]) and not torch.equal(weights[0][name], weights[2][name])
+    assert first.name == f"random weights (seed 1) of {folder}" and first.name != trained.name
+    assert first.num_layers == trained.num_layers and first.tokenizer.vocab == trained.tokenizer.vocab
+    assert not first.model.training and first.model.config._attn_implementation == "eager"
+    state = torch.random.get_rng_state()
+    load_model(random_weights_name(folder, 3))
+    assert torch.equal(state, torch.random.get_rng_state())  # the caller's random state is left alone
+    with pytest.raises(ValueError, match="0 or more"):
+        random_weights_name(folder, -1)

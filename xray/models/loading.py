@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -142,6 +143,18 @@ def max_parameters_from_env() -> int:
     return value
 
 
+RANDOM_WEIGHTS = re.compile(r"^random weights \(seed (\d+)\) of (.+)$")
+
+
+def random_weights_name(name: str, seed: int = 0) -> str:
+    """The name under which :func:`load_model` gives ``name``'s architecture with random weights (its config and
+    tokenizer, weights initialised as the model's own ``from_config`` does, seeded): Heap et al. 2025's control
+    for interpretability scores. The name keys every cache, so its store, records and dictionary are its own."""
+    if seed < 0:
+        raise ValueError(f"The seed of random weights must be 0 or more, not {seed}.")
+    return f"random weights (seed {seed}) of {name}"
+
+
 def _resolve_source(name: str) -> str:
     if name == EMBEDDED_MODEL:
         return str(embedded_model_path())
@@ -233,8 +246,10 @@ def load_model(
     if not name:
         raise ModelLoadError(f"No model given. Pick one, e.g. the embedded default '{EMBEDDED_MODEL}'.")
     budget = max_parameters if max_parameters is not None else max_parameters_from_env()
-    source = _resolve_source(name)
-    config = _load_config(name, source)
+    random = RANDOM_WEIGHTS.match(name)
+    base = random.group(2) if random else name
+    source = _resolve_source(base)
+    config = _load_config(base, source)
     parameters = count_parameters(config)
     if parameters > budget:
         raise ModelTooLargeError(
@@ -250,7 +265,14 @@ def load_model(
     task_head, auto_class = _auto_class(config)
     target = torch.device(device) if device is not None else default_device()
     try:
-        model = auto_class.from_pretrained(source, attn_implementation="eager", dtype=dtype, trust_remote_code=False)
+        if random:
+            with torch.random.fork_rng(devices=[]):  # seeded without touching the caller's random state
+                torch.manual_seed(int(random.group(1)))
+                model = auto_class.from_config(config, attn_implementation="eager", dtype=dtype)
+        else:
+            model = auto_class.from_pretrained(
+                source, attn_implementation="eager", dtype=dtype, trust_remote_code=False
+            )
         tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
     except OSError as error:
         raise _not_found(name, "its weights or tokenizer files could not be read.") from error
