@@ -105,6 +105,7 @@ def test_every_kind_is_scored_at_every_level_and_summarised(tiny, planted, tmp_p
     assert scores.verdict().startswith("Median top-and-random score over every level: ")
     grid = scores.grid()
     assert list(grid.index) == list(UNIT_KINDS) and grid.loc["neuron", "embeddings"] == "-"
+    assert list(grid.columns) == ["embeddings"] + [f"layer {layer}" for layer in range(planted.levels - 1)]
     assert grid.loc["basis", "layer 1"] != "-"
     assert isinstance(scores, UnitScores) and '"verdict"' in scores.to_json()
     with pytest.raises(ValueError, match="Unknown unit kinds"):

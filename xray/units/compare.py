@@ -116,7 +116,8 @@ class UnitScores:
         ]
         grid = medians.assign(cell=cells).pivot(index="kind", columns="level_name", values="cell")
         kinds = [kind for kind in UNIT_KINDS if kind in grid.index]
-        return grid.reindex(index=kinds, columns=medians["level_name"].unique()).fillna("-")
+        levels = [level_name(level) for level in sorted(medians["level"].unique())]
+        return grid.reindex(index=kinds, columns=levels).fillna("-")
 
     def verdict(self) -> str:
         """One sentence on what the medians show: each kind's median over every level, and which kind scores
