@@ -162,16 +162,21 @@ def _attention_results(tiny) -> list:
 
 def _corpus_results(tiny, folder: Path) -> list:
     from tests.test_store import SETTINGS, tiny_corpus
+    from tests.test_units import _corpus
     from xray.models.token_predictions import predict_token
     from xray.store.search import build_index
     from xray.techniques.embedding_search import search_neighbours, stored_states
+    from xray.techniques.neuron_explanations import BaselineExplainer, BaselineSimulator
     from xray.techniques.projections import build_projection
+    from xray.units.compare import score_units
 
     store = build_store(tiny["bert"], tiny_corpus(), folder, SETTINGS, tags=False)
+    larger = build_store(tiny["bert"], _corpus(), folder, SETTINGS, tags=False)
     return [
         search_neighbours(store, build_index(store, 2), "x", stored_states(store, 5), k=4),
         build_projection(store, 2, "text", "PCA", np.arange(len(store.texts)), 2),
         predict_token(tiny["gpt2"], "the bank", 0, k=3),
+        score_units(tiny["bert"], larger, BaselineExplainer(), BaselineSimulator(), kinds=("basis",), units=2),
     ]
 
 

@@ -108,6 +108,9 @@ def test_every_kind_is_scored_at_every_level_and_summarised(tiny, planted, tmp_p
     assert list(grid.columns) == ["embeddings"] + [f"layer {layer}" for layer in range(planted.levels - 1)]
     assert grid.loc["basis", "layer 1"] != "-"
     assert isinstance(scores, UnitScores) and '"verdict"' in scores.to_json()
+    with pytest.raises(ValueError, match="at least 30 texts"):
+        small = build_store(loaded, _corpus(12), tmp_path / "small", StoreSettings(), tags=False)
+        score_units(loaded, small, BaselineExplainer(), BaselineSimulator(), kinds=("basis",))
     with pytest.raises(ValueError, match="Unknown unit kinds"):
         score_units(loaded, planted, BaselineExplainer(), BaselineSimulator(), kinds=("sae",))
     with pytest.raises(ValueError, match="needs a factor dictionary"):

@@ -155,6 +155,12 @@ def random_weights_name(name: str, seed: int = 0) -> str:
     return f"random weights (seed {seed}) of {name}"
 
 
+def _architecture_of(name: str) -> str:
+    """The model whose config and tokenizer ``name`` uses: itself, or the model a random-weights name names."""
+    random = RANDOM_WEIGHTS.match(name)
+    return random.group(2) if random else name
+
+
 def _resolve_source(name: str) -> str:
     if name == EMBEDDED_MODEL:
         return str(embedded_model_path())
@@ -186,7 +192,8 @@ def _load_config(name: str, source: str) -> PretrainedConfig:
 
 def weights_bytes(name: str, dtype: torch.dtype = torch.float32) -> int:
     """Bytes the weights of ``name`` take once loaded in ``dtype``, from its config alone (no weights read)."""
-    config = _load_config(name, _resolve_source(name.strip()))
+    base = _architecture_of(name.strip())
+    config = _load_config(base, _resolve_source(base))
     return count_parameters(config) * torch.finfo(dtype).bits // 8
 
 
@@ -247,7 +254,7 @@ def load_model(
         raise ModelLoadError(f"No model given. Pick one, e.g. the embedded default '{EMBEDDED_MODEL}'.")
     budget = max_parameters if max_parameters is not None else max_parameters_from_env()
     random = RANDOM_WEIGHTS.match(name)
-    base = random.group(2) if random else name
+    base = _architecture_of(name)
     source = _resolve_source(base)
     config = _load_config(base, source)
     parameters = count_parameters(config)

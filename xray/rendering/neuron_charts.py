@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from xray.text import position_labels
+from xray.units.compare import KIND_NAMES
 
 
 def score_text(value: float) -> str:
@@ -71,3 +72,18 @@ def true_and_simulated(
         )
         .properties(height=300)  # Streamlit fits axis labels and legend inside this height too
     )
+
+
+def unit_medians(medians: pd.DataFrame, title: str) -> alt.LayerChart:
+    """Median score by level for each kind of unit, with its bootstrap 95% interval as a bar: rows of
+    :meth:`xray.units.compare.UnitScores.medians` (kind, level, level_name, median, low, high), levels in order."""
+    shown = medians.dropna(subset=["median"]).assign(unit=lambda table: table["kind"].map(KIND_NAMES))
+    order = shown.sort_values("level")["level_name"].unique().tolist()
+    kinds = [KIND_NAMES[kind] for kind in KIND_NAMES if KIND_NAMES[kind] in set(shown["unit"])]
+    x = alt.X("level_name:N", sort=order, title="level")
+    colour = alt.Color("unit:N", sort=kinds, title="unit")
+    tooltip = ["unit:N", "level_name:N", "median:Q", "low:Q", "high:Q", "units:Q", "undefined:Q"]
+    base = alt.Chart(shown).encode(x=x, color=colour, tooltip=tooltip)
+    lines = base.mark_line(point=True).encode(y=alt.Y("median:Q", title="median score (top and random)"))
+    bars = base.mark_errorbar().encode(y="low:Q", y2="high:Q")
+    return (lines + bars).properties(width=520, height=300, title=title)

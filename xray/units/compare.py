@@ -23,7 +23,15 @@ from xray.neurons.records import NeuronRecords
 from xray.progress import Progress
 from xray.results import json_text
 from xray.store.format import ActivationStore
-from xray.techniques.neuron_explanations import Explainer, Simulator, explain_layer, layer_record_ids, scored_row
+from xray.techniques.neuron_explanations import (
+    RANDOM_RECORDS,
+    TOP_RECORDS,
+    Explainer,
+    Simulator,
+    explain_layer,
+    layer_record_ids,
+    scored_row,
+)
 from xray.units.directions import DIRECTION_KINDS, directions
 from xray.units.records import UnitRecords, direction_records, factor_records
 
@@ -152,6 +160,17 @@ class UnitScores:
         )
 
 
+def against_random(trained: UnitScores, random: UnitScores) -> str:
+    """One sentence: per kind scored on both, the trained model's median score over every level minus the
+    random-weights model's (Heap et al.'s control: near 0 means the score does not tell trained from random)."""
+    medians = [scores.rows.groupby("kind")[SCORE].median() for scores in (trained, random)]
+    both = [kind for kind in UNIT_KINDS if kind in medians[0].dropna() and kind in medians[1].dropna()]
+    if not both:
+        return "No kind of unit got defined scores on both models."
+    gaps = ", ".join(f"{KIND_NAMES[kind]} {medians[0][kind] - medians[1][kind]:+.2f}" for kind in both)
+    return f"Trained minus random weights, median score over every level: {gaps}."
+
+
 def score_units(
     loaded: LoadedModel,
     store: ActivationStore,
@@ -178,6 +197,12 @@ def score_units(
         raise ValueError("Scoring neurons needs the neuron records of this corpus (python -m xray neurons).")
     if "factor" in kinds and dictionary is None:
         raise ValueError("Scoring factors needs a factor dictionary for this model (python -m xray factors).")
+    least = TOP_RECORDS + RANDOM_RECORDS
+    if store.manifest.texts < least:
+        raise ValueError(
+            f"Scoring units needs a corpus of at least {least} texts (each unit's top {TOP_RECORDS} and "
+            f"{RANDOM_RECORDS} random others); {store.manifest.corpus_name} has {store.manifest.texts}."
+        )
     chosen = tuple(range(store.levels)) if levels is None else levels
     for level in chosen:
         store.check_level(level)

@@ -1,0 +1,87 @@
+"""The Which units page's corpus pass: samples of every kind of unit at every level scored by the baseline, as a
+child job (``python -m xray units``, see :mod:`components.corpus_pass`) that writes the table beside the store,
+which the page then reads. Nothing is started before the user asks: the pass takes minutes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from components.corpus_pass import CorpusPass, forget_saved_corpus, run_pass, saved_corpus
+from components.jobs import job_running
+from components.model import loaded_model
+from xray.cache import default_cache_root, read_status
+from xray.corpora.corpus import Corpus
+from xray.factors.dictionary import dictionary_path
+from xray.models.mlp import mlp_width
+from xray.neurons.saved import saved_unit_scores
+from xray.store.format import page_store_settings, store_name
+from xray.techniques.neuron_explanations import BaselineExplainer
+from xray.units.compare import UNIT_KINDS, UnitScores
+
+
+def unit_kinds(model_name: str) -> tuple[str, ...]:
+    """The kinds the pass can score for ``model_name``: factors only where it has a dictionary."""
+    if dictionary_path(model_name, default_cache_root()).is_file():
+        return UNIT_KINDS
+    return tuple(kind for kind in UNIT_KINDS if kind != "factor")
+
+
+def _store_folder(model_name: str, corpus: Corpus) -> Path:
+    loaded = loaded_model(model_name)
+    return default_cache_root() / store_name(loaded, corpus, page_store_settings(loaded.device))
+
+
+def saved_scores(model_name: str, corpus: Corpus, units: int) -> UnitScores | None:
+    """The baseline's scores of ``units`` units of every kind at every level, where the table beside the store holds
+    them all (a kind with fewer units scores all it has); None until then."""
+    loaded = loaded_model(model_name)
+    folder = _store_folder(model_name, corpus)
+    table = saved_unit_scores(folder)
+    table = table[table["explainer"] == BaselineExplainer().name] if len(table) else table
+    levels = loaded.num_layers + 1
+    for kind in unit_kinds(model_name):
+        available = {"neuron": mlp_width(loaded), "basis": loaded.hidden_size, "pca": loaded.hidden_size}
+        wanted = min(units, available.get(kind, units))
+        for level in range(1 if kind == "neuron" else 0, levels):
+            if ((table["kind"] == kind) & (table["level"] == level)).sum() < wanted:
+                return None
+    return UnitScores(model_name, corpus.name, table.reset_index(drop=True), seed=0)
+
+
+def _pass(model_name: str, corpus: Corpus, units: int, started: bool) -> CorpusPass:
+    root = default_cache_root()
+    name = f"units-{_store_folder(model_name, corpus).name}"
+    status = root / f".{name}.status.json"
+    arguments: tuple[str, ...] = ()
+    if started:
+        arguments = ("units", "--model", model_name, "--table", str(saved_corpus(corpus, root, name)))
+        arguments += ("--cache-dir", str(root), "--units", str(units), "--status", str(status))
+        arguments += ("--kinds", *unit_kinds(model_name))
+    return CorpusPass(
+        name=name,
+        label=f"Scoring {units} units of each kind at every level of '{model_name}'",
+        arguments=arguments,
+        log=root / f".{name}.log",
+        status=lambda: read_status(status) if job_running(name) else None,
+        failure="The units could not be scored",
+    )
+
+
+def scored_units(model_name: str, corpus: Corpus, units: int, key: str) -> UnitScores | None:
+    """The saved scores, else a button that runs the pass (or the pass already under way, followed); None while
+    the user has not asked. key: the button's key."""
+    found = saved_scores(model_name, corpus, units)
+    if found is not None:
+        return found
+    job = _pass(model_name, corpus, units, started=False)
+    if not job_running(job.name):
+        label = f"Score {units} units of each kind at every level of '{model_name}'"
+        if not st.button(label, key=key, icon=":material/play_arrow:", help="A few minutes on a laptop CPU."):
+            return None
+        st.session_state.pop(job.cancelled_key, None)
+        job = _pass(model_name, corpus, units, started=True)
+    scores = run_pass(job, lambda: saved_scores(model_name, corpus, units))
+    forget_saved_corpus(default_cache_root(), job.name)
+    return scores
