@@ -25,7 +25,7 @@ from xray.text import prepare_text
 OTHER_MODEL = "Other: Hugging Face id or local folder"
 MODEL_CHOICES = (*KNOWN_MODELS, OTHER_MODEL)
 DEFAULT_TEXT = DEFAULT_EXAMPLE.text
-IGNORED_LAYER = "This page explains the classifier's output and does not use the layer; other pages keep it."
+IGNORED_LAYER = "This page does not use the layer (it reads the model's output, or every layer); other pages keep it."
 FOCUS_HELP = (
     "The word every page looks at: its attention, its neighbours, its factors, its neurons, its pieces. It starts on "
     "the example's key word, or the text's first noun."

@@ -80,10 +80,11 @@ def unit_medians(medians: pd.DataFrame, title: str) -> alt.LayerChart:
     shown = medians.dropna(subset=["median"]).assign(unit=lambda table: table["kind"].map(KIND_NAMES))
     order = shown.sort_values("level")["level_name"].unique().tolist()
     kinds = [KIND_NAMES[kind] for kind in KIND_NAMES if KIND_NAMES[kind] in set(shown["unit"])]
-    x = alt.X("level_name:N", sort=order, title="level")
-    colour = alt.Color("unit:N", sort=kinds, title="unit")
+    x = alt.X("level_name:N", sort=order, title="level", axis=alt.Axis(labelAngle=0))
+    colour = alt.Color("unit:N", sort=kinds, title="unit", scale=alt.Scale(scheme="tableau10"))
     tooltip = ["unit:N", "level_name:N", "median:Q", "low:Q", "high:Q", "units:Q", "undefined:Q"]
     base = alt.Chart(shown).encode(x=x, color=colour, tooltip=tooltip)
-    lines = base.mark_line(point=True).encode(y=alt.Y("median:Q", title="median score (top and random)"))
-    bars = base.mark_errorbar().encode(y="low:Q", y2="high:Q")
+    score = alt.Scale(domain=[min(-0.1, float(shown["low"].min())), 1])
+    lines = base.mark_line(point=True).encode(y=alt.Y("median:Q", title="median score (top and random)", scale=score))
+    bars = base.mark_errorbar(ticks=True).encode(y=alt.Y("low:Q", title="median score (top and random)"), y2="high:Q")
     return (lines + bars).properties(width=520, height=300, title=title)
