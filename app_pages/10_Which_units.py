@@ -9,7 +9,7 @@ from components.downloads import chart_with_downloads, download, download_row
 from components.feedback import user_errors
 from components.navigation import PageInfo
 from components.page import start_page
-from components.units import scored_units, unit_kinds
+from components.units import endpoint_cost_line, scored_units, unit_kinds
 from xray.corpora.builtin import BUILTIN_CORPORA, load_builtin
 from xray.models.loading import random_weights_name
 from xray.rendering.neuron_charts import unit_medians
@@ -66,6 +66,7 @@ for label, model_name in models.items():
         continue
     results[label] = scores
     st.markdown(scores.verdict())
+    st.caption(endpoint_cost_line(model_name, corpus.fingerprint, len(scores.rows), corpus))
     chart_with_downloads(
         unit_medians(scores.medians(), f"{label}: median score by level"),
         f"unit_scores {label} {corpus.name}",

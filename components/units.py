@@ -16,9 +16,10 @@ from xray.corpora.corpus import Corpus
 from xray.factors.dictionary import dictionary_path
 from xray.models.mlp import mlp_width
 from xray.neurons.saved import saved_unit_scores
-from xray.store.format import page_store_settings, store_name
+from xray.store.format import open_store, page_store_settings, store_name
 from xray.techniques.neuron_explanations import BaselineExplainer
 from xray.units.compare import UNIT_KINDS, UnitScores
+from xray.units.cost import endpoint_cost
 
 
 def unit_kinds(model_name: str) -> tuple[str, ...]:
@@ -48,6 +49,12 @@ def saved_scores(model_name: str, corpus: Corpus, units: int) -> UnitScores | No
             if ((table["kind"] == kind) & (table["level"] == level)).sum() < wanted:
                 return None
     return UnitScores(model_name, corpus.name, table.reset_index(drop=True), seed=0)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def endpoint_cost_line(model_name: str, corpus_fingerprint: str, units: int, _corpus: Corpus) -> str:
+    """What the same ``units`` units would cost with a language model (:func:`endpoint_cost`), in a sentence."""
+    return endpoint_cost(open_store(_store_folder(model_name, _corpus)), units).summary()
 
 
 def _pass(model_name: str, corpus: Corpus, units: int, started: bool) -> CorpusPass:

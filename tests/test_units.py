@@ -139,3 +139,17 @@ def test_the_command_line_scores_units_and_saves_the_table_the_page_reads(tiny_f
     assert main([*arguments, "--level", "1", "--level", "2"]) == 0  # again: the same rows, not written twice
     assert len((folder / "unit_scores.jsonl").read_text().splitlines()) == 12
     assert main([*arguments, "--kinds", "factor"]) == 1 and "no factor dictionary" in capsys.readouterr().err
+
+
+def test_the_endpoint_cost_counts_the_papers_calls_and_the_prompts_it_would_send(planted):
+    from xray.neurons.endpoint import explanation_prompt
+    from xray.units.cost import CHARACTERS_PER_TOKEN, endpoint_cost
+
+    one, hundred = endpoint_cost(planted, 1), endpoint_cost(planted, 100)
+    assert one.calls == 16 and hundred.calls == 1_600  # one explanation and 15 simulations a unit
+    assert hundred.prompt_tokens == pytest.approx(100 * one.prompt_tokens, rel=0.01)
+    few_shot = sum(len(message["content"]) for message in explanation_prompt([["a"]], [[1]]))
+    assert one.prompt_tokens > few_shot // CHARACTERS_PER_TOKEN  # at least the few-shot prompt, once
+    assert "1,600 calls" in hundred.summary()
+    with pytest.raises(ValueError, match="at least one unit"):
+        endpoint_cost(planted, 0)

@@ -24,6 +24,7 @@ def test_the_page_scores_every_kind_on_the_model_and_on_random_weights(tmp_path)
     grid = keyed_table(app, "units.grid.trained")
     assert list(grid.index) == ["neuron", "basis", "pca", "random"] and next(iter(grid.columns)) == "embeddings"
     assert any(markdown.value.startswith("Median top-and-random score over every level") for markdown in app.markdown)
+    assert any("With a language model the same" in caption.value for caption in app.caption)
     labels = {button.label for button in app.get("download_button")}
     assert {"Medians (CSV)", "Every unit (JSON)", "PNG", "SVG"} <= labels
 
