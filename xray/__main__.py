@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from xray.cache import BuildStatus, default_cache_root, write_status
@@ -61,6 +62,19 @@ def _corpus(arguments: argparse.Namespace) -> Corpus:
     for notice in uploaded.notices + notices:
         print(notice, file=sys.stderr)
     return corpus
+
+
+def _guarded(run: Callable[[], int], interrupted: str) -> int:
+    """``run()``'s exit code; 130 after Ctrl-C (a page's Cancel), saying ``interrupted``; 1 for a ValueError or
+    OSError (a bad corpus or model, a full disk), its message said."""
+    try:
+        return run()
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: {interrupted}", file=sys.stderr)
+        return 130
+    except (ValueError, OSError) as error:
+        print(f"\n{error}", file=sys.stderr)
+        return 1
 
 
 def _corpus_and_model(arguments: argparse.Namespace) -> tuple[Corpus, LoadedModel]:
@@ -146,7 +160,7 @@ def _factors(arguments: argparse.Namespace) -> int:
 
 
 def _neurons(arguments: argparse.Namespace) -> int:
-    try:
+    def run() -> int:
         corpus, loaded = _corpus_and_model(arguments)
         report = _reporter()
         records = build_records(
@@ -180,13 +194,9 @@ def _neurons(arguments: argparse.Namespace) -> int:
                 f"{scores.mean():.3f} over {scores.notna().sum():,} neurons ({scores.isna().sum():,} undefined and "
                 "left out: never active, or a constant side)"
             )
-    except KeyboardInterrupt:
-        print("\ninterrupted: run the same command again to resume after the last checkpoint", file=sys.stderr)
-        return 130
-    except (ValueError, OSError) as error:
-        print(f"\n{error}", file=sys.stderr)
-        return 1
-    return 0
+        return 0
+
+    return _guarded(run, "run the same command again to resume after the last checkpoint")
 
 
 def _tags(arguments: argparse.Namespace) -> int:
@@ -201,7 +211,8 @@ def _tags(arguments: argparse.Namespace) -> int:
 
 def _units(arguments: argparse.Namespace) -> int:
     kinds = tuple(arguments.kinds)
-    try:
+
+    def run() -> int:
         corpus, loaded = _corpus_and_model(arguments)
         dictionary = find_dictionary(arguments.model, arguments.cache_dir) if "factor" in kinds else None
         if "factor" in kinds and dictionary is None:
@@ -210,7 +221,8 @@ def _units(arguments: argparse.Namespace) -> int:
                 "factor out of --kinds."
             )
         report = _reporter(arguments.status)
-        store = build_store(loaded, corpus, arguments.cache_dir, page_store_settings(loaded.device), progress=report)
+        settings = page_store_settings(loaded.device)
+        store = build_store(loaded, corpus, arguments.cache_dir, settings, progress=report)
         records = build_records(loaded, corpus, arguments.cache_dir, progress=report) if "neuron" in kinds else None
         scores = score_units(
             loaded,
@@ -225,17 +237,13 @@ def _units(arguments: argparse.Namespace) -> int:
             seed=arguments.seed,
             progress=report,
         )
-    except KeyboardInterrupt:
-        print("\ninterrupted: the store and records kept so far are reused next time", file=sys.stderr)
-        return 130
-    except (ValueError, OSError) as error:
-        print(f"\n{error}", file=sys.stderr)
-        return 1
-    print(file=sys.stderr)
-    save_unit_scores(store.folder, scores.rows.to_dict("records"))
-    print(scores.grid().to_string())
-    print(f"{scores.verdict()} Saved to {store.folder / UNIT_SCORES}")
-    return 0
+        print(file=sys.stderr)
+        save_unit_scores(store.folder, scores.rows.to_dict("records"))
+        print(scores.grid().to_string())
+        print(f"{scores.verdict()} Saved to {store.folder / UNIT_SCORES}")
+        return 0
+
+    return _guarded(run, "the store and records kept so far are reused next time")
 
 
 def _corpus_arguments(parser: argparse.ArgumentParser) -> None:
