@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from components.corpus_pass import CorpusPass, forget_saved_corpus, run_pass, saved_corpus
+from components.corpus_pass import CorpusPass, forget_saved_corpus, report_ended, run_pass, saved_corpus
 from components.jobs import job_running
 from components.model import loaded_model
 from xray.cache import default_cache_root, read_status
@@ -84,9 +84,12 @@ def scored_units(model_name: str, corpus: Corpus, units: int, key: str) -> UnitS
         return found
     job = _pass(model_name, corpus, units, started=False)
     if not job_running(job.name):
+        report_ended(job)  # a Cancel or a failure of the last run, said once
         label = f"Score {units} units of each kind at every level of '{model_name}'"
-        if not st.button(label, key=key, icon=":material/play_arrow:", help="A few minutes on a laptop CPU."):
+        place = st.empty()
+        if not place.button(label, key=key, icon=":material/play_arrow:", help="A few minutes on a laptop CPU."):
             return None
+        place.empty()  # the pass's progress and Cancel take its place
         st.session_state.pop(job.cancelled_key, None)
         job = _pass(model_name, corpus, units, started=True)
     scores = run_pass(job, lambda: saved_scores(model_name, corpus, units))
