@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from components.corpus_pass import CorpusPass, forget_saved_corpus, report_ended, run_pass, saved_corpus
+from components.factors import cached_dictionary
 from components.jobs import job_running
 from components.model import loaded_model
 from xray.cache import default_cache_root, read_status
@@ -18,7 +20,7 @@ from xray.models.mlp import mlp_width
 from xray.neurons.saved import saved_unit_scores
 from xray.store.format import open_store, page_store_settings, store_name
 from xray.techniques.neuron_explanations import BaselineExplainer
-from xray.units.compare import UNIT_KINDS, UnitScores
+from xray.units.compare import UNIT_KINDS, UnitScores, sample_units
 from xray.units.cost import endpoint_cost
 
 
@@ -35,20 +37,26 @@ def _store_folder(model_name: str, corpus: Corpus) -> Path:
 
 
 def saved_scores(model_name: str, corpus: Corpus, units: int) -> UnitScores | None:
-    """The baseline's scores of ``units`` units of every kind at every level, where the table beside the store holds
-    them all (a kind with fewer units scores all it has); None until then."""
+    """The baseline's scores of the ``units`` units of every kind at every level that the pass samples (a kind with
+    fewer units has all of them), where the table beside the store holds every one; None until then. Rows of other
+    runs (another count, another explainer) stay in the table and are left out here."""
     loaded = loaded_model(model_name)
-    folder = _store_folder(model_name, corpus)
-    table = saved_unit_scores(folder)
-    table = table[table["explainer"] == BaselineExplainer().name] if len(table) else table
-    levels = loaded.num_layers + 1
+    table = saved_unit_scores(_store_folder(model_name, corpus))
+    if not len(table):
+        return None
+    table = table[table["explainer"] == BaselineExplainer().name]
+    dictionary = cached_dictionary(model_name)
+    totals = {"neuron": mlp_width(loaded), "basis": loaded.hidden_size, "pca": loaded.hidden_size, "random": units}
+    totals["factor"] = dictionary.factors if dictionary is not None else 0
+    chosen = []
     for kind in unit_kinds(model_name):
-        available = {"neuron": mlp_width(loaded), "basis": loaded.hidden_size, "pca": loaded.hidden_size}
-        wanted = min(units, available.get(kind, units))
-        for level in range(1 if kind == "neuron" else 0, levels):
-            if ((table["kind"] == kind) & (table["level"] == level)).sum() < wanted:
+        for level in range(1 if kind == "neuron" else 0, loaded.num_layers + 1):
+            wanted = sample_units(totals[kind], units, 0, kind, level)
+            rows = table[(table["kind"] == kind) & (table["level"] == level) & table["unit"].isin(wanted)]
+            if len(rows) < len(wanted):
                 return None
-    return UnitScores(model_name, corpus.name, table.reset_index(drop=True), seed=0)
+            chosen.append(rows)
+    return UnitScores(model_name, corpus.name, pd.concat(chosen).reset_index(drop=True), seed=0)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -59,7 +67,7 @@ def endpoint_cost_line(model_name: str, corpus_fingerprint: str, units: int, _co
 
 def _pass(model_name: str, corpus: Corpus, units: int, started: bool) -> CorpusPass:
     root = default_cache_root()
-    name = f"units-{_store_folder(model_name, corpus).name}"
+    name = f"units-{_store_folder(model_name, corpus).name}-{units}"  # a run of another count is another job
     status = root / f".{name}.status.json"
     arguments: tuple[str, ...] = ()
     if started:

@@ -75,6 +75,8 @@ def test_directions_have_unit_columns_and_pca_explains_the_planted_dimension(pla
     for found in (basis_directions(hidden, 1), random_directions(hidden, 1, 7, seed=3), pca_directions(planted, 1)):
         assert np.allclose(np.linalg.norm(found.matrix, axis=0), 1.0, atol=1e-5)
     assert np.array_equal(random_directions(hidden, 1, 7, seed=3).matrix, random_directions(hidden, 1, 7, 3).matrix)
+    # direction j is the same whatever the count, so a saved score keeps its direction
+    assert np.array_equal(random_directions(hidden, 1, 3, 3).matrix, random_directions(hidden, 1, 7, 3).matrix[:, :3])
     with pytest.raises(ValueError, match="at least one"):
         random_directions(hidden, 1, 0)
 

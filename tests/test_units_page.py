@@ -35,3 +35,7 @@ def test_the_page_scores_every_kind_on_the_model_and_on_random_weights(tmp_path)
 
     again = run_page(UNITS, model=OTHER_MODEL, model_id=folder, **{"units.count": "5"})  # read from disk
     assert_clean(again) and keyed_table(again, "units.grid.trained").equals(grid)
+    other = run_page(UNITS, model=OTHER_MODEL, model_id=folder, **{"units.count": "10"})  # not these 5: not shown
+    assert_clean(other)
+    assert not any(m.value.startswith("Median top-and-random") for m in other.markdown)
+    assert "units.start.trained" in {button.key for button in other.button}

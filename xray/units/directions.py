@@ -53,10 +53,11 @@ def basis_directions(hidden: int, level: int) -> Directions:
 
 
 def random_directions(hidden: int, level: int, units: int, seed: int = 0) -> Directions:
-    """``units`` random unit directions, drawn from ``numpy.random.default_rng((seed, level))``."""
+    """``units`` random unit directions, drawn from ``numpy.random.default_rng((seed, level))`` one direction after
+    another, so direction ``j`` is the same whatever the count (a saved score stays the score of its direction)."""
     if units < 1:
         raise ValueError(f"Ask for at least one random direction, not {units}.")
-    matrix = np.random.default_rng((seed, level)).standard_normal((hidden, units)).astype(np.float32)
+    matrix = np.random.default_rng((seed, level)).standard_normal((units, hidden)).T.astype(np.float32)
     matrix /= np.linalg.norm(matrix, axis=0, keepdims=True)
     return Directions("random", level, matrix, np.zeros(hidden, dtype=np.float32))
 
