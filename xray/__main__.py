@@ -5,6 +5,7 @@ index: build the activation store of a model over a corpus (a built-in one or a 
 factors: learn one dictionary of transformer factors for every layer of a model (Yun et al. 2021), resumable.
 neurons: activation records of every MLP neuron over a corpus, and baseline explanations of whole layers.
 units: samples of neurons, factors and residual directions at every level, scored alike by the baseline.
+codes: the factor codes of every stored piece of a corpus, level by level, kept beside its activation store.
 tags: spaCy's word tags of every built-in corpus's texts, written to the file the package ships.
 """
 
@@ -24,6 +25,7 @@ from xray.corpora.uploads import corpus_from_upload, read_upload
 from xray.factors.corpus import learn_from_store
 from xray.factors.dictionary import dictionary_path, find_dictionary
 from xray.factors.solver import FactorSettings
+from xray.factors.store_codes import build_level_codes, codes_folder, find_level_codes
 from xray.models.classifiers import HEAD_FILE
 from xray.models.loading import EMBEDDED_MODEL, LoadedModel, load_model
 from xray.models.train_head import train_topic_head
@@ -223,6 +225,9 @@ def _units(arguments: argparse.Namespace) -> int:
         report = _reporter(arguments.status)
         settings = page_store_settings(loaded.device)
         store = build_store(loaded, corpus, arguments.cache_dir, settings, progress=report)
+        levels = tuple(arguments.level) or None
+        if dictionary is not None:
+            build_level_codes(store, dictionary, levels, progress=report)
         records = build_records(loaded, corpus, arguments.cache_dir, progress=report) if "neuron" in kinds else None
         scores = score_units(
             loaded,
@@ -230,7 +235,7 @@ def _units(arguments: argparse.Namespace) -> int:
             BaselineExplainer(),
             BaselineSimulator(),
             kinds=kinds,
-            levels=tuple(arguments.level) or None,
+            levels=levels,
             units=arguments.units,
             neuron_records=records,
             dictionary=dictionary,
@@ -244,6 +249,29 @@ def _units(arguments: argparse.Namespace) -> int:
         return 0
 
     return _guarded(run, "the store and records kept so far are reused next time")
+
+
+def _codes(arguments: argparse.Namespace) -> int:
+    def run() -> int:
+        corpus, loaded = _corpus_and_model(arguments)
+        dictionary = find_dictionary(arguments.model, arguments.cache_dir)
+        if dictionary is None:
+            raise ValueError(f"'{arguments.model}' has no factor dictionary: learn one with python -m xray factors.")
+        report = _reporter(arguments.status)
+        store = build_store(loaded, corpus, arguments.cache_dir, page_store_settings(loaded.device), progress=report)
+        levels = tuple(arguments.level) or tuple(range(store.levels))
+        started = time.perf_counter()
+        build_level_codes(store, dictionary, levels, progress=report)
+        print(file=sys.stderr)
+        active = [find_level_codes(store, dictionary, level).matrix.nnz / store.manifest.pieces for level in levels]
+        print(
+            f"{store.manifest.pieces:,} pieces coded at levels {', '.join(map(str, levels))} in "
+            f"{time.perf_counter() - started:.1f} s ({', '.join(f'{value:.1f}' for value in active)} active factors "
+            f"a piece): {codes_folder(store, dictionary)}"
+        )
+        return 0
+
+    return _guarded(run, "run the same command again to resume at the first level it had not finished")
 
 
 def _corpus_arguments(parser: argparse.ArgumentParser) -> None:
@@ -318,6 +346,12 @@ def main(argv: list[str] | None = None) -> int:
     units.add_argument("--seed", type=int, default=0, help="units, records and bootstrap (default: %(default)s)")
     units.add_argument("--status", type=Path, help="also write progress to this JSON file (for the app)")
     units.set_defaults(run=_units)
+    codes = commands.add_parser("codes", help="factor codes of every stored piece of a corpus, kept beside its store")
+    codes.add_argument("--model", default=EMBEDDED_MODEL, help="model name, hub id or folder (default: %(default)s)")
+    _corpus_arguments(codes)
+    codes.add_argument("--level", type=int, action="append", default=[], help="a level to code (default: all)")
+    codes.add_argument("--status", type=Path, help="also write progress to this JSON file (for the app)")
+    codes.set_defaults(run=_codes)
     tags = commands.add_parser("tags", help="tag the built-in corpora with spaCy into the file the package ships")
     tags.add_argument("--out", type=Path, default=SHIPPED_TAGS, help="where to write it (default: shipped file)")
     tags.set_defaults(run=_tags)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from xray.factors.dictionary import FactorDictionary
+from xray.factors.store_codes import build_level_codes, find_level_codes
 from xray.levels import level_name
 from xray.models.loading import LoadedModel
 from xray.neurons.records import NeuronRecords
@@ -187,7 +188,8 @@ def score_units(
 ) -> UnitScores:
     """Score ``units`` units of each of ``kinds`` at each of ``levels`` (default: every level of the store).
 
-    neuron_records: the corpus pass over the store's corpus, for neurons; dictionary: for factors. ValueError for
+    neuron_records: the corpus pass over the store's corpus, for neurons; dictionary: for factors (their codes of
+    the store are read from :mod:`xray.factors.store_codes`, coded and kept first where missing). ValueError for
     an unknown kind or a kind whose source is missing. progress(done, total, SCORING) counts (kind, level) steps.
     """
     unknown = [kind for kind in kinds if kind not in UNIT_KINDS]
@@ -233,7 +235,9 @@ def _score_kind(
         return [unit_row(row, kind, level) for row in scored.to_dict("records")]
     if kind == "factor" and dictionary is not None:
         picked = sample_units(dictionary.factors, units, seed, kind, level)
-        return score_records(factor_records(store, dictionary, level, picked), explainer, simulator, seed=seed)
+        build_level_codes(store, dictionary, (level,))  # kept: a run of the same store again reads them
+        codes = find_level_codes(store, dictionary, level)
+        return score_records(factor_records(store, codes, picked), explainer, simulator, seed=seed)
     found = directions(kind, store, level, units=units, seed=seed)
     picked = sample_units(found.units, units, seed, kind, level)
     return score_records(direction_records(store, found, picked), explainer, simulator, seed=seed)

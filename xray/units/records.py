@@ -11,10 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from xray.factors.dictionary import FactorDictionary
-from xray.factors.solver import chunked_codes, lipschitz
+from xray.factors.store_codes import LevelCodes
 from xray.neurons.records import quantile_texts, random_texts, top_texts
 from xray.neurons.scoring import normalised
 from xray.store.format import ActivationStore
@@ -108,11 +106,8 @@ def direction_records(store: ActivationStore, found: Directions, units: np.ndarr
     return UnitRecords(store, found.kind, found.level, np.asarray(units), activations, text_maxima(store, activations))
 
 
-def factor_records(store: ActivationStore, dictionary: FactorDictionary, level: int, units: np.ndarray) -> UnitRecords:
-    """The records of the factors ``units`` at ``level``: their codes on every stored piece (every factor of the
-    dictionary takes part in the coding, as on the factors page)."""
-    atoms = torch.from_numpy(dictionary.atoms)
-    sparsity = dictionary.settings.sparsity
-    vectors = store.vectors(level)
-    codes = chunked_codes(atoms, vectors, sparsity, bound=lipschitz(atoms), columns=np.asarray(units)).numpy()
-    return UnitRecords(store, "factor", level, np.asarray(units), codes, text_maxima(store, codes))
+def factor_records(store: ActivationStore, codes: LevelCodes, units: np.ndarray) -> UnitRecords:
+    """The records of the factors ``units`` at the level of ``codes``, the store's kept codes (every factor of the
+    dictionary took part in the coding, as on the factors page)."""
+    activations = codes.columns(np.asarray(units))
+    return UnitRecords(store, "factor", codes.level, np.asarray(units), activations, text_maxima(store, activations))
