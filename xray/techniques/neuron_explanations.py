@@ -286,16 +286,16 @@ class NeuronExplanation:
     records: NeuronRecordSet
     seconds: float
 
-    def verdict(self) -> str:
-        """One sentence on how good the explanation is, by its top-and-random score."""
+    def verdict(self, unit: str = "neuron") -> str:
+        """One sentence on how good the explanation is, by its top-and-random score. unit: what was explained."""
         value = self.top_and_random.correlation
         if not self.top_and_random.defined:
             return f"No score: the {self.top_and_random.constant} activations are constant on the scored texts."
         if value >= 0.5:
-            return f"A good explanation: its simulation correlates {value:.2f} with the neuron."
+            return f"A good explanation: its simulation correlates {value:.2f} with the {unit}."
         if value >= 0.2:
-            return f"A partial explanation: its simulation correlates only {value:.2f} with the neuron."
-        return f"A poor explanation: its simulation correlates {value:.2f} with the neuron."
+            return f"A partial explanation: its simulation correlates only {value:.2f} with the {unit}."
+        return f"A poor explanation: its simulation correlates {value:.2f} with the {unit}."
 
     def summary_row(self) -> dict:
         """One row of the table of explained neurons."""
