@@ -6,6 +6,7 @@ import streamlit as st
 
 from components.corpus import sense_words
 from components.downloads import chart_with_downloads, download, download_row
+from components.factor_dashboard import show_factor_dashboard
 from components.factor_learning import learn_dictionary_panel
 from components.factor_lime import cached_factor_lime, show_factor_lime
 from components.factors import (
@@ -210,3 +211,6 @@ with st.expander("Downloads"):
     download("Codes (JSON)", sentence.to_json, "factor_codes.json", "application/json", "factors.json", row)
     download("Factors (CSV)", dictionary.table().to_csv(index=False), "factors.csv", "text/csv", "factors.table", row)
     download("Dictionary (JSON)", dictionary.to_json, "dictionary.json", "application/json", "factors.dict", row)
+
+# Last: the codes pass it may run (on request) never holds back the rest of the page.
+show_factor_dashboard(selection, factor, level)

@@ -7,28 +7,27 @@ import streamlit as st
 
 from components.corpus import corpus_picker
 from components.downloads import chart_with_downloads, download, download_row
-from components.feedback import errors_shown_in, user_errors
+from components.feedback import user_errors
 from components.navigation import PageInfo
 from components.neuron_explanations import (
-    ACTIVATION_LEGEND,
-    activation_html,
     cached_layer_estimate,
     cached_sentence_neurons,
     corpus_records,
     endpoint_picker,
     explained_neuron,
+    explained_side_by_side,
     scored_layer,
+    show_records,
 )
-from components.page import folded, index_input, start_page, value_links
+from components.page import index_input, start_page, value_links
 from xray.focus import piece_of_word
 from xray.neurons.records import MAX_TOKENS
 from xray.neurons.saved import saved_explanations
-from xray.rendering.neuron_charts import left_out, score_histogram, score_text, true_and_simulated
-from xray.techniques.neuron_explanations import TOP_EACH, most_active_neurons
+from xray.rendering.neuron_charts import left_out, score_histogram
+from xray.techniques.neuron_explanations import BaselineExplainer, most_active_neurons
 
 NEURON = "neurons.neuron"
 SHOWN_NEURONS = 8
-QUANTILE_CAPTION = "Texts at the 50th, 75th, 90th and 99th percentile of the neuron's largest activation per text"
 
 PAGE = PageInfo(
     title="Neuron explanations",
@@ -84,51 +83,14 @@ neuron = index_input(
 )
 endpoint = endpoint_picker()
 
-results = []
-with user_errors("explaining the neuron with the baseline"):
-    results.append(explained_neuron(selection.model_name, corpus, layer, neuron))
-columns = st.columns(1 if endpoint is None else 2)
-if endpoint is not None:
-    # A language model's failure shows in its own column: the baseline's result, records and charts stay.
-    with columns[1], errors_shown_in(columns[1], f"explaining the neuron with {endpoint.describe()}"):
-        results.append(explained_neuron(selection.model_name, corpus, layer, neuron, endpoint))
-
-for column, result in zip(columns, results, strict=False):
-    column.markdown(f"**{result.explainer}**")
-    column.markdown(f"_The main thing this neuron does is find_ {result.explanation}")
-    metrics = column.columns(2)
-    metrics[0].metric("Score (top and random)", score_text(result.top_and_random.correlation))
-    metrics[1].metric("Score (random only)", score_text(result.random_only.correlation))
-    column.caption(f"{result.verdict()} {result.top_and_random.summary()}")
-
-shown = results[-1]
-with st.expander("The texts the explanation was written from, and samples across the neuron's range"):
-    st.html(ACTIVATION_LEGEND)
-    for kind, caption in (("explanation", "Top texts shown to the explainer"), ("quantile", QUANTILE_CAPTION)):
-        st.caption(caption)
-        folded(shown.records.of_kind(kind), lambda record, _: st.html(activation_html(record)), f"{kind} texts")
-
-st.subheader("True and simulated activations")
-st.caption(
-    f"Scored on {TOP_EACH} of the neuron's top 20 texts (ranks 3, 7, 11, 15 and 19) and {TOP_EACH} random ones "
-    f"({shown.simulator}); the explanation was written from ranks 1, 5, 9, 13 and 17. The score correlates the "
-    "simulation with the raw activations; here they are scaled 0-10 against the neuron's largest, "
-    f"{shown.max_activation:.3f}."
+shown = explained_side_by_side(
+    lambda chosen: explained_neuron(selection.model_name, corpus, layer, neuron, chosen), endpoint, "neuron"
 )
-st.html(ACTIVATION_LEGEND)
-
-
-def draw_scored(item, index: int) -> None:
-    st.html(activation_html(item.record))
-    chart = true_and_simulated(item.record.tokens, item.record.normalised, item.simulated, "", legend=index == 0)
-    st.altair_chart(chart, width="stretch")
-
-
-folded(shown.scored[: 2 * TOP_EACH], draw_scored, "scored texts")
+show_records(shown, "neuron")
 
 st.subheader(f"Every neuron of layer {layer}")
 saved = saved_explanations(records.folder)
-baseline_rows = saved[(saved["layer"] == layer) & (saved["explainer"] == results[0].explainer)]
+baseline_rows = saved[(saved["layer"] == layer) & (saved["explainer"] == BaselineExplainer().name)]
 if len(baseline_rows) < manifest.neurons:
     with user_errors("timing the baseline"):
         estimate = cached_layer_estimate(selection.model_name, corpus.fingerprint, layer, corpus)

@@ -21,7 +21,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from components.feedback import remaining
 from components.jobs import cancel_job, finished_job, job_running, start_job
-from xray.cache import BuildStatus
+from xray.cache import BuildStatus, default_cache_root
 from xray.corpora.corpus import Corpus
 
 POLL_S = 0.5
@@ -115,6 +115,29 @@ def run_pass(job: CorpusPass, result: Callable[[], Result | None]) -> Result:
                 st.stop()
     start_pass(job)
     return _follow(job, result, place)
+
+
+def run_pass_on_request(
+    job_for: Callable[[bool], CorpusPass], result: Callable[[], Result | None], *, label: str, key: str, help: str
+) -> Result | None:
+    """What ``result()`` finds on disk; else a button (``label``, ``key``, ``help``) that runs the pass
+    ``job_for(True)``, or the pass already under way (``job_for(False)``: the same name, no arguments), followed
+    by :func:`run_pass`; None while the user has not asked. For passes of minutes, never started unasked."""
+    found = result()
+    if found is not None:
+        return found
+    job = job_for(False)
+    if not job_running(job.name):
+        report_ended(job)  # a Cancel or a failure of the last run, said once
+        place = st.empty()
+        if not place.button(label, key=key, icon=":material/play_arrow:", help=help):
+            return None
+        place.empty()  # the pass's progress and Cancel take its place
+        st.session_state.pop(job.cancelled_key, None)
+        job = job_for(True)
+    found = run_pass(job, result)
+    forget_saved_corpus(default_cache_root(), job.name)
+    return found
 
 
 def _resume(job: CorpusPass) -> None:

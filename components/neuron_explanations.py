@@ -12,13 +12,17 @@ from the URL, shown, logged or downloaded.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from components.corpus_pass import CorpusPass, forget_saved_corpus, run_pass, saved_corpus
 from components.deploy import endpoint_settings, is_public, user_keys_allowed
-from components.feedback import heavy_job, user_errors
+from components.feedback import errors_shown_in, heavy_job, user_errors
 from components.model import loaded_model
+from components.page import folded
 from components.sidebar import Selection
 from xray.cache import default_cache_root
 from xray.corpora.corpus import Corpus
@@ -34,7 +38,9 @@ from xray.neurons.records import (
 )
 from xray.neurons.saved import save_explanations
 from xray.rendering.highlight import highlight_legend, highlighted_text_html
+from xray.rendering.neuron_charts import score_text, true_and_simulated
 from xray.techniques.neuron_explanations import (
+    TOP_EACH,
     BaselineExplainer,
     BaselineSimulator,
     EndpointExplainer,
@@ -174,13 +180,11 @@ BASELINE, LANGUAGE_MODEL = "Offline baseline", "Language model (OpenAI-compatibl
 USER_KEY = "neurons.user_key"  # session state only: never bound to the URL
 
 
-def endpoint_picker() -> Endpoint | None:
-    """The explainer choice; for a language model, its endpoint (public mode: the deployer's, fixed) or None
-    while none is configured."""
+def endpoint_picker(key: str = "neurons.explainer") -> Endpoint | None:
+    """The explainer choice (a control under ``key``); for a language model, its endpoint (public mode: the
+    deployer's, fixed) or None while none is configured."""
     base_url, model_id, api_key = endpoint_settings()
-    explainer = st.segmented_control(
-        "Explainer and simulator", [BASELINE, LANGUAGE_MODEL], default=BASELINE, key="neurons.explainer"
-    )
+    explainer = st.segmented_control("Explainer and simulator", [BASELINE, LANGUAGE_MODEL], default=BASELINE, key=key)
     if explainer != LANGUAGE_MODEL:
         return None
     public = is_public()
@@ -199,3 +203,62 @@ def endpoint_picker() -> Endpoint | None:
         return None
     with user_errors("setting up the endpoint"):
         return Endpoint(base_url, model_id, api_key)
+
+
+def explained_side_by_side(
+    explain: Callable[[Endpoint | None], NeuronExplanation], endpoint: Endpoint | None, unit: str
+) -> NeuronExplanation:
+    """The baseline's explanation (``explain(None)``) and, with an endpoint, the language model's beside it, each
+    with its scores and verdict. A language model's failure shows in its own column; the baseline's result stays.
+    Returns the last one explained (the language model's where it answered). unit: "neuron", "factor"."""
+    with user_errors(f"explaining the {unit} with the baseline"):
+        results = [explain(None)]
+    columns = st.columns(1 if endpoint is None else 2)
+    if endpoint is not None:
+        with columns[1], errors_shown_in(columns[1], f"explaining the {unit} with {endpoint.describe()}"):
+            results.append(explain(endpoint))
+    for column, result in zip(columns, results, strict=False):
+        column.markdown(f"**{result.explainer}**")
+        column.markdown(f"_The main thing this {unit} does is find_ {result.explanation}")
+        metrics = column.columns(2)
+        metrics[0].metric("Score (top and random)", score_text(result.top_and_random.correlation))
+        metrics[1].metric("Score (random only)", score_text(result.random_only.correlation))
+        column.caption(f"{result.verdict(unit)} {result.top_and_random.summary()}")
+    return results[-1]
+
+
+QUANTILE_CAPTION = "Texts at the 50th, 75th, 90th and 99th percentile of the {unit}'s largest activation per text"
+
+
+def show_records(result: NeuronExplanation, unit: str) -> None:
+    """The texts ``result`` was explained from and samples across the unit's range (folded), then its scored texts'
+    true and simulated activations."""
+    with st.expander(f"The texts the explanation was written from, and samples across the {unit}'s range"):
+        st.html(ACTIVATION_LEGEND)
+        for kind, caption in (
+            ("explanation", "Top texts shown to the explainer"),
+            ("quantile", QUANTILE_CAPTION.format(unit=unit)),
+        ):
+            st.caption(caption)
+            folded(result.records.of_kind(kind), lambda record, _: st.html(activation_html(record)), f"{kind} texts")
+    st.subheader("True and simulated activations")
+    st.caption(
+        f"Scored on {TOP_EACH} of the {unit}'s top 20 texts (ranks 3, 7, 11, 15 and 19) and {TOP_EACH} random ones "
+        f"({result.simulator}); the explanation was written from ranks 1, 5, 9, 13 and 17. The score correlates the "
+        f"simulation with the raw activations; here they are scaled 0-10 against the {unit}'s largest, "
+        f"{result.max_activation:.3f}."
+    )
+    st.html(ACTIVATION_LEGEND)
+    folded(
+        result.scored[: 2 * TOP_EACH],
+        lambda item, index: show_simulated(item.record, item.simulated, index),
+        "scored texts",
+    )
+
+
+def show_simulated(record: Record, simulated: np.ndarray, index: int = 0) -> None:
+    """A record shaded by its true activations, then its true and simulated activations as bars (the legend on the
+    first of a list only)."""
+    st.html(activation_html(record))
+    chart = true_and_simulated(record.tokens, record.normalised, simulated, "", legend=index == 0)
+    st.altair_chart(chart, width="stretch")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from components.corpus_pass import CorpusPass, forget_saved_corpus, report_ended, run_pass, saved_corpus
+from components.corpus_pass import CorpusPass, run_pass_on_request, saved_corpus
 from components.factors import cached_dictionary
 from components.jobs import job_running
 from components.model import loaded_model
@@ -87,19 +87,10 @@ def _pass(model_name: str, corpus: Corpus, units: int, started: bool) -> CorpusP
 def scored_units(model_name: str, corpus: Corpus, units: int, key: str) -> UnitScores | None:
     """The saved scores, else a button that runs the pass (or the pass already under way, followed); None while
     the user has not asked. key: the button's key."""
-    found = saved_scores(model_name, corpus, units)
-    if found is not None:
-        return found
-    job = _pass(model_name, corpus, units, started=False)
-    if not job_running(job.name):
-        report_ended(job)  # a Cancel or a failure of the last run, said once
-        label = f"Score {units} units of each kind at every level of '{model_name}'"
-        place = st.empty()
-        if not place.button(label, key=key, icon=":material/play_arrow:", help="A few minutes on a laptop CPU."):
-            return None
-        place.empty()  # the pass's progress and Cancel take its place
-        st.session_state.pop(job.cancelled_key, None)
-        job = _pass(model_name, corpus, units, started=True)
-    scores = run_pass(job, lambda: saved_scores(model_name, corpus, units))
-    forget_saved_corpus(default_cache_root(), job.name)
-    return scores
+    return run_pass_on_request(
+        lambda started: _pass(model_name, corpus, units, started),
+        lambda: saved_scores(model_name, corpus, units),
+        label=f"Score {units} units of each kind at every level of '{model_name}'",
+        key=key,
+        help="A few minutes on a laptop CPU.",
+    )

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from components.sidebar import OTHER_MODEL
 from tests.pages import assert_clean, keyed_table, labelled, messages, run_page, with_text
 from tests.tiny_models import tiny_bert
+from xray.cache import CACHE_ENV
+from xray.neurons.saved import UNIT_SCORES, saved_unit_scores
 
 pytestmark = [pytest.mark.app, pytest.mark.integration]
 FACTORS = "5_Transformer_factors.py"
@@ -55,6 +60,24 @@ def test_a_model_without_a_dictionary_learns_one_from_the_page(tmp_path):
     assert_clean(app)
     assert labelled(app.metric, "Factors").value == "8" and "No factor dictionary" not in messages(app)
     assert any("Word senses" in caption.value for caption in app.caption)  # the top contexts' corpus
+
+    # The factor's dashboard reads every stored piece's codes, computed once when the user asks.
+    assert "Density" not in [metric.label for metric in app.metric]
+    app = app.button(key="factors.dashboard.start").click().run(timeout=180)
+    assert_clean(app)
+    factor, level = app.number_input(key="factors.factor").value, 1  # the sidebar's layer 0
+    density = labelled(app.metric, "Density").value
+    assert float(density.removesuffix("%")) > 0
+    verdict = with_text(app.caption, "with the factor. Correlation").value
+    specs = [chart.proto.spec for chart in app.get("vega_lite_chart") + app.get("arrow_vega_lite_chart")]
+    assert any(f"Factor {factor}'s non-zero codes at layer 0" in spec for spec in specs)
+    assert "_The main thing this factor does is find_" in " ".join(str(text.value) for text in app.markdown)
+    assert with_text(app.caption, "Largest code here").value  # the test box, on the sidebar text
+    tables = [saved_unit_scores(path.parent) for path in Path(os.environ[CACHE_ENV]).glob(f"*/{UNIT_SCORES}")]
+    [row] = [row for table in tables for _, row in table.query("kind == 'factor'").iterrows()]
+    assert (row["unit"], row["level"]) == (factor, level) and f"{row['top_and_random']:.2f}" in verdict
+    again = run_page(FACTORS, model=OTHER_MODEL, model_id=str(folder))  # the codes are kept: no button
+    assert_clean(again) and labelled(again.metric, "Density").value == density
 
 
 def test_a_tokens_factor_opens_in_the_factor_view_and_lime_explains_a_context():

@@ -171,3 +171,23 @@ def codes_heatmap(codes: np.ndarray, tokens: list[str], factors: np.ndarray, tit
         )
         .properties(width=alt.Step(28), height=alt.Step(18))
     )
+
+
+def code_histogram(histogram: pd.DataFrame, title: str) -> alt.Chart:
+    """How many pieces reach each non-zero code of a factor: ``histogram`` rows start, end, pieces (see
+    :meth:`xray.units.dashboard.FactorDashboard.histogram`), one bar per bin."""
+    return (
+        alt.Chart(_inline(histogram), title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X("start:Q", bin="binned", title="code (pieces where the factor is active)"),
+            x2="end:Q",
+            y=alt.Y("pieces:Q", title="pieces"),
+            tooltip=[
+                alt.Tooltip("start:Q", format=".3f"),
+                alt.Tooltip("end:Q", format=".3f"),
+                alt.Tooltip("pieces:Q", format=","),
+            ],
+        )
+        .properties(width=520, height=240)
+    )
