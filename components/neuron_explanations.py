@@ -163,12 +163,14 @@ def cached_sentence_neurons(model_name: str, text: str, layer: int) -> TextActiv
     return text_activations(loaded_model(model_name), [text], layer)
 
 
-ACTIVATION_LEGEND = highlight_legend("activation (0-10, against the neuron's largest)")
+def activation_legend(unit: str) -> str:
+    """The legend of :func:`activation_html`'s shading, for a ``unit`` ("neuron", "factor")."""
+    return highlight_legend(f"activation (0-10, against the {unit}'s largest)")
 
 
 def activation_html(record: Record) -> str:
     """The record's text with each active token shaded by its activation (0-10); tokens at 0 stay plain. No legend:
-    a list of records shows :data:`ACTIVATION_LEGEND` once."""
+    a list of records shows :func:`activation_legend` once."""
     spans = [
         (start, end, float(value) if value > 0 else None)
         for (start, end), value in zip(record.spans, record.normalised, strict=True)
@@ -234,7 +236,7 @@ def show_records(result: NeuronExplanation, unit: str) -> None:
     """The texts ``result`` was explained from and samples across the unit's range (folded), then its scored texts'
     true and simulated activations."""
     with st.expander(f"The texts the explanation was written from, and samples across the {unit}'s range"):
-        st.html(ACTIVATION_LEGEND)
+        st.html(activation_legend(unit))
         for kind, caption in (
             ("explanation", "Top texts shown to the explainer"),
             ("quantile", QUANTILE_CAPTION.format(unit=unit)),
@@ -248,7 +250,7 @@ def show_records(result: NeuronExplanation, unit: str) -> None:
         f"simulation with the raw activations; here they are scaled 0-10 against the {unit}'s largest, "
         f"{result.max_activation:.3f}."
     )
-    st.html(ACTIVATION_LEGEND)
+    st.html(activation_legend(unit))
     folded(
         result.scored[: 2 * TOP_EACH],
         lambda item, index: show_simulated(item.record, item.simulated, index),
