@@ -2,6 +2,7 @@
 
 - :class:`PlantedWordClassifier`: a word decides the class, nothing else matters (exact attributions known).
 - :class:`NoisyPlantedClassifier`: the same through a tiny random model, so every word matters a little.
+- :class:`SmoothPlantedClassifier`: the same, differentiable: the planted word's embedding drives the class.
 - :func:`random_head`: a real :class:`EmbeddingHeadClassifier` with a random head on any encoder.
 - :class:`RecordingClassifier`: wraps any classifier and records each call's size and time.
 """
@@ -70,6 +71,37 @@ class NoisyPlantedClassifier:
 
     def predict_proba(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         return run_batched(self.loaded, texts, self.probabilities, progress=progress)
+
+
+@dataclass(frozen=True)
+class SmoothPlantedClassifier:
+    """P("animal") = softmax of 4·s − 2 + noise, where s sums each piece's embedding projected on the embedding of
+    "animal" (about 1 for each "animal", near 0 for the rest) and the noise is a tiny random model's first hidden
+    unit: a planted word with a differentiable path, for gradient methods."""
+
+    loaded: LoadedModel
+    name: str = "smooth animal detector"
+    class_names: tuple[str, ...] = ("other", "animal")
+    max_tokens: int = 64
+    settings: InferenceSettings = field(default_factory=InferenceSettings)
+    description: str = "A test double: the embedding of 'animal' plus a tiny random model's noise."
+    example: str | None = None
+
+    def differentiable_proba(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        layer = self.loaded.model.get_input_embeddings()
+        planted = layer.weight[self.loaded.tokenizer.convert_tokens_to_ids("animal")].detach()
+        projected = (inputs_embeds @ planted / planted.dot(planted)) * attention_mask
+        noise = self.loaded.model(inputs_embeds=inputs_embeds, attention_mask=attention_mask).last_hidden_state
+        logit = 4 * projected.sum(dim=1) - 2 + noise[:, 0, 0]
+        return torch.softmax(torch.stack([-logit, logit], dim=1), dim=1)
+
+    def predict_proba(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        layer = self.loaded.model.get_input_embeddings()
+
+        def forward(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+            return self.differentiable_proba(layer(batch["input_ids"]), batch["attention_mask"])
+
+        return run_batched(self.loaded, texts, forward, progress=progress)
 
 
 def random_head(

@@ -73,6 +73,18 @@ class Classifier(Protocol):
         ...
 
 
+class DifferentiableClassifier(Classifier, Protocol):
+    """A classifier with a differentiable path from the input embeddings to the probabilities, for gradient
+    attributions; every classifier here has one, a test double may not."""
+
+    def differentiable_proba(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """(batch, classes) the probabilities ``predict_proba`` gives, in float32, with the autograd graph, from
+        ``inputs_embeds`` (batch, tokens, hidden): the output of ``loaded.model.get_input_embeddings()`` on the
+        tokenizer's ids (the model adds positions itself); attention_mask: (batch, tokens). Sets no grad mode and
+        no hook: the shared model is only called."""
+        ...
+
+
 @dataclass(frozen=True)
 class LinearHead:
     """A softmax-linear head over sentence embeddings.
@@ -137,12 +149,23 @@ def sentence_embeddings(
     encoder = _encoder(loaded)
 
     def embed(batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        hidden = encoder(**batch).last_hidden_state.float()
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-        return torch.nn.functional.normalize(pooled, dim=-1)
+        return mean_pooled(encoder(**batch).last_hidden_state, batch["attention_mask"])
 
     return run_batched(loaded, texts, embed, settings, progress)
+
+
+def mean_pooled(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """(batch, hidden) the L2-normalised mean of ``hidden`` (batch, tokens, hidden) over the unmasked tokens."""
+    hidden = hidden.float()
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+    return torch.nn.functional.normalize(pooled, dim=-1)
+
+
+def _encoder_pooled(loaded: LoadedModel, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """:func:`sentence_embeddings` from input embeddings, as a differentiable torch function: (batch, hidden)."""
+    hidden = _encoder(loaded)(inputs_embeds=inputs_embeds, attention_mask=attention_mask).last_hidden_state
+    return mean_pooled(hidden, attention_mask)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -193,6 +216,11 @@ class EmbeddingHeadClassifier:
         embeddings = sentence_embeddings(self.loaded, texts, settings, progress)
         return _softmax(embeddings @ self.head.weights.T + self.head.bias)
 
+    def differentiable_proba(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        pooled = _encoder_pooled(self.loaded, inputs_embeds, attention_mask)
+        logits = pooled @ torch.from_numpy(self.head.weights).T + torch.from_numpy(self.head.bias)
+        return torch.softmax(logits, dim=-1)
+
 
 def parse_class_descriptions(raw: str) -> tuple[str, ...]:
     """Class descriptions, one per line (blank lines ignored). Needs two or more, all distinct."""
@@ -241,6 +269,10 @@ class ZeroShotClassifier:
         embeddings = sentence_embeddings(self.loaded, texts, self.settings, progress)
         return _softmax(embeddings @ self._class_embeddings.T / self.temperature)
 
+    def differentiable_proba(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        pooled = _encoder_pooled(self.loaded, inputs_embeds, attention_mask)
+        return torch.softmax(pooled @ torch.from_numpy(self._class_embeddings).T / self.temperature, dim=-1)
+
 
 @dataclass(frozen=True)
 class SequenceClassifier:
@@ -278,6 +310,10 @@ class SequenceClassifier:
         model = self.loaded.model
         logits = run_batched(self.loaded, texts, lambda batch: model(**batch).logits, self.settings, progress)
         return _softmax(logits)
+
+    def differentiable_proba(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        logits = self.loaded.model(inputs_embeds=inputs_embeds, attention_mask=attention_mask).logits
+        return torch.softmax(logits.float(), dim=-1)
 
 
 def topic_classifier(loaded: LoadedModel, settings: InferenceSettings | None = None) -> EmbeddingHeadClassifier:
