@@ -14,12 +14,14 @@ import pandas as pd
 import pytest
 
 from components.navigation import PageInfo, discover_pages, read_page_info
+from tests.doubles import random_head
 from tests.pages import ROOT
 from xray.cache import BuildStatus
 from xray.corpora.corpus import Corpus
 from xray.results import Result, json_text
 from xray.store.builder import build_store
 from xray.store.format import StoreSettings, store_name
+from xray.techniques.gradients import explain_gradients
 
 
 def _imports(path: Path) -> set[str]:
@@ -235,6 +237,7 @@ def test_every_result_type_offers_a_table_and_json(tiny, tiny_folders, tmp_path)
         *_factor_results(tiny),
         _neuron_result(tiny, tmp_path / "records"),
         *_tokenizer_results(tiny_folders),
+        explain_gradients(random_head(tiny["bert"]), "the animal was tired"),
     ]
     built = {f"{type(result).__module__}.{type(result).__qualname__}" for result in results}
     assert built == _result_types(), "build one of each new result type here"
