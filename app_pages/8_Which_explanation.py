@@ -1,4 +1,4 @@
-"""Which explanation to trust: SHAP, LIME and attention compared word by word on one input."""
+"""Which explanation to trust: SHAP, LIME, gradients and attention compared word by word on one input."""
 
 from __future__ import annotations
 
@@ -18,13 +18,14 @@ PAGE = PageInfo(
     label="Which explanation",
     icon="⚖️",
     caption=(
-        "SHAP, LIME and attention each claim to show which words drive the prediction. Here they are aligned on the "
-        "same words, checked against each other (do they rank the words alike?) and against the classifier itself "
-        "(does removing a method's top words really change the prediction?)."
+        "SHAP, LIME, integrated gradients, gradient × input and attention each claim to show which words drive the "
+        "prediction. Here they are aligned on the same words, checked against each other (do they rank the words "
+        "alike?) and against the classifier itself (does removing a method's top words really change the "
+        "prediction?)."
     ),
     question=(
-        "Do SHAP, LIME and attention agree, and which of them is faithful to the classifier? Rank agreement and "
-        "deletion curves (comprehensiveness, sufficiency) against a random baseline."
+        "Do SHAP, LIME, gradients and attention agree, and which of them is faithful to the classifier? Rank "
+        "agreement and deletion curves (comprehensiveness, sufficiency) against a random baseline."
     ),
     uses_layer=False,
 )

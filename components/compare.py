@@ -14,7 +14,9 @@ from xray.techniques.compare import ExplainerComparison, explain_and_compare
 def cached_comparison(
     spec: ClassifierSpec, text: str, class_index: int | None, max_evals: int, num_samples: int
 ) -> ExplainerComparison:
-    """SHAP, LIME and attention compared on the classifier ``spec`` names, with a progress bar while computing."""
+    """SHAP, LIME, gradients and attention compared on the classifier ``spec`` names, with a progress bar while
+    computing."""
     budgets = {"class_index": class_index, "max_evals": max_evals, "num_samples": num_samples}
-    with heavy_job("Explaining with SHAP, then LIME, then removing each method's top words") as progress:
+    job = "Explaining with SHAP, then LIME and the gradients, then removing each method's top words"
+    with heavy_job(job) as progress:
         return explain_and_compare(built_classifier(spec), text, progress=progress, **budgets)

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from tests.doubles import PlantedWordClassifier
+from tests.doubles import PlantedWordClassifier, SmoothPlantedClassifier
 from tests.pages import assert_clean, run_page, table_after, with_text
 from xray.models.loading import LoadedModel
 from xray.techniques.compare import (
@@ -16,6 +16,7 @@ from xray.techniques.compare import (
     method_word_scores,
     rank_agreement,
 )
+from xray.techniques.gradients import GRADIENT_X_INPUT, INTEGRATED_GRADIENTS
 from xray.words import locate_pieces, only_words, scores_on_words, split_words, token_spans, without_words
 
 TEXT = "The animal didn't cross the street, it was tired."
@@ -93,6 +94,21 @@ def test_the_whole_pipeline_finds_the_planted_word(tiny):
     for method in ("SHAP", "LIME"):
         assert int(np.argmax(comparison.scores[method])) == animal, method
     assert comparison.beats_random("SHAP") and json.loads(comparison.to_json())["class"] == "animal"
+    assert INTEGRATED_GRADIENTS not in comparison.scores  # this double has no differentiable path, and says so
+    assert any("no differentiable path" in notice and "left out" in notice for notice in comparison.notices)
+
+
+def test_gradient_methods_join_the_comparison_where_the_classifier_has_a_path(tiny):
+    comparison = explain_and_compare(SmoothPlantedClassifier(tiny["bert"]), TEXT, max_evals=100, num_samples=300)
+    assert list(comparison.scores)[:4] == ["SHAP", "LIME", INTEGRATED_GRADIENTS, GRADIENT_X_INPUT]
+    animal = comparison.words.index("animal")
+    for method in ("SHAP", INTEGRATED_GRADIENTS, GRADIENT_X_INPUT):
+        assert int(np.argmax(comparison.scores[method])) == animal, method
+    assert comparison.beats_random(INTEGRATED_GRADIENTS)
+    assert not any("differentiable" in notice for notice in comparison.notices)
+    names = list(comparison.scores)
+    assert comparison.agreement.shape == (len(names), len(names))
+    assert set(comparison.comprehensiveness) == {*names, RANDOM}
 
 
 def test_comparison_rejects_bad_input(tiny):
@@ -158,7 +174,15 @@ def test_comparison_page_shows_agreement_faithfulness_and_downloads():
     assert_clean(app)
     assert "sports" in with_text(app.subheader, "Words for and against").value
     methods = table_after(app, "Are they faithful").loc[:, "method"].tolist()
-    assert methods == ["SHAP", "LIME", "Attention from [CLS], last layer", "Rollout from [CLS]", RANDOM]
+    assert methods == [
+        "SHAP",
+        "LIME",
+        INTEGRATED_GRADIENTS,
+        GRADIENT_X_INPUT,
+        "Attention from [CLS], last layer",
+        "Rollout from [CLS]",
+        RANDOM,
+    ]
     assert with_text(app.markdown, "How to read this")
     labels = [button.label for button in app.get("download_button")]
     assert {"Word scores (CSV)", "Comparison (JSON)"} <= set(labels)

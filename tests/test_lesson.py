@@ -485,6 +485,7 @@ def test_step_lime_fits_the_sports_sentence_well(topic_classifier):
 @pytest.mark.integration
 def test_step_which_explanation_shap_and_lime_agree_and_are_faithful(topic_classifier):
     from xray.techniques.compare import RANDOM, explain_and_compare
+    from xray.techniques.gradients import GRADIENT_X_INPUT, INTEGRATED_GRADIENTS
 
     step = the_step("8_Which_explanation.py")
     budgets = {
@@ -494,14 +495,19 @@ def test_step_which_explanation_shap_and_lime_agree_and_are_faithful(topic_class
     comparison = explain_and_compare(topic_classifier, step.text, **budgets)
     methods = list(comparison.scores)
     attention, rollout = "Attention from [CLS], last layer", "Rollout from [CLS]"
-    assert comparison.class_name == "sports" and methods == ["SHAP", "LIME", attention, rollout]
+    assert comparison.class_name == "sports"
+    assert methods == ["SHAP", "LIME", INTEGRATED_GRADIENTS, GRADIENT_X_INPUT, attention, rollout]
     agreement = comparison.agreement
-    spearman = (f"{agreement[0, 1]:.2f}", f"{agreement[0, 3]:.2f}".replace("-", "−"))
+    spearman = (f"{agreement[0, 1]:.2f}", f"{agreement[0, methods.index(rollout)]:.2f}".replace("-", "−"))
     assert spearman == ("0.88", "−0.01")
     says(step, "Spearman 0.88", "unrelated to SHAP (−0.01)")
     aopc = comparison.aopc()
-    comprehensive = [f"{aopc[method][0]:.2f}" for method in ("SHAP", "LIME", attention, rollout, RANDOM)]
-    assert comparison.most_comprehensive() == "SHAP" and comprehensive == ["0.60", "0.58", "0.46", "0.19", "0.04"]
-    says(step, "AOPC 0.60; LIME 0.58, last-layer attention 0.46, rollout 0.19, random order 0.04")
+    ranked = ("SHAP", "LIME", attention, INTEGRATED_GRADIENTS, rollout, RANDOM)
+    comprehensive = [f"{aopc[method][0]:.2f}" for method in ranked]
+    assert comparison.most_comprehensive() == "SHAP"
+    assert comprehensive == ["0.60", "0.58", "0.46", "0.45", "0.19", "0.04"]
+    says(step, "AOPC 0.60; LIME 0.58, last-layer attention 0.46, integrated gradients 0.45, rollout 0.19")
+    assert aopc[GRADIENT_X_INPUT][0] < 0 < aopc[RANDOM][0]
+    says(step, "random order 0.04, gradient × input below 0: worse than chance")
     assert aopc["SHAP"][1] < 0 and aopc["LIME"][1] < 0
     says(step, "sufficiency below 0")

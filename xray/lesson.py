@@ -261,8 +261,9 @@ LESSON: tuple[LessonStep, ...] = (
         note=(
             "SHAP and LIME rank the words alike (Spearman 0.88), while rollout from [CLS] is unrelated to SHAP "
             "(−0.01). Removing SHAP's top words lowers the probability of sports the most (comprehensiveness AOPC "
-            "0.60; LIME 0.58, last-layer attention 0.46, rollout 0.19, random order 0.04), and keeping only SHAP's "
-            "or LIME's top words even raises it (sufficiency below 0)."
+            "0.60; LIME 0.58, last-layer attention 0.46, integrated gradients 0.45, rollout 0.19, random order "
+            "0.04, gradient × input below 0: worse than chance), and keeping only SHAP's or LIME's top words even "
+            "raises it (sufficiency below 0)."
         ),
         question="The model computes with attention: why does attention explain this prediction worse than SHAP?",
     ),

@@ -1,4 +1,4 @@
-"""Which explanation to trust: SHAP, LIME and attention side by side on the words of one input.
+"""Which explanation to trust: SHAP, LIME, gradients and attention side by side on the words of one input.
 
 Agreement is the Spearman rank correlation of two methods' word scores. Faithfulness follows
 ERASER (DeYoung et al. 2020) and ferret: remove a method's top-ranked words and see how much the
@@ -20,6 +20,13 @@ from xray.models.classifiers import Classifier
 from xray.progress import Progress
 from xray.results import json_text
 from xray.techniques.attention import attention_rollout, compute_attention
+from xray.techniques.gradients import (
+    DEFAULT_STEPS,
+    SIGNED_METHODS,
+    GradientExplanation,
+    explain_gradients,
+    gradient_path,
+)
 from xray.techniques.lime_explain import MAX_FEATURES, LimeExplanation, explain_lime, word_count
 from xray.techniques.shap_explain import ShapExplanation, explain_shap
 from xray.words import Word, locate_pieces, only_words, scores_on_words, split_words, token_spans, without_words
@@ -130,16 +137,23 @@ def attention_word_scores(classifier: Classifier, text: str, words: list[Word]) 
 
 
 def method_word_scores(
-    classifier: Classifier, shap_explanation: ShapExplanation, lime_explanation: LimeExplanation, class_index: int
+    classifier: Classifier,
+    shap_explanation: ShapExplanation,
+    lime_explanation: LimeExplanation,
+    class_index: int,
+    gradients: GradientExplanation | None = None,
 ) -> tuple[list[Word], dict[str, np.ndarray]]:
     """The words of the explained text and each method's (words,) scores for ``class_index``:
-    SHAP (its token values summed per word), LIME (its word weights; words it left out score 0)
+    SHAP (its token values summed per word), LIME (its word weights; words it left out score 0),
+    integrated gradients and gradient × input where ``gradients`` is given (their pieces summed per word),
     and the two attention scores of :func:`attention_word_scores`."""
-    if shap_explanation.text != lime_explanation.text:
-        raise ValueError("SHAP and LIME explained different texts; explain the same text with both.")
-    if lime_explanation.class_index != class_index:
-        raise ValueError(f"LIME explained class {lime_explanation.class_index}, not class {class_index}.")
     text = shap_explanation.text
+    explained = {"LIME": lime_explanation, **({"The gradients": gradients} if gradients is not None else {})}
+    for method, explanation in explained.items():
+        if explanation.text != text:
+            raise ValueError(f"SHAP and {method} explained different texts; explain the same text with each.")
+        if explanation.class_index != class_index:
+            raise ValueError(f"{method} explained class {explanation.class_index}, not class {class_index}.")
     words = split_words(text)
     lime_spans = [(start, end) for start, end, _ in lime_explanation.spans]
     lime_weights = np.array([weight or 0.0 for *_, weight in lime_explanation.spans])
@@ -148,9 +162,23 @@ def method_word_scores(
             words, locate_pieces(text, shap_explanation.tokens), shap_explanation.values[:, class_index]
         ),
         "LIME": scores_on_words(words, lime_spans, lime_weights),
-        **attention_word_scores(classifier, text, words),
     }
+    if gradients is not None:
+        scores.update({method: gradients.word_values[method] for method in SIGNED_METHODS})
+    scores.update(attention_word_scores(classifier, text, words))
     return words, scores
+
+
+def gradients_if_any(
+    classifier: Classifier, text: str, class_index: int, steps: int = DEFAULT_STEPS
+) -> tuple[GradientExplanation | None, tuple[str, ...]]:
+    """The gradient attributions of ``text`` for ``class_index`` and no notice; or None and a notice saying why
+    the gradient methods are left out, where ``classifier`` has no differentiable path."""
+    try:
+        gradient_path(classifier)
+    except ValueError as missing:
+        return None, (f"{missing} The gradient methods are left out of the comparison.",)
+    return explain_gradients(classifier, text, class_index=class_index, steps=steps), ()
 
 
 def rank_agreement(scores: dict[str, np.ndarray]) -> np.ndarray:
@@ -233,11 +261,13 @@ def explain_and_compare(
     class_index: int | None = None,
     max_evals: int = 500,
     num_samples: int = 2000,
+    steps: int = DEFAULT_STEPS,
     progress: Progress | None = None,
 ) -> ExplainerComparison:
     """The whole comparison for ``class_index`` (None: the predicted class) on ``text``: SHAP with ``max_evals``,
-    LIME on every word (up to its maximum) with ``num_samples`` and seed 0, both attention scores, then
-    agreement and faithfulness. ``progress`` sees SHAP's masked texts, then LIME's distinct texts."""
+    LIME on every word (up to its maximum) with ``num_samples`` and seed 0, integrated gradients with ``steps`` and
+    gradient × input (where the classifier has a differentiable path; a notice says so where not), both attention
+    scores, then agreement and faithfulness. ``progress`` sees SHAP's masked texts, then LIME's distinct texts."""
     shap_explanation = explain_shap(classifier, text, max_evals=max_evals, progress=progress)
     index = shap_explanation.predicted_class if class_index is None else class_index
     features = min(MAX_FEATURES, word_count(shap_explanation.text))
@@ -250,6 +280,8 @@ def explain_and_compare(
         seed=LIME_SEED,
         progress=progress,
     )
-    words, scores = method_word_scores(classifier, shap_explanation, lime_explanation, index)
+    gradients, missing = gradients_if_any(classifier, shap_explanation.text, index, steps)
+    words, scores = method_word_scores(classifier, shap_explanation, lime_explanation, index, gradients)
     comparison = compare_explanations(classifier, shap_explanation.text, index, words, scores)
-    return replace(comparison, notices=tuple(dict.fromkeys(shap_explanation.notices + lime_explanation.notices)))
+    notices = shap_explanation.notices + lime_explanation.notices + missing
+    return replace(comparison, notices=tuple(dict.fromkeys(notices)))
