@@ -6,6 +6,8 @@ factors: learn one dictionary of transformer factors for every layer of a model 
 neurons: activation records of every MLP neuron over a corpus, and baseline explanations of whole layers.
 units: samples of neurons, factors and residual directions at every level, scored alike by the baseline.
 codes: the factor codes of every stored piece of a corpus, level by level, kept beside its activation store.
+explain-corpus: SHAP, LIME, gradients and attention over many texts of a corpus, scored for faithfulness as ferret
+scores them, resumable.
 tags: spaCy's word tags of every built-in corpus's texts, written to the file the package ships.
 """
 
@@ -22,11 +24,12 @@ from xray.corpora.builtin import BUILTIN_CORPORA, SEARCH_CORPUS, load_builtin
 from xray.corpora.corpus import Corpus, load_corpus
 from xray.corpora.shipped_tags import SHIPPED_TAGS, write_shipped_tags
 from xray.corpora.uploads import corpus_from_upload, read_upload
+from xray.explainer_benchmark.saved import BenchmarkSettings, benchmark_path, run_benchmark
 from xray.factors.corpus import learn_from_store
 from xray.factors.dictionary import dictionary_path, find_dictionary
 from xray.factors.solver import FactorSettings
 from xray.factors.store_codes import build_level_codes, codes_folder, find_level_codes
-from xray.models.classifiers import HEAD_FILE
+from xray.models.classifiers import CLASSIFIER_KINDS, HEAD_FILE, ClassifierSpec, build_classifier
 from xray.models.loading import EMBEDDED_MODEL, LoadedModel, load_model
 from xray.models.train_head import train_topic_head
 from xray.neurons.records import MAX_TOKENS, build_records
@@ -274,6 +277,33 @@ def _codes(arguments: argparse.Namespace) -> int:
     return _guarded(run, "run the same command again to resume at the first level it had not finished")
 
 
+def _explain_corpus(arguments: argparse.Namespace) -> int:
+    def run() -> int:
+        corpus = _corpus(arguments)
+        spec = ClassifierSpec.choose(arguments.classifier, arguments.model, "\n".join(arguments.descriptions))
+        classifier = build_classifier(spec, load_model(spec.model_name, device=arguments.device))
+        settings = BenchmarkSettings(
+            texts=arguments.texts,
+            held_out=not arguments.include_training,
+            max_evals=arguments.max_evals,
+            num_samples=arguments.lime_samples,
+            steps=arguments.steps,
+            seed=arguments.seed,
+            only_positive=not arguments.every_word,
+        )
+        started = time.perf_counter()
+        report = in_stage(_reporter(arguments.status), "explaining texts")
+        benchmark = run_benchmark(classifier, spec, corpus, settings, arguments.cache_dir, progress=report)
+        print(file=sys.stderr)
+        print(benchmark.faithfulness().to_string(index=False, float_format="%.3f"))
+        print(benchmark.agreement().to_string(float_format="%.2f"))
+        path = benchmark_path(arguments.cache_dir, spec, corpus, settings)
+        print(f"{len(benchmark.rows)} texts in {time.perf_counter() - started:.0f} s; saved to {path}")
+        return 0
+
+    return _guarded(run, "run the same command again to resume after the last finished chunk of texts")
+
+
 def _corpus_arguments(parser: argparse.ArgumentParser) -> None:
     """--corpus / --file / --table and the CSV columns: where the texts come from."""
     source = parser.add_mutually_exclusive_group()
@@ -352,6 +382,23 @@ def main(argv: list[str] | None = None) -> int:
     codes.add_argument("--level", type=int, action="append", default=[], help="a level to code (default: all)")
     codes.add_argument("--status", type=Path, help="also write progress to this JSON file (for the app)")
     codes.set_defaults(run=_codes)
+    explain = commands.add_parser(
+        "explain-corpus", help="benchmark the explainers over many texts of a corpus (ferret's faithfulness)"
+    )
+    _corpus_arguments(explain)
+    explain.set_defaults(corpus="BBC News sentences")
+    explain.add_argument("--classifier", default="topic", choices=list(CLASSIFIER_KINDS), help="(default: topic)")
+    explain.add_argument("--model", default=EMBEDDED_MODEL, help="the model of 'model' and 'zero-shot'")
+    explain.add_argument("--descriptions", nargs="*", default=[], help="zero-shot: one description per class")
+    explain.add_argument("--texts", type=int, default=200, help="texts to explain (default: %(default)s)")
+    explain.add_argument("--include-training", action="store_true", help="keep texts the topic head trained on")
+    explain.add_argument("--max-evals", type=int, default=500, help="SHAP's budget (default: %(default)s)")
+    explain.add_argument("--lime-samples", type=int, default=1000, help="LIME's samples (default: %(default)s)")
+    explain.add_argument("--steps", type=int, default=50, help="integrated gradients' steps (default: %(default)s)")
+    explain.add_argument("--seed", type=int, default=0, help="of the random orders (default: %(default)s)")
+    explain.add_argument("--every-word", action="store_true", help="rationales of every word, not only those above 0")
+    explain.add_argument("--status", type=Path, help="also write progress to this JSON file (for the app)")
+    explain.set_defaults(run=_explain_corpus)
     tags = commands.add_parser("tags", help="tag the built-in corpora with spaCy into the file the package ships")
     tags.add_argument("--out", type=Path, default=SHIPPED_TAGS, help="where to write it (default: shipped file)")
     tags.set_defaults(run=_tags)

@@ -11,6 +11,7 @@ over a few seeds, is the baseline every method should beat.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -254,7 +255,21 @@ def compare_explanations(
     )
 
 
-def explain_and_compare(
+@dataclass(frozen=True)
+class MethodScores:
+    """Every method's word scores on one text, for one class: text (cleaned as the explainers read it), words, the
+    class explained, its probability on the text (SHAP's output), scores: method -> (words,) and the explainers'
+    notices."""
+
+    text: str
+    words: list[Word]
+    class_index: int
+    probability: float
+    scores: dict[str, np.ndarray]
+    notices: tuple[str, ...]
+
+
+def explain_methods(
     classifier: Classifier,
     text: str,
     *,
@@ -263,11 +278,11 @@ def explain_and_compare(
     num_samples: int = 2000,
     steps: int = DEFAULT_STEPS,
     progress: Progress | None = None,
-) -> ExplainerComparison:
-    """The whole comparison for ``class_index`` (None: the predicted class) on ``text``: SHAP with ``max_evals``,
-    LIME on every word (up to its maximum) with ``num_samples`` and seed 0, integrated gradients with ``steps`` and
-    gradient × input (where the classifier has a differentiable path; a notice says so where not), both attention
-    scores, then agreement and faithfulness. ``progress`` sees SHAP's masked texts, then LIME's distinct texts."""
+) -> MethodScores:
+    """Each method's word scores for ``class_index`` (None: the predicted class) on ``text``: SHAP with
+    ``max_evals``, LIME on every word (up to its maximum) with ``num_samples`` and seed 0, integrated gradients with
+    ``steps`` and gradient × input (where the classifier has a differentiable path; a notice says so where not) and
+    both attention scores. ``progress`` sees SHAP's masked texts, then LIME's distinct texts."""
     shap_explanation = explain_shap(classifier, text, max_evals=max_evals, progress=progress)
     index = shap_explanation.predicted_class if class_index is None else class_index
     features = min(MAX_FEATURES, word_count(shap_explanation.text))
@@ -282,6 +297,16 @@ def explain_and_compare(
     )
     gradients, missing = gradients_if_any(classifier, shap_explanation.text, index, steps)
     words, scores = method_word_scores(classifier, shap_explanation, lime_explanation, index, gradients)
-    comparison = compare_explanations(classifier, shap_explanation.text, index, words, scores)
     notices = shap_explanation.notices + lime_explanation.notices + missing
-    return replace(comparison, notices=tuple(dict.fromkeys(notices)))
+    probability = float(shap_explanation.output[index])
+    return MethodScores(shap_explanation.text, words, index, probability, scores, tuple(dict.fromkeys(notices)))
+
+
+def explain_and_compare(classifier: Classifier, text: str, **options: Any) -> ExplainerComparison:
+    """The whole comparison on ``text``: :func:`explain_methods` (``options`` are its keyword arguments: class_index,
+    max_evals, num_samples, steps, progress), then agreement and faithfulness."""
+    explained = explain_methods(classifier, text, **options)
+    comparison = compare_explanations(
+        classifier, explained.text, explained.class_index, explained.words, explained.scores
+    )
+    return replace(comparison, notices=explained.notices)
