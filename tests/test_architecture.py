@@ -145,6 +145,8 @@ def _result_types() -> set[str]:
 
 def _attention_results(tiny) -> list:
     from tests.doubles import PlantedWordClassifier
+    from xray.explainer_benchmark.run import explain_texts
+    from xray.explainer_benchmark.summary import ExplainerBenchmark
     from xray.techniques.attention import compute_attention, head_statistics, rollout
     from xray.techniques.compare import explain_and_compare
     from xray.techniques.lime_explain import explain_lime
@@ -159,6 +161,9 @@ def _attention_results(tiny) -> list:
         explain_shap(classifier, "the animal was tired", max_evals=40),
         explain_lime(classifier, "the animal was tired", num_samples=200),
         explain_and_compare(classifier, "the animal was very tired", max_evals=40, num_samples=200),
+        ExplainerBenchmark(
+            classifier.name, "one text", {}, explain_texts(classifier, ["the animal was tired"], max_evals=40)
+        ),
     ]
 
 
