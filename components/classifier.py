@@ -12,11 +12,11 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from components.feedback import user_errors
-from components.link_state import linked
+from components.link_state import link_query, linked
 from components.model import loaded_model
 from components.navigation import PageInfo
 from components.page import start_page
-from components.sidebar import Selection, use_text
+from components.sidebar import Selection, selection_query, use_text
 from xray.models.batching import bf16_is_fast
 from xray.models.classifiers import (
     CLASSIFIER_KINDS,
@@ -124,6 +124,32 @@ def _far_from_classes(prediction: Prediction, classifier: Classifier, key: str) 
         )
 
 
+def sidebar_classifier(selection: Selection) -> tuple[ClassifierSpec, Classifier]:
+    """The classifier controls in the sidebar, under the sidebar's ``selection``, and the classifier they choose
+    (its description under them)."""
+    spec = _spec(selection)
+    with user_errors("preparing the classifier"), st.spinner("Preparing the classifier…"):
+        classifier = built_classifier(spec)
+    st.sidebar.caption(classifier.description)
+    return spec, classifier
+
+
+def classifier_query(selection: Selection, spec: ClassifierSpec, text: str) -> dict[str, str]:
+    """The query parameters of a link that opens a classifier page on ``text`` with this sidebar and classifier."""
+    sidebar = {key: shown for key, shown in selection_query(selection).items() if key != "focus"}  # the old text's
+    return {
+        **sidebar,
+        **link_query(
+            {
+                "text": text,
+                "classifier": spec.kind,
+                "classes": "\n".join(spec.descriptions) or None,
+                "bf16": spec.bf16,
+            }
+        ),
+    }
+
+
 def start_classifier_page(
     info: PageInfo, prefix: str, *, controls: int, class_label: str = "Class to explain"
 ) -> ClassifierPage:
@@ -132,10 +158,7 @@ def start_classifier_page(
     picker followed by ``controls`` empty columns for the page's own. The page's widget keys start with
     ``prefix`` (the class picker, bound to the URL, is ``<prefix>.class``)."""
     selection = start_page(info)
-    spec = _spec(selection)
-    with user_errors("preparing the classifier"), st.spinner("Preparing the classifier…"):
-        classifier = built_classifier(spec)
-    st.sidebar.caption(classifier.description)
+    spec, classifier = sidebar_classifier(selection)
     with user_errors("classifying the text"):
         _far_from_classes(cached_prediction(spec, selection.text), classifier, f"{prefix}.example")
     row = st.columns(controls + 1)

@@ -15,7 +15,7 @@ import streamlit as st
 
 from components.corpus_pass import CorpusPass, forget_saved_corpus, run_pass, saved_corpus, start_pass
 from components.feedback import user_errors
-from components.link_state import linked
+from components.link_state import linked, set_value, value
 from components.model import loaded_model
 from components.navigation import PageInfo
 from components.page import start_page
@@ -123,9 +123,15 @@ def _uploaded_corpus() -> Corpus:
     return corpus
 
 
-def corpus_picker() -> Corpus:
-    """The corpus picked on this page (shared by every corpus page and the URL); stops the page until one is."""
+def corpus_picker(opening: str | None = None) -> Corpus:
+    """The corpus picked on this page, shared by every corpus page and the URL; stops the page until one is.
+    opening: the built-in corpus this page opens on while the session holds none but the first (which other pages
+    open on); it is then the session's, and the URL's, as if picked."""
     choices = [*BUILTIN_CORPORA, UPLOAD]
+    if opening is not None and opening not in BUILTIN_CORPORA:
+        raise ValueError(f"No built-in corpus is called {opening!r}; pick one of {', '.join(BUILTIN_CORPORA)}.")
+    if opening is not None and value("corpus") is None:
+        set_value("corpus", opening)
     choice = linked(st.selectbox, "Corpus", key="corpus", default=choices[0], valid=choices, options=choices)
     if choice == UPLOAD:
         return _uploaded_corpus()

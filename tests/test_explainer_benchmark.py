@@ -134,3 +134,46 @@ def test_the_command_line_runs_resumes_and_saves_by_its_inputs(tiny_folders, tmp
     pd.testing.assert_frame_equal(load_benchmark(path).table(), first.table(), check_exact=False, atol=1e-5)
     assert main([*arguments[:-1], str(tmp_path / "elsewhere"), "--texts", "0"]) == 1  # bad input: a message
     assert "at least one text" in capsys.readouterr().err
+
+
+def _row(comprehensiveness: dict[str, float], sufficiency: dict[str, float]) -> ExplainedText:
+    words = ["a", "b"]
+    scores = {method: np.array([1.0, 0.0]) for method in comprehensiveness if method != RANDOM}
+    return ExplainedText("a b", None, 0, "x", 0.9, words, scores, comprehensiveness, sufficiency)
+
+
+def test_the_verdict_names_the_faithful_method_the_ties_and_those_below_random():
+    rows = [  # "sharp" is far ahead, "close" within its interval, "flat" below the random order
+        _row(
+            {"sharp": 0.9 + d, "close": 0.85 + d, "flat": 0.1, RANDOM: 0.3},
+            {"sharp": 0.1, "close": 0.0, "flat": 0.6, RANDOM: 0.3},
+        )
+        for d in (-0.05, 0.0, 0.05)
+    ]
+    verdict = ExplainerBenchmark("planted", "three texts", {}, rows).verdict()
+    assert verdict.startswith("Over 3 texts, *sharp* is the most comprehensive (0.90, 95% interval 0.85 to 0.95)")
+    assert "*close* cannot be told apart from it here" in verdict
+    assert "No better than the random order (0.30): *flat*." in verdict
+    assert "*close* keeps the prediction best (sufficiency 0.00; the random order's 0.30)" in verdict
+    apart = [_row({"sharp": 0.9, "flat": 0.5, RANDOM: 0.3}, {"sharp": 0.1, "flat": 0.2, RANDOM: 0.3})] * 3
+    assert (
+        "clear of every other method. Every method beats the random order"
+        in ExplainerBenchmark("planted", "three texts", {}, apart).verdict()
+    )
+
+
+def test_the_interval_chart_draws_each_method_and_the_random_line(smooth_run):
+    from xray.rendering.charts import interval_dots
+
+    frame = ExplainerBenchmark("smooth animal detector", "four texts", BUDGETS, smooth_run).faithfulness()
+    chart = interval_dots(frame, "sufficiency", "Keep only the top words", RANDOM).to_dict()
+    bars, dots, line = chart["layer"]
+    assert bars["mark"]["type"] == "rule" and bars["encoding"]["x2"]["field"] == "high"
+    assert line["mark"]["strokeDash"] == [4, 4]
+    assert [row["method"] for row in chart["datasets"][line["data"]["name"]]] == [RANDOM]
+    shared = chart["datasets"][dots.get("data", chart.get("data", {})).get("name")]
+    assert [row["method"] for row in shared] == frame["method"].tolist()
+    with pytest.raises(ValueError, match="No row for the baseline 'none'"):
+        interval_dots(frame, "sufficiency", "t", "none")
+    with pytest.raises(ValueError, match="lacks the columns"):
+        interval_dots(frame.drop(columns="sufficiency low"), "sufficiency", "t", RANDOM)

@@ -280,7 +280,8 @@ def _codes(arguments: argparse.Namespace) -> int:
 def _explain_corpus(arguments: argparse.Namespace) -> int:
     def run() -> int:
         corpus = _corpus(arguments)
-        spec = ClassifierSpec.choose(arguments.classifier, arguments.model, "\n".join(arguments.descriptions))
+        descriptions = "\n".join(arguments.descriptions)
+        spec = ClassifierSpec.choose(arguments.classifier, arguments.model, descriptions, arguments.bf16)
         classifier = build_classifier(spec, load_model(spec.model_name, device=arguments.device))
         settings = BenchmarkSettings(
             texts=arguments.texts,
@@ -390,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     explain.add_argument("--classifier", default="topic", choices=list(CLASSIFIER_KINDS), help="(default: topic)")
     explain.add_argument("--model", default=EMBEDDED_MODEL, help="the model of 'model' and 'zero-shot'")
     explain.add_argument("--descriptions", nargs="*", default=[], help="zero-shot: one description per class")
+    explain.add_argument("--bf16", action="store_true", help="the classifier under bfloat16 autocast (faster)")
     explain.add_argument("--texts", type=int, default=200, help="texts to explain (default: %(default)s)")
     explain.add_argument("--include-training", action="store_true", help="keep texts the topic head trained on")
     explain.add_argument("--max-evals", type=int, default=500, help="SHAP's budget (default: %(default)s)")

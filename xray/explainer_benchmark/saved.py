@@ -17,6 +17,8 @@ from xray.explainer_benchmark.run import ExplainedText, explain_texts
 from xray.explainer_benchmark.summary import ExplainerBenchmark, load_benchmark
 from xray.models.classifiers import Classifier, ClassifierSpec
 from xray.progress import Progress
+from xray.techniques.lime_explain import MAX_SAMPLES, MIN_SAMPLES, check_range
+from xray.techniques.shap_explain import MIN_EVALS
 
 FORMAT = 1
 HELD_OUT_COLUMN = "in_training"
@@ -40,6 +42,9 @@ class BenchmarkSettings:
     def __post_init__(self) -> None:
         if self.texts < 1:
             raise ValueError(f"Benchmark at least one text, not {self.texts}.")
+        if self.max_evals < MIN_EVALS:
+            raise ValueError(f"SHAP needs at least {MIN_EVALS} evaluations a text, not {self.max_evals}.")
+        check_range("LIME's samples", self.num_samples, MIN_SAMPLES, MAX_SAMPLES)
 
 
 def chosen_texts(corpus: Corpus, settings: BenchmarkSettings) -> tuple[list[str], list[str] | None]:

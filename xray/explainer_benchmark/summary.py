@@ -69,6 +69,32 @@ class ExplainerBenchmark:
             )
         return pd.DataFrame(frame)
 
+    def verdict(self) -> str:
+        """What the faithfulness table says: the most comprehensive method with its interval, the methods whose
+        interval reaches it (not told apart on these texts), those not beating the random order, and the most
+        sufficient method."""
+        table = self.faithfulness().set_index("method")
+        methods = table.drop(index=RANDOM)
+        best = methods["comprehensiveness"].idxmax()
+        low, high = methods.loc[best, ["comprehensiveness low", "comprehensiveness high"]]
+        tied = [name for name in methods.index if name != best and methods.loc[name, "comprehensiveness high"] >= low]
+        losing = [name for name in methods.index if not methods.loc[name, "beats random"]]
+        said = (
+            f"Over {len(self.rows)} texts, *{best}* is the most comprehensive "
+            f"({methods.loc[best, 'comprehensiveness']:.2f}, 95% interval {low:.2f} to {high:.2f})"
+        )
+        said += f"; {_listed(tied)} cannot be told apart from it here." if tied else ", clear of every other method."
+        random_mean = table.loc[RANDOM, "comprehensiveness"]
+        if losing:
+            said += f" No better than the random order ({random_mean:.2f}): {_listed(losing)}."
+        else:
+            said += f" Every method beats the random order ({random_mean:.2f})."
+        sufficient = methods["sufficiency"].idxmin()
+        return (
+            f"{said} Keeping only its top words, *{sufficient}* keeps the prediction best (sufficiency "
+            f"{methods.loc[sufficient, 'sufficiency']:.2f}; the random order's {table.loc[RANDOM, 'sufficiency']:.2f})."
+        )
+
     def agreements(self) -> np.ndarray:
         """(texts, methods, methods) each text's Spearman correlation of the methods' word scores (NaN where one
         method gives every word the same score)."""
@@ -150,6 +176,12 @@ class ExplainerBenchmark:
         """Write the run as JSON at ``path``, atomically; :func:`load_benchmark` reads it back."""
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(path, lambda temporary: temporary.write_text(self.to_json(), encoding="utf-8"))
+
+
+def _listed(names: list[str]) -> str:
+    """The names in italics, joined: "*SHAP*, *LIME* and *Rollout from [CLS]*" (a name may hold a comma)."""
+    shown = [f"*{name}*" for name in names]
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
 
 
 def load_benchmark(path: Path) -> ExplainerBenchmark:

@@ -186,14 +186,16 @@ def word_scores_heatmap(words: list[str], scores: dict[str, np.ndarray]) -> alt.
     )
 
 
-def agreement_heatmap(methods: list[str], matrix: np.ndarray) -> alt.Chart:
+def agreement_heatmap(
+    methods: list[str], matrix: np.ndarray, title: str = "Rank agreement (Spearman) between methods"
+) -> alt.Chart:
     """Methods x methods rank correlation, the value printed in each cell."""
     rows = [
         {"first": first, "second": second, "spearman": None if np.isnan(value) else round(float(value), 3)}
         for first, row in zip(methods, matrix, strict=True)
         for second, value in zip(methods, row, strict=True)
     ]
-    base = alt.Chart(_inline(pd.DataFrame(rows)), title="Rank agreement (Spearman) between methods").encode(
+    base = alt.Chart(_inline(pd.DataFrame(rows)), title=title).encode(
         x=alt.X(
             "second:N", sort=methods, title=None, axis=alt.Axis(labelAngle=-40, labelLimit=200, labelOverlap=False)
         ),
@@ -242,3 +244,40 @@ def faithfulness_curves(
         )
         .properties(width=360, height=240, autosize="pad")
     )
+
+
+def interval_dots(frame: pd.DataFrame, measure: str, title: str, baseline: str) -> alt.Chart:
+    """One row per method: a dot at its mean ``measure`` and a bar over its interval, the ``baseline`` row's mean as
+    a dashed vertical line.
+
+    frame: one row per method with columns ``method``, ``measure``, ``"<measure> low"`` and ``"<measure> high"``
+    (e.g. :meth:`xray.explainer_benchmark.summary.ExplainerBenchmark.faithfulness`).
+    """
+    missing = {"method", measure, f"{measure} low", f"{measure} high"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"The frame lacks the columns {', '.join(sorted(missing))}.")
+    if baseline not in set(frame["method"]):
+        raise ValueError(f"No row for the baseline '{baseline}'; the methods are {', '.join(frame['method'])}.")
+    rows = frame[["method", measure, f"{measure} low", f"{measure} high"]].rename(
+        columns={measure: "mean", f"{measure} low": "low", f"{measure} high": "high"}
+    )
+    order = rows["method"].tolist()
+    base = alt.Chart(_inline(rows)).encode(y=alt.Y("method:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)))
+    bars = base.mark_rule(strokeWidth=3, color=BAR_COLOUR).encode(
+        x=alt.X("low:Q", title=f"{measure} (mean, 95% interval)"), x2="high:Q"
+    )
+    dots = base.mark_point(filled=True, size=70, color=BAR_COLOUR).encode(
+        x="mean:Q",
+        tooltip=[
+            "method:N",
+            alt.Tooltip("mean:Q", format=".3f"),
+            alt.Tooltip("low:Q", format=".3f"),
+            alt.Tooltip("high:Q", format=".3f"),
+        ],
+    )
+    line = (
+        alt.Chart(_inline(rows[rows["method"] == baseline]))
+        .mark_rule(strokeDash=[4, 4], color="grey")
+        .encode(x="mean:Q")
+    )
+    return (bars + dots + line).properties(title=title, width=360, height=alt.Step(30), autosize="pad")
