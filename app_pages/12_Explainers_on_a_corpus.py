@@ -8,7 +8,7 @@ import streamlit as st
 from components.classifier import sidebar_classifier
 from components.corpus import corpus_picker
 from components.downloads import chart_with_downloads, download, download_row
-from components.explainer_benchmark import benchmark_on_request, open_text_link
+from components.explainer_benchmark import benchmark_on_request, open_text_link, terminal_command
 from components.feedback import user_errors
 from components.navigation import PageInfo
 from components.page import start_page
@@ -79,10 +79,11 @@ with user_errors("reading the settings"):
 with user_errors(f"running the explainers over {corpus.name}"):
     run = benchmark_on_request(spec, corpus, settings, key="explainers.start")
 if run is None:
+    command = terminal_command(spec, corpus, settings)
     st.info(
         f"Nothing is run until you ask: each text costs SHAP's {settings.max_evals:,} evaluations, LIME's "
-        f"{settings.num_samples:,} samples and {settings.steps} gradient steps. The same run from a terminal, which "
-        "this page then reads: `python -m xray explain-corpus` (its defaults are this page's).",
+        f"{settings.num_samples:,} samples and {settings.steps} gradient steps."
+        + (f" The same run from a terminal, which this page then reads: `{command}`" if command else ""),
         icon=":material/info:",
     )
     st.stop()

@@ -4,6 +4,7 @@ that open one of its texts on the Which explanation page."""
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import streamlit as st
@@ -14,6 +15,7 @@ from components.jobs import job_running
 from components.navigation import discover_pages
 from components.sidebar import Selection
 from xray.cache import default_cache_root, read_status
+from xray.corpora.builtin import BUILTIN_CORPORA
 from xray.corpora.corpus import Corpus
 from xray.explainer_benchmark.faithfulness import FERRET_THRESHOLDS
 from xray.explainer_benchmark.run import RANDOM_ORDERS
@@ -50,23 +52,35 @@ def estimated_minutes(spec: ClassifierSpec, corpus: Corpus, settings: BenchmarkS
     return len(texts) * calls * cached_seconds_per_text(spec, typical) / 60
 
 
-def _arguments(spec: ClassifierSpec, table: Path, settings: BenchmarkSettings, status: Path) -> tuple[str, ...]:
-    arguments = ("explain-corpus", "--table", str(table), "--classifier", spec.kind, "--model", spec.model_name)
+def _arguments(spec: ClassifierSpec, source: tuple[str, ...], settings: BenchmarkSettings) -> tuple[str, ...]:
+    """The command line after ``python -m xray`` that runs ``spec`` over the corpus ``source`` names (``--table``
+    or ``--corpus`` and its value) with ``settings``."""
+    arguments = ("explain-corpus", *source, "--classifier", spec.kind, "--model", spec.model_name)
     if spec.descriptions:
         arguments += ("--descriptions", *spec.descriptions)
     arguments += ("--bf16",) if spec.bf16 else ()
     arguments += ("--texts", str(settings.texts), "--max-evals", str(settings.max_evals))
     arguments += ("--lime-samples", str(settings.num_samples), "--steps", str(settings.steps))
-    arguments += ("--seed", str(settings.seed), "--status", str(status), "--cache-dir", str(default_cache_root()))
+    arguments += ("--seed", str(settings.seed))
     arguments += () if settings.held_out else ("--include-training",)
     return arguments + (() if settings.only_positive else ("--every-word",))
+
+
+def terminal_command(spec: ClassifierSpec, corpus: Corpus, settings: BenchmarkSettings) -> str | None:
+    """The shell command that runs the same as the page, for a built-in corpus (None for an upload)."""
+    if corpus.name not in BUILTIN_CORPORA:
+        return None
+    return shlex.join(("python", "-m", "xray", *_arguments(spec, ("--corpus", corpus.name), settings)))
 
 
 def _pass(spec: ClassifierSpec, corpus: Corpus, settings: BenchmarkSettings, started: bool) -> CorpusPass:
     root = default_cache_root()
     name = f"explain-{benchmark_path(root, spec, corpus, settings).stem}"
     status = root / f".{name}.status.json"
-    arguments = _arguments(spec, saved_corpus(corpus, root, name), settings, status) if started else ()
+    arguments: tuple[str, ...] = ()
+    if started:
+        arguments = _arguments(spec, ("--table", str(saved_corpus(corpus, root, name))), settings)
+        arguments += ("--status", str(status), "--cache-dir", str(root))
     return CorpusPass(
         name=name,
         label=f"Explaining {settings.texts:,} texts of {corpus.name}",

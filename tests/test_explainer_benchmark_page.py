@@ -22,6 +22,8 @@ def test_nothing_runs_until_asked_then_every_view_is_drawn_and_read_back_from_di
     app = run_page(PAGE, **SMALL)
     assert_clean(app)
     assert "Nothing is run until you ask" in messages(app) and not app.markdown
+    assert "`python -m xray explain-corpus --corpus 'BBC News sentences' --classifier topic" in messages(app)
+    assert "--texts 3 --max-evals 50 --lime-samples 100 --steps 5 --seed 0`" in messages(app)
     (start,) = [button for button in app.button if button.key == "explainers.start"]
     assert start.label == "Run every explainer over 3 texts" and " here, from this machine's" in start.proto.help
     assert app.selectbox(key="corpus").value == "BBC News sentences"  # the held-out BBC sentences by default

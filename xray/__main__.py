@@ -294,7 +294,9 @@ def _explain_corpus(arguments: argparse.Namespace) -> int:
         )
         started = time.perf_counter()
         report = in_stage(_reporter(arguments.status), "explaining texts")
-        benchmark = run_benchmark(classifier, spec, corpus, settings, arguments.cache_dir, progress=report)
+        benchmark = run_benchmark(
+            classifier, spec, corpus, settings, arguments.cache_dir, progress=report, coalesce=arguments.coalesce
+        )
         print(file=sys.stderr)
         print(benchmark.faithfulness().to_string(index=False, float_format="%.3f"))
         print(benchmark.agreement().to_string(float_format="%.2f"))
@@ -399,6 +401,12 @@ def main(argv: list[str] | None = None) -> int:
     explain.add_argument("--steps", type=int, default=50, help="integrated gradients' steps (default: %(default)s)")
     explain.add_argument("--seed", type=int, default=0, help="of the random orders (default: %(default)s)")
     explain.add_argument("--every-word", action="store_true", help="rationales of every word, not only those above 0")
+    explain.add_argument(
+        "--coalesce",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="merge the classifier calls of each chunk's texts (default: on an accelerator only)",
+    )
     explain.add_argument("--status", type=Path, help="also write progress to this JSON file (for the app)")
     explain.set_defaults(run=_explain_corpus)
     tags = commands.add_parser("tags", help="tag the built-in corpora with spaCy into the file the package ships")

@@ -4,12 +4,14 @@ Each text gets every method's word scores for its predicted class (:func:`xray.t
 SHAP, LIME, integrated gradients, gradient × input, attention), then ferret's comprehensiveness and sufficiency
 (:mod:`xray.explainer_benchmark.faithfulness`) for each method and for :data:`RANDOM_ORDERS` random orders (scores
 drawn uniformly, all above 0, so the random rationales run up to every word). The faithfulness texts of a chunk of
-texts go to the classifier in one call (duplicates once, sorted by length); a finished chunk is handed to
-``on_chunk`` so a caller can keep it and resume after an interruption.
+texts go to the classifier in one call (duplicates once, sorted by length); on an accelerator the chunk's texts are
+also explained at once, their SHAP and LIME calls merged (:mod:`xray.models.coalesced`). A finished chunk is handed
+to ``on_chunk`` so a caller can keep it and resume after an interruption.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -17,13 +19,16 @@ import numpy as np
 
 from xray.explainer_benchmark.faithfulness import perturbations
 from xray.models.classifiers import Classifier
+from xray.models.coalesced import map_coalesced
 from xray.progress import Progress
 from xray.techniques.compare import RANDOM, MethodScores, explain_methods
 from xray.text import prepare_text
 
 RANDOM_ORDERS = 5
 CHUNK = 8
-"""Texts whose faithfulness texts share one classifier call."""
+"""Texts whose faithfulness texts share one classifier call (and whose explainers share calls when coalesced)."""
+COALESCE_ON_CPU = False
+"""Whether a run on the CPU merges its texts' classifier calls by default (see :func:`explain_texts`)."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,20 @@ def _faithfulness(
     return results
 
 
+class _Counter:
+    """Texts done, reported to ``progress`` as each worker finishes one (one report at a time)."""
+
+    def __init__(self, done: int, total: int, progress: Progress | None) -> None:
+        self.done, self.total, self.progress = done, total, progress
+        self.lock = threading.Lock()
+
+    def add(self) -> None:
+        with self.lock:
+            self.done += 1
+            if self.progress is not None:
+                self.progress(self.done, self.total)
+
+
 def explain_texts(
     classifier: Classifier,
     texts: Sequence[str],
@@ -123,12 +142,17 @@ def explain_texts(
     done: Sequence[ExplainedText] = (),
     on_chunk: Callable[[list[ExplainedText]], None] | None = None,
     progress: Progress | None = None,
+    coalesce: bool | None = None,
 ) -> list[ExplainedText]:
     """Every text of ``texts`` explained by every method and scored for faithfulness, in order.
 
     labels: each text's label, or None. done: the first texts' results from an interrupted run (their texts must
     match), kept as they are. on_chunk: called with each new chunk of :data:`CHUNK` results once finished.
-    progress: ``progress(texts done, texts)``, a text counted done once its chunk is scored.
+    progress: ``progress(texts done, texts)``, a text counted once its methods are done. coalesce: the texts of a
+    chunk explained at once, their classifier calls merged (:func:`xray.models.coalesced.map_coalesced`), or one
+    after the other (the same values up to float round-off); None: merged on an accelerator only. On a 2-core CPU
+    merging cut the classifier calls six-fold but not the time (the model is busy at any batch size there;
+    ``python -m bench.explain_corpus``), so :data:`COALESCE_ON_CPU` is False.
     """
     if labels is not None and len(labels) != len(texts):
         raise ValueError(f"{len(labels)} labels for {len(texts)} texts.")
@@ -140,14 +164,22 @@ def explain_texts(
     for at, row in enumerate(results):
         if row.text != prepare_text(texts[at]).text:
             raise ValueError(f"Text {at + 1} of the run is not the one done before; start the run afresh.")
+    budgets = {"max_evals": max_evals, "num_samples": num_samples, "steps": steps}
+    finished = _Counter(len(results), len(texts), progress)
+
+    def explain(shared: Classifier, text: str) -> MethodScores:
+        explained = explain_methods(shared, text, **budgets)
+        finished.add()
+        return explained
+
+    if coalesce is None:
+        coalesce = COALESCE_ON_CPU or classifier.loaded.device.type != "cpu"
     for index in range(len(results), len(texts), CHUNK):
         chunk = range(index, min(index + CHUNK, len(texts)))
-        explained = []
-        for at in chunk:
-            budgets = {"max_evals": max_evals, "num_samples": num_samples, "steps": steps}
-            explained.append(explain_methods(classifier, texts[at], **budgets))
-            if progress is not None:
-                progress(at, len(texts))
+        if coalesce:
+            explained, _ = map_coalesced(classifier, [texts[at] for at in chunk], explain)
+        else:
+            explained = [explain(classifier, texts[at]) for at in chunk]
         scored = _faithfulness(classifier, explained, index, seed, only_positive)
         new = [
             ExplainedText(

@@ -98,9 +98,11 @@ def run_benchmark(
     settings: BenchmarkSettings,
     root: Path,
     progress: Progress | None = None,
+    coalesce: bool | None = None,
 ) -> ExplainerBenchmark:
     """The run of ``classifier`` (which ``spec`` names) over ``corpus``: found on disk, or computed, resuming after
-    the texts an interrupted run finished, and saved. ``progress``: ``(texts done, texts)``."""
+    the texts an interrupted run finished, and saved. ``progress``: ``(texts done, texts)``; coalesce: as
+    :func:`xray.explainer_benchmark.run.explain_texts` takes it (the values do not depend on it)."""
     found = saved_benchmark(root, spec, corpus, settings)
     if found is not None:
         return found
@@ -126,6 +128,7 @@ def run_benchmark(
         done=done,
         on_chunk=keep,
         progress=progress,
+        coalesce=coalesce,
     )
     benchmark = ExplainerBenchmark(classifier.name, corpus.name, asdict(settings), rows)
     benchmark.save(path)
