@@ -92,19 +92,16 @@ stem = (corpus.name, f"{len(run.rows)}_texts", classifier.name)
 st.subheader(f"Which method is faithful over {len(run.rows):,} texts?")
 st.markdown(run.verdict())
 faithfulness = run.faithfulness()
-charts = st.columns(2)
-with charts[0]:
-    chart_with_downloads(
-        interval_dots(faithfulness, "comprehensiveness", "Remove the top words (higher is better)", RANDOM),
-        file_stem("comprehensiveness_over_corpus", *stem),
-        "explainers.comprehensiveness_chart",
-    )
-with charts[1]:
-    chart_with_downloads(
-        interval_dots(faithfulness, "sufficiency", "Keep only the top words (lower is better)", RANDOM),
-        file_stem("sufficiency_over_corpus", *stem),
-        "explainers.sufficiency_chart",
-    )
+chart_with_downloads(
+    interval_dots(faithfulness, "comprehensiveness", "Remove the top words (higher is better)", RANDOM),
+    file_stem("comprehensiveness_over_corpus", *stem),
+    "explainers.comprehensiveness_chart",
+)
+chart_with_downloads(
+    interval_dots(faithfulness, "sufficiency", "Keep only the top words (lower is better)", RANDOM),
+    file_stem("sufficiency_over_corpus", *stem),
+    "explainers.sufficiency_chart",
+)
 with st.container(key="explainers.faithfulness"):
     st.dataframe(
         faithfulness,
