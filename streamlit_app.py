@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.language import apply_language
 from components.navigation import discover_pages, open_page, opened
 from components.warm_up import script_running, start_warm_up
+from xray.translation import _
 
+apply_language()  # before the navigation draws the pages' names
 pages = discover_pages()
 navigation = st.navigation(
-    [st.Page(path, title=info.name, icon=info.icon, default=index == 0) for index, (path, info) in enumerate(pages)]
+    [st.Page(path, title=_(info.name), icon=info.icon, default=index == 0) for index, (path, info) in enumerate(pages)]
 )
-info = {info.name: info for _, info in pages}[navigation.title]
+info = {_(info.name): info for _path, info in pages}[navigation.title]
 with opened(open_page(info)), script_running():
     navigation.run()
 start_warm_up()

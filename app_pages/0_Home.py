@@ -13,6 +13,7 @@ import streamlit as st
 from components.lesson import lesson_overview
 from components.navigation import PageInfo, discover_pages
 from components.page import start_page
+from xray.translation import _, number
 
 PAGE = PageInfo(
     title="Transformer X-Ray",
@@ -29,16 +30,26 @@ PAGE = PageInfo(
 
 selection = start_page(PAGE)
 pages = discover_pages()[1:]  # every page file in app_pages/ but this one, by its PAGE literal
-st.subheader("Pages")
+st.subheader(_("Pages"))
 for path, info in pages:
-    st.page_link(str(path), label=f"**{info.name}**", icon=info.icon)
-    st.caption(info.question)
+    st.page_link(str(path), label=f"**{_(info.name)}**", icon=info.icon)
+    st.caption(_(info.question))
 
-st.subheader("Model")
+st.subheader(_("Model"))
 model = selection.model
 st.markdown(
-    f"**{selection.model_name}** is loaded: {model.family}, {model.num_layers} layers of {model.num_heads} heads, "
-    f"width {model.hidden_size}, {model.parameters / 1e6:,.1f}M parameters, at most {model.max_length} tokens, "
-    f"running on {model.device.type}."
+    _(
+        "**{name}** is loaded: {family}, {layers} layers of {heads} heads, width {width}, {millions}M parameters, "
+        "at most {tokens} tokens, running on {device}."
+    ).format(
+        name=selection.model_name,
+        family=model.family,
+        layers=model.num_layers,
+        heads=model.num_heads,
+        width=model.hidden_size,
+        millions=number(model.parameters / 1e6, 1),
+        tokens=model.max_length,
+        device=model.device.type,
+    )
 )
 lesson_overview(pages)

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from components.link_state import forget, publish, value
+from components.link_state import forget, link_query, publish, value
 from components.navigation import PAGES_FOLDER, PageInfo
 from xray.lesson import LESSON, LESSON_PARAM, LessonStep, lesson_coverage, step_number
+from xray.translation import _
 
 
 def step_link(number: int, label: str, *, icon: str | None = None) -> None:
@@ -23,7 +24,7 @@ def step_link(number: int, label: str, *, icon: str | None = None) -> None:
         str(PAGES_FOLDER / step.page),
         label=label,
         icon=icon,
-        query_params={**step.query, LESSON_PARAM: str(number)},
+        query_params={**link_query({}), **step.query, LESSON_PARAM: str(number)},
     )
 
 
@@ -44,7 +45,7 @@ def lesson_overview(pages: Sequence[tuple[Path, PageInfo]]) -> None:
         st.markdown(f"**Not in the lesson yet** (no step opens {'it' if len(coverage.not_visited) == 1 else 'them'}):")
         for path, info in pages:
             if path.name in coverage.not_visited:
-                st.page_link(str(path), label=info.name, icon=info.icon)
+                st.page_link(str(path), label=_(info.name), icon=info.icon)
 
 
 def _end_lesson() -> None:

@@ -27,7 +27,20 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "lesson": int,
     "bf16": lambda value: value.lower() in {"true", "1"},
 }
-LINKED = ("model", "model_id", "layer", "text", "text_b", "focus", "lesson", "corpus", "classifier", "classes", "bf16")
+LINKED = (
+    "model",
+    "model_id",
+    "layer",
+    "text",
+    "text_b",
+    "focus",
+    "lesson",
+    "corpus",
+    "classifier",
+    "classes",
+    "bf16",
+    "lang",
+)
 """The settings linked to the URL, by their query parameter (which is also the widget key)."""
 
 
@@ -50,12 +63,14 @@ def url_text(shown: Any) -> str:
 def link_query(values: Mapping[str, Any]) -> dict[str, str]:
     """The query parameters of a link that opens the linked settings ``values`` (key -> value; None leaves a key
     out), written as every run writes them to the URL, for ``st.page_link(query_params=...)``. A link replaces
-    every linked setting, so what it leaves out opens at its default. ValueError for a key that is not linked."""
+    every linked setting, so what it leaves out opens at its default, but for the session's language, which it
+    keeps unless it names one. ValueError for a key that is not linked."""
     unknown = [key for key in values if key not in LINKED]
     if unknown:
         raise ValueError(
             f"Not linked settings: {', '.join(map(repr, unknown))}; the linked ones are {', '.join(LINKED)}."
         )
+    values = {"lang": value("lang"), **values}  # a link inside the app keeps the language
     return {key: url_text(shown) for key, shown in values.items() if shown is not None}
 
 

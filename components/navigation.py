@@ -26,8 +26,11 @@ from pathlib import Path
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from components.language import apply_language
+from xray.translation import N_, _
+
 PAGES_FOLDER = Path(__file__).resolve().parents[1] / "app_pages"
-LOADING = "Loading this page's code, then the model: a few seconds on a freshly started server, then instant…"
+LOADING = N_("Loading this page's code, then the model: a few seconds on a freshly started server, then instant…")
 
 
 @dataclass(frozen=True)
@@ -86,12 +89,15 @@ def discover_pages(folder: Path = PAGES_FOLDER) -> tuple[tuple[Path, PageInfo], 
 
 
 def open_page(info: PageInfo) -> Opening:
-    """Page config, title, caption and a loading line: the first things a page draws."""
-    st.set_page_config(page_title=f"{info.name} · Transformer X-Ray", page_icon=info.icon, layout="wide")
-    st.title(info.title)
-    st.caption(info.caption)
+    """Page config, title, caption and a loading line, in the session's language: the first things a page
+    draws."""
+    apply_language()
+    name = _(info.name)
+    st.set_page_config(page_title=f"{name} · Transformer X-Ray", page_icon=info.icon, layout="wide")
+    st.title(_(info.title))
+    st.caption(_(info.caption))
     loading = st.empty()
-    loading.caption(LOADING)
+    loading.caption(_(LOADING))
     return Opening(info, loading)
 
 

@@ -12,6 +12,7 @@ from components.lesson import lesson_banner
 from components.navigation import PageInfo, current_opening, discover_pages
 from components.sidebar import Selection, sidebar
 from xray.text import prepare_text
+from xray.translation import _
 
 
 def start_page(info: PageInfo) -> Selection:
@@ -28,7 +29,8 @@ def start_page(info: PageInfo) -> Selection:
         try:
             prepare_text(selection.text)
         except ValueError as error:
-            st.warning(f"{error} The sidebar's *Input text* is what this page reads.", icon=":material/edit_note:")
+            message = _("The sidebar's *Input text* is what this page reads.")
+            st.warning(f"{error} {message}", icon=":material/edit_note:")
             st.stop()
     lesson_banner(next((path.name for path, page in discover_pages() if page == info), ""))
     return selection

@@ -14,6 +14,7 @@ import streamlit as st
 
 from components.deploy import current_policy
 from components.feedback import user_errors
+from components.language import language_switch
 from components.link_state import follow_link, forget, link_query, linked, set_value, value
 from components.model import shared_model
 from xray.corpora.linguistics import WordTags, tag_texts
@@ -21,12 +22,15 @@ from xray.examples import DEFAULT_EXAMPLE, EXAMPLES, example_for_text, example_n
 from xray.focus import Word, default_focus, focus_label, text_words
 from xray.models.loading import KNOWN_MODELS, LoadedModel
 from xray.text import prepare_text
+from xray.translation import N_, _, number
 
-OTHER_MODEL = "Other: Hugging Face id or local folder"
+OTHER_MODEL = N_("Other: Hugging Face id or local folder")
 MODEL_CHOICES = (*KNOWN_MODELS, OTHER_MODEL)
 DEFAULT_TEXT = DEFAULT_EXAMPLE.text
-IGNORED_LAYER = "This page does not use the layer (it reads the model's output, or every layer); other pages keep it."
-FOCUS_HELP = (
+IGNORED_LAYER = N_(
+    "This page does not use the layer (it reads the model's output, or every layer); other pages keep it."
+)
+FOCUS_HELP = N_(
     "The word every page looks at: its attention, its neighbours, its factors, its neurons, its pieces. It starts on "
     "the example's key word, or the text's first noun."
 )
@@ -51,17 +55,21 @@ class Selection:
 
 def model_summary(loaded: LoadedModel) -> str:
     """One line for the sidebar, e.g. ``encoder · 6 layers × 12 heads · width 384 · 22.7M parameters``."""
-    head = "no task head" if loaded.task_head == "none" else f"{loaded.task_head} head"
+    head = _("no task head") if loaded.task_head == "none" else _("{head} head").format(head=loaded.task_head)
     family = (
         loaded.family
         if loaded.facts.known
-        else f"{loaded.family} (inferred: {loaded.model_type} is not in the family table)"
+        else _("{family} (inferred: {model_type} is not in the family table)").format(
+            family=loaded.family, model_type=loaded.model_type
+        )
     )
-    return (
-        f"{family} · {loaded.num_layers} layers × {loaded.num_heads} heads · width {loaded.hidden_size} · "
-        f"{loaded.parameters / 1e6:,.1f}M parameters · {head} · "
-        f"{loaded.device.type} {str(loaded.dtype).removeprefix('torch.')}"
+    shape = _("{layers} layers × {heads} heads · width {width} · {millions}M parameters").format(
+        layers=loaded.num_layers,
+        heads=loaded.num_heads,
+        width=loaded.hidden_size,
+        millions=number(loaded.parameters / 1e6, 1),
     )
+    return f"{family} · {shape} · {head} · {loaded.device.type} {str(loaded.dtype).removeprefix('torch.')}"
 
 
 def selection_query(selection: Selection) -> dict[str, str]:
@@ -106,14 +114,26 @@ def _model_name() -> str:
     """The model picked: in public mode one of the allow-list (no folder, no other id), else any; a link naming
     something else (or "Other" in public mode) opens the default."""
     choices = model_choices()
-    choice = linked(st.selectbox, "Model", key="model", default=choices[0], valid=choices, options=choices)
+    choice = linked(
+        st.selectbox,
+        _("Model"),
+        key="model",
+        default=choices[0],
+        valid=choices,
+        options=choices,
+        format_func=lambda name: _(OTHER_MODEL) if name == OTHER_MODEL else name,
+    )
     if choice != OTHER_MODEL:
         return choice
     name = linked(
-        st.text_input, "Model id or folder", key="model_id", default="", placeholder="e.g. bert-base-cased or /path"
+        st.text_input,
+        _("Model id or folder"),
+        key="model_id",
+        default="",
+        placeholder=_("e.g. bert-base-cased or /path"),
     ).strip()
     if not name:
-        st.info("Type a Hugging Face model id or a local folder, then press Enter.")
+        st.info(_("Type a Hugging Face model id or a local folder, then press Enter."))
         st.stop()
     return name
 
@@ -121,7 +141,7 @@ def _model_name() -> str:
 def _layer(loaded: LoadedModel, used: bool) -> int:
     top = loaded.num_layers - 1
     if top == 0:
-        st.caption("Layer 0 (this model has a single layer).")
+        st.caption(_("Layer 0 (this model has a single layer)."))
         return 0
     requested = value("layer", 0)
     clamped = requested > top
@@ -129,19 +149,23 @@ def _layer(loaded: LoadedModel, used: bool) -> int:
         set_value("layer", top)
     layer = linked(
         st.slider,
-        "Layer",
+        _("Layer"),
         key="layer",
         default=0,
         valid=range(top + 1),
         min_value=0,
         max_value=top,
         disabled=not used,
-        help="0 is the first transformer layer." if used else IGNORED_LAYER,
+        help=_("0 is the first transformer layer.") if used else _(IGNORED_LAYER),
     )
     if not used:
-        st.caption(IGNORED_LAYER)
+        st.caption(_(IGNORED_LAYER))
     if clamped:
-        st.warning(f"Layer {requested} does not exist in this model ({loaded.num_layers} layers): showing layer {top}.")
+        st.warning(
+            _("Layer {requested} does not exist in this model ({layers} layers): showing layer {top}.").format(
+                requested=requested, layers=loaded.num_layers, top=top
+            )
+        )
     return layer
 
 
@@ -165,13 +189,13 @@ def _focus(text: str) -> Word | None:
     numbers = [word.number for word in words]
     number = linked(
         st.selectbox,
-        "Focus token",
+        _("Focus token"),
         key="focus",
         default=default,
         valid=numbers,
         options=numbers,
         format_func=lambda number: focus_label(words[number - 1]),
-        help=FOCUS_HELP,
+        help=_(FOCUS_HELP),
     )
     return words[number - 1]
 
@@ -184,30 +208,39 @@ def sidebar(*, uses_layer: bool = True) -> Selection:
     follow_link()
     with st.sidebar:
         st.header("Transformer X-Ray")
+        language_switch()
         name = _model_name()
         with (
             user_errors(f"loading {name}"),
-            st.spinner(f"Loading {name}: a few seconds for the embedded model; hub models download first."),
+            st.spinner(
+                _("Loading {name}: a few seconds for the embedded model; hub models download first.").format(name=name)
+            ),
         ):
             loaded, unloaded = shared_model(name)
         if unloaded:
-            st.toast(f"Unloaded {', '.join(unloaded)} to make room for {name} in the app's memory budget.")
+            st.toast(
+                _("Unloaded {models} to make room for {name} in the app's memory budget.").format(
+                    models=", ".join(unloaded), name=name
+                )
+            )
         st.caption(model_summary(loaded))
         layer = _layer(loaded, uses_layer)
         st.selectbox(
-            "Example sentences",
+            _("Example sentences"),
             [example.name for example in EXAMPLES],
             index=None,
             key="example",
-            placeholder="Pick an example…",
+            placeholder=_("Pick an example…"),
             on_change=_use_example,
         )
-        text = linked(st.text_area, "Input text", key="text", default=DEFAULT_TEXT, height=100, after_change=_new_text)
+        text = linked(
+            st.text_area, _("Input text"), key="text", default=DEFAULT_TEXT, height=100, after_change=_new_text
+        )
         focus = _focus(text)
         second_label = (
-            "Decoder input (optional, e.g. a translation)"
+            _("Decoder input (optional, e.g. a translation)")
             if loaded.family == "encoder-decoder"
-            else "Second sentence (optional, for a sentence pair)"
+            else _("Second sentence (optional, for a sentence pair)")
         )
         text_b = linked(st.text_input, second_label, key="text_b", default="")
     return Selection(name, loaded, layer, text, text_b.strip() or None, focus)

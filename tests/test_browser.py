@@ -198,3 +198,22 @@ def test_tokenizers_hovering_a_piece_lights_its_characters_and_a_word_its_pieces
     assert background(piece) != lit
     characters.hover()
     assert background(piece) == lit
+
+
+def test_the_language_switch_turns_the_app_turkish_and_three_page_clicks_keep_it(page, app_url):
+    page.goto(f"{app_url}/Which_units")
+    expect(page.get_by_role("heading", name="Which units")).to_be_visible(timeout=RENDER_MS)
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_text("Türkçe", exact=True).click()
+    expect(page.get_by_role("heading", name="Hangi birimler")).to_be_visible(timeout=RENDER_MS)
+    page.wait_for_url(re.compile(r"[?&]lang=tr(&|$)"))
+    for link, heading in [
+        ("Ana sayfa", "Sayfalar"),
+        ("Tokenleştiriciler", "Tokenleştiriciler"),
+        ("Hangi açıklama", "Hangi açıklamaya güvenmeli?"),
+    ]:
+        sidebar.get_by_role("link", name=link).click()
+        expect(page.get_by_role("heading", name=heading).first).to_be_visible(timeout=RENDER_MS)
+        expect(sidebar.get_by_role("radio", name="Türkçe")).to_be_checked()
+        expect(sidebar.get_by_role("textbox", name="Girdi metni")).to_be_visible()
+        assert "lang=tr" in page.url, page.url

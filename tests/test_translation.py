@@ -1,0 +1,120 @@
+"""The app's languages: the catalog holds every message of the code, translated, following the glossary; numbers
+as the language writes them; the language chosen per run and kept in the URL."""
+
+from __future__ import annotations
+
+import csv
+import re
+import threading
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+
+from tests.pages import ROOT, assert_clean, run_page
+from xray.translation import (
+    KEYWORDS,
+    LOCALE_DIR,
+    _,
+    current_language,
+    language_of_locale,
+    number,
+    percent,
+    use_language,
+)
+
+CATALOG = LOCALE_DIR / "tr" / "LC_MESSAGES" / "xray.po"
+PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+
+def _messages_in_code() -> set[str]:
+    with (ROOT / "babel.cfg").open(encoding="utf-8") as config:
+        method_map, options_map = parse_mapping_cfg(config)
+    found = extract_from_dir(str(ROOT), method_map, options_map, keywords=KEYWORDS, comment_tags=())
+    return {message if isinstance(message, str) else message[0] for _file, _line, message, _c, _ctx in found}
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    with CATALOG.open("rb") as file:
+        return read_po(file)
+
+
+def test_every_message_of_the_code_is_in_the_turkish_catalog_translated(catalog):
+    in_code = _messages_in_code()
+    assert len(in_code) > 50 and "Explainers on a corpus" in in_code  # the pages' PageInfo literals are read too
+    assert not catalog.fuzzy and catalog.charset == "utf-8"  # a fuzzy header: pybabel compile skips the catalog
+    entries = {message.id: message for message in catalog if message.id}
+    assert sorted(in_code - set(entries)) == []  # run the README's extract and update commands, then translate
+    assert sorted(set(entries) - in_code) == []  # no entry the code no longer has
+    for message in entries.values():
+        assert message.string.strip() and not message.fuzzy, message.id
+        assert sorted(PLACEHOLDER.findall(message.string)) == sorted(PLACEHOLDER.findall(message.id)), message.id
+
+
+def test_the_shipped_compiled_catalog_is_the_translated_one(catalog):
+    with (CATALOG.with_suffix(".mo")).open("rb") as file:
+        compiled = read_mo(file)
+    assert {m.id: m.string for m in compiled if m.id} == {m.id: m.string for m in catalog if m.id}
+
+
+def _folded(text: str) -> str:
+    return text.replace("İ", "i").replace("I", "ı").casefold()
+
+
+def test_the_translations_use_the_glossarys_terms(catalog):
+    with (LOCALE_DIR / "glossary.tr.csv").open(encoding="utf-8") as file:
+        glossary = list(csv.DictReader(file))
+    assert {"attention head", "layer", "polysemy", "dictionary learning", "tokenizer"} <= {
+        t["english"] for t in glossary
+    }
+    misses = []
+    for message in catalog:
+        for term in glossary:
+            used = message.id and re.search(rf"\b{re.escape(term['english'])}(s|es)?\b", message.id, re.IGNORECASE)
+            if used and _folded(term["stem"]) not in _folded(message.string):
+                misses.append((term["english"], message.id[:60]))
+    assert misses == []
+
+
+def test_numbers_and_shares_are_written_as_the_language_writes_them():
+    use_language("tr")
+    try:
+        assert (number(0.42), number(1234.5, 1), percent(0.42), percent(0.425, 1)) == (
+            "0,42",
+            "1.234,5",
+            "%42",
+            "%42,5",
+        )
+        assert _("Layer") == "Katman"
+        seen = []
+        thread = threading.Thread(target=lambda: seen.append(current_language()))
+        thread.start()
+        thread.join()
+        assert seen == ["en"]  # each run's thread has its own language
+    finally:
+        use_language("en")
+    assert (number(0.42), percent(0.42), _("Layer")) == ("0.42", "42%", "Layer")
+    with pytest.raises(ValueError, match="the app speaks en, tr"):
+        use_language("de")
+
+
+@pytest.mark.parametrize(
+    ("locale", "language"), [("tr-TR", "tr"), ("tr", "tr"), ("en-GB", "en"), ("de-DE", "en"), (None, "en"), ("", "en")]
+)
+def test_the_browsers_locale_picks_the_language(locale, language):
+    assert language_of_locale(locale) == language
+
+
+@pytest.mark.app
+def test_a_page_opened_with_lang_tr_speaks_turkish_and_keeps_it_in_its_links():
+    app = run_page("10_Which_units.py", lang="tr")
+    assert_clean(app)
+    assert app.title[0].value == "Hangi birimler"
+    assert app.radio(key="lang").value == "tr" and app.radio(key="lang").label == "Dil"
+    assert app.text_area(key="text").label == "Girdi metni"
+    assert app.query_params["lang"] == "tr"  # kept in the URL, so a click in the navigation keeps it
+    english = run_page("10_Which_units.py")
+    assert english.title[0].value == "Which units" and english.radio(key="lang").value == "en"
