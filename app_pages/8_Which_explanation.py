@@ -12,6 +12,7 @@ from components.navigation import PageInfo
 from xray.rendering.charts import agreement_heatmap, faithfulness_curves, word_scores_heatmap
 from xray.rendering.export import file_stem
 from xray.techniques.compare import RANDOM
+from xray.translation import N_
 
 PAGE = PageInfo(
     title="Which explanation to trust?",
@@ -30,7 +31,7 @@ PAGE = PageInfo(
     uses_layer=False,
 )
 
-page = start_classifier_page(PAGE, "compare", controls=2, class_label="Class")
+page = start_classifier_page(PAGE, "compare", controls=2, class_label=N_("Class"))
 names = page.class_names
 class_index = page.class_choice
 max_evals = page.controls[0].slider(

@@ -28,7 +28,9 @@ from xray.models.classifiers import (
     predict,
     seconds_per_text,
 )
+from xray.translation import N_, _, percent
 
+CLASS_TO_EXPLAIN = N_("Class to explain")
 DEFAULT_DESCRIPTIONS = (
     "business and finance\nentertainment and film\npolitics and government\nsport\nscience and technology"
 )
@@ -75,30 +77,32 @@ def _spec(selection: Selection) -> ClassifierSpec:
         default = default_kind(selection.model)
         kind = linked(
             st.radio,
-            "Classifier",
+            _("Classifier"),
             key="classifier",
             default=default,
             valid=kinds,
             options=kinds,
-            format_func=CLASSIFIER_KINDS.get,
+            format_func=lambda kind: _(CLASSIFIER_KINDS[kind]),
         )
         descriptions = ""
         if kind == "zero-shot":
             descriptions = linked(
-                st.text_area, "Classes, one description per line", key="classes", default=DEFAULT_DESCRIPTIONS
+                st.text_area, _("Classes, one description per line"), key="classes", default=DEFAULT_DESCRIPTIONS
             )
         fast = bf16_is_fast(selection.model.device)
         bf16 = linked(
             st.toggle,
-            "Fast bfloat16 inference",
+            _("Fast bfloat16 inference"),
             key="bf16",
             default=fast,
             disabled=not fast,
-            help="Runs the classifier under bfloat16 autocast: about twice as fast on CPUs with AVX-512 BF16 or "
-            "AMX, but probabilities move slightly (bench/explainers_lime.py measures by how much). Switch it off "
-            "for exact float32 results."
+            help=_(
+                "Runs the classifier under bfloat16 autocast: about twice as fast on CPUs with AVX-512 BF16 or "
+                "AMX, but probabilities move slightly (bench/explainers_lime.py measures by how much). Switch it "
+                "off for exact float32 results."
+            )
             if fast
-            else "This machine has no fast bfloat16 support; the classifier runs in float32.",
+            else _("This machine has no fast bfloat16 support; the classifier runs in float32."),
         )
     with user_errors("reading the classifier settings"):
         return ClassifierSpec.choose(kind, selection.model_name, descriptions, bool(bf16 and fast))
@@ -110,13 +114,15 @@ def _far_from_classes(prediction: Prediction, classifier: Classifier, key: str) 
     if not prediction.unsure:
         return
     st.warning(
-        f"The classifier is unsure about this text: its most likely class is {prediction.summary()}, so the text is "
-        "far from the classes it knows and the explanations below say little. Try a text from its domain.",
+        _(
+            "The classifier is unsure about this text: its most likely class is {summary}, so the text is far from "
+            "the classes it knows and the explanations below say little. Try a text from its domain."
+        ).format(summary=prediction.summary()),
         icon="⚠️",
     )
     if classifier.example:
         st.button(
-            "Use an in-domain example",
+            _("Use an in-domain example"),
             key=key,
             on_click=use_text,
             args=(classifier.example,),
@@ -128,7 +134,7 @@ def sidebar_classifier(selection: Selection) -> tuple[ClassifierSpec, Classifier
     """The classifier controls in the sidebar, under the sidebar's ``selection``, and the classifier they choose
     (its description under them)."""
     spec = _spec(selection)
-    with user_errors("preparing the classifier"), st.spinner("Preparing the classifier…"):
+    with user_errors("preparing the classifier"), st.spinner(_("Preparing the classifier…")):
         classifier = built_classifier(spec)
     st.sidebar.caption(classifier.description)
     return spec, classifier
@@ -151,7 +157,7 @@ def classifier_query(selection: Selection, spec: ClassifierSpec, text: str) -> d
 
 
 def start_classifier_page(
-    info: PageInfo, prefix: str, *, controls: int, class_label: str = "Class to explain"
+    info: PageInfo, prefix: str, *, controls: int, class_label: str = CLASS_TO_EXPLAIN
 ) -> ClassifierPage:
     """The opening of SHAP, LIME and the comparison: the page opening, the classifier in the sidebar, a warning
     when the sidebar text is far from the classifier's classes, and a row of controls that starts with the class
@@ -167,12 +173,13 @@ def start_classifier_page(
     return ClassifierPage(selection, spec, classifier, class_choice, row[1:])
 
 
-def class_picker(class_names: tuple[str, ...], key: str, label: str = "Class to explain") -> int | None:
-    """A class selectbox bound to the URL under ``key``; None (the default) means the predicted class."""
+def class_picker(class_names: tuple[str, ...], key: str, label: str = CLASS_TO_EXPLAIN) -> int | None:
+    """A class selectbox bound to the URL under ``key``; None (the default) means the predicted class. label: an
+    English message (marked with ``N_``), translated here."""
     return st.selectbox(
-        label,
+        _(label),
         [None, *range(len(class_names))],
-        format_func=lambda index: "Predicted class" if index is None else class_names[index],
+        format_func=lambda index: _("Predicted class") if index is None else class_names[index],
         key=key,
         bind="query-params",
     )
@@ -182,8 +189,8 @@ def prediction_metrics(class_names: tuple[str, ...], probabilities: np.ndarray, 
     """Metrics of the predicted and the explained class side by side; returns the row's remaining columns."""
     columns = st.columns(3)
     predicted = int(np.argmax(probabilities))
-    columns[0].metric("Predicted class", f"{class_names[predicted]} ({probabilities[predicted]:.0%})")
-    columns[1].metric("Explained class", f"{class_names[explained]} ({probabilities[explained]:.0%})")
+    columns[0].metric(_("Predicted class"), f"{class_names[predicted]} ({percent(probabilities[predicted])})")
+    columns[1].metric(_("Explained class"), f"{class_names[explained]} ({percent(probabilities[explained])})")
     return columns[2:]
 
 

@@ -118,3 +118,12 @@ def test_a_page_opened_with_lang_tr_speaks_turkish_and_keeps_it_in_its_links():
     assert app.query_params["lang"] == "tr"  # kept in the URL, so a click in the navigation keeps it
     english = run_page("10_Which_units.py")
     assert english.title[0].value == "Which units" and english.radio(key="lang").value == "en"
+
+
+@pytest.mark.app
+def test_the_classifier_controls_speak_turkish_too():
+    app = run_page("12_Explainers_on_a_corpus.py", lang="tr", **{"explainers.texts": "3"})
+    assert_clean(app)
+    assert app.title[0].value == "Bir derlem üzerinde açıklayıcılar"
+    assert app.radio(key="classifier").label == "Sınıflandırıcı"
+    assert app.toggle(key="bf16").label == "Hızlı bfloat16 çıkarımı"

@@ -29,6 +29,7 @@ import torch
 from xray.models.batching import InferenceSettings, run_batched
 from xray.models.loading import EMBEDDED_MODEL, LoadedModel
 from xray.progress import Progress
+from xray.translation import N_
 
 HEAD_FILE = Path(__file__).parent / "data" / "bbc_topic_head.npz"
 ZERO_SHOT_TEMPERATURE = 0.05
@@ -39,9 +40,9 @@ TOPIC_EXAMPLE = "The referee sent off the captain and the crowd booed."
 
 ClassifierKind = Literal["topic", "zero-shot", "model"]
 CLASSIFIER_KINDS: dict[ClassifierKind, str] = {
-    "topic": "BBC News topics (embedded, offline)",
-    "zero-shot": "Zero-shot from class descriptions",
-    "model": "The sidebar model's classification head",
+    "topic": N_("BBC News topics (embedded, offline)"),
+    "zero-shot": N_("Zero-shot from class descriptions"),
+    "model": N_("The sidebar model's classification head"),
 }
 
 
