@@ -13,11 +13,13 @@ from components.feedback import user_errors
 from components.navigation import PageInfo
 from components.page import start_page
 from xray.explainer_benchmark.saved import HELD_OUT_COLUMN, BenchmarkSettings
+from xray.explainer_benchmark.summary import CONFIDENCE
 from xray.rendering.charts import agreement_heatmap, interval_dots
 from xray.rendering.export import file_stem
 from xray.techniques.compare import RANDOM
 from xray.techniques.lime_explain import MIN_SAMPLES
 from xray.techniques.shap_explain import MIN_EVALS
+from xray.translation import _, number, percent
 
 DEFAULTS = BenchmarkSettings()
 DISAGREEING = 5
@@ -43,13 +45,19 @@ spec, classifier = sidebar_classifier(selection)
 corpus = corpus_picker(opening="BBC News sentences")
 controls = st.columns(4)
 texts = controls[0].number_input(
-    "Texts", 1, 5_000, DEFAULTS.texts, step=10, key="explainers.texts", bind="query-params"
+    _("Texts"), 1, 5_000, DEFAULTS.texts, step=10, key="explainers.texts", bind="query-params"
 )
 max_evals = controls[1].number_input(
-    "SHAP evaluations", MIN_EVALS, 5_000, DEFAULTS.max_evals, step=50, key="explainers.shap_evals", bind="query-params"
+    _("SHAP evaluations"),
+    MIN_EVALS,
+    5_000,
+    DEFAULTS.max_evals,
+    step=50,
+    key="explainers.shap_evals",
+    bind="query-params",
 )
 num_samples = controls[2].number_input(
-    "LIME samples",
+    _("LIME samples"),
     MIN_SAMPLES,
     10_000,
     DEFAULTS.num_samples,
@@ -58,15 +66,17 @@ num_samples = controls[2].number_input(
     bind="query-params",
 )
 steps = controls[3].number_input(
-    "Gradient steps", 5, 300, DEFAULTS.steps, step=5, key="explainers.steps", bind="query-params"
+    _("Gradient steps"), 5, 300, DEFAULTS.steps, step=5, key="explainers.steps", bind="query-params"
 )
 held_out = st.toggle(
-    "Only texts the classifier never trained on",
+    _("Only texts the classifier never trained on"),
     DEFAULTS.held_out,
     key="explainers.held_out",
     bind="query-params",
-    help=f"Leaves out the rows its '{HELD_OUT_COLUMN}' column marks (BBC News sentences have one: the topic head's "
-    "training split); a corpus without that column is taken whole.",
+    help=_(
+        "Leaves out the rows its '{column}' column marks (BBC News sentences have one: the topic head's training "
+        "split); a corpus without that column is taken whole."
+    ).format(column=HELD_OUT_COLUMN),
 )
 with user_errors("reading the settings"):
     settings = BenchmarkSettings(
@@ -80,25 +90,38 @@ with user_errors(f"running the explainers over {corpus.name}"):
     run = benchmark_on_request(spec, corpus, settings, key="explainers.start")
 if run is None:
     command = terminal_command(spec, corpus, settings)
-    st.info(
-        f"Nothing is run until you ask: each text costs SHAP's {settings.max_evals:,} evaluations, LIME's "
-        f"{settings.num_samples:,} samples and {settings.steps} gradient steps."
-        + (f" The same run from a terminal, which this page then reads: `{command}`" if command else ""),
-        icon=":material/info:",
-    )
+    said = _(
+        "Nothing is run until you ask: each text costs SHAP's {evaluations} evaluations, LIME's {samples} samples "
+        "and {steps} gradient steps."
+    ).format(evaluations=number(settings.max_evals, 0), samples=number(settings.num_samples, 0), steps=settings.steps)
+    if command:
+        said += " " + _("The same run from a terminal, which this page then reads: `{command}`").format(command=command)
+    st.info(said, icon=":material/info:")
     st.stop()
 
 stem = (corpus.name, f"{len(run.rows)}_texts", classifier.name)
-st.subheader(f"Which method is faithful over {len(run.rows):,} texts?")
+st.subheader(_("Which method is faithful over {count} texts?").format(count=number(len(run.rows), 0)))
 st.markdown(run.verdict())
 faithfulness = run.faithfulness()
 chart_with_downloads(
-    interval_dots(faithfulness, "comprehensiveness", "Remove the top words (higher is better)", RANDOM),
+    interval_dots(
+        faithfulness,
+        "comprehensiveness",
+        _("Remove the top words (higher is better)"),
+        RANDOM,
+        _("comprehensiveness (mean, {share} interval)").format(share=percent(CONFIDENCE)),
+    ),
     file_stem("comprehensiveness_over_corpus", *stem),
     "explainers.comprehensiveness_chart",
 )
 chart_with_downloads(
-    interval_dots(faithfulness, "sufficiency", "Keep only the top words (lower is better)", RANDOM),
+    interval_dots(
+        faithfulness,
+        "sufficiency",
+        _("Keep only the top words (lower is better)"),
+        RANDOM,
+        _("sufficiency (mean, {share} interval)").format(share=percent(CONFIDENCE)),
+    ),
     file_stem("sufficiency_over_corpus", *stem),
     "explainers.sufficiency_chart",
 )
@@ -109,37 +132,45 @@ with st.container(key="explainers.faithfulness"):
         column_config={column: st.column_config.NumberColumn(format="%.3f") for column in faithfulness.columns[1:-1]},
     )
 st.caption(
-    "Mean AOPC over the texts, each text's own predicted class explained; intervals: 95% bootstrap over the texts. "
-    "The dashed line is the random order's mean. Removing words makes texts the classifier never saw, so a small "
-    "difference says little."
+    _(
+        "Mean AOPC over the texts, each text's own predicted class explained; intervals: 95% bootstrap over the "
+        "texts. The dashed line is the random order's mean. Removing words makes texts the classifier never saw, so "
+        "a small difference says little."
+    )
 )
 
-st.subheader("Do the methods agree?")
+st.subheader(_("Do the methods agree?"))
 methods = run.methods
 agreement = run.agreement()
 chart_with_downloads(
-    agreement_heatmap(methods, agreement.to_numpy(), "Mean rank agreement (Spearman) over the texts"),
+    agreement_heatmap(methods, agreement.to_numpy(), _("Mean rank agreement (Spearman) over the texts")),
     file_stem("mean_rank_agreement", *stem),
     "explainers.agreement_chart",
 )
 pair = st.columns(2)
-first = pair[0].selectbox("Method", methods, key="explainers.first", bind="query-params")
+first = pair[0].selectbox(_("Method"), methods, key="explainers.first", bind="query-params")
 others = [method for method in methods if method != first]
 least = min(others, key=lambda method: agreement.loc[first, method])
-second = pair[1].selectbox("Against", others, index=others.index(least), key="explainers.second", bind="query-params")
+second = pair[1].selectbox(
+    _("Against"), others, index=others.index(least), key="explainers.second", bind="query-params"
+)
 disagreeing = run.disagreements(first, second, DISAGREEING)
 st.markdown(
-    f"**Where {first} and {second} disagree most** (mean Spearman {agreement.loc[first, second]:.2f}); "
-    "each opens the text on the Which explanation page:"
+    _(
+        "**Where {first} and {second} disagree most** (mean Spearman {spearman}); each opens the text on the Which "
+        "explanation page:"
+    ).format(first=first, second=second, spearman=number(agreement.loc[first, second]))
 )
 for text, class_name, spearman in disagreeing.itertuples(index=False):
-    open_text_link(selection, spec, text, f"{spearman:+.2f} · {class_name} · {text}")
+    open_text_link(
+        selection, spec, text, f"{'+' if spearman >= 0 else '−'}{number(abs(spearman))} · {class_name} · {text}"
+    )
 
-st.subheader("What does the classifier rely on?")
-method = st.selectbox("Scores of", methods, key="explainers.relied_method", bind="query-params")
+st.subheader(_("What does the classifier rely on?"))
+method = st.selectbox(_("Scores of"), methods, key="explainers.relied_method", bind="query-params")
 relied = run.relied_on(method)
 if relied.empty:
-    st.info("No word occurs twice in the texts of one class: run over more texts to see what is relied on.")
+    st.info(_("No word occurs twice in the texts of one class: run over more texts to see what is relied on."))
 else:
     with st.container(key="explainers.relied_on"):
         top = float(relied["mean |score|"].max())
@@ -152,16 +183,23 @@ else:
             },
         )
     st.caption(
-        f"Per predicted class, the words with the largest mean |{method} score| where they occur (seen at least "
-        "twice), case-folded: a positive mean score pushes towards the class, a negative one against it."
+        _(
+            "Per predicted class, the words with the largest mean |{method} score| where they occur (seen at least "
+            "twice), case-folded: a positive mean score pushes towards the class, a negative one against it."
+        ).format(method=method)
     )
 
 row = download_row()
 download(
-    "Run (JSON)", run.to_json, f"{file_stem('explainer_run', *stem)}.json", "application/json", "explainers.json", row
+    _("Run (JSON)"),
+    run.to_json,
+    f"{file_stem('explainer_run', *stem)}.json",
+    "application/json",
+    "explainers.json",
+    row,
 )
 download(
-    "Every text (CSV)",
+    _("Every text (CSV)"),
     run.table().to_csv(index=False),
     f"{file_stem('explainer_texts', *stem)}.csv",
     "text/csv",
@@ -169,7 +207,7 @@ download(
     row,
 )
 download(
-    "Faithfulness (CSV)",
+    _("Faithfulness (CSV)"),
     faithfulness.to_csv(index=False),
     f"{file_stem('explainer_faithfulness', *stem)}.csv",
     "text/csv",
@@ -177,7 +215,7 @@ download(
     row,
 )
 download(
-    "Relied-on words (CSV)",
+    _("Relied-on words (CSV)"),
     relied.to_csv(index=False),
     f"{file_stem('relied_on_words', method, *stem)}.csv",
     "text/csv",

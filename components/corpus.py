@@ -38,8 +38,9 @@ from xray.store.format import (
     store_name,
 )
 from xray.store.search import LevelIndex, build_index
+from xray.translation import N_, _
 
-UPLOAD = "Your own file (.txt or .csv)"
+UPLOAD = N_("Your own file (.txt or .csv)")
 NO_LABEL = "(none)"
 UPLOADED = "corpus.uploaded"
 SENSE_EXAMPLE = "Word sense (river bank)"
@@ -132,7 +133,15 @@ def corpus_picker(opening: str | None = None) -> Corpus:
         raise ValueError(f"No built-in corpus is called {opening!r}; pick one of {', '.join(BUILTIN_CORPORA)}.")
     if opening is not None and value("corpus") is None:
         set_value("corpus", opening)
-    choice = linked(st.selectbox, "Corpus", key="corpus", default=choices[0], valid=choices, options=choices)
+    choice = linked(
+        st.selectbox,
+        _("Corpus"),
+        key="corpus",
+        default=choices[0],
+        valid=choices,
+        options=choices,
+        format_func=lambda name: _(UPLOAD) if name == UPLOAD else name,
+    )
     if choice == UPLOAD:
         return _uploaded_corpus()
     with user_errors(f"loading {choice}"), st.spinner(f"Reading {choice}…"):

@@ -22,6 +22,7 @@ from xray.explainer_benchmark.run import RANDOM_ORDERS
 from xray.explainer_benchmark.saved import BenchmarkSettings, benchmark_path, chosen_texts
 from xray.explainer_benchmark.summary import ExplainerBenchmark, load_benchmark
 from xray.models.classifiers import ClassifierSpec
+from xray.translation import _, number
 
 COMPARISON_TITLE = "Which explanation to trust?"
 MOST_METHODS = 6
@@ -83,11 +84,11 @@ def _pass(spec: ClassifierSpec, corpus: Corpus, settings: BenchmarkSettings, sta
         arguments += ("--status", str(status), "--cache-dir", str(root))
     return CorpusPass(
         name=name,
-        label=f"Explaining {settings.texts:,} texts of {corpus.name}",
+        label=_("Explaining {count} texts of {corpus}").format(count=number(settings.texts, 0), corpus=corpus.name),
         arguments=arguments,
         log=root / f".{name}.log",
         status=lambda: read_status(status) if job_running(name) else None,
-        failure="The explainers could not be run over the corpus",
+        failure=_("The explainers could not be run over the corpus"),
     )
 
 
@@ -100,15 +101,17 @@ def benchmark_on_request(
     return run_pass_on_request(
         lambda started: _pass(spec, corpus, settings, started),
         lambda: saved_run(spec, corpus, settings),
-        label=f"Run every explainer over {settings.texts:,} texts",
+        label=_("Run every explainer over {count} texts").format(count=number(settings.texts, 0)),
         key=key,
-        help=f"{_duration(minutes)} here, from this machine's measured speed of the classifier; the "
-        "progress bar then estimates from the texts done. Cancel keeps every finished chunk.",
+        help=_(
+            "{duration} here, from this machine's measured speed of the classifier; the progress bar then "
+            "estimates from the texts done. Cancel keeps every finished chunk."
+        ).format(duration=_duration(minutes)),
     )
 
 
 def _duration(minutes: float) -> str:
-    return "Under a minute" if minutes < 1 else f"About {minutes:,.0f} min"
+    return _("Under a minute") if minutes < 1 else _("About {minutes} min").format(minutes=number(minutes, 0))
 
 
 def open_text_link(selection: Selection, spec: ClassifierSpec, text: str, label: str) -> None:

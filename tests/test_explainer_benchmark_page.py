@@ -3,6 +3,7 @@ sentences with small budgets (the run is a child job, as from the page)."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs
 
 import pytest
@@ -49,5 +50,10 @@ def test_nothing_runs_until_asked_then_every_view_is_drawn_and_read_back_from_di
     assert_clean(again) and "explainers.start" not in {button.key for button in again.button}
     assert keyed_table(again, "explainers.faithfulness").equals(faithfulness)
     assert "mean |LIME score|" in " ".join(caption.value for caption in again.caption)
+    turkish = run_page(PAGE, **SMALL, lang="tr")  # the same run, said in Turkish with Turkish numbers
+    assert_clean(turkish)
+    assert turkish.subheader[0].value == "3 metin üzerinde hangi yöntem sadık?"
+    assert turkish.markdown[0].value.startswith("3 metin üzerinde en kapsayıcı yöntem *")
+    assert re.search(r"\(-?\d,\d\d, %95 aralık -?\d,\d\d ile -?\d,\d\d arası\)", turkish.markdown[0].value)
     other = run_page(PAGE, **{**SMALL, "explainers.steps": "10"})  # other settings: another run, not shown
     assert_clean(other) and "explainers.start" in {button.key for button in other.button}

@@ -15,9 +15,12 @@ from xray.cache import write_atomically
 from xray.explainer_benchmark.run import ExplainedText
 from xray.results import json_text
 from xray.techniques.compare import RANDOM, rank_agreement
+from xray.translation import _, number, percent
 
 BOOTSTRAP = 1_000
 """Resamples of the texts behind each interval (percentile, 95 %)."""
+CONFIDENCE = 0.95
+"""The intervals' coverage, as the verdict states it."""
 
 
 def bootstrap_interval(values: np.ndarray, seed: int = 0, resamples: int = BOOTSTRAP) -> tuple[float, float]:
@@ -79,21 +82,37 @@ class ExplainerBenchmark:
         low, high = methods.loc[best, ["comprehensiveness low", "comprehensiveness high"]]
         tied = [name for name in methods.index if name != best and methods.loc[name, "comprehensiveness high"] >= low]
         losing = [name for name in methods.index if not methods.loc[name, "beats random"]]
-        said = (
-            f"Over {len(self.rows)} texts, *{best}* is the most comprehensive "
-            f"({methods.loc[best, 'comprehensiveness']:.2f}, 95% interval {low:.2f} to {high:.2f})"
+        said = _(
+            "Over {count} texts, *{best}* is the most comprehensive ({mean}, {share} interval {low} to {high})"
+        ).format(
+            count=len(self.rows),
+            share=percent(CONFIDENCE),
+            best=best,
+            mean=number(methods.loc[best, "comprehensiveness"]),
+            low=number(low),
+            high=number(high),
         )
-        said += f"; {_listed(tied)} cannot be told apart from it here." if tied else ", clear of every other method."
-        random_mean = table.loc[RANDOM, "comprehensiveness"]
-        if losing:
-            said += f" No better than the random order ({random_mean:.2f}): {_listed(losing)}."
+        if tied:
+            said += _("; {methods} cannot be told apart from it here.").format(methods=_listed(tied))
         else:
-            said += f" Every method beats the random order ({random_mean:.2f})."
+            said += _(", clear of every other method.")
+        random_mean = number(table.loc[RANDOM, "comprehensiveness"])
+        if losing:
+            said += " " + _("No better than the random order ({mean}): {methods}.").format(
+                mean=random_mean, methods=_listed(losing)
+            )
+        else:
+            said += " " + _("Every method beats the random order ({mean}).").format(mean=random_mean)
         sufficient = methods["sufficiency"].idxmin()
-        return (
-            f"{said} Keeping only its top words, *{sufficient}* keeps the prediction best (sufficiency "
-            f"{methods.loc[sufficient, 'sufficiency']:.2f}; the random order's {table.loc[RANDOM, 'sufficiency']:.2f})."
+        kept = _(
+            "Keeping only its top words, *{method}* keeps the prediction best (sufficiency {value}; the random "
+            "order's {random})."
+        ).format(
+            method=sufficient,
+            value=number(methods.loc[sufficient, "sufficiency"]),
+            random=number(table.loc[RANDOM, "sufficiency"]),
         )
+        return f"{said} {kept}"
 
     def agreements(self) -> np.ndarray:
         """(texts, methods, methods) each text's Spearman correlation of the methods' word scores (NaN where one
@@ -181,7 +200,7 @@ class ExplainerBenchmark:
 def _listed(names: list[str]) -> str:
     """The names in italics, joined: "*SHAP*, *LIME* and *Rollout from [CLS]*" (a name may hold a comma)."""
     shown = [f"*{name}*" for name in names]
-    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+    return shown[0] if len(shown) == 1 else _("{first} and {last}").format(first=", ".join(shown[:-1]), last=shown[-1])
 
 
 def load_benchmark(path: Path) -> ExplainerBenchmark:

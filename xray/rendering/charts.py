@@ -246,12 +246,13 @@ def faithfulness_curves(
     )
 
 
-def interval_dots(frame: pd.DataFrame, measure: str, title: str, baseline: str) -> alt.Chart:
+def interval_dots(frame: pd.DataFrame, measure: str, title: str, baseline: str, axis: str | None = None) -> alt.Chart:
     """One row per method: a dot at its mean ``measure`` and a bar over its interval, the ``baseline`` row's mean as
     a dashed vertical line.
 
     frame: one row per method with columns ``method``, ``measure``, ``"<measure> low"`` and ``"<measure> high"``
-    (e.g. :meth:`xray.explainer_benchmark.summary.ExplainerBenchmark.faithfulness`).
+    (e.g. :meth:`xray.explainer_benchmark.summary.ExplainerBenchmark.faithfulness`); axis: the x axis's title
+    (default: "<measure> (mean, 95% interval)").
     """
     missing = {"method", measure, f"{measure} low", f"{measure} high"} - set(frame.columns)
     if missing:
@@ -264,7 +265,7 @@ def interval_dots(frame: pd.DataFrame, measure: str, title: str, baseline: str) 
     order = rows["method"].tolist()
     base = alt.Chart(_inline(rows)).encode(y=alt.Y("method:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)))
     bars = base.mark_rule(strokeWidth=3, color=BAR_COLOUR).encode(
-        x=alt.X("low:Q", title=f"{measure} (mean, 95% interval)"), x2="high:Q"
+        x=alt.X("low:Q", title=axis or f"{measure} (mean, 95% interval)"), x2="high:Q"
     )
     dots = base.mark_point(filled=True, size=70, color=BAR_COLOUR).encode(
         x="mean:Q",
