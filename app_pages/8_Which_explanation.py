@@ -12,7 +12,7 @@ from components.navigation import PageInfo
 from xray.rendering.charts import agreement_heatmap, faithfulness_curves, word_scores_heatmap
 from xray.rendering.export import file_stem
 from xray.techniques.compare import RANDOM
-from xray.translation import N_
+from xray.translation import N_, _, number
 
 PAGE = PageInfo(
     title="Which explanation to trust?",
@@ -32,39 +32,48 @@ PAGE = PageInfo(
 )
 
 page = start_classifier_page(PAGE, "compare", controls=2, class_label=N_("Class"))
+drop = _("probability drop")  # the curves' y axis
 names = page.class_names
 class_index = page.class_choice
 max_evals = page.controls[0].slider(
-    "SHAP evaluations", 100, 3000, 500, step=100, key="compare.shap_evals", bind="query-params"
+    _("SHAP evaluations"), 100, 3000, 500, step=100, key="compare.shap_evals", bind="query-params"
 )
 num_samples = page.controls[1].slider(
-    "LIME samples", 500, 10_000, 2000, step=500, key="compare.lime_samples", bind="query-params"
+    _("LIME samples"), 500, 10_000, 2000, step=500, key="compare.lime_samples", bind="query-params"
 )
 with user_errors("comparing the explanations"):
     comparison = cached_comparison(page.spec, page.selection.text, class_index, max_evals, num_samples)
 show_notices(comparison.notices)
 explained = names[comparison.class_index]
 settings = (explained, f"shap_{max_evals}_evals", f"lime_{num_samples}_samples")
-st.subheader(f"Words for and against “{explained}” (p = {comparison.probability:.2f})")
+st.subheader(
+    _("Words for and against “{name}” (p = {probability})").format(
+        name=explained, probability=number(comparison.probability)
+    )
+)
 scores_chart = word_scores_heatmap(comparison.words, comparison.scores)
 chart_with_downloads(scores_chart, file_stem("word_scores", *settings), "compare.scores_chart")
-st.caption("Red words push towards the class, blue against it. Attention is never negative: it cannot say 'against'.")
+st.caption(
+    _("Red words push towards the class, blue against it. Attention is never negative: it cannot say 'against'.")
+)
 
-st.subheader("Do the methods agree?")
+st.subheader(_("Do the methods agree?"))
 agreement = agreement_heatmap(list(comparison.scores), comparison.agreement)
 chart_with_downloads(agreement, file_stem("rank_agreement", *settings), "compare.agreement_chart")
 st.caption(
-    "1 means two methods rank the words identically, 0 unrelated, −1 reversed. An empty cell: one method gave every "
-    "word the same score."
+    _(
+        "1 means two methods rank the words identically, 0 unrelated, −1 reversed. An empty cell: one method gave "
+        "every word the same score."
+    )
 )
 
-st.subheader("Are they faithful to the classifier?")
+st.subheader(_("Are they faithful to the classifier?"))
 curves = st.columns(2)
 comprehensive = faithfulness_curves(
-    comparison.fractions, comparison.comprehensiveness, "Remove the top words", "probability drop", dashed=RANDOM
+    comparison.fractions, comparison.comprehensiveness, _("Remove the top words"), drop, dashed=RANDOM
 )
 sufficient = faithfulness_curves(
-    comparison.fractions, comparison.sufficiency, "Keep only the top words", "probability drop", dashed=RANDOM
+    comparison.fractions, comparison.sufficiency, _("Keep only the top words"), drop, dashed=RANDOM
 )
 with curves[0]:
     chart_with_downloads(comprehensive, file_stem("comprehensiveness", *settings), "compare.comprehensiveness_chart")
@@ -76,14 +85,17 @@ st.dataframe(
     hide_index=True,
     column_config={column: st.column_config.NumberColumn(format="%.4f") for column in aopc.columns[1:]},
 )
-st.markdown(
+reading = _(
     "**How to read this.** Removing the words a faithful method ranks highest should make the probability of "
-    f"*{explained}* fall a lot (left: higher curves are better), and keeping only those words should leave it "
-    "almost unchanged (right: lower curves are better). A method whose curves are no better than the dashed "
-    f"random order explains this prediction no better than chance. {comparison.verdict()} Removing words makes "
-    "texts the classifier never saw, so treat small differences with care."
-)
+    "*{name}* fall a lot (left: higher curves are better), and keeping only those words should leave it almost "
+    "unchanged (right: lower curves are better). A method whose curves are no better than the dashed random order "
+    "explains this prediction no better than chance."
+).format(name=explained)
+caution = _("Removing words makes texts the classifier never saw, so treat small differences with care.")
+st.markdown(f"{reading} {comparison.verdict()} {caution}")
 
 row = download_row()
-download("Word scores (CSV)", comparison.table().to_csv(index=False), "word_scores.csv", "text/csv", "compare.csv", row)
-download("Comparison (JSON)", comparison.to_json, "comparison.json", "application/json", "compare.json", row)
+download(
+    _("Word scores (CSV)"), comparison.table().to_csv(index=False), "word_scores.csv", "text/csv", "compare.csv", row
+)
+download(_("Comparison (JSON)"), comparison.to_json, "comparison.json", "application/json", "compare.json", row)
