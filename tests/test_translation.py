@@ -4,6 +4,7 @@ as the language writes them; the language chosen per run and kept in the URL."""
 from __future__ import annotations
 
 import csv
+import pickle
 import re
 import threading
 
@@ -17,11 +18,14 @@ from tests.pages import ROOT, assert_clean, run_page
 from xray.translation import (
     KEYWORDS,
     LOCALE_DIR,
+    N_,
+    Message,
     _,
     current_language,
     language_of_locale,
     number,
     percent,
+    translated,
     use_language,
 )
 
@@ -142,3 +146,16 @@ def test_which_explanation_speaks_turkish_with_turkish_numbers():
         "Sınıflandırıcıya sadıklar mı?",
     ]
     assert app.slider(key="compare.shap_evals").label == "SHAP değerlendirmeleri"
+
+
+def test_a_message_kept_by_a_cache_is_english_and_drawn_in_the_runs_language():
+    use_language("tr")
+    try:
+        message = Message(N_("Explaining {count} texts of {corpus}"), count=1234, corpus=Message(N_("Layer")))
+        assert message == "Explaining 1,234 texts of Layer"  # English whatever the run's language: compares, saves
+        kept = pickle.loads(pickle.dumps(message))  # as st.cache_data keeps it
+        assert kept.translated() == translated(kept) == "Katman derleminin 1.234 metni açıklanıyor"
+        assert translated("bank") == "bank"  # a word of the input is drawn as it is
+    finally:
+        use_language("en")
+    assert kept.translated() == "Explaining 1,234 texts of Layer"

@@ -77,6 +77,52 @@ def n_(singular: str, plural: str, count: int) -> str:
     return _catalog(current_language()).ngettext(singular, plural, count)
 
 
+class Message(str):
+    """A sentence for the user that a cached or saved result may hold: its value is the English sentence (it
+    compares, logs and saves as English), and it keeps its template (marked with :func:`N_`) and values, so the page
+    draws it in the run's language with :func:`translated`.
+
+    Values are put in as the language writes them: a float by :func:`number` (2 decimals), an int with grouping, a
+    Message translated in turn, any other value as it is.
+    """
+
+    template: str
+    values: dict[str, Any]
+
+    def __new__(cls, template: str, /, **values: Any) -> Message:
+        source = _language.set(SOURCE_LANGUAGE)  # the value is English whatever the run's language
+        try:
+            english = _filled(template, values)
+        finally:
+            _language.reset(source)
+        message = super().__new__(cls, english)
+        message.template, message.values = template, values
+        return message
+
+    def __getnewargs_ex__(self) -> tuple[tuple[str], dict[str, Any]]:
+        return (self.template,), self.values  # pickled (st.cache_data) and copied with its template and values
+
+    def translated(self) -> str:
+        return _filled(_(self.template), self.values)
+
+
+def _filled(template: str, values: dict[str, Any]) -> str:
+    def written(value: Any) -> str:
+        if isinstance(value, Message):
+            return value.translated()
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return str(value)
+        return number(value, 0) if isinstance(value, int) else number(value)
+
+    return template.format(**{name: written(value) for name, value in values.items()})
+
+
+def translated(text: str) -> str:
+    """``text`` in the run's language where it is a :class:`Message`; any other text as it is (a name, a word of
+    the input)."""
+    return text.translated() if isinstance(text, Message) else text
+
+
 def language_of_locale(locale: str | None) -> str:
     """The app's language for a browser locale such as ``tr-TR`` (its language part where the app speaks it;
     else the source language)."""
