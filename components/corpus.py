@@ -38,10 +38,10 @@ from xray.store.format import (
     store_name,
 )
 from xray.store.search import LevelIndex, build_index
-from xray.translation import N_, _
+from xray.translation import N_, _, number, translated
 
 UPLOAD = N_("Your own file (.txt or .csv)")
-NO_LABEL = "(none)"
+NO_LABEL = N_("(none)")
 UPLOADED = "corpus.uploaded"
 SENSE_EXAMPLE = "Word sense (river bank)"
 
@@ -86,11 +86,13 @@ def offer_sense_example(store: StoreKey, word: str) -> None:
         return
     example = example_named(SENSE_EXAMPLE)
     st.caption(
-        f"'{word}' is not one of the word-sense set's {len(words)} ambiguous words, so its neighbours' labels are "
-        f"topics, not senses. Words with two senses: {', '.join(words[:8])}, …"
+        _(
+            "'{word}' is not one of the word-sense set's {count} ambiguous words, so its neighbours' labels are "
+            "topics, not senses. Words with two senses: {words}, …"
+        ).format(word=word, count=len(words), words=", ".join(words[:8]))
     )
     st.button(
-        f"Use the word-sense example (“{example.key_word}”)",
+        _("Use the word-sense example (“{word}”)").format(word=example.key_word),
         key="corpus.sense_example",
         on_click=use_text,
         args=(example.text,),
@@ -100,28 +102,35 @@ def offer_sense_example(store: StoreKey, word: str) -> None:
 
 def _uploaded_corpus() -> Corpus:
     file = st.file_uploader(
-        f"Upload a .txt (one text per line) or .csv (up to {MAX_ROWS:,} texts, {MAX_UPLOAD_BYTES / 1e6:.0f} MB); "
-        "it stays on this machine.",
+        _(
+            "Upload a .txt (one text per line) or .csv (up to {rows} texts, {megabytes} MB); it stays on this machine."
+        ).format(rows=number(MAX_ROWS, 0), megabytes=number(MAX_UPLOAD_BYTES / 1e6, 0)),
         type=["txt", "csv"],
         key="corpus.file",
     )
     if file is not None:
         st.session_state[UPLOADED] = (file.getvalue(), file.name)
     if UPLOADED not in st.session_state:
-        st.info("Upload a file to search or project it, or pick a built-in corpus.")
+        st.info(_("Upload a file to search or project it, or pick a built-in corpus."))
         st.stop()
     data, name = st.session_state[UPLOADED]
-    with user_errors(f"reading {name}"):
+    with user_errors(_("reading {file}").format(file=name)):
         uploaded = cached_upload(data, name)
     columns = st.columns(2)
-    text_column = columns[0].selectbox("Text column", uploaded.text_columns, key="corpus.text_column")
+    text_column = columns[0].selectbox(_("Text column"), uploaded.text_columns, key="corpus.text_column")
     others = [column for column in uploaded.table.columns if column != text_column]
-    label = columns[1].selectbox("Label column", [NO_LABEL, *others], key="corpus.label_column")
-    with user_errors(f"reading {name}"):
+    label = columns[1].selectbox(
+        _("Label column"), [NO_LABEL, *others], key="corpus.label_column", format_func=_no_label_translated
+    )
+    with user_errors(_("reading {file}").format(file=name)):
         corpus, notices = corpus_from_upload(uploaded, text_column, None if label == NO_LABEL else label)
     for notice in uploaded.notices + notices:
-        st.caption(notice)
+        st.caption(translated(notice))
     return corpus
+
+
+def _no_label_translated(column: str) -> str:
+    return _(NO_LABEL) if column == NO_LABEL else column
 
 
 def corpus_picker(opening: str | None = None) -> Corpus:
@@ -130,7 +139,11 @@ def corpus_picker(opening: str | None = None) -> Corpus:
     open on); it is then the session's, and the URL's, as if picked."""
     choices = [*BUILTIN_CORPORA, UPLOAD]
     if opening is not None and opening not in BUILTIN_CORPORA:
-        raise ValueError(f"No built-in corpus is called {opening!r}; pick one of {', '.join(BUILTIN_CORPORA)}.")
+        raise ValueError(
+            _("No built-in corpus is called {name}; pick one of {names}.").format(
+                name=repr(opening), names=", ".join(BUILTIN_CORPORA)
+            )
+        )
     if opening is not None and value("corpus") is None:
         set_value("corpus", opening)
     choice = linked(
@@ -144,7 +157,10 @@ def corpus_picker(opening: str | None = None) -> Corpus:
     )
     if choice == UPLOAD:
         return _uploaded_corpus()
-    with user_errors(f"loading {choice}"), st.spinner(f"Reading {choice}…"):
+    with (
+        user_errors(_("loading {corpus}").format(corpus=choice)),
+        st.spinner(_("Reading {corpus}…").format(corpus=choice)),
+    ):
         return cached_builtin(choice)
 
 
@@ -166,13 +182,22 @@ def start_corpus_page(info: PageInfo) -> CorpusPage:
     selection = start_page(info)
     corpus = corpus_picker()
     key = activation_store(selection, corpus)
-    with user_errors("reading the activation store"):
+    with user_errors(_("reading the activation store")):
         store = cached_open_store(key)
     level = selection.layer + 1
     manifest = store.manifest
     st.caption(
-        f"{manifest.corpus_name}: {manifest.texts:,} texts, {manifest.pieces:,} word pieces at {manifest.levels} "
-        f"levels, computed in {manifest.precision} and kept on disk. Showing {level_name(level)} (the sidebar layer)."
+        _(
+            "{corpus}: {texts} texts, {pieces} word pieces at {levels} levels, computed in {precision} and kept on "
+            "disk. Showing {level} (the sidebar layer)."
+        ).format(
+            corpus=manifest.corpus_name,
+            texts=number(manifest.texts, 0),
+            pieces=number(manifest.pieces, 0),
+            levels=manifest.levels,
+            precision=manifest.precision,
+            level=translated(level_name(level)),
+        )
     )
     return CorpusPage(selection, corpus, store, key, level)
 
@@ -201,7 +226,7 @@ def activation_store(selection: Selection, corpus: Corpus) -> StoreKey:
     root = default_cache_root()
 
     def located() -> tuple[Path, StoreManifest] | None:
-        with user_errors("reading the activation store"):
+        with user_errors(_("reading the activation store")):
             return locate_store(selection.model, corpus, root, settings)
 
     found = located()
@@ -223,9 +248,11 @@ def _store_pass(
     arguments += ["--max-tokens", str(settings.max_tokens)] + (["--bf16"] if settings.bf16 else [])
     return CorpusPass(
         name=name,
-        label=f"Computing every hidden state of {corpus.name} ({len(corpus):,} texts) once; kept on disk for next time",
+        label=_("Computing every hidden state of {corpus} ({texts} texts) once; kept on disk for next time").format(
+            corpus=corpus.name, texts=number(len(corpus), 0)
+        ),
         arguments=tuple(arguments),
         log=root / f".{name}.log",
         status=lambda: build_status(root, name),
-        failure="The activation store could not be built",
+        failure=_("The activation store could not be built"),
     )

@@ -23,6 +23,7 @@ from components.feedback import remaining
 from components.jobs import cancel_job, finished_job, job_running, start_job
 from xray.cache import BuildStatus, default_cache_root
 from xray.corpora.corpus import Corpus
+from xray.translation import _, number
 
 POLL_S = 0.5
 INTERRUPTED = 130  # the command line's exit code after Ctrl-C (or Cancel)
@@ -35,7 +36,8 @@ class CorpusPass:
     """One pass of ``python -m xray <arguments>``.
 
     name: the job's name (one job per name on the server) and the prefix of its widget keys.
-    label: what the progress bar says it does, e.g. "Computing every hidden state of BBC News (2,225 texts)".
+    label: what the progress bar says it does, e.g. "Computing every hidden state of BBC News (2,225 texts)", in
+    the run's language (as ``failure``).
     arguments: the command line after ``python -m xray``; empty to follow a job that runs, never to start one.
     log: where the job's output goes (its last line is its message when it fails).
     status: how far the pass is now, read from the files it writes (None while no builder runs).
@@ -86,7 +88,9 @@ def report_ended(job: CorpusPass) -> int | None:
     if code != 0 and (code in (INTERRUPTED, -signal.SIGINT) or st.session_state.get(job.cancelled_key)):
         code = INTERRUPTED  # a Cancel that came before the command line could catch it (while it imports) too
         st.info(
-            f"Cancelled: {job.label}. What it had computed is kept, and running it again resumes from there.",
+            _("Cancelled: {job}. What it had computed is kept, and running it again resumes from there.").format(
+                job=job.label
+            ),
             icon=":material/info:",
         )
     elif code != 0:
@@ -111,7 +115,7 @@ def run_pass(job: CorpusPass, result: Callable[[], Result | None]) -> Result:
             st.session_state[job.cancelled_key] = True
             if not job_running(job.name) and job.status() is None:
                 resume = {"on_click": _resume, "args": (job,), "icon": ":material/play_arrow:"}
-                st.button("Resume", key=f"{job.name}.resume", **resume)
+                st.button(_("Resume"), key=f"{job.name}.resume", **resume)
                 st.stop()
     start_pass(job)
     return _follow(job, result, place)
@@ -154,8 +158,8 @@ def _follow(job: CorpusPass, result: Callable[[], Result | None], place: DeltaGe
     result; stops the page with the job's message if it ends without one."""
     with place.container():
         if job_running(job.name):
-            st.button("Cancel", on_click=_cancel, args=(job,), icon=":material/cancel:", key=f"{job.name}.cancel")
-        bar = st.progress(0.0, text=f"{job.label}: starting…")
+            st.button(_("Cancel"), on_click=_cancel, args=(job,), icon=":material/cancel:", key=f"{job.name}.cancel")
+        bar = st.progress(0.0, text=_("{job}: starting…").format(job=job.label))
     stages: dict[str, float] = {}
     while True:
         found = result()
@@ -172,12 +176,18 @@ def _follow(job: CorpusPass, result: Callable[[], Result | None], place: DeltaGe
                     place.empty()
                     return found
                 if code in (None, 0):
-                    message = f"{job.failure}: it ended without leaving its result; see the server log."
+                    message = _("{failure}: it ended without leaving its result; see the server log.").format(
+                        failure=job.failure
+                    )
                     st.error(message, icon=":material/error:")
             st.stop()
         if status is not None and status.total > 0:
             started = stages.setdefault(status.stage, time.perf_counter())
             estimate = remaining(started, status.done, status.total)
-            text = f"{job.label} ({status.stage}): {status.done:,} of {status.total:,}{estimate}"
+            shown = f"{job.label} ({_(status.stage)})"  # a stage name is N_-marked where it is defined
+            text = _("{label}: {done} of {total}").format(
+                label=shown, done=number(status.done, 0), total=number(status.total, 0)
+            )
+            text += estimate
             bar.progress(min(status.share, 1.0), text=text)
         time.sleep(POLL_S)

@@ -14,6 +14,7 @@ from components.deploy import is_public
 from components.jobs import HEAVY_JOBS
 from xray.deploy import scrub_paths
 from xray.progress import Progress
+from xray.translation import _, n_, number, translated
 
 log = logging.getLogger("xray")
 
@@ -24,12 +25,15 @@ def _message(error: Exception, action: str, advice: str = "") -> str:
     if isinstance(error, ValueError):
         return scrub_paths(str(error)) if is_public() else str(error)
     log.exception("Failed while %s", action)
-    return f"Something went wrong while {action}{advice}; the details are in the server log."
+    return _("Something went wrong while {action}{advice}; the details are in the server log.").format(
+        action=action, advice=advice
+    )
 
 
 @contextmanager
 def user_errors(action: str) -> Iterator[None]:
-    """Show a ValueError's message (the xray modules write them for users) and stop the page.
+    """Show a ValueError's message (the xray modules write them for users) and stop the page. ``action`` is
+    translated by the caller ("comparing the explanations").
 
     Any other exception is logged with its traceback and shown as one short sentence. In public mode, server
     paths are taken out of every message.
@@ -38,7 +42,7 @@ def user_errors(action: str) -> Iterator[None]:
     try:
         yield
     except Exception as error:
-        st.error(_message(error, action, ". Try a shorter text or another model"), icon=":material/error:")
+        st.error(_message(error, action, _(". Try a shorter text or another model")), icon=":material/error:")
         st.stop()
 
 
@@ -56,8 +60,9 @@ def errors_shown_in(place: DeltaGenerator, action: str) -> Iterator[None]:
 
 
 def show_notices(notices: tuple[str, ...] | list[str]) -> None:
+    """Each notice (a :class:`~xray.translation.Message` where a result kept it) in the run's language."""
     for notice in notices:
-        st.info(notice, icon=":material/info:")
+        st.info(translated(notice), icon=":material/info:")
 
 
 @contextmanager
@@ -72,19 +77,23 @@ def heavy_job(label: str) -> Iterator[Progress]:
     bar = st.progress(0.0, text=f"{label}…")
 
     def queued(ahead: int) -> None:
-        bar.progress(
-            0.0,
-            text=f"{label}: queued, {ahead} heavy job{'s' if ahead != 1 else ''} ahead (shared by "
-            "everyone using this app). It starts by itself; press Stop (top right) to cancel.",
+        waiting = n_(
+            "{label}: queued, {ahead} heavy job ahead (shared by everyone using this app). It starts by itself; "
+            "press Stop (top right) to cancel.",
+            "{label}: queued, {ahead} heavy jobs ahead (shared by everyone using this app). It starts by itself; "
+            "press Stop (top right) to cancel.",
+            ahead,
         )
+        bar.progress(0.0, text=waiting.format(label=label, ahead=ahead))
 
     stages = {"": time.perf_counter()}
 
     def move(done: int, total: int, stage: str = "") -> None:
         """Move the bar; a named ``stage`` is shown and gets its own time estimate."""
         started = stages.setdefault(stage, time.perf_counter())
-        shown = f"{label} ({stage})" if stage else label
-        bar.progress(min(done / total, 1.0), text=f"{shown}: {done:,} of {total:,}{remaining(started, done, total)}")
+        shown = f"{label} ({_(stage)})" if stage else label  # a stage name is N_-marked where it is defined
+        counted = _("{label}: {done} of {total}").format(label=shown, done=number(done, 0), total=number(total, 0))
+        bar.progress(min(done / total, 1.0), text=counted + remaining(started, done, total))
 
     try:
         with HEAVY_JOBS.slot(queued):
@@ -99,4 +108,4 @@ def remaining(started: float, done: int, total: int) -> str:
     elapsed = time.perf_counter() - started
     if done <= 0 or done >= total or elapsed < 0.5:
         return ""
-    return f" · about {elapsed * (total - done) / done:,.0f} s left"
+    return _(" · about {seconds} s left").format(seconds=number(elapsed * (total - done) / done, 0))

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from xray.translation import _
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CANCEL_WAIT_S = 10.0
 HEAVY_ENV = "XRAY_HEAVY_JOBS"
@@ -55,7 +57,9 @@ def finished_job(name: str, log: Path) -> tuple[int, str] | None:
             return None
         del _jobs[name]
     lines = [line for line in log.read_text().splitlines() if line.strip()] if log.is_file() else []
-    return process.returncode, lines[-1] if lines else f"it stopped with exit code {process.returncode}"
+    return process.returncode, lines[-1] if lines else _("it stopped with exit code {code}").format(
+        code=process.returncode
+    )
 
 
 def cancel_job(name: str) -> None:

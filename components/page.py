@@ -67,11 +67,11 @@ FOLDED_SHOWN = 3
 
 def folded(items: Sequence[Item], draw: Callable[[Item, int], None], what: str, shown: int = FOLDED_SHOWN) -> None:
     """``draw(item, index)`` for the first ``shown`` items, the rest inside a closed "Show all" expander, so a long
-    list does not bury the page. what: the items' name, e.g. "scored texts"."""
+    list does not bury the page. what: the items' name in the run's language, e.g. "scored texts"."""
     for index, item in enumerate(items[:shown]):
         draw(item, index)
     if len(items) > shown:
-        with st.expander(f"Show all {len(items)} {what}"):
+        with st.expander(_("Show all {count} {what}").format(count=len(items), what=what)):
             for index, item in enumerate(items[shown:], start=shown):
                 draw(item, index)
 

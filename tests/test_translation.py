@@ -40,6 +40,23 @@ def _messages_in_code() -> set[str]:
     return {message if isinstance(message, str) else message[0] for _file, _line, message, _c, _ctx in found}
 
 
+def _key(message) -> str:
+    """An entry's source message: its msgid, the singular for a plural entry."""
+    return message.id if isinstance(message.id, str) else message.id[0]
+
+
+def _forms(message) -> list[tuple[str, str]]:
+    """(English, Turkish) for each form of an entry: one for a message; for a plural, each of the language's
+    forms beside the English singular (the first) or plural (the others)."""
+    if isinstance(message.id, str):
+        return [(message.id, message.string)]
+    return [(message.id[min(index, 1)], form) for index, form in enumerate(message.string)]
+
+
+def _strings(message) -> str | tuple[str, ...]:
+    return message.string if isinstance(message.string, str) else tuple(message.string)
+
+
 @pytest.fixture(scope="module")
 def catalog():
     with CATALOG.open("rb") as file:
@@ -50,18 +67,20 @@ def test_every_message_of_the_code_is_in_the_turkish_catalog_translated(catalog)
     in_code = _messages_in_code()
     assert len(in_code) > 50 and "Explainers on a corpus" in in_code  # the pages' PageInfo literals are read too
     assert not catalog.fuzzy and catalog.charset == "utf-8"  # a fuzzy header: pybabel compile skips the catalog
-    entries = {message.id: message for message in catalog if message.id}
+    entries = {_key(message): message for message in catalog if message.id}
     assert sorted(in_code - set(entries)) == []  # run the README's extract and update commands, then translate
     assert sorted(set(entries) - in_code) == []  # no entry the code no longer has
     for message in entries.values():
-        assert message.string.strip() and not message.fuzzy, message.id
-        assert sorted(PLACEHOLDER.findall(message.string)) == sorted(PLACEHOLDER.findall(message.id)), message.id
+        assert not message.fuzzy, message.id
+        for english, turkish in _forms(message):
+            assert turkish.strip(), english
+            assert sorted(PLACEHOLDER.findall(turkish)) == sorted(PLACEHOLDER.findall(english)), english
 
 
 def test_the_shipped_compiled_catalog_is_the_translated_one(catalog):
     with (CATALOG.with_suffix(".mo")).open("rb") as file:
         compiled = read_mo(file)
-    assert {m.id: m.string for m in compiled if m.id} == {m.id: m.string for m in catalog if m.id}
+    assert {_key(m): _strings(m) for m in compiled if m.id} == {_key(m): _strings(m) for m in catalog if m.id}
 
 
 def _folded(text: str) -> str:
@@ -76,11 +95,12 @@ def test_the_translations_use_the_glossarys_terms(catalog):
     }
     misses = []
     for message in catalog:
-        for term in glossary:
-            english = PLACEHOLDER.sub("", message.id or "")  # a {probability} placeholder is not the word
-            used = english and re.search(rf"\b{re.escape(term['english'])}(s|es)?\b", english, re.IGNORECASE)
-            if used and _folded(term["stem"]) not in _folded(message.string):
-                misses.append((term["english"], message.id[:60]))
+        for source, turkish in _forms(message) if message.id else ():
+            english = PLACEHOLDER.sub("", source)  # a {probability} placeholder is not the word
+            for term in glossary:
+                used = re.search(rf"\b{re.escape(term['english'])}(s|es)?\b", english, re.IGNORECASE)
+                if used and _folded(term["stem"]) not in _folded(turkish):
+                    misses.append((term["english"], source[:60]))
     assert misses == []
 
 

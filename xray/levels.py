@@ -7,7 +7,10 @@ levels; pages say "layer l" or "embeddings".
 
 from __future__ import annotations
 
+from xray.translation import N_, Message
 
-def level_name(level: int) -> str:
-    """ "embeddings" for level 0, else "layer L" in the sidebar's numbering (level L + 1)."""
-    return "embeddings" if level == 0 else f"layer {level - 1}"
+
+def level_name(level: int) -> Message:
+    """ "embeddings" for level 0, else "layer L" in the sidebar's numbering (level L + 1); English, drawn in the
+    run's language with :func:`~xray.translation.translated`."""
+    return Message(N_("embeddings")) if level == 0 else Message(N_("layer {layer}"), layer=level - 1)

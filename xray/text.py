@@ -9,6 +9,8 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+from xray.translation import N_, Message, _, counted
+
 _KEPT_CONTROLS = {"\n", "\t"}
 _RTL_BIDI_CLASSES = {"R", "AL"}
 FIRST_STRONG_ISOLATE, POP_DIRECTIONAL_ISOLATE = "\u2068", "\u2069"
@@ -26,23 +28,33 @@ class PreparedText:
     """text: what the model will read; notices: one short sentence per change or caveat."""
 
     text: str
-    notices: tuple[str, ...]
+    notices: tuple[Message, ...]
 
 
-def prepare_text(text: str | None, *, what: str = "text") -> PreparedText:
-    """Validate and clean ``text``. Raises ValueError for empty or whitespace-only input."""
+TEXT, SECOND_TEXT = N_("text"), N_("second text")
+
+
+def prepare_text(text: str | None, *, what: str = TEXT) -> PreparedText:
+    """Validate and clean ``text``. Raises ValueError for empty or whitespace-only input.
+
+    what: what the text is, marked with ``N_`` (default "text"; "second text" for a comparison's other text).
+    """
     if text is None or not text.strip():
-        raise ValueError(f"The {what} is empty: type a sentence or pick an example.")
+        raise ValueError(_("The {what} is empty: type a sentence or pick an example.").format(what=_(what)))
     kept = [char for char in text if unicodedata.category(char) != "Cc" or char in _KEPT_CONTROLS]
-    notices: list[str] = []
+    notices: list[Message] = []
     removed = len(text) - len(kept)
     cleaned = "".join(kept)
     if removed:
-        notices.append(f"Removed {removed} control character{'s' if removed > 1 else ''} from the {what}.")
+        characters = counted(N_("{count} control character"), N_("{count} control characters"), removed)
+        notices.append(Message(N_("Removed {characters} from the {what}."), characters=characters, what=Message(what)))
     if not cleaned.strip():
-        raise ValueError(f"The {what} holds only control characters: type a sentence or pick an example.")
+        raise ValueError(
+            _("The {what} holds only control characters: type a sentence or pick an example.").format(what=_(what))
+        )
     if any(unicodedata.bidirectional(char) in _RTL_BIDI_CLASSES for char in cleaned):
-        notices.append(f"The {what} contains right-to-left script: tokens are listed in reading order, left to right.")
+        rtl = N_("The {what} contains right-to-left script: tokens are listed in reading order, left to right.")
+        notices.append(Message(rtl, what=Message(what)))
     return PreparedText(cleaned, tuple(notices))
 
 

@@ -106,6 +106,13 @@ class Message(str):
         return _filled(_(self.template), self.values)
 
 
+def counted(singular: str, plural: str, count: int, /, **values: Any) -> Message:
+    """The :class:`Message` for ``count`` things: ``singular`` for 1, else ``plural`` (both marked with :func:`N_`
+    at the call, each with a ``{count}`` placeholder), e.g. ``counted(N_("{count} row"), N_("{count} rows"), 3)``.
+    The choice follows English; a language whose noun does not change after a number translates both alike."""
+    return Message(singular if count == 1 else plural, count=count, **values)
+
+
 def _filled(template: str, values: dict[str, Any]) -> str:
     def written(value: Any) -> str:
         if isinstance(value, Message):

@@ -34,6 +34,7 @@ import pandas as pd
 
 from xray.corpora.corpus import TEXT, Corpus
 from xray.text import PreparedText, prepare_text
+from xray.translation import N_, Message, _, counted, number
 
 MAX_UPLOAD_BYTES = 5_000_000
 MAX_ROWS = 5_000  # texts per corpus
@@ -42,7 +43,7 @@ KINDS = ("txt", "csv")
 TEXT_ORIGINAL = "text_original"
 INDEX_COMMAND = "python -m xray index"
 
-_DELIMITERS = {",": "commas", ";": "semicolons", "\t": "tabs"}
+_DELIMITERS = {",": N_("commas"), ";": N_("semicolons"), "\t": N_("tabs")}
 _FALLBACK_ENCODING = ("cp1252", "Windows-1252 (cp1252)")
 _LAST_RESORT_ENCODING = ("latin-1", "Latin-1 (ISO-8859-1)")
 _BINARY_SAMPLE_BYTES = 8_192
@@ -70,7 +71,7 @@ class UploadedTable:
     kind: str
     table: pd.DataFrame
     text_columns: tuple[str, ...]
-    notices: tuple[str, ...] = ()
+    notices: tuple[Message, ...] = ()
 
 
 def read_upload(data: bytes, file_name: str, *, limited: bool = True) -> UploadedTable:
@@ -82,7 +83,9 @@ def read_upload(data: bytes, file_name: str, *, limited: bool = True) -> Uploade
     _check_bytes(data, file_name, limited)
     text, notices = _decode(data, file_name)
     if not text.strip():
-        raise ValueError(f"{file_name} holds only blank space: upload a file with at least one text.")
+        raise ValueError(
+            _("{file} holds only blank space: upload a file with at least one text.").format(file=file_name)
+        )
     if kind == "txt":
         return UploadedTable(file_name, kind, _read_txt(text), (TEXT,), notices)
     table, delimiter_notices = _read_csv(text, file_name)
@@ -91,7 +94,7 @@ def read_upload(data: bytes, file_name: str, *, limited: bool = True) -> Uploade
 
 def corpus_from_upload(
     uploaded: UploadedTable, text_column: str, label_column: str | None = None, *, limited: bool = True
-) -> tuple[Corpus, tuple[str, ...]]:
+) -> tuple[Corpus, tuple[Message, ...]]:
     """Build the corpus (named ``f"upload: {file_name}"``) from the chosen columns, and say what was changed.
 
     The corpus table has columns ``text`` (cleaned, non-empty, at most MAX_TEXT_CHARS characters), then the
@@ -125,9 +128,11 @@ def _kind(file_name: str) -> str:
     """The file's kind, "txt" or "csv", from its extension (any case); anything else is refused."""
     suffix = Path(file_name).suffix.lower().lstrip(".")
     if suffix not in KINDS:
-        got = f".{suffix}" if suffix else "no extension"
+        got = f".{suffix}" if suffix else _("no extension")
         raise ValueError(
-            f"{file_name}: upload a .txt file (one text per line) or a .csv file (one text per row); got {got}."
+            _("{file}: upload a .txt file (one text per line) or a .csv file (one text per row); got {got}.").format(
+                file=file_name, got=got
+            )
         )
     return suffix
 
@@ -135,12 +140,20 @@ def _kind(file_name: str) -> str:
 def _check_bytes(data: bytes, file_name: str, limited: bool) -> None:
     """Refuse an empty file, a file over MAX_UPLOAD_BYTES (when ``limited``) and binary content."""
     if not data:
-        raise ValueError(f"{file_name} is empty: upload a file with at least one text.")
+        raise ValueError(_("{file} is empty: upload a file with at least one text.").format(file=file_name))
     if limited and len(data) > MAX_UPLOAD_BYTES:
         raise ValueError(
-            f"{file_name} is {len(data):,} bytes ({len(data) / 1e6:.1f} MB); the limit is {MAX_UPLOAD_BYTES:,} bytes "
-            f"({MAX_UPLOAD_BYTES / 1e6:.0f} MB). Cut the file, or index it from the command line with "
-            f"`{INDEX_COMMAND}`."
+            _(
+                "{file} is {bytes} bytes ({megabytes} MB); the limit is {limit} bytes ({limit_megabytes} MB). Cut the "
+                "file, or index it from the command line with `{command}`."
+            ).format(
+                file=file_name,
+                bytes=number(len(data), 0),
+                megabytes=number(len(data) / 1e6, 1),
+                limit=number(MAX_UPLOAD_BYTES, 0),
+                limit_megabytes=number(MAX_UPLOAD_BYTES / 1e6, 0),
+                command=INDEX_COMMAND,
+            )
         )
     if _looks_binary(data):
         raise ValueError(
@@ -158,7 +171,7 @@ def _looks_binary(data: bytes) -> bool:
     return non_printable / len(sample) > _MAX_NON_PRINTABLE_SHARE
 
 
-def _decode(data: bytes, file_name: str) -> tuple[str, tuple[str, ...]]:
+def _decode(data: bytes, file_name: str) -> tuple[str, tuple[Message, ...]]:
     """The text, as UTF-8 (a byte-order mark dropped), else as cp1252, else as Latin-1, with a notice."""
     try:
         return data.decode("utf-8-sig"), ()
@@ -169,9 +182,14 @@ def _decode(data: bytes, file_name: str) -> tuple[str, tuple[str, ...]]:
             text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
-        notice = (
-            f"{file_name} is not valid UTF-8 (byte {position:,}), so it was read as {label}. "
-            "If letters look wrong, save the file as UTF-8 and upload it again."
+        notice = Message(
+            N_(
+                "{file} is not valid UTF-8 (byte {position}), so it was read as {encoding}. If letters look wrong, "
+                "save the file as UTF-8 and upload it again."
+            ),
+            file=file_name,
+            position=position,
+            encoding=label,
         )
         return text, (notice,)
     raise AssertionError("Latin-1 decodes any bytes.")  # pragma: no cover
@@ -183,7 +201,7 @@ def _read_txt(text: str) -> pd.DataFrame:
     return pd.DataFrame({TEXT: [line for line in lines if line]}, dtype=object)
 
 
-def _read_csv(text: str, file_name: str) -> tuple[pd.DataFrame, tuple[str, ...]]:
+def _read_csv(text: str, file_name: str) -> tuple[pd.DataFrame, tuple[Message, ...]]:
     """Parse CSV text with a sniffed delimiter; a file pandas cannot parse is refused with the reason."""
     delimiter = _sniff_delimiter(text)
     try:
@@ -191,11 +209,14 @@ def _read_csv(text: str, file_name: str) -> tuple[pd.DataFrame, tuple[str, ...]]
     except (ValueError, csv.Error) as error:
         raise _csv_error(file_name, delimiter, " ".join(str(error).split())) from error
     if not isinstance(table.index, pd.RangeIndex):
-        raise _csv_error(file_name, delimiter, "the data rows have more fields than the header row")
+        raise _csv_error(file_name, delimiter, _("the data rows have more fields than the header row"))
     if table.empty:
-        raise ValueError(f"{file_name} has a header row but no data rows: add one row per text.")
+        raise ValueError(_("{file} has a header row but no data rows: add one row per text.").format(file=file_name))
     table.columns = [str(column) for column in table.columns]
-    notices = () if delimiter == "," else (f"Read {file_name} with columns separated by {_DELIMITERS[delimiter]}.",)
+    separated = Message(
+        N_("Read {file} with columns separated by {delimiter}."), file=file_name, delimiter=_delimiter(delimiter)
+    )
+    notices = () if delimiter == "," else (separated,)
     return table, notices
 
 
@@ -216,10 +237,16 @@ def _sniff_delimiter(text: str) -> str:
 def _csv_error(file_name: str, delimiter: str, reason: str) -> ValueError:
     """A parse failure, with what to check."""
     return ValueError(
-        f"Could not read {file_name} as CSV ({reason}). Check that every row has as many fields as the header, "
-        f"separated by {_DELIMITERS[delimiter]}, and that texts holding the separator are in double quotes; "
-        "or upload a .txt file with one text per line."
+        _(
+            "Could not read {file} as CSV ({reason}). Check that every row has as many fields as the header, "
+            "separated by {delimiter}, and that texts holding the separator are in double quotes; or upload a .txt "
+            "file with one text per line."
+        ).format(file=file_name, reason=reason, delimiter=_(_DELIMITERS[delimiter]))
     )
+
+
+def _delimiter(delimiter: str) -> Message:
+    return Message(_DELIMITERS[delimiter])
 
 
 def _text_columns(table: pd.DataFrame, file_name: str) -> tuple[str, ...]:
@@ -227,8 +254,10 @@ def _text_columns(table: pd.DataFrame, file_name: str) -> tuple[str, ...]:
     columns = [column for column in table.columns if _holds_text(table[column])]
     if not columns:
         raise ValueError(
-            f"No column of {file_name} holds text (its columns: {_listing(table.columns)}). "
-            "Add a column of texts, or upload a .txt file with one text per line."
+            _(
+                "No column of {file} holds text (its columns: {columns}). Add a column of texts, or upload a .txt "
+                "file with one text per line."
+            ).format(file=file_name, columns=_listing(table.columns))
         )
     likely = _likely_text_column(table, columns)
     return (likely, *[column for column in columns if column != likely])
@@ -261,20 +290,27 @@ def _check_columns(uploaded: UploadedTable, text_column: str, label_column: str 
     for column in (text_column, label_column):
         if column is not None and column not in columns:
             raise ValueError(
-                f"There is no column '{column}' in {uploaded.file_name}; its columns: {_listing(columns)}."
+                _("There is no column '{column}' in {file}; its columns: {columns}.").format(
+                    column=column, file=uploaded.file_name, columns=_listing(columns)
+                )
             )
     if text_column not in uploaded.text_columns:
         raise ValueError(
-            f"Column '{text_column}' of {uploaded.file_name} holds numbers or nothing, not text; "
-            f"pick one of: {_listing(uploaded.text_columns)}."
+            _("Column '{column}' of {file} holds numbers or nothing, not text; pick one of: {columns}.").format(
+                column=text_column, file=uploaded.file_name, columns=_listing(uploaded.text_columns)
+            )
         )
     if label_column == text_column:
-        raise ValueError(f"The label column must differ from the text column '{text_column}': pick another or none.")
+        raise ValueError(
+            _("The label column must differ from the text column '{column}': pick another or none.").format(
+                column=text_column
+            )
+        )
 
 
 def _corpus_columns(
     table: pd.DataFrame, text_column: str, label_column: str | None
-) -> tuple[pd.DataFrame, str | None, tuple[str, ...]]:
+) -> tuple[pd.DataFrame, str | None, tuple[Message, ...]]:
     """The table with columns text, label, the rest; the text column renamed ``text``.
 
     A column already named ``text`` (when the text comes from another column) becomes ``text_original``.
@@ -283,54 +319,59 @@ def _corpus_columns(
     rest = [column for column in table.columns if column not in (text_column, label_column)]
     ordered = table[[text_column, *([label_column] if label_column else []), *rest]]
     renames = {text_column: TEXT}
-    notices: tuple[str, ...] = ()
+    notices: tuple[Message, ...] = ()
     if text_column != TEXT and TEXT in table.columns:
         renames[TEXT] = _free_name(TEXT_ORIGINAL, table.columns)
-        notices = (
-            f"The file's own '{TEXT}' column is kept as '{renames[TEXT]}'; the texts come from '{text_column}'.",
-        )
+        kept = N_("The file's own '{own}' column is kept as '{kept}'; the texts come from '{column}'.")
+        notices = (Message(kept, own=TEXT, kept=renames[TEXT], column=text_column),)
     label = renames.get(label_column, label_column) if label_column else None
     return ordered.rename(columns=renames), label, notices
 
 
 def _free_name(base: str, taken: pd.Index) -> str:
     """``base``, or ``base_2``, ``base_3`` ... whichever is not taken."""
-    name, number = base, 2
+    name, suffix = base, 2
     while name in taken:
-        name, number = f"{base}_{number}", number + 1
+        name, suffix = f"{base}_{suffix}", suffix + 1
     return name
 
 
-def _drop_blank_texts(table: pd.DataFrame, text_column: str) -> tuple[pd.DataFrame, tuple[str, ...]]:
+def _drop_blank_texts(table: pd.DataFrame, text_column: str) -> tuple[pd.DataFrame, tuple[Message, ...]]:
     """Drop rows whose text is missing, empty, or only white space and control characters."""
     texts = table[TEXT].astype(object).where(table[TEXT].notna(), "").astype(str)
     blank = texts.str.replace(_CONTROL_CHARACTERS, "", regex=True).str.strip() == ""
     if not blank.any():
         return table, ()
     if blank.all():
-        raise ValueError(f"Column '{text_column}' has no text in any row: pick another column.")
-    notice = f"Dropped {_count(int(blank.sum()), 'row')} with no text in column '{text_column}'."
+        raise ValueError(_("Column '{column}' has no text in any row: pick another column.").format(column=text_column))
+    rows = _rows(int(blank.sum()))
+    notice = Message(N_("Dropped {rows} with no text in column '{column}'."), rows=rows, column=text_column)
     return table[~blank], (notice,)
 
 
-def _clean_labels(table: pd.DataFrame, label: str, label_column: str) -> tuple[pd.DataFrame, tuple[str, ...]]:
+def _clean_labels(table: pd.DataFrame, label: str, label_column: str) -> tuple[pd.DataFrame, tuple[Message, ...]]:
     """Labels as strings; rows without a label dropped with a notice; fewer than two classes refused."""
     labels = table[label].map(_label_string)
     missing = labels.isna()
     if missing.all():
-        raise ValueError(f"The label column '{label_column}' has no values: pick another column or none.")
+        raise ValueError(
+            _("The label column '{column}' has no values: pick another column or none.").format(column=label_column)
+        )
     classes = labels[~missing].unique()
     if len(classes) < 2:
         raise ValueError(
-            f"The label column '{label_column}' needs at least two classes to compare, but every text is "
-            f"'{classes[0]}': pick another column or none."
+            _(
+                "The label column '{column}' needs at least two classes to compare, but every text is '{label}': "
+                "pick another column or none."
+            ).format(column=label_column, label=classes[0])
         )
     table = table.copy()
     table[label] = labels.astype(object)
     table = table[~missing]
     if not missing.any():
         return table, ()
-    return table, (f"Dropped {_count(int(missing.sum()), 'row')} with no label in column '{label_column}'.",)
+    rows = _rows(int(missing.sum()))
+    return table, (Message(N_("Dropped {rows} with no label in column '{column}'."), rows=rows, column=label_column),)
 
 
 def _label_string(value: object) -> str | None:
@@ -347,12 +388,14 @@ def _check_row_count(count: int, file_name: str) -> None:
     """Refuse more than MAX_ROWS texts, pointing at the command line for big corpora."""
     if count > MAX_ROWS:
         raise ValueError(
-            f"{file_name} has {count:,} texts; the app takes at most {MAX_ROWS:,}. Cut the file, or index the "
-            f"whole corpus from the command line with `{INDEX_COMMAND}`."
+            _(
+                "{file} has {count} texts; the app takes at most {limit}. Cut the file, or index the whole corpus "
+                "from the command line with `{command}`."
+            ).format(file=file_name, count=number(count, 0), limit=number(MAX_ROWS, 0), command=INDEX_COMMAND)
         )
 
 
-def _clean_texts(table: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
+def _clean_texts(table: pd.DataFrame) -> tuple[pd.DataFrame, tuple[Message, ...]]:
     """Clean each text as :func:`prepare_text` does, strip it and cut it to MAX_TEXT_CHARS characters.
 
     Needs texts that are not blank (see :func:`_drop_blank_texts`). Notices are summed over texts.
@@ -363,37 +406,40 @@ def _clean_texts(table: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
     notices = [*_control_notice(originals, [entry.text for entry in prepared]), *_other_notices(prepared)]
     long_lengths = [len(text) for text in cleaned if len(text) > MAX_TEXT_CHARS]
     if long_lengths:
-        notices.append(
-            f"Cut {_count(len(long_lengths), 'text')} longer than {MAX_TEXT_CHARS:,} characters to their first "
-            f"{MAX_TEXT_CHARS:,} (the longest had {max(long_lengths):,})."
-        )
+        cut = N_("Cut {texts} longer than {limit} characters to their first {limit} (the longest had {longest}).")
+        notices.append(Message(cut, texts=_texts(len(long_lengths)), limit=MAX_TEXT_CHARS, longest=max(long_lengths)))
     texts = [text[:MAX_TEXT_CHARS].rstrip() for text in cleaned]
     table = table.copy()
     table[TEXT] = pd.Series(texts, index=table.index, dtype=object)
     return table, tuple(notices)
 
 
-def _control_notice(originals: list[str], cleaned: list[str]) -> tuple[str, ...]:
+def _control_notice(originals: list[str], cleaned: list[str]) -> tuple[Message, ...]:
     """One notice for all control characters removed, or none."""
     removed = [len(original) - len(text) for original, text in zip(originals, cleaned, strict=True)]
     total = sum(removed)
     if not total:
         return ()
     texts = sum(1 for count in removed if count)
-    return (f"Removed {_count(total, 'control character')} from {_count(texts, 'text')}.",)
+    characters = counted(N_("{count} control character"), N_("{count} control characters"), total)
+    return (Message(N_("Removed {characters} from {texts}."), characters=characters, texts=_texts(texts)),)
 
 
-def _other_notices(prepared: list[PreparedText]) -> tuple[str, ...]:
+def _other_notices(prepared: list[PreparedText]) -> tuple[Message, ...]:
     """prepare_text's other notices (right-to-left script), each once with how many texts it concerns."""
     counts = Counter(notice for entry in prepared for notice in entry.notices if not notice.startswith("Removed "))
-    return tuple(f"{notice} ({_count(count, 'text')})" for notice, count in counts.items())
+    return tuple(
+        Message(N_("{notice} ({texts})"), notice=notice, texts=_texts(count)) for notice, count in counts.items()
+    )
 
 
-def _description(uploaded: UploadedTable, text_column: str) -> str:
+def _description(uploaded: UploadedTable, text_column: str) -> Message:
     """One sentence on where the texts come from."""
     if uploaded.kind == "txt":
-        return f"One text per line of the uploaded file {uploaded.file_name}."
-    return f"Texts from column '{text_column}' of the uploaded file {uploaded.file_name}."
+        return Message(N_("One text per line of the uploaded file {file}."), file=uploaded.file_name)
+    return Message(
+        N_("Texts from column '{column}' of the uploaded file {file}."), column=text_column, file=uploaded.file_name
+    )
 
 
 def _listing(columns: object) -> str:
@@ -401,6 +447,9 @@ def _listing(columns: object) -> str:
     return ", ".join(f"'{column}'" for column in columns)
 
 
-def _count(number: int, noun: str) -> str:
-    """The number with its noun: "1 row", "2 rows", "1,234 texts"."""
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+def _rows(count: int) -> Message:
+    return counted(N_("{count} row"), N_("{count} rows"), count)
+
+
+def _texts(count: int) -> Message:
+    return counted(N_("{count} text"), N_("{count} texts"), count)
