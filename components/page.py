@@ -12,7 +12,8 @@ from components.lesson import lesson_banner
 from components.navigation import PageInfo, current_opening, discover_pages
 from components.sidebar import Selection, sidebar
 from xray.text import prepare_text
-from xray.translation import _
+from xray.text_language import model_language_notice
+from xray.translation import _, translated
 
 
 def start_page(info: PageInfo) -> Selection:
@@ -21,7 +22,7 @@ def start_page(info: PageInfo) -> Selection:
     The opening's loading line covers the page's imports, which are done once this runs; it goes before the
     sidebar loads the model (under a spinner of its own), so it never stays beside an error that stops the page.
     A page that reads the text (``info.uses_text``) stops with one short message, before computing anything, when
-    the text is empty.
+    the text is empty, and says so where the text is Turkish and the model was trained on English only.
     """
     current_opening(info).loading.empty()
     selection = sidebar(uses_layer=info.uses_layer)
@@ -32,6 +33,9 @@ def start_page(info: PageInfo) -> Selection:
             message = _("The sidebar's *Input text* is what this page reads.")
             st.warning(f"{error} {message}", icon=":material/edit_note:")
             st.stop()
+        notice = model_language_notice(selection.model_name, selection.text)
+        if notice is not None:
+            st.warning(translated(notice), icon=":material/translate:")
     lesson_banner(next((path.name for path, page in discover_pages() if page == info), ""))
     return selection
 

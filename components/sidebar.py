@@ -231,6 +231,7 @@ def sidebar(*, uses_layer: bool = True) -> Selection:
             index=None,
             key="example",
             placeholder=_("Pick an example…"),
+            format_func=_,
             on_change=_use_example,
         )
         text = linked(

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from xray.translation import N_
+
 
 @dataclass(frozen=True)
 class TeachingExample:
-    """name: the picker's label; text: the sentence; key_word: the word of ``text`` the example is about (it must
-    occur in ``text`` as a whole word; its first occurrence is the focus)."""
+    """name: the picker's label (English, marked for translation: the picker shows it translated); text: the
+    sentence; key_word: the word of ``text`` the example is about (it must occur in ``text`` as a whole word; its
+    first occurrence is the focus)."""
 
     name: str
     text: str
@@ -20,16 +23,30 @@ class TeachingExample:
 
 
 EXAMPLES: tuple[TeachingExample, ...] = (
-    TeachingExample("Coreference", "The animal didn't cross the street because it was too tired.", "it"),
-    TeachingExample("Word sense (river bank)", "We sat on the bank of the river.", "bank"),
-    TeachingExample("Topic (sports)", "The referee sent off the captain and the crowd booed.", "referee"),
+    TeachingExample(N_("Coreference"), "The animal didn't cross the street because it was too tired.", "it"),
+    TeachingExample(N_("Word sense (river bank)"), "We sat on the bank of the river.", "bank"),
+    TeachingExample(N_("Topic (sports)"), "The referee sent off the captain and the crowd booed.", "referee"),
     TeachingExample(
-        "Word sense (two banks)", "She sat on the river bank and read a letter from her bank about the loan.", "bank"
+        N_("Word sense (two banks)"),
+        "She sat on the river bank and read a letter from her bank about the loan.",
+        "bank",
     ),
-    TeachingExample("Winograd schema", "The trophy didn't fit in the suitcase because it was too big.", "it"),
-    TeachingExample("Subject-verb agreement", "The keys to the old wooden cabinet are on the kitchen table.", "are"),
-    TeachingExample("Negation", "The film was not good, but the music was not bad at all.", "good"),
+    TeachingExample(N_("Winograd schema"), "The trophy didn't fit in the suitcase because it was too big.", "it"),
+    TeachingExample(
+        N_("Subject-verb agreement"), "The keys to the old wooden cabinet are on the kitchen table.", "are"
+    ),
+    TeachingExample(N_("Negation"), "The film was not good, but the music was not bad at all.", "good"),
+    TeachingExample(
+        N_("Turkish: one word, many suffixes"),
+        "Çekoslovakyalılaştıramadıklarımızdan mısınız?",
+        "Çekoslovakyalılaştıramadıklarımızdan",
+    ),
+    TeachingExample(
+        N_("Turkish: dotted and dotless i"), "Iğdır'dan gelen kız, İstanbul'daki ılık akşamı çok sevdi.", "Iğdır'dan"
+    ),
 )
+"""The last two are Turkish, for the Tokenizers page: how an English tokenizer cuts an agglutinative word, and how
+its lower-casing turns I into i where Turkish writes ı (the other pages then say the model reads English only)."""
 DEFAULT_EXAMPLE = EXAMPLES[0]
 
 
