@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -86,3 +88,83 @@ def _in_order(node):
         return
     for _, child in sorted(children.items()):
         yield from _in_order(child)
+
+
+TEXT_KINDS = ("title", "header", "subheader", "caption", "markdown", "info", "warning", "error", "success", "toast")
+LABELLED_KINDS = (
+    "button",
+    "download_button",
+    "text_area",
+    "text_input",
+    "selectbox",
+    "multiselect",
+    "slider",
+    "select_slider",
+    "number_input",
+    "radio",
+    "checkbox",
+    "toggle",
+    "expander",
+    "tab",
+    "metric",
+    "page_link",
+    "segmented_control",
+    "pills",
+    "file_uploader",
+)
+SHORTEST_INSIDE = 24
+"""A catalog message with this many characters or more besides its placeholders is looked for inside a text; a
+shorter one ("Layer") only as a whole text or label, where a word of the input or a model's name cannot be mistaken
+for it."""
+SHORTEST_WHOLE = 3
+"""A message with fewer characters besides its placeholders ("{first} and {last}") matches any text: not looked
+for."""
+PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+
+def shown_texts(app: AppTest) -> list[str]:
+    """Every text a reader sees on the page: titles, headers, captions, Markdown, messages, and each widget's label,
+    help and options (as the page formats them)."""
+    texts = [str(element.value) for kind in TEXT_KINDS for element in app.get(kind)]
+    for kind in LABELLED_KINDS:
+        for element in app.get(kind):
+            proto = getattr(element, "proto", None)
+            texts += [_label(element) or "", getattr(proto, "help", "") or ""]
+            texts += [str(option) for option in getattr(element, "options", ()) or ()]
+    return [text for text in texts if text.strip()]
+
+
+def _pattern(message: str) -> re.Pattern[str]:
+    return re.compile(".+?".join(re.escape(part) for part in PLACEHOLDER.split(message)), re.DOTALL)
+
+
+@cache
+def _translated_messages(language: str) -> tuple[tuple[str, int, re.Pattern[str]], ...]:
+    """(English message, its length besides placeholders, its pattern) of each message ``language`` translates
+    differently."""
+    from babel.messages.pofile import read_po
+
+    from xray.translation import LOCALE_DIR
+
+    with (LOCALE_DIR / language / "LC_MESSAGES" / "xray.po").open("rb") as file:
+        catalog = read_po(file)
+    found = []
+    for message in catalog:
+        english = message.id if isinstance(message.id, str) else (message.id[0] if message.id else "")
+        string = message.string if isinstance(message.string, str) else (message.string or ("",))[0]
+        literal = len("".join(PLACEHOLDER.split(english)).strip(" .,:;()·–-"))
+        if english and string and string != english and literal >= SHORTEST_WHOLE:
+            found.append((english, literal, _pattern(english)))
+    return tuple(found)
+
+
+def english_left(app: AppTest, language: str = "tr") -> list[tuple[str, str]]:
+    """(catalog message, text) for each text on the page that still shows an English message of the catalog while
+    the page speaks ``language``: a long message anywhere inside a text (its placeholders filled with anything),
+    a short one as a whole text or label."""
+    left = []
+    for text in shown_texts(app):
+        for english, literal, pattern in _translated_messages(language):
+            if pattern.fullmatch(text.strip()) or (literal >= SHORTEST_INSIDE and pattern.search(text)):
+                left.append((english[:80], text[:120]))
+    return left
