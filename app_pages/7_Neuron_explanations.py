@@ -24,7 +24,8 @@ from xray.focus import piece_of_word
 from xray.neurons.records import MAX_TOKENS
 from xray.neurons.saved import saved_explanations
 from xray.rendering.neuron_charts import left_out, score_histogram
-from xray.techniques.neuron_explanations import BaselineExplainer, most_active_neurons
+from xray.techniques.neuron_explanations import BaselineExplainer, most_active_neurons, shown_name
+from xray.translation import _, number
 
 NEURON = "neurons.neuron"
 SHOWN_NEURONS = 8
@@ -46,12 +47,21 @@ records = corpus_records(selection, corpus)
 manifest = records.manifest
 layer = selection.layer
 st.caption(
-    f"{manifest.layers} layers × {manifest.neurons:,} neurons, read over {manifest.tokens:,} word pieces of "
-    f"{manifest.texts:,} texts of {manifest.corpus_name} (each text's first {manifest.max_tokens} pieces). "
-    f"Showing layer {layer} (the sidebar layer)."
+    _(
+        "{layers} layers × {neurons} neurons, read over {tokens} word pieces of {texts} texts of {corpus} (each "
+        "text's first {max_tokens} pieces). Showing layer {layer} (the sidebar layer)."
+    ).format(
+        layers=manifest.layers,
+        neurons=number(manifest.neurons, 0),
+        tokens=number(manifest.tokens, 0),
+        texts=number(manifest.texts, 0),
+        corpus=manifest.corpus_name,
+        max_tokens=manifest.max_tokens,
+        layer=layer,
+    )
 )
 
-with user_errors("reading the sentence's neurons"):
+with user_errors(_("reading the sentence's neurons")):
     sentence = cached_sentence_neurons(selection.model_name, selection.text, layer)
 try:
     token = piece_of_word(sentence.spans[0], selection.focus)
@@ -59,27 +69,36 @@ except ValueError:  # past the pieces the records read of each text
     token = None
 if token is None:
     st.info(
-        f"The focus token {selection.focus_label} lies past the first {MAX_TOKENS} pieces of your text, which is all "
-        "this page reads of it; pick an earlier word to see the neurons most active on it.",
+        _(
+            "The focus token {focus} lies past the first {count} pieces of your text, which is all this page reads "
+            "of it; pick an earlier word to see the neurons most active on it."
+        ).format(focus=selection.focus_label, count=MAX_TOKENS),
         icon=":material/info:",
     )
     strongest = 0
 else:
     active = most_active_neurons(sentence.activations[0][token], SHOWN_NEURONS)
     strongest = int(active["neuron"].iloc[0])
-    with st.expander(f"The neurons of layer {layer} most active on the focus token {selection.focus_label}"):
-        st.caption(f"On the piece '{sentence.tokens[0][token]}' of your sentence; pick another word in the sidebar.")
-        st.dataframe(active, hide_index=True)
-        value_links("Explain one of them", active["neuron"].tolist(), "neuron", key="neurons.open", target=NEURON)
+    expander = _("The neurons of layer {layer} most active on the focus token {focus}")
+    with st.expander(expander.format(layer=layer, focus=selection.focus_label)):
+        st.caption(
+            _("On the piece '{piece}' of your sentence; pick another word in the sidebar.").format(
+                piece=sentence.tokens[0][token]
+            )
+        )
+        st.dataframe(active, hide_index=True, column_config={"neuron": _("neuron"), "activation": _("activation")})
+        value_links(_("Explain one of them"), active["neuron"].tolist(), _("neuron"), key="neurons.open", target=NEURON)
 
 neuron = index_input(
-    "Neuron",
+    _("Neuron"),
     manifest.neurons,
     strongest,
     key=NEURON,
-    owner="layers have",
-    instead="the focus token's most active neuron",
-    help=f"Opens on the neuron most active on {selection.focus_label} at layer {layer} (where the page reads it).",
+    owner=_("layers have"),
+    instead=_("the focus token's most active neuron"),
+    help=_("Opens on the neuron most active on {focus} at layer {layer} (where the page reads it).").format(
+        focus=selection.focus_label, layer=layer
+    ),
 )
 endpoint = endpoint_picker()
 
@@ -88,31 +107,49 @@ shown = explained_side_by_side(
 )
 show_records(shown, "neuron")
 
-st.subheader(f"Every neuron of layer {layer}")
+st.subheader(_("Every neuron of layer {layer}").format(layer=layer))
 saved = saved_explanations(records.folder)
 baseline_rows = saved[(saved["layer"] == layer) & (saved["explainer"] == BaselineExplainer().name)]
 if len(baseline_rows) < manifest.neurons:
-    with user_errors("timing the baseline"):
+    with user_errors(_("timing the baseline")):
         estimate = cached_layer_estimate(selection.model_name, corpus.fingerprint, layer, corpus)
-    st.caption(f"Scoring the whole layer takes {estimate.summary()}.")
+    st.caption(_("Scoring the whole layer takes {estimate}.").format(estimate=estimate.summary()))
 if len(baseline_rows) < manifest.neurons and st.button(
-    f"Score every neuron of layer {layer} with the baseline (about {estimate.seconds:,.0f} s)", key="neurons.layer"
+    _("Score every neuron of layer {layer} with the baseline (about {seconds} s)").format(
+        layer=layer, seconds=number(estimate.seconds, 0)
+    ),
+    key="neurons.layer",
 ):
-    with user_errors("explaining the layer"):
+    with user_errors(_("explaining the layer")):
         scored_layer(selection.model_name, corpus, layer)
     saved = saved_explanations(records.folder)
 histogram = score_histogram(saved, layer)
-caption = (
-    f"{left_out(saved, layer):,} of the {int((saved['layer'] == layer).sum()):,} scores of layer {layer} are left out "
-    "of the histogram: they are undefined (the neuron never activates, or the true or simulated activations are "
-    "constant on the scored texts, so there is nothing to correlate)."
+caption = _(
+    "{left_out} of the {scores} scores of layer {layer} are left out of the histogram: they are undefined (the neuron "
+    "never activates, or the true or simulated activations are constant on the scored texts, so there is nothing to "
+    "correlate)."
+).format(
+    left_out=number(left_out(saved, layer), 0), scores=number(int((saved["layer"] == layer).sum()), 0), layer=layer
 )
 chart_with_downloads(histogram, f"neuron_scores_layer{layer}", "neurons.histogram", caption=caption)
 
-with st.expander("Every neuron explained so far, and downloads"):
-    st.dataframe(saved, hide_index=True, width="stretch")
+headers = {  # the table's columns, and its CSV's, stay as the table saves them
+    "layer": _("layer"),
+    "neuron": _("neuron"),
+    "explanation": _("explanation"),
+    "explainer": _("explainer"),
+    "simulator": _("simulator"),
+    "top_and_random": _("top and random"),
+    "random_only": _("random only"),
+    "explained_variance_centred": _("explained variance (centred)"),
+    "r_squared_uncentred": _("r² (uncentred)"),
+    "max_activation": _("largest activation"),
+}
+with st.expander(_("Every neuron explained so far, and downloads")):
+    names = {column: saved[column].map(shown_name) for column in ("explainer", "simulator")}
+    st.dataframe(saved.assign(**names), hide_index=True, width="stretch", column_config=headers)
     row = download_row()
-    download("Table (CSV)", saved.to_csv(index=False), "neuron_explanations.csv", "text/csv", "neurons.csv", row)
+    download(_("Table (CSV)"), saved.to_csv(index=False), "neuron_explanations.csv", "text/csv", "neurons.csv", row)
     download(
-        "This neuron (JSON)", shown.to_json, f"neuron_{layer}_{neuron}.json", "application/json", "neurons.json", row
+        _("This neuron (JSON)"), shown.to_json, f"neuron_{layer}_{neuron}.json", "application/json", "neurons.json", row
     )

@@ -41,6 +41,7 @@ from xray.rendering.highlight import highlight_legend, highlighted_text_html
 from xray.rendering.neuron_charts import score_text, true_and_simulated
 from xray.techniques.neuron_explanations import (
     TOP_EACH,
+    UNIT_NAMES,
     BaselineExplainer,
     BaselineSimulator,
     EndpointExplainer,
@@ -52,7 +53,9 @@ from xray.techniques.neuron_explanations import (
     explain_layer,
     explain_neuron,
     neuron_records,
+    shown_name,
 )
+from xray.translation import N_, _, number, translated
 
 TIMED_NEURONS = 6
 """Neurons the baseline is timed on to estimate its cost per neuron over a whole layer."""
@@ -64,7 +67,7 @@ def corpus_records(selection: Selection, corpus: Corpus) -> NeuronRecords:
     root = default_cache_root()
 
     def found() -> NeuronRecords | None:
-        with user_errors("reading the MLP neurons"):
+        with user_errors(_("reading the MLP neurons")):
             return find_records(selection.model, corpus, root)
 
     if found() is None:
@@ -72,11 +75,13 @@ def corpus_records(selection: Selection, corpus: Corpus) -> NeuronRecords:
         arguments = ["neurons", "--model", selection.model_name, "--table", str(saved_corpus(corpus, root, name))]
         job = CorpusPass(
             name=name,
-            label=f"Reading every MLP neuron over {corpus.name} ({len(corpus):,} texts) once; kept on disk",
+            label=_("Reading every MLP neuron over {corpus} ({texts} texts) once; kept on disk").format(
+                corpus=corpus.name, texts=number(len(corpus), 0)
+            ),
             arguments=(*arguments, "--cache-dir", str(root), "--max-tokens", str(MAX_TOKENS)),
             log=root / "neurons" / f".{name}.log",
             status=lambda: records_status(selection.model, corpus, root),
-            failure="The neuron records could not be computed",
+            failure=_("The neuron records could not be computed"),
         )
         run_pass(job, found)
         forget_saved_corpus(root, name)
@@ -89,7 +94,11 @@ def cached_records(model_name: str, fingerprint: str, _corpus: Corpus) -> Neuron
     there are none (:func:`corpus_records` computes them)."""
     records = find_records(loaded_model(model_name), _corpus, default_cache_root())
     if records is None:
-        raise ValueError(f"The neuron records of {_corpus.name} are not computed yet: reload the page to compute them.")
+        raise ValueError(
+            _("The neuron records of {corpus} are not computed yet: reload the page to compute them.").format(
+                corpus=_corpus.name
+            )
+        )
     return records
 
 
@@ -118,7 +127,7 @@ def _cached_explanation(
     record_set = neuron_records(loaded_model(model_name), records, layer, neuron)
     if _endpoint is None:
         return explain_neuron(record_set, BaselineExplainer(), BaselineSimulator())
-    with st.spinner(f"Asking {_endpoint.describe()} to explain and simulate the neuron…"):
+    with st.spinner(_("Asking {endpoint} to explain and simulate the neuron…").format(endpoint=_endpoint.describe())):
         return explain_neuron(record_set, EndpointExplainer(_endpoint), EndpointSimulator(_endpoint))
 
 
@@ -131,7 +140,7 @@ def scored_layer(model_name: str, corpus: Corpus, layer: int) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _cached_layer_scores(model_name: str, fingerprint: str, layer: int, _corpus: Corpus) -> pd.DataFrame:
-    with heavy_job(f"Explaining every neuron of layer {layer} with the baseline") as progress:
+    with heavy_job(_("Explaining every neuron of layer {layer} with the baseline").format(layer=layer)) as progress:
         records = cached_records(model_name, fingerprint, _corpus)
         return explain_layer(
             loaded_model(model_name), records, layer, BaselineExplainer(), BaselineSimulator(), progress=progress
@@ -144,7 +153,9 @@ def cached_layer_estimate(model_name: str, fingerprint: str, layer: int, _corpus
     union of the neurons' record texts, timed on a sample of them) and its cost per neuron (timed on
     :data:`TIMED_NEURONS` neurons spread over the layer), see :func:`estimate_layer`; not saved."""
     records = cached_records(model_name, fingerprint, _corpus)
-    with st.spinner(f"Timing the baseline on samples of layer {layer}, to estimate the whole layer…"):
+    with st.spinner(
+        _("Timing the baseline on samples of layer {layer}, to estimate the whole layer…").format(layer=layer)
+    ):
         estimate = estimate_layer(
             loaded_model(model_name),
             records,
@@ -165,7 +176,7 @@ def cached_sentence_neurons(model_name: str, text: str, layer: int) -> TextActiv
 
 def activation_legend(unit: str) -> str:
     """The legend of :func:`activation_html`'s shading, for a ``unit`` ("neuron", "factor")."""
-    return highlight_legend(f"activation (0-10, against the {unit}'s largest)")
+    return highlight_legend(_("activation (0-10, against the {unit}'s largest)").format(unit=_(UNIT_NAMES[unit])))
 
 
 def activation_html(record: Record) -> str:
@@ -178,7 +189,7 @@ def activation_html(record: Record) -> str:
     return highlighted_text_html(record.text, spans, against=None, legend=False)
 
 
-BASELINE, LANGUAGE_MODEL = "Offline baseline", "Language model (OpenAI-compatible endpoint)"
+BASELINE, LANGUAGE_MODEL = N_("Offline baseline"), N_("Language model (OpenAI-compatible endpoint)")
 USER_KEY = "neurons.user_key"  # session state only: never bound to the URL
 
 
@@ -186,24 +197,30 @@ def endpoint_picker(key: str = "neurons.explainer") -> Endpoint | None:
     """The explainer choice (a control under ``key``); for a language model, its endpoint (public mode: the
     deployer's, fixed) or None while none is configured."""
     base_url, model_id, api_key = endpoint_settings()
-    explainer = st.segmented_control("Explainer and simulator", [BASELINE, LANGUAGE_MODEL], default=BASELINE, key=key)
+    explainer = st.segmented_control(
+        _("Explainer and simulator"), [BASELINE, LANGUAGE_MODEL], default=BASELINE, format_func=_, key=key
+    )
     if explainer != LANGUAGE_MODEL:
         return None
     public = is_public()
     columns = st.columns(2)
-    base_url = columns[0].text_input("Base URL", base_url, placeholder="http://localhost:11434/v1", disabled=public)
-    model_id = columns[1].text_input("Model", model_id, placeholder="llama3.2", disabled=public)
+    base_url = columns[0].text_input(_("Base URL"), base_url, placeholder="http://localhost:11434/v1", disabled=public)
+    model_id = columns[1].text_input(_("Model"), model_id, placeholder="llama3.2", disabled=public)
     if user_keys_allowed():
-        api_key = st.text_input("Your API key (kept for this session only)", type="password", key=USER_KEY) or api_key
-    st.caption(
-        "Any OpenAI-compatible chat endpoint (OpenAI, Ollama, vLLM, llama.cpp's server)"
-        + (", as the deployer set it up." if public else ".")
-        + (" An API key is configured; it is never shown." if api_key else " No API key is configured.")
-    )
+        label = _("Your API key (kept for this session only)")
+        api_key = st.text_input(label, type="password", key=USER_KEY) or api_key
+    if public:
+        served = _(
+            "Any OpenAI-compatible chat endpoint (OpenAI, Ollama, vLLM, llama.cpp's server), as the deployer set it up."
+        )
+    else:
+        served = _("Any OpenAI-compatible chat endpoint (OpenAI, Ollama, vLLM, llama.cpp's server).")
+    key_state = _("An API key is configured; it is never shown.") if api_key else _("No API key is configured.")
+    st.caption(f"{served} {key_state}")
     if not (base_url and model_id):
-        st.info("No endpoint is configured: set its base URL and model to explain with a language model.")
+        st.info(_("No endpoint is configured: set its base URL and model to explain with a language model."))
         return None
-    with user_errors("setting up the endpoint"):
+    with user_errors(_("setting up the endpoint")):
         return Endpoint(base_url, model_id, api_key)
 
 
@@ -213,48 +230,57 @@ def explained_side_by_side(
     """The baseline's explanation (``explain(None)``) and, with an endpoint, the language model's beside it, each
     with its scores and verdict. A language model's failure shows in its own column; the baseline's result stays.
     Returns the last one explained (the language model's where it answered). unit: "neuron", "factor"."""
-    with user_errors(f"explaining the {unit} with the baseline"):
+    name = _(UNIT_NAMES[unit])
+    with user_errors(_("explaining the {unit} with the baseline").format(unit=name)):
         results = [explain(None)]
     columns = st.columns(1 if endpoint is None else 2)
     if endpoint is not None:
-        with columns[1], errors_shown_in(columns[1], f"explaining the {unit} with {endpoint.describe()}"):
+        action = _("explaining the {unit} with {endpoint}").format(unit=name, endpoint=endpoint.describe())
+        with columns[1], errors_shown_in(columns[1], action):
             results.append(explain(endpoint))
     for column, result in zip(columns, results, strict=False):
-        column.markdown(f"**{result.explainer}**")
-        column.markdown(f"_The main thing this {unit} does is find_ {result.explanation}")
+        column.markdown(f"**{shown_name(result.explainer)}**")
+        lead = _("The main thing this {unit} does is find").format(unit=name)
+        column.markdown(f"_{lead}_ {translated(result.explanation)}")
         metrics = column.columns(2)
-        metrics[0].metric("Score (top and random)", score_text(result.top_and_random.correlation))
-        metrics[1].metric("Score (random only)", score_text(result.random_only.correlation))
-        column.caption(f"{result.verdict(unit)} {result.top_and_random.summary()}")
+        metrics[0].metric(_("Score (top and random)"), score_text(result.top_and_random.correlation))
+        metrics[1].metric(_("Score (random only)"), score_text(result.random_only.correlation))
+        column.caption(f"{translated(result.verdict(unit))} {translated(result.top_and_random.summary())}")
     return results[-1]
-
-
-QUANTILE_CAPTION = "Texts at the 50th, 75th, 90th and 99th percentile of the {unit}'s largest activation per text"
 
 
 def show_records(result: NeuronExplanation, unit: str) -> None:
     """The texts ``result`` was explained from and samples across the unit's range (folded), then its scored texts'
     true and simulated activations."""
-    with st.expander(f"The texts the explanation was written from, and samples across the {unit}'s range"):
+    name = _(UNIT_NAMES[unit])
+    with st.expander(
+        _("The texts the explanation was written from, and samples across the {unit}'s range").format(unit=name)
+    ):
         st.html(activation_legend(unit))
-        for kind, caption in (
-            ("explanation", "Top texts shown to the explainer"),
-            ("quantile", QUANTILE_CAPTION.format(unit=unit)),
+        quantiles = _(
+            "Texts at the 50th, 75th, 90th and 99th percentile of the {unit}'s largest activation per text"
+        ).format(unit=name)
+        for kind, caption, what in (
+            ("explanation", _("Top texts shown to the explainer"), _("explanation texts")),
+            ("quantile", quantiles, _("quantile texts")),
         ):
             st.caption(caption)
-            folded(result.records.of_kind(kind), lambda record, _: st.html(activation_html(record)), f"{kind} texts")
-    st.subheader("True and simulated activations")
+            folded(result.records.of_kind(kind), lambda record, _index: st.html(activation_html(record)), what)
+    st.subheader(_("True and simulated activations"))
     st.caption(
-        f"Scored on {TOP_EACH} of the {unit}'s top 20 texts (ranks 3, 7, 11, 15 and 19) and {TOP_EACH} random ones "
-        f"({result.simulator}); the explanation was written from ranks 1, 5, 9, 13 and 17. The score correlates the "
-        f"simulation with the raw activations; here they are scaled 0-10 against the {unit}'s largest, "
-        f"{result.max_activation:.3f}."
+        _(
+            "Scored on {count} of the {unit}'s top 20 texts (ranks 3, 7, 11, 15 and 19) and {count} random ones "
+            "({simulator}); the explanation was written from ranks 1, 5, 9, 13 and 17. The score correlates the "
+            "simulation with the raw activations; here they are scaled 0-10 against the {unit}'s largest, {largest}."
+        ).format(
+            count=TOP_EACH, unit=name, simulator=shown_name(result.simulator), largest=number(result.max_activation, 3)
+        )
     )
     st.html(activation_legend(unit))
     folded(
         result.scored[: 2 * TOP_EACH],
         lambda item, index: show_simulated(item.record, item.simulated, index),
-        "scored texts",
+        _("scored texts"),
     )
 
 

@@ -47,15 +47,25 @@ def module_trees(path: Path) -> list[ast.Module]:
     return trees
 
 
+class _Unmarked(ast.NodeTransformer):
+    """``N_("text")`` (a literal marked for the catalog) read as the literal ``"text"``."""
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        if getattr(node.func, "id", None) == "N_" and len(node.args) == 1 and isinstance(node.args[0], ast.Constant):
+            return node.args[0]
+        return self.generic_visit(node)
+
+
 def constants(trees: list[ast.Module]) -> dict[str, object]:
-    """Module-level ``NAME = <literal>`` (and ``A, B = <literal>, <literal>``) assignments of ``trees``."""
+    """Module-level ``NAME = <literal>`` (and ``A, B = <literal>, <literal>``) assignments of ``trees``; a literal
+    marked ``N_("...")`` counts as the literal."""
     found = {}
     for tree in trees:
         for node in tree.body:
             if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
                 continue
             try:
-                value = ast.literal_eval(node.value)
+                value = ast.literal_eval(_Unmarked().visit(node.value))
             except (ValueError, TypeError, SyntaxError):
                 continue
             target = node.targets[0]
@@ -327,11 +337,11 @@ def test_step_rollout_cls_keeps_itself_and_never_singles_out_animal(minilm, core
     others = sorted((index for index in range(len(tokens)) if index != result.source), key=lambda i: -shares[i])
     longest = [(tokens[index], percent(shares[index])) for index in others[:2]]
     assert (percent(shares[result.source]), longest) == ("67%", [("[SEP]", "9%"), (".", "4%")])
-    says(step, "[CLS] keeps 67% of itself", "[SEP] (9%) and the full stop (4%)")
+    says(step, "[CLS] gives itself 67%", "[SEP] (9%) and the full stop (4%)")
     matrix = result.shares  # (layers, tokens, tokens)
     row_of_it = (percent(matrix[0, it, it]), percent(matrix[-1, it, it]), percent(matrix[-1, it, 0]))
     assert row_of_it == ("53%", "3%", "58%") and percent(matrix[:, it, animal].max()) == "3%"
-    says(step, "keeps 53% of itself after layer 0 but 3% after layer 5", "[CLS] holds 58%", "never gets more than 3%")
+    says(step, "gives itself 53% after layer 0 but 3% after layer 5", "[CLS] holds 58%", "never gets more than 3%")
 
 
 @pytest.mark.integration
@@ -448,7 +458,7 @@ def test_step_projections_topics_separate_best_at_the_last_layer(search_store):
     assert int(accuracy.idxmax()) == step.layer + 1 == search_store.levels - 1
     stated = (percent(accuracy.iloc[-1]), percent(accuracy.iloc[0]), percent(separation["chance"].iloc[0]))
     assert stated == ("79%", "61%", "23%") and separation["silhouette"].max() < 0.05
-    says(step, "five BBC topics apart 79% of the time at layer 5", "61% at the embeddings", "23%", "below 0.05")
+    says(step, "five BBC topics apart with 79% accuracy at layer 5", "61% at the embeddings", "23%", "below 0.05")
 
 
 @pytest.mark.integration
@@ -511,3 +521,36 @@ def test_step_which_explanation_shap_and_lime_agree_and_are_faithful(topic_class
     says(step, "random order 0.04, gradient × input below 0: worse than chance")
     assert aopc["SHAP"][1] < 0 and aopc["LIME"][1] < 0
     says(step, "sufficiency below 0")
+
+
+@pytest.mark.app
+@pytest.mark.integration
+def test_a_lesson_step_and_the_overview_speak_turkish():
+    from components.navigation import discover_pages
+    from tests.pages import ENTRY, assert_clean, english_left, labelled, run_page, with_text
+    from xray.translation import use_language
+
+    number = next(place for place, step in enumerate(LESSON, start=1) if step.page == "7_Neuron_explanations.py")
+    step = LESSON[number - 1]
+    app = run_page(ENTRY, **step.query, lesson=str(number), lang="tr")  # the home page, then the step's page
+    assert_clean(app)
+    use_language("tr")
+    try:
+        coverage = lesson_coverage(path.name for path, _ in discover_pages()[1:])
+        heading, steps = coverage.heading, counted(len(LESSON), "step")
+    finally:
+        use_language("en")
+    assert heading.startswith("Bir ders: ") and steps == "on adım"
+    assert heading in [subheader.value for subheader in app.subheader]
+    with_text(app.markdown, f"Bir sınıf için {steps}.")
+    labelled(app.get("page_link"), "**bank üzerinde en etkin nöron**")
+
+    app.switch_page(f"app_pages/{step.page}").run()
+    assert_clean(app)
+    assert english_left(app) == []
+    with_text(app.markdown, f"**Ders, {len(LESSON)} adımdan {number}. adım: bank üzerinde en etkin nöron**")
+    with_text(app.markdown, "*Gösterin:* 3. katmanda bu cümlede bank üzerinde en etkin nöron")
+    with_text(app.markdown, "benzetimi 0,68 puan alır")  # the note's numbers as Turkish writes them
+    with_text(app.markdown, "*Sınıfa sorun:*")
+    labelled(app.get("page_link"), "Sonraki adım: Haber konuları nerede ayrışıyor?")
+    assert app.button(key="lesson.end").label == "Dersi bitir"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.loopback import json_server
-from tests.pages import assert_clean, count_with, labelled, messages, run_page, table_with
+from tests.pages import assert_clean, count_with, english_left, labelled, messages, run_page, table_with, with_text
 
 pytestmark = [pytest.mark.app, pytest.mark.integration]
 NEURONS = "7_Neuron_explanations.py"
@@ -29,8 +31,6 @@ def test_the_baseline_explains_scores_and_charts_a_neuron():
 
 
 def test_an_undefined_score_reads_undefined_and_the_histogram_says_how_many_it_leaves_out():
-    import re
-
     # Neuron 4 of layer 3: the baseline's simulation is 0 on every scored token, so there is nothing to correlate.
     app = run_page(NEURONS, layer="3", **{"neurons.neuron": "4"}, **SENSES)
     assert_clean(app)
@@ -126,3 +126,21 @@ def test_a_focus_past_the_pieces_the_page_reads_says_so_and_still_explains_a_neu
     assert_clean(app)
     assert "lies past the first 64 pieces" in messages(app)
     assert app.number_input(key="neurons.neuron").value == 0 and app.metric
+
+
+def test_the_page_speaks_turkish_with_turkish_numbers():
+    app = run_page(NEURONS, layer="3", lang="tr", **{"neurons.neuron": "42"}, **SENSES)
+    assert_clean(app)
+    assert english_left(app) == []
+    assert app.title[0].value == "Nöron açıklamaları"
+    assert app.number_input(key="neurons.neuron").label == "Nöron"
+    explainer = app.button_group(key="neurons.explainer")
+    assert explainer.label == "Açıklayıcı ve benzetici" and "Çevrimdışı taban çizgisi" in explainer.options
+    assert re.fullmatch(r"-?\d,\d\d", labelled(app.metric, "Puan (en üst ve rastgele)").value)
+    assert labelled(app.metric, "Puan (yalnızca rastgele)")
+    assert any("gibi tokenler" in markdown.value for markdown in app.markdown)  # the baseline's explanation
+    assert re.match(r"6 katman × 1\.536 nöron", with_text(app.caption, "kelime parçası").value)  # 1,536 in English
+    assert "Gerçek ve benzetilen etkinlikler" in [subheader.value for subheader in app.subheader]
+    assert "3. katmanın bütün nöronları" in [subheader.value for subheader in app.subheader]
+    left_out = with_text(app.caption, "histogramın dışında").value
+    assert re.match(r"3\. katmanın [\d.]+ puanından [\d.]+ tanesi histogramın dışında bırakıldı", left_out)

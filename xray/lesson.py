@@ -13,7 +13,9 @@ pages (found by :func:`components.navigation.discover_pages`), and the home page
 "three sentences through every page") and the pages the lesson does not visit from it: a page added without a
 step is listed there as not in the lesson, never left out silently.
 
-No Streamlit and no torch here: a page or the home page can import it before any model loads.
+No Streamlit and no torch here: a page or the home page can import it before any model loads. The steps' titles,
+notes and questions are English, marked for the catalog and drawn in the run's language (``components/lesson.py``);
+the counts and the overview's heading are written in the run's language when asked for.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from urllib.parse import urlencode
 
 from xray.examples import example_named
 from xray.focus import text_words
+from xray.translation import N_, _, n_
 
 EMBEDDED_MODEL = "all-MiniLM-L6-v2 (embedded)"
 """The model every claim was measured on (``xray.models.loading.EMBEDDED_MODEL``; the tests check they agree)."""
@@ -131,83 +134,85 @@ def _settings(text: str, focus: str, layer: int | None = None, **page: str) -> d
 LESSON: tuple[LessonStep, ...] = (
     LessonStep(
         page="9_Tokenizers.py",
-        title="How a sentence becomes tokens",
+        title=N_("How a sentence becomes tokens"),
         settings=_settings(COREFERENCE, "didn't", 0),
-        note=(
+        note=N_(
             "MiniLM reads 16 tokens for this sentence: its normaliser lower-cases The to the, it adds [CLS] and "
             "[SEP], and it splits one word only: didn't → didn ' t. Under “What splitting a word does to the model”, "
-            "at layer 0 the three pieces of didn't give each other 23% of their attention, 1.8 times an even share; "
+            "at layer 0 the three pieces of didn't give each other 23% (1.8 times an even share) of their attention; "
             "at layer 5 only 7%."
         ),
-        question="Why does the model spend its first layer gluing didn, ' and t back together?",
+        question=N_("Why does the model spend its first layer gluing didn, ' and t back together?"),
     ),
     LessonStep(
         page="1_Attention.py",
-        title="A head that finds what “it” refers to",
+        title=N_("A head that finds what “it” refers to"),
         settings=_settings(COREFERENCE, "it", 3, **{"attention.view": "Head heatmap", "attention.head": "1"}),
-        note=(
-            "Layer 3, head 1: in the row of it, animal gets 68% of the attention, more than any other token, [CLS] "
-            "and [SEP] included. Layer 5, head 11 does the same (67%); none of the other 70 heads gives animal more "
-            "than 25% of it."
+        note=N_(
+            "Layer 3, head 1: in the attention row of it, animal gets 68%, more than any other token, [CLS] and [SEP] "
+            "included. Layer 5, head 11 does the same (67%); none of the other 70 heads gives animal more than 25%."
         ),
-        question="Nobody told the model what it refers to: how could a head learn to look from it to animal?",
+        question=N_("Nobody told the model what it refers to: how could a head learn to look from it to animal?"),
     ),
     LessonStep(
         page="1_Attention.py",
-        title="Rollout: every layer combined",
+        title=N_("Rollout: every layer combined"),
         settings=_settings(COREFERENCE, "it", 5, **{"attention.view": "Rollout"}),
-        note=(
-            "After layer 5, [CLS] keeps 67% of itself, and the two longest bars are [SEP] (9%) and the full stop "
-            "(4%), not a content word. In the rollout matrix, the row of it keeps 53% of itself after layer 0 but 3% "
-            "after layer 5, where [CLS] holds 58%; animal never gets more than 3% of it, though layer 3, head 1 "
-            "gave it 68%."
+        note=N_(
+            "After layer 5, [CLS] gives itself 67%, and the two longest bars are [SEP] (9%) and the full stop (4%), "
+            "not a content word. In the rollout matrix, the row of it gives itself 53% after layer 0 but 3% after "
+            "layer 5, where [CLS] holds 58%; animal never gets more than 3%, though layer 3, head 1 gave it 68%."
         ),
-        question="Rollout averages the heads of every layer: how can an average hide the head that links it to animal?",
+        question=N_(
+            "Rollout averages the heads of every layer: how can an average hide the head that links it to animal?"
+        ),
     ),
     LessonStep(
         page="2_Embedding_search.py",
-        title="Which banks does the model treat like this one?",
+        title=N_("Which banks does the model treat like this one?"),
         settings=_settings(
             RIVER_BANK,
             "bank",
             3,
             **{"corpus": "Word senses + BBC News", "search.by": "A token of the sidebar text", "search.k": "20"},
         ),
-        note=(
+        note=N_(
             "Read the purity curve. Among the 20 corpus pieces nearest to bank, 'bank (river)' holds 5% at the "
             "embeddings, where business news leads with 65%. At layer 3 it holds 50%, its peak and the "
-            "largest share of any label there (business 30%), and it keeps 45% up to layer 5."
+            "largest share of any label there (business 30%), and it keeps 45% through layer 5."
         ),
-        question="What in the sentence tells the model which bank this is, and why does that take a few layers?",
+        question=N_("What in the sentence tells the model which bank this is, and why does that take a few layers?"),
     ),
     LessonStep(
         page="5_Transformer_factors.py",
-        title="Transformer factors: what bank is made of",
+        title=N_("Transformer factors: what bank is made of"),
         settings=_settings(RIVER_BANK, "bank", 3, **{"factors.factor": "404", "factors.word": "bank"}),
-        note=(
+        note=N_(
             "Factor 70 is bank's strongest factor at every level (code 0.51 at layer 3). Factor 404 tells the two "
             "senses of bank apart: under “Factors that tell a word's senses apart” it scores about 1.0 at layer 3, "
             "its best layer and within a few hundredths of the best of any factor, with a mean code of 0.055 on "
             "river banks against at most 0.002 on money banks: it is all but silent on money banks. Its top "
             "contexts at layer 3 begin river, freshwater, dam, Thames, valley, water."
         ),
-        question="Factor 404 fires on river words that are not bank: what might it stand for?",
+        question=N_("Factor 404 fires on river words that are not bank: what might it stand for?"),
     ),
     LessonStep(
         page="7_Neuron_explanations.py",
-        title="The neuron most active on bank",
+        title=N_("The neuron most active on bank"),
         settings=_settings(RIVER_BANK, "bank", 3, **{"corpus": "Word senses", "neurons.neuron": "825"}),
-        note=(
+        note=N_(
             "At layer 3, neuron 825 is the neuron most active on bank in this sentence. The baseline explains it as "
             "tokens like “banks” and “bank”, and its simulation scores 0.68 (top and random): a good explanation. Yet "
             "four of the five top texts the explanation was written from are about money banks (the fifth about "
             "electric current), and our bank is a river bank."
         ),
-        question="It fires on our river bank but was explained from money banks: does it know the word or the sense?",
+        question=N_(
+            "It fires on our river bank but was explained from money banks: does it know the word or the sense?"
+        ),
     ),
     LessonStep(
         page="6_Projections.py",
-        title="Where do the news topics come apart?",
+        title=N_("Where do the news topics come apart?"),
         settings=_settings(
             SPORTS,
             "referee",
@@ -219,68 +224,89 @@ LESSON: tuple[LessonStep, ...] = (
                 "projection.colour": "label",
             },
         ),
-        note=(
+        note=N_(
             "Under “Separation of the labels, layer by layer”: a 10-nearest-neighbour probe tells the five BBC "
-            "topics apart 79% of the time at layer 5, the best of all levels, against 61% at the embeddings and 23% "
-            "by chance. The silhouette stays below 0.05 at every level: the topics' clouds overlap even where the "
+            "topics apart with 79% accuracy at layer 5, the best of all levels, against 61% at the embeddings and "
+            "23% by chance. The silhouette stays below 0.05 at every level: the topics' clouds overlap even where the "
             "probe separates them."
         ),
-        question="How can a nearest-neighbour probe tell the topics apart when their clouds still overlap?",
+        question=N_("How can a nearest-neighbour probe tell the topics apart when their clouds still overlap?"),
     ),
     LessonStep(
         page="3_SHAP.py",
-        title="SHAP: which words made the classifier say sports?",
+        title=N_("SHAP: which words made the classifier say sports?"),
         settings=_settings(SPORTS, "referee", **{"classifier": "topic", "shap.max_evals": "500"}),
-        note=(
+        note=N_(
             "The BBC topic classifier says sports (92%). referee has the largest SHAP value towards sports (+0.34), "
             "then boo, the first piece of booed (+0.16); the values add up to the probability, and the page shows "
             "the check."
         ),
-        question="Is the classifier reading a football match, or mostly the word referee?",
+        question=N_("Is the classifier reading a football match, or mostly the word referee?"),
     ),
     LessonStep(
         page="4_LIME.py",
-        title="LIME: a linear model around the sentence",
+        title=N_("LIME: a linear model around the sentence"),
         settings=_settings(
             SPORTS,
             "referee",
             **{"classifier": "topic", "lime.samples": "5000", "lime.features": "10", "lime.seed": "0"},
         ),
-        note=(
+        note=N_(
             "With 5,000 samples LIME's surrogate fits well (weighted R² 0.76, so the page gives no warning), and it "
             "ranks referee first and booed second, as SHAP did."
         ),
-        question="LIME and SHAP agree here: does the agreement of two explainers prove that either is right?",
+        question=N_("LIME and SHAP agree here: does the agreement of two explainers prove that either is right?"),
     ),
     LessonStep(
         page="8_Which_explanation.py",
-        title="Which explanation to trust?",
+        title=N_("Which explanation to trust?"),
         settings=_settings(
             SPORTS, "referee", **{"classifier": "topic", "compare.shap_evals": "500", "compare.lime_samples": "2000"}
         ),
-        note=(
+        note=N_(
             "SHAP and LIME rank the words alike (Spearman 0.88), while rollout from [CLS] is unrelated to SHAP "
             "(−0.01). Removing SHAP's top words lowers the probability of sports the most (comprehensiveness AOPC "
             "0.60; LIME 0.58, last-layer attention 0.46, integrated gradients 0.45, rollout 0.19, random order "
             "0.04, gradient × input below 0: worse than chance), and keeping only SHAP's or LIME's top words even "
             "raises it (sufficiency below 0)."
         ),
-        question="The model computes with attention: why does attention explain this prediction worse than SHAP?",
+        question=N_("The model computes with attention: why does attention explain this prediction worse than SHAP?"),
     ),
 )
 
 
-NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+NUMBER_WORDS = (
+    N_("no"),
+    N_("one"),
+    N_("two"),
+    N_("three"),
+    N_("four"),
+    N_("five"),
+    N_("six"),
+    N_("seven"),
+    N_("eight"),
+    N_("nine"),
+    N_("ten"),
+    N_("eleven"),
+    N_("twelve"),
+)
+COUNTS = {
+    "step": lambda count: n_("{count} step", "{count} steps", count),
+    "page": lambda count: n_("{count} page", "{count} pages", count),
+    "sentence": lambda count: n_("{count} sentence", "{count} sentences", count),
+}
+"""The nouns the overview counts -> the count's template for a number, in the run's language."""
 
 
 def number_word(number: int) -> str:
-    """``number`` as prose writes it: "ten" up to twelve, digits above ("13")."""
-    return NUMBER_WORDS[number] if 0 <= number < len(NUMBER_WORDS) else str(number)
+    """``number`` as prose writes it in the run's language: "ten" up to twelve, digits above ("13")."""
+    return _(NUMBER_WORDS[number]) if 0 <= number < len(NUMBER_WORDS) else str(number)
 
 
 def counted(number: int, noun: str) -> str:
-    """``number`` of ``noun`` as prose writes a count: "ten steps", "one page", "13 sentences"."""
-    return f"{number_word(number)} {noun}{'' if number == 1 else 's'}"
+    """``number`` of ``noun`` (a key of :data:`COUNTS`) as prose writes a count in the run's language: "ten steps",
+    "one page", "13 sentences"."""
+    return COUNTS[noun](number).format(count=number_word(number))
 
 
 def lesson_pages(lesson: tuple[LessonStep, ...] = LESSON) -> tuple[str, ...]:
@@ -310,24 +336,25 @@ class LessonCoverage:
 
     @property
     def heading(self) -> str:
-        """E.g. "A lesson: three sentences through every page", or "... through nine of the ten pages"."""
-        pages = len(self.visited) + len(self.not_visited)
-        through = (
-            "every page"
-            if not self.not_visited
-            else f"{number_word(len(self.visited))} of the {counted(pages, 'page')}"
+        """E.g. "A lesson: three sentences through every page", or "... through nine of the ten pages", in the run's
+        language."""
+        sentences = counted(self.sentences, "sentence")
+        if not self.not_visited:
+            return _("A lesson: {sentences} through every page").format(sentences=sentences)
+        pages = counted(len(self.visited) + len(self.not_visited), "page")
+        return _("A lesson: {sentences} through {visited} of the {pages}").format(
+            sentences=sentences, visited=number_word(len(self.visited)), pages=pages
         )
-        return f"A lesson: {counted(self.sentences, 'sentence')} through {through}"
 
     @property
     def summary(self) -> str:
-        """The paragraph under the heading, its count of steps taken from the lesson."""
-        steps = counted(self.steps, "step")
-        return (
-            f"{steps[0].upper()}{steps[1:]} for a class. Each link opens its page with the step's sentence, layer and "
-            "focus token; the page then shows what to point at, the question to ask and a link to the next step. "
-            "Every claim a step makes is checked by the test suite on the embedded model."
-        )
+        """The paragraph under the heading, its count of steps taken from the lesson, in the run's language."""
+        summary = _(
+            "{steps} for a class. Each link opens its page with the step's sentence, layer and focus token; the page "
+            "then shows what to point at, the question to ask and a link to the next step. Every claim a step makes "
+            "is checked by the test suite on the embedded model."
+        ).format(steps=counted(self.steps, "step"))
+        return summary[0].upper() + summary[1:]
 
 
 def lesson_coverage(pages: Iterable[str], lesson: tuple[LessonStep, ...] = LESSON) -> LessonCoverage:

@@ -17,9 +17,11 @@ from types import MappingProxyType
 
 import numpy as np
 
+from xray.translation import N_, Message
+
 LISTED_TOKENS = 12
 MIN_MEAN = 1.0  # tokens whose mean activation is below this are left out of the explanation
-NOTHING = "nothing in these records: it never activates on them"
+NOTHING = N_("nothing in these records: it never activates on them")
 _ENTRY = re.compile(r'("(?:[^"\\]|\\.)*") \((\d+(?:\.\d+)?)\)')
 
 
@@ -28,8 +30,10 @@ def token_key(token: str) -> str:
     return token.strip().casefold()
 
 
-def explain_baseline(tokens: list[list[str]], activations: list[np.ndarray]) -> str:
-    """The tokens that drive the neuron in these records (per record, tokens and (tokens,) activations 0-10)."""
+def explain_baseline(tokens: list[list[str]], activations: list[np.ndarray]) -> Message:
+    """The tokens that drive the neuron in these records (per record, tokens and (tokens,) activations 0-10). The
+    explanation is English, as the simulator reads it and the table saves it; a page draws it in the run's language
+    with :func:`~xray.translation.translated` (the listed tokens and values stay as they are)."""
     sums: dict[str, float] = {}
     counts: dict[str, int] = {}
     for record_tokens, record_activations in zip(tokens, activations, strict=True):
@@ -41,9 +45,9 @@ def explain_baseline(tokens: list[list[str]], activations: list[np.ndarray]) -> 
     means = {key: sums[key] / counts[key] for key in sums}
     strongest = sorted((key for key in means if means[key] >= MIN_MEAN), key=lambda key: (-means[key], key))
     if not strongest:
-        return NOTHING
+        return Message(NOTHING)
     listed = ", ".join(f"{json.dumps(key)} ({means[key]:.1f})" for key in strongest[:LISTED_TOKENS])
-    return f"tokens like {listed}"
+    return Message(N_("tokens like {listed}"), listed=listed)
 
 
 def simulate_baseline(explanation: str, tokens: list[str]) -> np.ndarray:

@@ -10,6 +10,9 @@ the numbers it wrote. Scoring the simulation is :mod:`xray.neurons.scoring`'s jo
 Any server that speaks chat completions works: OpenAI, Ollama, vLLM, llama.cpp's server. Every failure raises
 :class:`EndpointError` with a message that says what to do. The API key goes only into the request's
 Authorization header: never into a message, a log record, an exception (none is chained) or a repr.
+
+The prompts are the model's input and stay in English whatever the page's language; the errors a user reads are in
+the run's language.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionTokenLogprob
 from openai.types.chat.chat_completion import Choice
 
 from xray.neurons.few_shot import FEW_SHOT_EXAMPLES, FewShotExample
+from xray.translation import _, number
 
 log = logging.getLogger(__name__)
 
@@ -100,23 +104,29 @@ class Endpoint:
         address = urlparse(self.base_url)
         if address.scheme not in ("http", "https") or not address.hostname or any(c.isspace() for c in self.base_url):
             raise ValueError(
-                "base_url must be an http:// or https:// address such as https://api.openai.com/v1 or "
-                "http://localhost:11434/v1 (Ollama)."
+                _(
+                    "base_url must be an http:// or https:// address such as https://api.openai.com/v1 or "
+                    "http://localhost:11434/v1 (Ollama)."
+                )
             )
         if address.username or address.password:
-            raise ValueError("base_url must not hold a user name or password: put the key in api_key.")
+            raise ValueError(_("base_url must not hold a user name or password: put the key in api_key."))
         if not self.model.strip():
-            raise ValueError("model must name a model the endpoint serves, e.g. gpt-4o-mini or llama3.1:8b.")
+            raise ValueError(_("model must name a model the endpoint serves, e.g. gpt-4o-mini or llama3.1:8b."))
         if not all("!" <= character <= "~" for character in self.api_key):
-            raise ValueError("api_key must be the key alone: it holds a space, a line break or a non-ASCII character.")
+            raise ValueError(
+                _("api_key must be the key alone: it holds a space, a line break or a non-ASCII character.")
+            )
         if not (math.isfinite(self.timeout_s) and self.timeout_s > 0):
-            raise ValueError(f"timeout_s must be a positive number of seconds, got {self.timeout_s}.")
+            raise ValueError(
+                _("timeout_s must be a positive number of seconds, got {value}.").format(value=self.timeout_s)
+            )
         if self.max_retries < 0:
-            raise ValueError(f"max_retries must be 0 or more, got {self.max_retries}.")
+            raise ValueError(_("max_retries must be 0 or more, got {value}.").format(value=self.max_retries))
 
     def describe(self) -> str:
-        """The model and where it is served, e.g. "gpt-4o-mini at https://api.openai.com/v1"."""
-        return f"{self.model} at {self.base_url}"
+        """The model and where it is served, in the run's language, e.g. "gpt-4o-mini at https://api.openai.com/v1"."""
+        return _("{model} at {url}").format(model=self.model, url=self.base_url)
 
     def cache_key(self) -> tuple:
         """Every field but the key, to cache results by."""
@@ -184,13 +194,17 @@ def explanation_prompt(
     Raises ValueError without records, when tokens and activations differ in length, or for activations outside 0-10.
     """
     if not tokens:
-        raise ValueError("The explainer needs at least one activation record.")
+        raise ValueError(_("The explainer needs at least one activation record."))
     if len(tokens) != len(activations):
-        raise ValueError(f"Got {len(tokens)} token records but {len(activations)} activation records.")
+        raise ValueError(
+            _("Got {tokens} token records but {activations} activation records.").format(
+                tokens=len(tokens), activations=len(activations)
+            )
+        )
     messages = [{"role": "system", "content": EXPLANATION_SYSTEM}]
-    for number, example in enumerate(examples, start=1):
+    for place, example in enumerate(examples, start=1):
         shown = [list(record) for record in example.tokens], [list(values) for values in example.activations]
-        messages.append({"role": "user", "content": _neuron_message(number, *shown)})
+        messages.append({"role": "user", "content": _neuron_message(place, *shown)})
         messages.append({"role": "assistant", "content": f" {example.explanation}."})
     messages.append({"role": "user", "content": _neuron_message(len(examples) + 1, tokens, activations)})
     return messages
@@ -218,9 +232,15 @@ def non_zero_share(activations: list[list[int]]) -> float:
 
 def _record_block(tokens: list[str], activations: list[int]) -> str:
     if len(tokens) != len(activations):
-        raise ValueError(f"A record has {len(tokens)} tokens but {len(activations)} activations.")
+        raise ValueError(
+            _("A record has {tokens} tokens but {activations} activations.").format(
+                tokens=len(tokens), activations=len(activations)
+            )
+        )
     if any(not 0 <= value <= SCALE or value != int(value) for value in activations):
-        raise ValueError(f"Activations must be integers from 0 to {SCALE} (normalise them first).")
+        raise ValueError(
+            _("Activations must be integers from 0 to {scale} (normalise them first).").format(scale=SCALE)
+        )
     lines = "".join(f"{_shown(token)}\t{int(value)}\n" for token, value in zip(tokens, activations, strict=True))
     return f"{START}\n{lines}{END}\n"
 
@@ -231,9 +251,9 @@ def simulation_prompt(explanation: str, tokens: list[str]) -> list[dict]:
     Raises ValueError for an empty explanation or no tokens.
     """
     if not explanation.strip():
-        raise ValueError("The simulator needs an explanation to work from.")
+        raise ValueError(_("The simulator needs an explanation to work from."))
     if not tokens:
-        raise ValueError("The simulator needs at least one token to predict.")
+        raise ValueError(_("The simulator needs at least one token to predict."))
     lines = "".join(f"{_shown(token)}\tunknown\n" for token in tokens)
     user = (
         f"Neuron 1\nExplanation of neuron 1 behavior: {EXPLANATION_LEAD} {explanation}\nActivations:\n"
@@ -255,14 +275,20 @@ def explain(endpoint: Endpoint, tokens: list[list[str]], activations: list[list[
     first_line = next((line.strip() for line in content.splitlines() if line.strip()), "")
     explanation = _REPEATED_LEAD.sub("", first_line).strip()
     if not explanation:
-        raise EndpointError(f"{endpoint.describe()} answered with an empty explanation: try again or another model.")
+        raise EndpointError(
+            _("{endpoint} answered with an empty explanation: try again or another model.").format(
+                endpoint=endpoint.describe()
+            )
+        )
     why = _not_an_explanation(
         explanation, messages, getattr(getattr(completion, "usage", None), "completion_tokens", None)
     )
     if why:
         raise EndpointError(
-            f"{endpoint.describe()} answered {explanation[:SERVER_MESSAGE_CHARS]!r}, which {why}: it is no "
-            "explanation, so nothing was simulated. Try again, or a larger, instruction-tuned model."
+            _(
+                "{endpoint} answered {answer}, which {why}: it is no explanation, so nothing was simulated. Try again, "
+                "or a larger, instruction-tuned model."
+            ).format(endpoint=endpoint.describe(), answer=repr(explanation[:SERVER_MESSAGE_CHARS]), why=why)
         )
     return explanation
 
@@ -270,8 +296,8 @@ def explain(endpoint: Endpoint, tokens: list[list[str]], activations: list[list[
 def _not_an_explanation(explanation: str, messages: list[dict], answer_tokens: int | None) -> str:
     """Why ``explanation`` (stripped, not empty) cannot be one, "" where it can: a line of the prompt echoed back
     (``<start>``, a ``token<TAB>activation`` line), an answer of a single token (as the server counted them in its
-    usage), or no letter at all (a number, punctuation). The few-shot examples' explanations (assistant messages)
-    are not the prompt's lines: a neuron may well do what an example does."""
+    usage), or no letter at all (a number, punctuation), in the run's language. The few-shot examples' explanations
+    (assistant messages) are not the prompt's lines: a neuron may well do what an example does."""
     prompt_lines = {
         line.strip()
         for message in messages
@@ -280,11 +306,11 @@ def _not_an_explanation(explanation: str, messages: list[dict], answer_tokens: i
         if line.strip()
     }
     if explanation in prompt_lines or explanation.rstrip(".") in prompt_lines:
-        return "repeats a line of the prompt"
+        return _("repeats a line of the prompt")
     if answer_tokens is not None and answer_tokens <= 1:
-        return "is a single token"
+        return _("is a single token")
     if not any(character.isalpha() for character in explanation):
-        return "holds no word"
+        return _("holds no word")
     return ""
 
 
@@ -329,8 +355,10 @@ def _read_simulation(endpoint: Endpoint, choice: Choice, tokens: list[str]) -> S
     unparsed = sum(line is None or line.value is None for line in matched)
     if 2 * unparsed > len(tokens):
         raise EndpointError(
-            f"{endpoint.describe()} answered, but {unparsed} of {len(tokens)} tokens had no readable activation: "
-            "the model does not follow the token<tab>activation format; try a larger or instruction-tuned model."
+            _(
+                "{endpoint} answered, but {unparsed} of {tokens} tokens had no readable activation: the model does "
+                "not follow the token<tab>activation format; try a larger or instruction-tuned model."
+            ).format(endpoint=endpoint.describe(), unparsed=unparsed, tokens=len(tokens))
         )
     expected = _expected_values(matched, positions) if positions else None
     if expected is not None:
@@ -481,10 +509,9 @@ def _first_choice(endpoint: Endpoint, completion: object) -> Choice:
 
 
 def _not_a_completion(endpoint: Endpoint) -> str:
-    return (
-        f"{endpoint.describe()} gave an answer that is not a chat completion: is the base URL right? "
-        "it usually ends in /v1."
-    )
+    return _(
+        "{endpoint} gave an answer that is not a chat completion: is the base URL right? it usually ends in /v1."
+    ).format(endpoint=endpoint.describe())
 
 
 def _endpoint_error(endpoint: Endpoint, error: openai.OpenAIError, seconds: float) -> EndpointError:
@@ -492,14 +519,18 @@ def _endpoint_error(endpoint: Endpoint, error: openai.OpenAIError, seconds: floa
     where = endpoint.describe()
     if isinstance(error, openai.APITimeoutError):
         return EndpointError(
-            f"{where} gave no answer in {seconds:.1f} s (the timeout is {endpoint.timeout_s:g} s; a request that "
-            "timed out is not sent again): the server may be busy or still loading the model; try again, or allow "
-            "a longer timeout."
+            _(
+                "{endpoint} gave no answer in {seconds} s (the timeout is {timeout} s; a request that timed out is "
+                "not sent again): the server may be busy or still loading the model; try again, or allow a longer "
+                "timeout."
+            ).format(endpoint=where, seconds=number(seconds, 1), timeout=f"{endpoint.timeout_s:g}")
         )
     if isinstance(error, openai.APIConnectionError):
         return EndpointError(
-            f"Could not connect to {endpoint.base_url}: the host is unreachable or refused the connection. Is the "
-            "server running, and is the address right?"
+            _(
+                "Could not connect to {url}: the host is unreachable or refused the connection. Is the server "
+                "running, and is the address right?"
+            ).format(url=endpoint.base_url)
         )
     if isinstance(error, openai.APIStatusError):
         return EndpointError(_status_message(endpoint, error), status=error.status_code)
@@ -509,24 +540,35 @@ def _endpoint_error(endpoint: Endpoint, error: openai.OpenAIError, seconds: floa
 def _status_message(endpoint: Endpoint, error: openai.APIStatusError) -> str:
     where, status, said = endpoint.describe(), error.status_code, _server_message(endpoint, error)
     if status in (401, 403):
-        return f"{where} refused the API key ({status}): check the key, and that it is a key for this server."
+        return _(
+            "{endpoint} refused the API key ({status}): check the key, and that it is a key for this server."
+        ).format(endpoint=where, status=status)
     if status == 429 and error.code == "insufficient_quota":
-        return f"{where} says the account has no quota left (429): check the plan and billing of this key."
+        return _("{endpoint} says the account has no quota left (429): check the plan and billing of this key.").format(
+            endpoint=where
+        )
     if status == 429:
-        return (
-            f"{where} is limiting the request rate (429), still after {endpoint.max_retries} retries: wait a minute "
-            "and try again, or allow more retries."
-        )
+        return _(
+            "{endpoint} is limiting the request rate (429), still after {retries} retries: wait a minute and try "
+            "again, or allow more retries."
+        ).format(endpoint=where, retries=endpoint.max_retries)
     if status == 404 and (error.code == "model_not_found" or "model" in said.lower()):
-        return (
-            f"{where}: the endpoint does not know the model {endpoint.model!r} (404: {said}). Check its name "
-            f"({endpoint.base_url}/models lists them; with Ollama, pull the model first)."
-        )
+        return _(
+            "{endpoint}: the endpoint does not know the model {model} (404: {said}). Check its name ({url}/models "
+            "lists them; with Ollama, pull the model first)."
+        ).format(endpoint=where, model=repr(endpoint.model), said=said, url=endpoint.base_url)
     if status == 404:
-        return f"{where} has no chat completions (404): is the base URL right? it usually ends in /v1."
+        return _("{endpoint} has no chat completions (404): is the base URL right? it usually ends in /v1.").format(
+            endpoint=where
+        )
     if status >= 500:
-        return f"{where} had a server error ({status}): try again later; on a local server, read its log."
-    return f"{where} rejected the request ({status}): {said.rstrip('.') or 'no reason given'}."
+        return _("{endpoint} had a server error ({status}): try again later; on a local server, read its log.").format(
+            endpoint=where, status=status
+        )
+    reason = said.rstrip(".") or _("no reason given")
+    return _("{endpoint} rejected the request ({status}): {reason}.").format(
+        endpoint=where, status=status, reason=reason
+    )
 
 
 def _server_message(endpoint: Endpoint, error: openai.APIStatusError) -> str:

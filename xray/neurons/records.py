@@ -43,6 +43,7 @@ from xray.models.batching import hidden_states, pad_batch
 from xray.models.loading import LoadedModel, model_revision
 from xray.models.mlp import captured_mlp, mlp_modules, mlp_width
 from xray.progress import Progress
+from xray.translation import N_, _
 
 RECORDS_VERSION = 1
 MAX_TOKENS = 64
@@ -51,7 +52,7 @@ TEXTS = "texts.parquet"
 PROGRESS = "progress.json"
 STATUS = "status.json"
 CHECKPOINT_S = 5.0
-READING = "reading every neuron"
+READING = N_("reading every neuron")  # a stage name: English in the status file, translated where drawn
 
 
 @dataclass(frozen=True)
@@ -100,10 +101,16 @@ class NeuronRecords:
     def check(self, layer: int, neuron: int) -> None:
         """ValueError for a layer or neuron out of range."""
         if not 0 <= layer < self.manifest.layers:
-            raise ValueError(f"Layer {layer} does not exist: this model has layers 0 to {self.manifest.layers - 1}.")
+            raise ValueError(
+                _("Layer {layer} does not exist: this model has layers 0 to {last}.").format(
+                    layer=layer, last=self.manifest.layers - 1
+                )
+            )
         if not 0 <= neuron < self.manifest.neurons:
             raise ValueError(
-                f"Neuron {neuron} does not exist: each layer has neurons 0 to {self.manifest.neurons - 1}."
+                _("Neuron {neuron} does not exist: each layer has neurons 0 to {last}.").format(
+                    neuron=neuron, last=self.manifest.neurons - 1
+                )
             )
 
     def top_texts(self, layer: int, neuron: int, count: int) -> np.ndarray:
@@ -166,9 +173,13 @@ def open_records(folder: Path) -> NeuronRecords:
         manifest = RecordsManifest(**json.loads((folder / MANIFEST).read_text(encoding="utf-8")))
         texts = pd.read_parquet(folder / TEXTS)
     except (OSError, ValueError, TypeError) as error:
-        raise ValueError(f"{folder.name} holds no finished neuron records; compute them again.") from error
+        raise ValueError(
+            _("{folder} holds no finished neuron records; compute them again.").format(folder=folder.name)
+        ) from error
     if manifest.version != RECORDS_VERSION:
-        raise ValueError(f"{folder.name} was written by another version; compute the records again.")
+        raise ValueError(
+            _("{folder} was written by another version; compute the records again.").format(folder=folder.name)
+        )
     return NeuronRecords(folder, manifest, texts)
 
 
@@ -180,7 +191,11 @@ def find_records(loaded: LoadedModel, corpus: Corpus, root: Path, max_tokens: in
 
 def _encode(loaded: LoadedModel, texts: list[str], max_tokens: int) -> dict[str, list]:
     if not loaded.tokenizer.is_fast:
-        raise ValueError(f"'{loaded.name}' has no fast tokenizer, so its pieces cannot be mapped to characters.")
+        raise ValueError(
+            _("'{model}' has no fast tokenizer, so its pieces cannot be mapped to characters.").format(
+                model=loaded.name
+            )
+        )
     return loaded.tokenizer(
         texts,
         truncation=True,
@@ -245,7 +260,7 @@ def records_status(loaded: LoadedModel, corpus: Corpus, root: Path, max_tokens: 
     folder = root / "neurons" / records_name(loaded, corpus, max_tokens)
     if not lock_held(_lock_path(folder)):
         return None
-    return read_status(_partial_path(folder) / STATUS) or BuildStatus(0, 0, "starting")
+    return read_status(_partial_path(folder) / STATUS) or BuildStatus(0, 0, N_("starting"))
 
 
 def _lock_path(folder: Path) -> Path:
@@ -277,7 +292,7 @@ def _build_locked(
     encoding = _encode(loaded, corpus.texts, max_tokens)
     tokens = sum(len(mask) - sum(mask) for mask in encoding["special_tokens_mask"])
     if tokens == 0:
-        raise ValueError("The corpus has no word pieces besides special tokens.")
+        raise ValueError(_("The corpus has no word pieces besides special tokens."))
     partial = _partial_path(folder)
     partial.mkdir(exist_ok=True)
     identity = {"name": folder.name, "batch_size": batch_size, "texts": len(corpus), "layers": layers}

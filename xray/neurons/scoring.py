@@ -13,7 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xray.translation import N_, Message, _
+
 SCALE = 10
+SIDE_NAMES = {"true": N_("true"), "simulated": N_("simulated"), "true and simulated": N_("true and simulated")}
+"""A :class:`Score`'s ``constant`` (which side of the correlation is constant) -> its name, drawn translated."""
 
 
 def normalised(activations: np.ndarray, max_activation: float) -> np.ndarray:
@@ -48,21 +52,31 @@ class Score:
     def defined(self) -> bool:
         return not math.isnan(self.correlation)
 
-    def summary(self) -> str:
+    def summary(self) -> Message:
+        """One sentence on the score, English: drawn in the run's language by :func:`~xray.translation.translated`."""
         if self.constant is not None:
-            return (
-                f"Score undefined: the {self.constant} activations are constant over the {self.tokens:,} scored "
-                "tokens, so there is nothing to correlate."
+            return Message(
+                N_(
+                    "Score undefined: the {side} activations are constant over the {tokens} scored tokens, so there "
+                    "is nothing to correlate."
+                ),
+                side=Message(SIDE_NAMES[self.constant]),
+                tokens=self.tokens,
             )
-        return (
-            f"Correlation {self.correlation:.2f} between true (raw) and simulated activations over {self.tokens:,} "
-            f"tokens (centred explained variance {_shown(self.explained_variance)}, uncentred r² "
-            f"{_shown(self.r_squared)}, both on the 0-10 scale)."
+        return Message(
+            N_(
+                "Correlation {correlation} between true (raw) and simulated activations over {tokens} tokens "
+                "(centred explained variance {variance}, uncentred r² {r_squared}, both on the 0-10 scale)."
+            ),
+            correlation=self.correlation,
+            tokens=self.tokens,
+            variance=_shown(self.explained_variance),
+            r_squared=_shown(self.r_squared),
         )
 
 
-def _shown(value: float) -> str:
-    return "undefined" if math.isnan(value) else f"{value:.2f}"
+def _shown(value: float) -> float | Message:
+    return Message(N_("undefined")) if math.isnan(value) else value
 
 
 def score(true: list[np.ndarray], simulated: list[np.ndarray], max_activation: float) -> Score:
@@ -70,10 +84,10 @@ def score(true: list[np.ndarray], simulated: list[np.ndarray], max_activation: f
     predicted ones (0-10); ``max_activation`` is the neuron's 10 on the 0-10 scale. ValueError when a record's
     lengths differ or there are no tokens."""
     if len(true) != len(simulated) or any(len(a) != len(b) for a, b in zip(true, simulated, strict=False)):
-        raise ValueError("Each scoring record needs one simulated activation per token.")
+        raise ValueError(_("Each scoring record needs one simulated activation per token."))
     pooled_true = np.concatenate([np.asarray(record, dtype=np.float64) for record in true]) if true else np.zeros(0)
     if len(pooled_true) == 0:
-        raise ValueError("There are no tokens to score.")
+        raise ValueError(_("There are no tokens to score."))
     pooled_simulated = np.concatenate([np.asarray(record, dtype=np.float64) for record in simulated])
     scaled = normalised(pooled_true, max_activation).astype(np.float64)
     explained = _ratio_from_one(np.var(scaled - pooled_simulated), np.var(scaled))

@@ -18,6 +18,7 @@ from transformers.activations import ACT2FN
 from xray.models.loading import LoadedModel
 from xray.rendering.bertviz_html import PARAMS_MARKER, make_offline, rewrite_params
 from xray.text import prepare_text
+from xray.translation import _
 
 DEFAULT_MAX_TOKENS = 32
 # bertviz writes its params as '\n<script type="text/javascript">\nwindow.bertviz_params = JSON\n</script>\n'
@@ -52,20 +53,22 @@ def neuron_view_height(tokens_shown: int) -> int:
 
 
 def neuron_view_support(loaded: LoadedModel) -> str | None:
-    """None when bertviz's neuron view can show ``loaded``, else one sentence for the user saying why not."""
+    """None when bertviz's neuron view can show ``loaded``, else one sentence for the user saying why not (in the
+    run's language: the page draws it at once)."""
     kind = loaded.facts.neuron_view
     config = loaded.model.config
     if kind is None:
-        return (
-            "bertviz's neuron view exists only for BERT, RoBERTa and GPT-2 models; "
-            f"{loaded.model_type} is not one of them."
-        )
+        return _(
+            "bertviz's neuron view exists only for BERT, RoBERTa and GPT-2 models; {model_type} is not one of them."
+        ).format(model_type=loaded.model_type)
     if kind != "gpt2" and getattr(config, "is_decoder", False):
-        return f"This {loaded.model_type} model is set up as a decoder (causal attention); bertviz does not model that."
+        return _(
+            "This {model_type} model is set up as a decoder (causal attention); bertviz does not model that."
+        ).format(model_type=loaded.model_type)
     if kind == "gpt2" and (
         not getattr(config, "scale_attn_weights", True) or getattr(config, "scale_attn_by_inverse_layer_idx", False)
     ):
-        return "This GPT-2 model scales its attention in a non-standard way, which bertviz does not model."
+        return _("This GPT-2 model scales its attention in a non-standard way, which bertviz does not model.")
     return None
 
 
@@ -74,7 +77,7 @@ def _activation(name: str) -> torch.nn.Module:
         return ACT2FN[name]
     except KeyError:
         raise ValueError(
-            f"The activation '{name}' is unknown to transformers; the neuron view cannot run it."
+            _("The activation '{name}' is unknown to transformers; the neuron view cannot run it.").format(name=name)
         ) from None
 
 
@@ -135,13 +138,24 @@ def build_neuron_model(loaded: LoadedModel) -> torch.nn.Module:
     try:
         result = model.load_state_dict(loaded.model.base_model.state_dict(), strict=False)
     except RuntimeError as error:
-        raise ValueError(f"The weights of '{loaded.name}' do not fit bertviz's {kind} model: {error}") from None
+        raise ValueError(
+            _("The weights of '{model}' do not fit bertviz's {kind} model: {error}").format(
+                model=loaded.name, kind=kind, error=error
+            )
+        ) from None
     buffers = {name for name, _ in model.named_buffers()}
     missing = [key for key in result.missing_keys if key not in buffers and not key.startswith("pooler.")]
     if missing or result.unexpected_keys:
         raise ValueError(
-            f"The weights of '{loaded.name}' do not match bertviz's {kind} model, so its neuron view would be wrong. "
-            f"Missing: {missing or 'none'}; not used by bertviz: {result.unexpected_keys or 'none'}."
+            _(
+                "The weights of '{model}' do not match bertviz's {kind} model, so its neuron view would be wrong. "
+                "Missing: {missing}; not used by bertviz: {unused}."
+            ).format(
+                model=loaded.name,
+                kind=kind,
+                missing=missing or _("none"),
+                unused=result.unexpected_keys or _("none"),
+            )
         )
     return model.eval()
 
@@ -151,7 +165,7 @@ def _cap(tokenizer: PreTrainedTokenizerBase, text: str, limit: int) -> tuple[str
     offsets = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
     total = len(offsets)
     if total == 0:
-        raise ValueError("The text has no tokens this model can read: type a sentence or pick an example.")
+        raise ValueError(_("The text has no tokens this model can read: type a sentence or pick an example."))
     if total <= limit:
         return text, total, total
     # Re-tokenising a cut can merge differently (e.g. bytes of one character); cut earlier until it fits.
@@ -160,7 +174,7 @@ def _cap(tokenizer: PreTrainedTokenizerBase, text: str, limit: int) -> tuple[str
         shown = len(tokenizer.tokenize(cut))
         if 0 < shown <= limit:
             return cut, shown, total
-    raise ValueError(f"The text cannot be cut to {limit} tokens for the neuron view.")
+    raise ValueError(_("The text cannot be cut to {limit} tokens for the neuron view.").format(limit=limit))
 
 
 def neuron_view_html(
@@ -186,16 +200,21 @@ def neuron_view_html(
     sentence_a = prepare_text(text).text
     sentence_b = prepare_text(text_b, what="second text").text if text_b and text_b.strip() else None
     if sentence_b is not None and kind == "gpt2":
-        raise ValueError("bertviz's neuron view of GPT-2 shows one text only; clear the second text.")
+        raise ValueError(_("bertviz's neuron view of GPT-2 shows one text only; clear the second text."))
     if not (0 <= layer < loaded.num_layers and 0 <= head < loaded.num_heads):
         raise ValueError(
-            f"layer must be in 0..{loaded.num_layers - 1} and head in 0..{loaded.num_heads - 1}, "
-            f"got layer {layer} and head {head}."
+            _("layer must be in 0..{last_layer} and head in 0..{last_head}, got layer {layer} and head {head}.").format(
+                last_layer=loaded.num_layers - 1, last_head=loaded.num_heads - 1, layer=layer, head=head
+            )
         )
     minimum = 1 if sentence_b is None else 2
     maximum = loaded.max_length - SPECIAL_TOKENS[kind][sentence_b is not None]
     if not minimum <= max_tokens <= maximum:
-        raise ValueError(f"max_tokens must be in {minimum}..{maximum} for this model, got {max_tokens}.")
+        raise ValueError(
+            _("max_tokens must be in {minimum}..{maximum} for this model, got {value}.").format(
+                minimum=minimum, maximum=maximum, value=max_tokens
+            )
+        )
     limit = max_tokens if sentence_b is None else max_tokens // 2
     sentence_a, shown, total = _cap(loaded.tokenizer, sentence_a, limit)
     if sentence_b is not None:

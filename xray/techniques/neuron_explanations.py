@@ -32,9 +32,10 @@ from xray.models.loading import LoadedModel
 from xray.neurons.baseline import explain_baseline, simulate_baseline
 from xray.neurons.endpoint import Endpoint, explain, simulate
 from xray.neurons.records import NeuronRecords, RankedTexts, TextActivations, padded_tokens, text_activations
-from xray.neurons.scoring import Score, normalised, score
+from xray.neurons.scoring import SIDE_NAMES, Score, normalised, score
 from xray.progress import Progress
 from xray.results import json_text
+from xray.translation import N_, Message, _, number
 
 TOP_EACH = 5  # top records for the explanation, and as many for scoring (the paper's 5 + 5)
 TOP_RECORDS = 20  # the top texts split by interleaving into train, calibration, valid and test (5 each)
@@ -43,6 +44,16 @@ EXPLANATION_SPLIT, SCORING_SPLIT = "train", "valid"  # the reference's explanati
 RANDOM_RECORDS = 10
 QUANTILES = (0.5, 0.75, 0.9, 0.99)
 NEVER_ACTIVE = "(never activates on this corpus)"
+BASELINE_EXPLAINER = N_("baseline (token list, no language model)")
+BASELINE_SIMULATOR = N_("baseline (reads the token list back)")
+UNIT_NAMES = {"neuron": N_("neuron"), "factor": N_("factor")}
+"""What an explanation can be about -> its name, drawn translated (``unit`` of :meth:`NeuronExplanation.verdict`)."""
+
+
+def shown_name(name: str) -> str:
+    """An explainer's or simulator's name as a page shows it: the baseline's in the run's language (it is saved and
+    cached in English), a language model's as it is."""
+    return _(name) if name in (BASELINE_EXPLAINER, BASELINE_SIMULATOR) else name
 
 
 class Explainer(Protocol):
@@ -63,7 +74,7 @@ class Simulator(Protocol):
 
 @dataclass(frozen=True)
 class BaselineExplainer:
-    name: str = "baseline (token list, no language model)"
+    name: str = BASELINE_EXPLAINER
 
     def explain(self, tokens: list[list[str]], activations: list[np.ndarray]) -> str:
         return explain_baseline(tokens, activations)
@@ -71,7 +82,7 @@ class BaselineExplainer:
 
 @dataclass(frozen=True)
 class BaselineSimulator:
-    name: str = "baseline (reads the token list back)"
+    name: str = BASELINE_SIMULATOR
 
     def simulate(self, explanation: str, tokens: list[str]) -> np.ndarray:
         return simulate_baseline(explanation, tokens)
@@ -286,16 +297,20 @@ class NeuronExplanation:
     records: NeuronRecordSet
     seconds: float
 
-    def verdict(self, unit: str = "neuron") -> str:
-        """One sentence on how good the explanation is, by its top-and-random score. unit: what was explained."""
+    def verdict(self, unit: str = "neuron") -> Message:
+        """One sentence on how good the explanation is, by its top-and-random score. unit: what was explained, a key
+        of :data:`UNIT_NAMES`. English, drawn in the run's language with :func:`~xray.translation.translated`."""
         value = self.top_and_random.correlation
         if not self.top_and_random.defined:
-            return f"No score: the {self.top_and_random.constant} activations are constant on the scored texts."
+            side = Message(SIDE_NAMES[self.top_and_random.constant])
+            return Message(N_("No score: the {side} activations are constant on the scored texts."), side=side)
         if value >= 0.5:
-            return f"A good explanation: its simulation correlates {value:.2f} with the {unit}."
-        if value >= 0.2:
-            return f"A partial explanation: its simulation correlates only {value:.2f} with the {unit}."
-        return f"A poor explanation: its simulation correlates {value:.2f} with the {unit}."
+            template = N_("A good explanation: its simulation correlates {value} with the {unit}.")
+        elif value >= 0.2:
+            template = N_("A partial explanation: its simulation correlates only {value} with the {unit}.")
+        else:
+            template = N_("A poor explanation: its simulation correlates {value} with the {unit}.")
+        return Message(template, value=value, unit=Message(UNIT_NAMES[unit]))
 
     def summary_row(self) -> dict:
         """One row of the table of explained neurons."""
@@ -339,8 +354,10 @@ def explain_neuron(records: NeuronRecordSet, explainer: Explainer, simulator: Si
     """
     if records.never_active:
         raise ValueError(
-            f"Neuron {records.neuron} of layer {records.layer} never activates above 0 on this corpus, so there is "
-            "nothing to explain. Pick another neuron."
+            _(
+                "Neuron {neuron} of layer {layer} never activates above 0 on this corpus, so there is nothing to "
+                "explain. Pick another neuron."
+            ).format(neuron=records.neuron, layer=records.layer)
         )
     started = time.perf_counter()
     shown = records.of_kind("explanation")
@@ -449,11 +466,20 @@ class LayerEstimate:
         return self.choosing_s + self.forward_s + self.neurons * self.per_neuron_s
 
     def summary(self) -> str:
-        return (
-            f"about {self.seconds:,.0f} s: {self.forward_s:,.1f} s for one forward pass over the {self.texts:,} "
-            f"texts of the layer's records (timed on {self.timed_texts:,}), {1000 * self.per_neuron_s:,.1f} ms a "
-            f"neuron for {self.neurons:,} neurons' records, explanations, simulations and scores (timed on "
-            f"{self.timed_neurons}), {self.choosing_s:,.1f} s choosing the records"
+        """Where the time goes, in the run's language (drawn at once, never kept)."""
+        return _(
+            "about {seconds} s: {forward} s for one forward pass over the {texts} texts of the layer's records (timed "
+            "on {timed_texts}), {per_neuron} ms a neuron for {neurons} neurons' records, explanations, simulations "
+            "and scores (timed on {timed_neurons}), {choosing} s choosing the records"
+        ).format(
+            seconds=number(self.seconds, 0),
+            forward=number(self.forward_s, 1),
+            texts=number(self.texts, 0),
+            timed_texts=number(self.timed_texts, 0),
+            per_neuron=number(1000 * self.per_neuron_s, 1),
+            neurons=number(self.neurons, 0),
+            timed_neurons=self.timed_neurons,
+            choosing=number(self.choosing_s, 1),
         )
 
 
