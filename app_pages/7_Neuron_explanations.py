@@ -94,8 +94,10 @@ neuron = index_input(
     manifest.neurons,
     strongest,
     key=NEURON,
-    owner=_("layers have"),
-    instead=_("the focus token's most active neuron"),
+    stale=_(
+        "Neuron {value} does not exist: layers have neurons 0 to {last}. Showing the focus token's most active neuron "
+        "instead."
+    ),
     help=_("Opens on the neuron most active on {focus} at layer {layer} (where the page reads it).").format(
         focus=selection.focus_label, layer=layer
     ),

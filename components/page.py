@@ -51,17 +51,13 @@ def forget_stale_choice(key: str, valid: Iterable[object], message: str) -> None
     st.session_state.pop(key, None)
 
 
-def index_input(label: str, count: int, default: int, *, key: str, owner: str, instead: str, help: str) -> int:
+def index_input(label: str, count: int, default: int, *, key: str, stale: str, help: str) -> int:
     """A number input for one of ``count`` numbered things (a factor, a neuron), 0 to ``count - 1``, opening on
     ``default`` and bound to the URL as ``key``. A value the session or the URL holds from before that is out of
-    range is dropped first, with a line that says so, e.g. "Neuron 5000 does not exist: layers have neurons 0 to
-    1535. Showing the focus token's most active neuron instead." owner: who numbers them ("layers have");
-    instead: what ``default`` is ("the focus token's most active neuron")."""
-    forget_stale_choice(
-        key,
-        range(count),
-        f"{label} {{}} does not exist: {owner} {label.lower()}s 0 to {count - 1}. Showing {instead} instead.",
-    )
+    range is dropped first, with the line ``stale`` (translated, with ``{value}`` for the value dropped and
+    ``{last}`` for ``count - 1``), e.g. "Neuron {value} does not exist: layers have neurons 0 to {last}. Showing the
+    focus token's most active neuron instead."."""
+    forget_stale_choice(key, range(count), stale.replace("{value}", "{}").replace("{last}", str(count - 1)))
     return st.number_input(label, 0, count - 1, default, key=key, bind="query-params", help=help)
 
 

@@ -12,13 +12,14 @@ OWN_TURKISH_TEST = {
     "8_Which_explanation.py": "tests/test_translation.py",
     "10_Which_units.py": "tests/test_translation.py",
     "12_Explainers_on_a_corpus.py": "tests/test_explainer_benchmark_page.py",
+    "7_Neuron_explanations.py": "tests/test_neuron_explanations_page.py",
 }
 TURKISH_TEXT = "Kitapları masanın üstüne koydum ve çok yorgun olduğum için hemen uyudum."
 
 
 @pytest.mark.app
 @pytest.mark.parametrize(
-    "page", sorted(path.name for path in PAGES.glob("*.py") if path.name not in OWN_TURKISH_TEST | {"0_Home.py"})
+    "page", sorted(path.name for path in PAGES.glob("*.py") if path.name not in {*OWN_TURKISH_TEST, "0_Home.py"})
 )
 def test_the_page_speaks_turkish_with_no_english_left(page):
     app = run_page(page, lang="tr")
