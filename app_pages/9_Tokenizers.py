@@ -25,13 +25,16 @@ from components.tokenizers import (
     requested,
     second_text,
     show_facts,
+    shown,
 )
 from xray.rendering.export import file_stem
 from xray.rendering.tokens import length_curve, measure_bars, segmentation_html, side_by_side_html
-from xray.techniques.tokenizers import parse_words, segment_text, word_pieces
+from xray.techniques.tokenizers import SPECIAL, parse_words, segment_text, word_pieces
 from xray.text import isolate
 from xray.tokenization.measures import TokenizerComparison
+from xray.tokenization.sources import ORIGIN_NAMES
 from xray.tokenization.training import ALGORITHMS
+from xray.translation import _, n_, number
 
 DEFAULT_VOCABULARY = 8_000
 DEFAULT_WORDS = "unbelievably, Schwarzenegger, didn't, £1.5bn, tokenization"
@@ -53,163 +56,191 @@ PAGE = PageInfo(
 )
 
 selection = start_page(PAGE)
-with user_errors("reading the model's tokenizer"):
+with user_errors(_("reading the model's tokenizer")):
     model_source = cached_model_tokenizer(selection.model_name)
 paired = second_text(selection.model_name, selection.text_b)
-with user_errors("tokenizing the text"):
+with user_errors(_("tokenizing the text")):
     segmentation = segment_text(model_source, selection.text, paired)
 show_notices(segmentation.notices)
 if selection.text_b and not paired:
-    st.caption("The second text is this model's decoder input, which its encoder never reads: it is not shown here.")
+    st.caption(_("The second text is this model's decoder input, which its encoder never reads: it is not shown here."))
 
-st.subheader(f"How {selection.model_name} reads the text")
+st.subheader(_("How {model} reads the text").format(model=selection.model_name))
 st.markdown(segmentation.summary())
 focus = (selection.focus.start, selection.focus.end)
 focus_pieces = [segmentation.pieces[index].token for index in segmentation.pieces_covering(*focus)]
 st.html(segmentation_html(segmentation, "xray-tokens-model", focus))
+if focus_pieces:
+    read_as = n_(
+        "The focus token **{focus}** (framed) is read as {count} piece: {pieces}.",
+        "The focus token **{focus}** (framed) is read as {count} pieces: {pieces}.",
+        len(focus_pieces),
+    )
+else:
+    read_as = _("The focus token **{focus}** (framed) is read as no piece: the input is cut before it.")
 st.caption(
-    f"The focus token **{selection.focus_label}** (framed) is read as "
-    + (
-        f"{len(focus_pieces)} piece{'s' if len(focus_pieces) > 1 else ''}: {' + '.join(map(isolate, focus_pieces))}."
-        if focus_pieces
-        else "no piece: the input is cut before it."
+    read_as.format(
+        focus=selection.focus_label, count=number(len(focus_pieces), 0), pieces=" + ".join(map(isolate, focus_pieces))
     )
 )
 if segmentation.changes:
     before, after = st.columns(2)
-    before.markdown("**Before normalisation**")
+    before.markdown(_("**Before normalisation**"))
     before.code("\n".join(segmentation.texts), language=None, wrap_lines=True)
-    after.markdown("**After normalisation** (what the vocabulary sees)")
+    after.markdown(_("**After normalisation** (what the vocabulary sees)"))
     after.code("\n".join(segmentation.normalised), language=None, wrap_lines=True)
-    st.caption(
-        "Changed words: " + ", ".join(f"{isolate(word)} → {isolate(changed)}" for word, changed in segmentation.changes)
-    )
+    changes = ", ".join(f"{isolate(word)} → {isolate(changed)}" for word, changed in segmentation.changes)
+    st.caption(_("Changed words: {words}").format(words=changes))
 if len(segmentation.texts) > 1:
     st.caption(
-        "A sentence pair: both texts go in one input, separated by the tokenizer's special tokens, and each token "
-        "carries a token type id (underlined) that tells the model which text it belongs to."
+        _(
+            "A sentence pair: both texts go in one input, separated by the tokenizer's special tokens, and each token "
+            "carries a token type id (underlined) that tells the model which text it belongs to."
+        )
     )
-with st.expander("Every piece, and downloads"):
-    st.dataframe(segmentation.table(), hide_index=True)
+with st.expander(_("Every piece, and downloads")):
+    pieces = segmentation.table()
+    st.dataframe(shown(pieces.replace({"sentence": {SPECIAL: _(SPECIAL)}})), hide_index=True)
     row = download_row()
-    download("Pieces (CSV)", segmentation.table().to_csv(index=False), "pieces.csv", "text/csv", "tokens.csv", row)
-    download("Pieces (JSON)", segmentation.to_json, "pieces.json", "application/json", "tokens.json", row)
+    download(_("Pieces (CSV)"), pieces.to_csv(index=False), "pieces.csv", "text/csv", "tokens.csv", row)
+    download(_("Pieces (JSON)"), segmentation.to_json, "pieces.json", "application/json", "tokens.json", row)
 
-st.subheader("What splitting a word does to the model")
-with user_errors("computing attention"), st.spinner("Running the model on the text…"):
+st.subheader(_("What splitting a word does to the model"))
+with user_errors(_("computing attention")), st.spinner(_("Running the model on the text…")):
     split = cached_split_attention(selection.model_name, selection.text, selection.text_b)
 st.markdown(split.summary(selection.layer))
 if split.words:
-    st.dataframe(split.table(), hide_index=True)
+    layers = {f"layer {layer}": _("layer {layer}").format(layer=layer) for layer in range(split.within.shape[1])}
+    st.dataframe(shown(split.table(), layers), hide_index=True)
     st.caption(
-        "Each row: the share of its attention a piece gives the other pieces of its word, averaged over heads and "
-        "pieces, at each layer; “if even” is that share were attention spread evenly over every token."
+        _(
+            "Each row: the share of its attention a piece gives the other pieces of its word, averaged over heads and "
+            "pieces, at each layer; “if even” is that share were attention spread evenly over every token."
+        )
     )
 attention_link(selection)
 
-st.subheader(f"About {selection.model_name}'s tokenizer")
-with user_errors("reading the vocabulary"), st.spinner("Counting its tokens in held-out BBC News…"):
+st.subheader(_("About {model}'s tokenizer").format(model=selection.model_name))
+with user_errors(_("reading the vocabulary")), st.spinner(_("Counting its tokens in held-out BBC News…")):
     show_facts(cached_facts(model_source.fingerprint, model_source), "model")
 
-st.subheader("Train three tokenizers and compare")
+st.subheader(_("Train three tokenizers and compare"))
 corpus = cached_corpus()
 st.caption(
-    f"BPE, WordPiece and Unigram, trained on {len(corpus.training):,} {corpus.name} articles with the same "
-    "normalisation (Unicode NFC, case kept) and the same cut into words, then measured on the "
-    f"{len(corpus.held_out):,} articles held out. Training takes a few seconds; changing a setting or pressing "
-    "Stop (top right) stops it, and another click on Train starts it again."
+    _(
+        "BPE, WordPiece and Unigram, trained on {training} {corpus} articles with the same normalisation (Unicode NFC, "
+        "case kept) and the same cut into words, then measured on the {held_out} articles held out. Training takes a "
+        "few seconds; changing a setting or pressing Stop (top right) stops it, and another click on Train starts it "
+        "again."
+    ).format(training=number(len(corpus.training), 0), corpus=corpus.name, held_out=number(len(corpus.held_out), 0))
 )
 columns = st.columns([1, 2, 2])
 vocabulary = columns[0].number_input(
-    "Vocabulary size",
+    _("Vocabulary size"),
     1,
     1_000_000,
     DEFAULT_VOCABULARY,
     step=1_000,
     key="tokenizers.vocabulary",
     bind="query-params",
-    help=f"Between {corpus.limits.smallest:,} (the alphabet) and {corpus.limits.largest:,} (one entry per word).",
+    help=_("Between {smallest} (the alphabet) and {largest} (one entry per word).").format(
+        smallest=number(corpus.limits.smallest, 0), largest=number(corpus.limits.largest, 0)
+    ),
 )
 others = columns[1].multiselect(
-    "Also compare the tokenizer of",
+    _("Also compare the tokenizer of"),
     comparable_models(selection),
     key="tokenizers.models",
-    help="Only the tokenizer is loaded. Hub models need internet; the embedded model works offline.",
+    help=_("Only the tokenizer is loaded. Hub models need internet; the embedded model works offline."),
 )
 folder = columns[2].text_input(
-    "…and of a local folder",
+    _("…and of a local folder"),
     key="tokenizers.folder",
-    placeholder="/path/to/a/model/or/tokenizer",
-    help="A folder with tokenizer.json, or vocab.txt, or vocab.json and merges.txt, or spiece.model.",
+    placeholder=_("/path/to/a/model/or/tokenizer"),
+    help=_("A folder with tokenizer.json, or vocab.txt, or vocab.json and merges.txt, or spiece.model."),
     disabled=is_public(),
 )
-with user_errors("checking the vocabulary size"):
+with user_errors(_("checking the vocabulary size")):
     corpus.limits.check(int(vocabulary))
-size = requested("Train three tokenizers", "tokenizers.training", int(vocabulary))
+train = _("Train three tokenizers")
+size = requested(train, "tokenizers.training", int(vocabulary))
 if size is None:
-    st.info("Pick a vocabulary size and click “Train three tokenizers”.", icon=":material/info:")
+    st.info(_("Pick a vocabulary size and click “{label}”.").format(label=train), icon=":material/info:")
     st.stop()
-with user_errors("training the tokenizers"):
+with user_errors(_("training the tokenizers")):
     trained = cached_training(size)
 finished("tokenizers.training", size)
 if size != vocabulary:
-    st.caption(f"Showing the tokenizers trained at {size:,} entries; click Train for {int(vocabulary):,}.")
+    st.caption(
+        _("Showing the tokenizers trained at {size} entries; click “{label}” for {vocabulary}.").format(
+            size=number(size, 0), label=train, vocabulary=number(int(vocabulary), 0)
+        )
+    )
 show_notices(trained.shortfalls())
 if trained.reused:
-    st.caption(f"Read from disk: trained at this size by an earlier run ({trained.timings()}).")
+    reused = _("Read from disk: trained at this size by an earlier run ({timings}).")
+    st.caption(reused.format(timings=trained.timings()))
 else:
     st.caption(
-        f"Trained in {trained.timings()}; kept on disk, so a second run at this size, even after a restart, is instant."
+        _("Trained in {timings}; kept on disk, so a second run at this size, even after a restart, is instant.").format(
+            timings=trained.timings()
+        )
     )
 st.caption(
-    "Trained tokenizers are kept on disk by their settings, because a retrain can differ slightly: the `tokenizers` "
-    "library breaks ties between equally frequent candidates in an order that changes from one process to the next "
-    "(its trainer walks a hash map; huggingface/tokenizers#1794), so WordPiece and Unigram trained again on the same "
-    "articles at the same size can keep a few different pieces."
+    _(
+        "Trained tokenizers are kept on disk by their settings, because a retrain can differ slightly: the "
+        "`tokenizers` library breaks ties between equally frequent candidates in an order that changes from one "
+        "process to the next (its trainer walks a hash map; huggingface/tokenizers#1794), so WordPiece and Unigram "
+        "trained again on the same articles at the same size can keep a few different pieces."
+    )
 )
 sources = [model_source, *trained.tokenizers, *other_tokenizers(others, folder)]
 
-st.markdown("**The text, as each tokenizer cuts it**")
-with user_errors("tokenizing the text"):
+st.markdown(_("**The text, as each tokenizer cuts it**"))
+with user_errors(_("tokenizing the text")):
     st.html(side_by_side_html([segment_text(source, selection.text, paired) for source in sources], "xray-tokens-all"))
-words = st.text_input("Words to cut", DEFAULT_WORDS, key="tokenizers.words", bind="query-params")
-with user_errors("cutting the words"):
-    st.dataframe(word_pieces(sources, parse_words(words)), hide_index=True)
+words = st.text_input(_("Words to cut"), DEFAULT_WORDS, key="tokenizers.words", bind="query-params")
+with user_errors(_("cutting the words")):
+    st.dataframe(word_pieces(sources, parse_words(words)).rename(columns={"word": _("word")}), hide_index=True)
 
-st.markdown(f"**On held-out {corpus.name}**")
-with user_errors("measuring the tokenizers"), st.spinner("Tokenizing the held-out articles…"):
+st.markdown(_("**On held-out {corpus}**").format(corpus=corpus.name))
+with user_errors(_("measuring the tokenizers")), st.spinner(_("Tokenizing the held-out articles…")):
     comparison = compare(sources)
 st.markdown("\n".join(f"- {verdict}" for verdict in comparison.verdicts()))
 table = comparison.table()
-st.dataframe(table, hide_index=True)
+origins = {origin: _(name) for origin, name in ORIGIN_NAMES.items()}
+st.dataframe(shown(table.replace({"origin": origins})), hide_index=True)
 chart = measure_bars(table)
 chart_with_downloads(chart, file_stem("tokenizer_measures", corpus.name, f"vocabulary_{size}"), "tokenizers.bars")
 row = download_row()
-download("Comparison (CSV)", table.to_csv(index=False), "tokenizer_comparison.csv", "text/csv", "tokenizers.csv", row)
+csv = table.to_csv(index=False)
+download(_("Comparison (CSV)"), csv, "tokenizer_comparison.csv", "text/csv", "tokenizers.csv", row)
 download(
-    "Comparison (JSON)", comparison.to_json, "tokenizer_comparison.json", "application/json", "tokenizers.json", row
+    _("Comparison (JSON)"), comparison.to_json, "tokenizer_comparison.json", "application/json", "tokenizers.json", row
 )
-st.markdown("**Download a trained tokenizer** (`tokenizers.Tokenizer.from_file` and transformers read it)")
+st.markdown(_("**Download a trained tokenizer** (`tokenizers.Tokenizer.from_file` and transformers read it)"))
 row = download_row()
 for source in trained.tokenizers:
     stem = source.name.replace(",", "").replace(" ", "_").lower()
     download(source.name, source.to_json, f"{stem}_tokenizer.json", "application/json", f"tokenizers.{stem}", row)
 
-with st.expander("Vocabularies of the trained tokenizers"):
+with st.expander(_("Vocabularies of the trained tokenizers")):
     algorithm = st.segmented_control(
-        "Tokenizer", ALGORITHMS, default=ALGORITHMS[0], key="tokenizers.facts", required=True
+        _("Tokenizer"), ALGORITHMS, default=ALGORITHMS[0], key="tokenizers.facts", required=True
     )
     chosen = trained.get(algorithm)
     show_facts(cached_facts(chosen.fingerprint, chosen), algorithm.lower())
 
-st.markdown("**Sequence length against vocabulary size**")
+st.markdown(_("**Sequence length against vocabulary size**"))
 st.caption(
-    "Trains the three again at halvings of the vocabulary size, then measures each on the held-out articles: "
-    "about 15 s, most of it Unigram at the smaller sizes."
+    _(
+        "Trains the three again at halvings of the vocabulary size, then measures each on the held-out articles: "
+        "about 15 s, most of it Unigram at the smaller sizes."
+    )
 )
-curve_size = requested("Draw the curve", "tokenizers.curve", size)
+curve_size = requested(_("Draw the curve"), "tokenizers.curve", size)
 if curve_size is not None:
-    with user_errors("training at each vocabulary size"):
+    with user_errors(_("training at each vocabulary size")):
         curve = cached_curve(curve_size)
     finished("tokenizers.curve", curve_size)
     references = tuple(measures for measures in comparison.measures if measures.origin != "trained")
@@ -217,4 +248,5 @@ if curve_size is not None:
     chart = length_curve(curve_table, corpus.name)
     stem = file_stem("sequence_length_by_vocabulary", corpus.name, f"up_to_{curve_size}")
     chart_with_downloads(chart, stem, "tokenizers.curve_chart")
-    download("Curve (CSV)", curve_table.to_csv(index=False), "tokenizer_curve.csv", "text/csv", "tokenizers.curve_csv")
+    curve_csv = curve_table.to_csv(index=False)
+    download(_("Curve (CSV)"), curve_csv, "tokenizer_curve.csv", "text/csv", "tokenizers.curve_csv")

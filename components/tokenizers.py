@@ -9,6 +9,9 @@ its fingerprint, a hash of its whole definition, so equal tokenizers share them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+import pandas as pd
 import streamlit as st
 
 from components.deploy import current_policy, is_public
@@ -29,6 +32,7 @@ from xray.tokenization.training import (
     curve_sizes,
     train_tokenizers,
 )
+from xray.translation import _, number, translated
 
 ATTENTION_TITLE = "Attention"
 
@@ -54,7 +58,10 @@ def cached_corpus() -> TrainingCorpus:
 @st.cache_resource(show_spinner=False, max_entries=8)
 def cached_training(vocab_size: int) -> TrainedTokenizers:
     corpus = cached_corpus()
-    with heavy_job(f"Training BPE, WordPiece and Unigram at {vocab_size:,} entries on {corpus.name}") as progress:
+    job = _("Training BPE, WordPiece and Unigram at {size} entries on {corpus}").format(
+        size=number(vocab_size, 0), corpus=corpus.name
+    )
+    with heavy_job(job) as progress:
         return train_tokenizers(corpus, vocab_size, progress, root=default_cache_root())
 
 
@@ -77,12 +84,13 @@ def compare(sources: list[TokenizerSource]) -> TokenizerComparison:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def cached_curve(vocab_size: int) -> TokenizerComparison:
-    """The three algorithms trained at :func:`curve_sizes` up to ``vocab_size`` and measured on held-out text."""
+    """The three algorithms trained at :func:`curve_sizes` up to ``vocab_size`` and measured on held-out text. Each
+    stage of the progress bar is the size it trains at, a number (no words to translate)."""
     sizes = curve_sizes(vocab_size, cached_corpus().limits.smallest)
     measures: list[HeldOutMeasures] = []
-    with heavy_job("Training at each vocabulary size") as progress:
+    with heavy_job(_("Training at each vocabulary size")) as progress:
         for done, size in enumerate(sizes):
-            progress(done, len(sizes), f"{size:,} entries")
+            progress(done, len(sizes), number(size, 0))
             measures += [cached_measures(source.fingerprint, source) for source in cached_training(size).tokenizers]
     return TokenizerComparison(cached_corpus().name, tuple(measures))
 
@@ -111,7 +119,7 @@ def other_tokenizers(names: list[str], folder: str) -> list[TokenizerSource]:
         except ValueError as error:
             st.warning(str(error), icon=":material/warning:")
     if folder.strip() and is_public():
-        st.warning("This app runs in public mode and reads no folder of its server.", icon=":material/warning:")
+        st.warning(_("This app runs in public mode and reads no folder of its server."), icon=":material/warning:")
     elif folder.strip():
         try:
             found.append(folder_tokenizer(folder))
@@ -129,8 +137,9 @@ def comparable_models(selection: Selection) -> list[str]:
 
 
 def requested(label: str, key: str, value: int) -> int | None:
-    """A button that starts a computation of a few seconds for ``value``: returns ``value`` in the run it is
-    clicked, else the value of its last run that finished in this session (None before any).
+    """A button labelled ``label`` (translated) that starts a computation of a few seconds for ``value``: returns
+    ``value`` in the run it is clicked, else the value of its last run that finished in this session (None before
+    any).
 
     A run stopped before it finished (a setting changed, or Stop was pressed) leaves ``<key>.running`` behind;
     the next run says so. Call :func:`finished` once the computation is done.
@@ -142,7 +151,9 @@ def requested(label: str, key: str, value: int) -> int | None:
         return value
     if stopped is not None:
         st.info(
-            f"The last run at {stopped:,} entries stopped before it finished. Click “{label}” to start it again.",
+            _("The last run at {size} entries stopped before it finished. Click “{label}” to start it again.").format(
+                size=number(stopped, 0), label=label
+            ),
             icon=":material/info:",
         )
     return st.session_state.get(f"{key}.done")
@@ -158,7 +169,7 @@ def attention_link(selection: Selection) -> None:
     path, info = next((path, info) for path, info in discover_pages() if info.title == ATTENTION_TITLE)
     st.page_link(
         st.Page(path, title=info.name, icon=info.icon),
-        label="See every head's attention on this text on the Attention page",
+        label=_("See every head's attention on this text on the Attention page"),
         icon=info.icon,
         query_params=selection_query(selection),
     )
@@ -168,15 +179,25 @@ def show_facts(facts: TokenizerFacts, key: str) -> None:
     """What kind of tokenizer it is, then its longest and most frequent entries side by side, with downloads."""
     st.markdown(facts.summary())
     st.caption(
-        f"Special tokens: {' '.join(facts.special_tokens) or 'none'} · Pre-tokenisation: "
-        f"{'; '.join(facts.pre_tokenisation) or 'none'}"
+        _("Special tokens: {tokens} · Pre-tokenisation: {steps}").format(
+            tokens=" ".join(facts.special_tokens) or _("none"),
+            steps="; ".join(map(translated, facts.pre_tokenisation)) or _("none"),
+        )
     )
     longest, frequent = st.columns(2)
-    longest.markdown("**Longest entries**")
-    longest.dataframe(facts.longest, hide_index=True)
-    frequent.markdown("**Most frequent entries on held-out BBC News**")
-    frequent.dataframe(facts.most_frequent, hide_index=True)
+    longest.markdown(_("**Longest entries**"))
+    longest.dataframe(shown(facts.longest), hide_index=True)
+    frequent.markdown(_("**Most frequent entries on held-out BBC News**"))
+    frequent.dataframe(shown(facts.most_frequent), hide_index=True)
     row = download_row()
     stem = f"vocabulary_{key}"
-    download("Entries (CSV)", facts.table().to_csv(index=False), f"{stem}.csv", "text/csv", f"{key}.facts_csv", row)
-    download("Facts (JSON)", facts.to_json, f"{stem}.json", "application/json", f"{key}.facts_json", row)
+    entries = facts.table().to_csv(index=False)
+    download(_("Entries (CSV)"), entries, f"{stem}.csv", "text/csv", f"{key}.facts_csv", row)
+    download(_("Facts (JSON)"), facts.to_json, f"{stem}.json", "application/json", f"{key}.facts_json", row)
+
+
+def shown(frame: pd.DataFrame, names: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """``frame`` with its columns named in the run's language: by ``names`` (column -> shown name) where it names
+    them, else translated (the code that made the table marked every other column's name for translation)."""
+    names = names or {}
+    return frame.rename(columns=lambda column: names.get(column) or _(column))

@@ -400,8 +400,8 @@ def test_every_result_offers_table_and_json(wordpiece, corpus, trained):
     assert measure_bars(comparison.table()).to_dict()["hconcat"]
 
 
-def _page_link(app: AppTest):
-    return labelled(app.get("page_link"), "See every head's attention on this text on the Attention page").proto
+def _page_link(app: AppTest, label: str = "See every head's attention on this text on the Attention page"):
+    return labelled(app.get("page_link"), label).proto
 
 
 @pytest.mark.app
@@ -464,6 +464,32 @@ def test_the_page_trains_three_tokenizers_and_compares_them(tmp_path, tiny_folde
     assert not app.exception and not app.warning
     comparison = next(frame.value for frame in app.dataframe if "tokens per word" in frame.value.columns)
     assert comparison["tokenizer"].tolist()[-1] == "bert"
+
+
+@pytest.mark.app
+@pytest.mark.integration
+def test_the_page_speaks_turkish_with_turkish_numbers():
+    app = run_page(PAGE, lang="tr", **{"tokenizers.vocabulary": "1000"})
+    assert_clean(app)
+    assert app.title[0].value == "Tokenleştiriciler"
+    assert app.subheader[1].value == "Bir kelimeyi bölmek modele ne yapar"
+    assert app.number_input(key="tokenizers.vocabulary").label == "Sözcük dağarcığı boyutu"
+    assert "“Üç tokenleştirici eğit” düğmesine tıklayın" in messages(app)
+    shown = " ".join(markdown.value for markdown in app.markdown)
+    assert re.search(r"\d+\. katmanda .* ortalama %\d+ kadarını .* \d+,\d katıdır", shown)
+    assert "30.522 öğelik bir WordPiece tokenleştiricisi; modeli en çok 512 token okur" in shown
+    assert "küçük harfe çevirme" in shown  # a normalisation step the cached facts keep in English
+    pieces = table_with(app, "cümle", "tür kimliği")
+    assert "özel" in set(pieces["cümle"])
+    assert _page_link(app, "Bu metinde her başlığın dikkatini Dikkat sayfasında görün").page == "Attention"
+
+    app.button(key="tokenizers.training.button").click().run()
+    assert_clean(app)
+    comparison = table_with(app, "kelime başına token", "kaynak")
+    assert set(comparison["kaynak"]) == {"model", "eğitilmiş"}
+    verdicts = " ".join(markdown.value for markdown in app.markdown)
+    fewest = r"Ayrılmış BBC News metinlerinde kelime başına en az token: .* \(\d,\d\d; kelimelerin %\d+ kadarı"
+    assert re.search(fewest, verdicts)
 
 
 @pytest.mark.app

@@ -19,11 +19,14 @@ import pandas as pd
 from tokenizers import Encoding
 
 from xray.results import json_text
-from xray.text import isolate, prepare_text
+from xray.text import SECOND_TEXT, isolate, prepare_text
 from xray.tokenization.measures import word_spans
 from xray.tokenization.sources import TokenizerSource
+from xray.translation import N_, Message, _, counted, n_, number, percent
 
 SEQUENCE_NAMES = ("A", "B")
+SPECIAL = N_("special")
+"""The sentence of a special token in :meth:`Segmentation.table` (kept English there; drawn translated)."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class Segmentation:
     texts: (1 or 2,) the texts as read (control characters removed); normalised: (same,) after the normaliser.
     pieces: what the model reads, special tokens included, after truncation to ``max_length``.
     cut: pieces truncation removed, in text order. changes: (before, after) of each word the normaliser changed.
+    notices: :class:`~xray.translation.Message` sentences for the reader (English; drawn translated).
     """
 
     tokenizer: str
@@ -129,7 +133,8 @@ class Segmentation:
         return [self.pieces[index].token for index in word.positions]
 
     def summary(self) -> str:
-        """One plain sentence: tokens, words, split words (with examples), special and unknown tokens, truncation.
+        """One plain sentence in the run's language: tokens, words, split words (with examples), special and unknown
+        tokens, truncation.
 
         Each word and piece quoted is a bidi isolate (:func:`isolate`), so right-to-left ones keep their order.
         """
@@ -137,36 +142,40 @@ class Segmentation:
         examples = "; ".join(
             f"{isolate(word.text)} → {' '.join(isolate(piece) for piece in self.pieces_of(word))}" for word in split[:3]
         )
-        parts = [
-            f"{self.tokenizer} reads {len(self.pieces)} tokens for {len(words)} words",
-            f"{len(split)} word{'s' if len(split) != 1 else ''} split into pieces"
-            + (f" ({examples})" if split else ""),
-            f"{len(self.special_tokens)} special tokens added"
-            + (f" ({' '.join(self.special_tokens)})" if self.special_tokens else ""),
-            f"{self.unknown_count} unknown",
-        ]
-        if self.truncated:
-            parts.append(f"{len(self.cut)} tokens cut at its maximum of {self.max_length}")
-        return ", ".join(parts) + "."
+        split_part = n_("{count} word split into pieces", "{count} words split into pieces", len(split))
+        special_part = _("{count} special tokens added").format(count=number(len(self.special_tokens), 0))
+        cut_part = _(", {count} tokens cut at its maximum of {limit}") if self.truncated else ""
+        return _(
+            "{tokenizer} reads {tokens} tokens for {words} words, {split}, {special}, {unknown} unknown{cut}."
+        ).format(
+            tokenizer=self.tokenizer,
+            tokens=number(len(self.pieces), 0),
+            words=number(len(words), 0),
+            split=split_part.format(count=number(len(split), 0)) + (f" ({examples})" if split else ""),
+            special=special_part + (f" ({' '.join(self.special_tokens)})" if self.special_tokens else ""),
+            unknown=number(self.unknown_count, 0),
+            cut=cut_part.format(count=number(len(self.cut), 0), limit=number(self.max_length or 0, 0)),
+        )
 
     def table(self) -> pd.DataFrame:
         """One row per piece the model reads, then the cut ones: position (None when cut), token, id, sentence
-        (A, B or special), start, end, characters, type id, word start, unknown."""
+        (A, B or special), start, end, characters, type id, word start, unknown, cut (column names marked for
+        translation)."""
         rows = [(index, piece) for index, piece in enumerate(self.pieces)] + [(None, piece) for piece in self.cut]
         frame = pd.DataFrame(
             [
                 {
-                    "position": index,
-                    "token": piece.token,
-                    "id": piece.id,
-                    "sentence": "special" if piece.special else SEQUENCE_NAMES[piece.sequence],
-                    "start": piece.start,
-                    "end": piece.end,
-                    "characters": "" if piece.special else self.texts[piece.sequence][piece.start : piece.end],
-                    "type id": piece.type_id,
-                    "word start": piece.word_start,
-                    "unknown": piece.unknown,
-                    "cut": index is None,
+                    N_("position"): index,
+                    N_("token"): piece.token,
+                    N_("id"): piece.id,
+                    N_("sentence"): SPECIAL if piece.special else SEQUENCE_NAMES[piece.sequence],
+                    N_("start"): piece.start,
+                    N_("end"): piece.end,
+                    N_("characters"): "" if piece.special else self.texts[piece.sequence][piece.start : piece.end],
+                    N_("type id"): piece.type_id,
+                    N_("word start"): piece.word_start,
+                    N_("unknown"): piece.unknown,
+                    N_("cut"): index is None,
                 }
                 for index, piece in rows
             ]
@@ -204,7 +213,11 @@ def _kept_counts(source: TokenizerSource, lengths: list[int]) -> list[int]:
         return lengths
     budget = source.max_length - source.tokenizer.num_special_tokens_to_add(len(lengths) == 2)
     if budget < len(lengths):
-        raise ValueError(f"{source.name} reads at most {source.max_length} tokens: no room left beside its specials.")
+        raise ValueError(
+            _("{tokenizer} reads at most {limit} tokens: no room left beside its specials.").format(
+                tokenizer=source.name, limit=number(source.max_length, 0)
+            )
+        )
     return [min(lengths[0], budget)] if len(lengths) == 1 else list(longest_first(*lengths, budget))
 
 
@@ -242,7 +255,7 @@ def _run_start(ids: list[int], run: list[int], start: int) -> int:
     for index in range(start, len(ids) - len(run) + 1):
         if ids[index : index + len(run)] == run:
             return index
-    raise ValueError("This tokenizer's post-processor reorders the text's tokens; this page cannot align them.")
+    raise ValueError(_("This tokenizer's post-processor reorders the text's tokens; this page cannot align them."))
 
 
 def _normalise(source: TokenizerSource, text: str) -> str:
@@ -255,17 +268,28 @@ def _changes(source: TokenizerSource, texts: tuple[str, ...]) -> tuple[tuple[str
     return tuple((word, after) for word in words if (after := _normalise(source, word)) != word)
 
 
-def _notices(source: TokenizerSource, cut: int, unknown: int) -> list[str]:
+def _notices(source: TokenizerSource, cut: int, unknown: int) -> list[Message]:
     notices = []
     if cut:
-        notices.append(
-            f"{source.name} reads at most {source.max_length} tokens: the last {cut} were cut "
-            "(with two texts, the longer loses tokens first)."
+        truncated = N_(
+            "{tokenizer} reads at most {limit} tokens: the last {count} were cut (with two texts, the longer loses "
+            "tokens first)."
         )
+        notices.append(Message(truncated, tokenizer=source.name, limit=source.max_length, count=cut))
     if unknown:
         notices.append(
-            f"{unknown} piece{'s are' if unknown > 1 else ' is'} unknown to {source.name}: its vocabulary cannot "
-            "spell them (emoji or scripts it never saw), and its model reads them all as the same token."
+            counted(
+                N_(
+                    "{count} piece is unknown to {tokenizer}: its vocabulary cannot spell it (emoji or a script it "
+                    "never saw), and its model reads it as the unknown token."
+                ),
+                N_(
+                    "{count} pieces are unknown to {tokenizer}: its vocabulary cannot spell them (emoji or scripts it "
+                    "never saw), and its model reads them all as the same token."
+                ),
+                unknown,
+                tokenizer=source.name,
+            )
         )
     return notices
 
@@ -275,7 +299,7 @@ def segment_text(source: TokenizerSource, text: str, text_b: str | None = None) 
     truncation to its maximum length. Raises ValueError for an empty text or one of only control characters."""
     prepared = [prepare_text(text)]
     if text_b and text_b.strip():
-        prepared.append(prepare_text(text_b, what="second text"))
+        prepared.append(prepare_text(text_b, what=SECOND_TEXT))
     texts = tuple(item.text for item in prepared)
     full = [source.tokenizer.encode(part, add_special_tokens=False) for part in texts]
     kept = _kept_counts(source, [len(encoding.ids) for encoding in full])
@@ -322,19 +346,28 @@ class SplitWordAttention:
         return self.within[:, layer] / self.even
 
     def summary(self, layer: int) -> str:
+        """What the pieces of split words give each other at ``layer``, in the run's language."""
         if not self.words:
-            return "No word of this text is split into pieces, so no piece has a sibling to attend to."
-        share = float(self.within[:, layer].mean())
-        return (
-            f"At layer {layer}, a piece of a split word gives the other pieces of its word {share:.0%} of its "
-            f"attention on average, {float(self.ratio(layer).mean()):.1f} times the share that spreading attention "
-            "evenly over the input would give. The model has to put each word back together from its pieces."
+            return _("No word of this text is split into pieces, so no piece has a sibling to attend to.")
+        return _(
+            "At layer {layer}, a piece of a split word gives the other pieces of its word {share} of its attention on "
+            "average, {ratio} times the share that spreading attention evenly over the input would give. The model "
+            "has to put each word back together from its pieces."
+        ).format(
+            layer=layer,
+            share=percent(float(self.within[:, layer].mean())),
+            ratio=number(float(self.ratio(layer).mean()), 1),
         )
 
     def table(self) -> pd.DataFrame:
-        """One row per split word: its pieces, the even share, then the within-word share at each layer."""
+        """One row per split word: its pieces, the even share, then the within-word share at each layer (columns
+        ``layer 0``, ``layer 1``, ...; the others' names marked for translation)."""
         frame = pd.DataFrame(
-            {"word": self.words, "pieces": [" · ".join(pieces) for pieces in self.pieces], "if even": self.even}
+            {
+                N_("word"): self.words,
+                N_("pieces"): [" · ".join(pieces) for pieces in self.pieces],
+                N_("if even"): self.even,
+            }
         )
         for layer in range(self.within.shape[1]):
             frame[f"layer {layer}"] = self.within[:, layer].round(4)
@@ -352,8 +385,10 @@ def split_word_attention(segmentation: Segmentation, attentions: np.ndarray) -> 
     """
     if attentions.ndim != 4 or attentions.shape[2:] != (len(segmentation.pieces),) * 2:
         raise ValueError(
-            f"The attention has shape {attentions.shape}, not (layers, heads, {len(segmentation.pieces)}, "
-            f"{len(segmentation.pieces)}): it comes from another text or tokenizer."
+            _(
+                "The attention has shape {shape}, not (layers, heads, {tokens}, {tokens}): it comes from another text "
+                "or tokenizer."
+            ).format(shape=attentions.shape, tokens=len(segmentation.pieces))
         )
     split = segmentation.split_words
     within = np.zeros((len(split), attentions.shape[0]))
@@ -374,16 +409,16 @@ def parse_words(text: str) -> tuple[str, ...]:
     """The words of a comma- or line-separated list, in order, each once. Raises ValueError when there is none."""
     words = tuple(dict.fromkeys(word.strip() for word in re.split(r"[,\n]", text) if word.strip()))
     if not words:
-        raise ValueError("Type one or more words, separated by commas, to see how each tokenizer cuts them.")
+        raise ValueError(_("Type one or more words, separated by commas, to see how each tokenizer cuts them."))
     return words
 
 
 def word_pieces(sources: Sequence[TokenizerSource], words: Sequence[str]) -> pd.DataFrame:
     """One row per word, one column per tokenizer: the pieces it cuts the word into (no special tokens), then
-    their count in brackets."""
+    their count in brackets. The first column's name, ``word``, is marked for translation."""
     rows = []
     for word in words:
-        row = {"word": word}
+        row = {N_("word"): word}
         for source in sources:
             tokens = source.tokenizer.encode(word, add_special_tokens=False).tokens
             row[source.name] = f"{' · '.join(tokens)} ({len(tokens)})"

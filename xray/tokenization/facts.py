@@ -17,6 +17,7 @@ from xray.tokenization.sources import (
     piece_marker,
     pre_tokeniser_steps,
 )
+from xray.translation import N_, _, number, translated
 
 MARKS = re.compile(r"^(##|Ġ|▁)|</w>$")
 TOP_ENTRIES = 20
@@ -31,9 +32,10 @@ def surface(entry: str) -> str:
 class TokenizerFacts:
     """What kind of tokenizer ``name`` is.
 
-    normalisation, pre_tokenisation: its steps, in words; marker: how a piece shows it starts or continues a word.
-    longest: its longest entries (entry, id, characters, count); most_frequent: its most frequent entries on
-    held-out text (entry, id, count, share of tokens).
+    normalisation, pre_tokenisation: its steps, in words; marker: how a piece shows it starts or continues a word
+    (each a :class:`~xray.translation.Message`, drawn translated). longest: its longest entries (entry, id,
+    characters, count); most_frequent: its most frequent entries on held-out text (entry, id, count, share of tokens);
+    their column names are marked for translation, and drawn translated.
     """
 
     name: str
@@ -48,11 +50,22 @@ class TokenizerFacts:
     most_frequent: pd.DataFrame
 
     def summary(self) -> str:
-        limit = f"its model reads at most {self.max_length:,} tokens" if self.max_length else "it has no model"
-        steps = ", ".join(self.normalisation) if self.normalisation else "none, the text is kept as written"
-        return (
-            f"{self.name} is a {self.algorithm} tokenizer with {self.vocab_size:,} entries; {limit}. "
-            f"Normalisation: {steps}. Word marks: {self.marker}."
+        """Its kind, size, limit, normalisation and word marks in one paragraph, in the run's language."""
+        if self.max_length:
+            limit = _("its model reads at most {count} tokens").format(count=number(self.max_length, 0))
+        else:
+            limit = _("it has no model")
+        steps = ", ".join(map(translated, self.normalisation)) or _("none, the text is kept as written")
+        return _(
+            "{name} is a {algorithm} tokenizer with {count} entries; {limit}. Normalisation: {steps}. Word marks: "
+            "{marker}."
+        ).format(
+            name=self.name,
+            algorithm=self.algorithm,
+            count=number(self.vocab_size, 0),
+            limit=limit,
+            steps=steps,
+            marker=translated(self.marker),
         )
 
     def table(self) -> pd.DataFrame:
@@ -83,17 +96,22 @@ def tokenizer_facts(source: TokenizerSource, measures: HeldOutMeasures, top: int
     """Facts about ``source``; its most frequent entries are counted in ``measures`` (the same tokenizer on
     held-out text). Special tokens are left out of both lists."""
     if measures.vocab_size != source.vocab_size:
-        raise ValueError(f"The measures are of a tokenizer of {measures.vocab_size:,} entries, not {source.name}.")
+        raise ValueError(
+            _("The measures are of a tokenizer of {count} entries, not {name}.").format(
+                count=number(measures.vocab_size, 0), name=source.name
+            )
+        )
     special = set(source.special_tokens)
     vocabulary = pd.DataFrame(
         [(entry, index) for entry, index in source.tokenizer.get_vocab().items() if entry not in special],
-        columns=["entry", "id"],
+        columns=[N_("entry"), N_("id")],
     )
-    vocabulary["characters"] = vocabulary["entry"].map(lambda entry: len(surface(entry)))
-    vocabulary["count"] = measures.token_counts[vocabulary["id"].to_numpy()]
+    vocabulary[N_("characters")] = vocabulary["entry"].map(lambda entry: len(surface(entry)))
+    vocabulary[N_("count")] = measures.token_counts[vocabulary["id"].to_numpy()]
     longest = vocabulary.sort_values(["characters", "id"], ascending=[False, True]).head(top)
     frequent = vocabulary.sort_values(["count", "id"], ascending=[False, True]).head(top)
-    frequent = frequent.assign(share=(frequent["count"] / measures.tokens).round(4)).drop(columns="characters")
+    share = (frequent["count"] / measures.tokens).round(4)
+    frequent = frequent.assign(**{N_("share"): share}).drop(columns="characters")
     return TokenizerFacts(
         name=source.name,
         algorithm=algorithm(source),

