@@ -10,6 +10,7 @@ from components.downloads import chart_with_downloads, download, download_row
 from components.feedback import show_notices, user_errors
 from components.navigation import PageInfo
 from components.page import start_page
+from components.tokenizer_turkish import show_turkish
 from components.tokenizers import (
     attention_link,
     cached_corpus,
@@ -166,6 +167,7 @@ train = _("Train three tokenizers")
 size = requested(train, "tokenizers.training", int(vocabulary))
 if size is None:
     st.info(_("Pick a vocabulary size and click “{label}”.").format(label=train), icon=":material/info:")
+    show_turkish(model_source, [])
     st.stop()
 with user_errors(_("training the tokenizers")):
     trained = cached_training(size)
@@ -250,3 +252,5 @@ if curve_size is not None:
     chart_with_downloads(chart, stem, "tokenizers.curve_chart")
     curve_csv = curve_table.to_csv(index=False)
     download(_("Curve (CSV)"), curve_csv, "tokenizer_curve.csv", "text/csv", "tokenizers.curve_csv")
+
+show_turkish(model_source, list(trained.tokenizers))

@@ -50,7 +50,7 @@ class Selection:
 
     @property
     def focus_label(self) -> str:
-        return focus_label(self.focus) if self.focus is not None else "no word"
+        return focus_label(self.focus) if self.focus is not None else _("no word")
 
 
 def model_summary(loaded: LoadedModel) -> str:

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from components.downloads import download, download_row
+from components.tokenizers import shown
 from xray.tokenization.sources import TokenizerSource
 from xray.tokenization.turkish import AGGLUTINATIVE_WORDS, dotted_i, morpheme_split
 from xray.translation import N_, _
@@ -40,11 +41,11 @@ DOTTED_COLUMNS = {
 
 def _shown(table: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
     """``table``'s ``columns``, in that order, under their names in the run's language."""
-    return table[list(columns)].rename(columns={name: _(label) for name, label in columns.items()})
+    return shown(table[list(columns)], {name: _(label) for name, label in columns.items()})
 
 
 def show_turkish(model: TokenizerSource, trained: list[TokenizerSource]) -> None:
-    """The section, for the model's tokenizer and the ones trained on the page."""
+    """The section, for the model's tokenizer and the ones trained on the page (none before the user trains)."""
     st.subheader(_("Turkish: suffixes and the dotted i"))
     st.caption(
         _(
@@ -58,9 +59,9 @@ def show_turkish(model: TokenizerSource, trained: list[TokenizerSource]) -> None
     st.markdown(split.verdict())
     glosses = ", ".join(f"*{word.word}*: {_(word.gloss)}" for word in AGGLUTINATIVE_WORDS)
     st.caption(glosses)
-    st.dataframe(_shown(split.table(), SPLIT_COLUMNS), hide_index=True, key="tokenizers.turkish_split")
+    st.dataframe(_shown(split.table(), SPLIT_COLUMNS), hide_index=True)
     scores = split.scores()
-    st.dataframe(_shown(scores, SCORE_COLUMNS), hide_index=True, key="tokenizers.turkish_scores")
+    st.dataframe(_shown(scores, SCORE_COLUMNS), hide_index=True)
     st.caption(
         _(
             "Boundary precision: the share of a tokenizer's cuts inside these words that fall where a morpheme "
@@ -96,7 +97,7 @@ def show_turkish(model: TokenizerSource, trained: list[TokenizerSource]) -> None
     )
     checks = [dotted_i(source) for source in sources]
     st.markdown("\n".join(f"- {check.verdict()}" for check in checks))
-    st.dataframe(_shown(checks[0].table(), DOTTED_COLUMNS), hide_index=True, key="tokenizers.dotted_i")
+    st.dataframe(_shown(checks[0].table(), DOTTED_COLUMNS), hide_index=True)
     st.caption(_("The table is the model's tokenizer ({name}).").format(name=model.name))
     download(
         _("Dotted and dotless i (CSV)"),

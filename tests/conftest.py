@@ -16,6 +16,7 @@ from tests.app_server import CHROMIUM, CHROMIUM_ARGS
 from tests.tiny_models import BUILDERS
 from xray.cache import CACHE_ENV
 from xray.models.loading import EMBEDDED_MODEL, LoadedModel, load_model
+from xray.translation import use_language
 
 try:
     from playwright.sync_api import sync_playwright
@@ -31,6 +32,14 @@ os.environ[CACHE_ENV] = tempfile.mkdtemp(prefix="xray-test-cache-")
 # No background warm-up in the tests' servers and AppTest runs: a store build started behind a test's back would
 # race the tests that build or count stores and jobs. tests/test_architecture.py tests the warm-up itself.
 os.environ[WARM_UP_ENV] = "off"
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test() -> Iterator[None]:
+    """A test that ran a page in Turkish (``run_page(..., lang="tr")`` speaks it in the test's thread too) leaves
+    the next test in English."""
+    yield
+    use_language("en")
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,8 @@ from pathlib import Path
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
+from xray.translation import use_language
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ROOT / "app_pages"
 ENTRY = ROOT / "streamlit_app.py"
@@ -16,7 +18,12 @@ TIMEOUT_S = 300
 
 
 def run_page(script: Path | str, **query: str) -> AppTest:
-    """Run ``script`` (a path, or a page file name such as ``"3_SHAP.py"``) with the URL's query parameters."""
+    """Run ``script`` (a path, or a page file name such as ``"3_SHAP.py"``) with the URL's query parameters.
+
+    The test's own thread speaks the page's language (``lang``, else English) too: AppTest calls a widget's
+    ``format_func`` there when it reruns the page, and a translated option must match what the page drew.
+    """
+    use_language(query.get("lang", "en"))
     path = script if isinstance(script, Path) else PAGES / script
     app = AppTest.from_file(str(path), default_timeout=TIMEOUT_S)
     for key, value in query.items():

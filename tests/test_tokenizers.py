@@ -12,7 +12,18 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from tokenizers import Tokenizer
 
-from tests.pages import PAGES, TIMEOUT_S, assert_clean, count_with, labelled, messages, run_page, table_with, with_text
+from tests.pages import (
+    PAGES,
+    TIMEOUT_S,
+    assert_clean,
+    count_with,
+    english_left,
+    labelled,
+    messages,
+    run_page,
+    table_with,
+    with_text,
+)
 from xray.rendering.tokens import measure_bars, segmentation_html, side_by_side_html
 from xray.results import Result
 from xray.techniques.attention import compute_attention
@@ -482,12 +493,19 @@ def test_the_page_speaks_turkish_with_turkish_numbers():
     pieces = table_with(app, "cümle", "tür kimliği")
     assert "özel" in set(pieces["cümle"])
     assert _page_link(app, "Bu metinde her başlığın dikkatini Dikkat sayfasında görün").page == "Attention"
+    assert english_left(app) == []
+    dotted = table_with(app, "kelime", "normalleştiriciden sonra")  # the Turkish section, before any training
+    assert dotted.set_index("kelime").loc["Iğdır", "normalleştiriciden sonra"] == "igdır"
 
     app.button(key="tokenizers.training.button").click().run()
     assert_clean(app)
+    assert english_left(app) == []
+    scores = table_with(app, "sınır F1")
+    assert len(scores) == 4 and "sınır F1" in scores.columns  # the model's tokenizer and the three trained
+    verdicts = " ".join(markdown.value for markdown in app.markdown)
+    assert "BPE 1,000 bu kelimelerin her birini Türkçenin yazdığı gibi koruyor" in verdicts
     comparison = table_with(app, "kelime başına token", "kaynak")
     assert set(comparison["kaynak"]) == {"model", "eğitilmiş"}
-    verdicts = " ".join(markdown.value for markdown in app.markdown)
     fewest = r"Ayrılmış BBC News metinlerinde kelime başına en az token: .* \(\d,\d\d; kelimelerin %\d+ kadarı"
     assert re.search(fewest, verdicts)
 

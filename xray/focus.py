@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from xray.corpora.linguistics import WordTags
+from xray.translation import _
 
 NOUNS = {"NOUN", "PROPN"}
 _CHUNK = re.compile(r"\S+")
@@ -43,14 +44,16 @@ def text_words(text: str) -> list[Word]:
 
 
 def focus_label(word: Word) -> str:
-    """The one name every page gives the focus: ``bank · word 6``."""
-    return f"{word.text} · word {word.number}"
+    """The one name every page gives the focus: ``bank · word 6``, in the run's language (draw it; never keep it)."""
+    return _("{word} · word {number}").format(word=word.text, number=word.number)
 
 
 def word_numbered(words: Sequence[Word], number: int) -> Word:
     """Word ``number`` (1-based) of ``words``; ValueError saying which numbers exist."""
     if not 1 <= number <= len(words):
-        raise ValueError(f"The text has words 1 to {len(words)}; there is no word {number}.")
+        raise ValueError(
+            _("The text has words 1 to {count}; there is no word {number}.").format(count=len(words), number=number)
+        )
     return words[number - 1]
 
 
@@ -100,6 +103,8 @@ def piece_of_word(spans: Sequence[tuple[int, int]], word: Word, special: Sequenc
         if start < end and start < word.end and word.start < end:
             return index
     raise ValueError(
-        f"The model's input does not reach {focus_label(word)}: the text is cut at the model's maximum length. "
-        "Pick an earlier word."
+        _(
+            "The model's input does not reach {focus}: the text is cut at the model's maximum length. Pick an "
+            "earlier word."
+        ).format(focus=focus_label(word))
     )
