@@ -26,6 +26,7 @@ from xray.techniques.shap_explain import (
     standalone_html,
     text_plot_height,
 )
+from xray.translation import _, number
 
 PAGE = PageInfo(
     title="SHAP",
@@ -45,29 +46,41 @@ PAGE = PageInfo(
 
 page = start_classifier_page(PAGE, "shap", controls=1)
 max_evals = page.controls[0].slider(
-    "Model evaluations (max_evals)",
+    _("Model evaluations (max_evals)"),
     100,
     3000,
     500,
     step=100,
     key="shap.max_evals",
     bind="query-params",
-    help="Masked texts shap may ask the classifier about. More evaluations split the token hierarchy further, "
-    "down to single tokens; fewer leave groups of tokens sharing one value.",
+    help=_(
+        "Masked texts shap may ask the classifier about. More evaluations split the token hierarchy further, down "
+        "to single tokens; fewer leave groups of tokens sharing one value."
+    ),
 )
 
-with user_errors("checking the text"):
+with user_errors(_("checking the text")):
     text = check_text(page.classifier, page.selection.text).text
-with user_errors("timing the classifier"), st.spinner("Timing the classifier…"):
+with user_errors(_("timing the classifier")), st.spinner(_("Timing the classifier…")):
     seconds = cached_seconds_per_text(page.spec, text)
 compiled = is_compiled()
-st.caption(
-    f"Estimated time: about {estimate_seconds(seconds, max_evals, compiled=compiled):,.0f} s: about "
-    f"{max_evals * DISTINCT_SHARE:,.0f} distinct masked texts at {seconds * 1000:.1f} ms each on "
-    f"{page.classifier.loaded.device.type}"
-    + ("." if compiled else f", plus about {COMPILE_SECONDS:,.0f} s to compile shap's code on its first run.")
-)
-with user_errors("computing SHAP values"):
+timing = {
+    "seconds": number(estimate_seconds(seconds, max_evals, compiled=compiled), 0),
+    "texts": number(max_evals * DISTINCT_SHARE, 0),
+    "milliseconds": number(seconds * 1000, 1),
+    "device": page.classifier.loaded.device.type,
+}
+if compiled:
+    estimate = _(
+        "Estimated time: about {seconds} s: about {texts} distinct masked texts at {milliseconds} ms each on {device}."
+    ).format(**timing)
+else:
+    estimate = _(
+        "Estimated time: about {seconds} s: about {texts} distinct masked texts at {milliseconds} ms each on "
+        "{device}, plus about {compile} s to compile shap's code on its first run."
+    ).format(**timing, compile=number(COMPILE_SECONDS, 0))
+st.caption(estimate)
+with user_errors(_("computing SHAP values")):
     explanation = cached_shap(page.spec, page.selection.text, max_evals)
 show_notices(explanation.notices)
 
@@ -76,34 +89,41 @@ names = page.class_names
 explained = names[index]
 settings = (explained, f"{explanation.max_evals}_evals")
 prediction_metrics(names, explanation.output, index)[0].metric(
-    "Base value (all tokens hidden)", f"{explanation.base_values[index]:.3f}"
+    _("Base value (all tokens hidden)"), number(explanation.base_values[index], 3)
 )
 if explanation.additivity_holds:
-    st.success(f"Additivity holds: {explanation.additivity_check(index)}", icon="✅")
+    st.success(_("Additivity holds: {check}").format(check=explanation.additivity_check(index)), icon="✅")
 else:
     st.warning(
-        f"Additivity is off: {explanation.additivity_check(index)} The explainer saw a different text or model output.",
+        _("Additivity is off: {check} The explainer saw a different text or model output.").format(
+            check=explanation.additivity_check(index)
+        ),
         icon="⚠️",
     )
 
-st.subheader(f"Tokens for and against “{explained}”")
-st.caption("Red tokens raise the probability, blue ones lower it. Click a token to show its value.")
+st.subheader(_("Tokens for and against “{name}”").format(name=explained))
+st.caption(_("Red tokens raise the probability, blue ones lower it. Click a token to show its value."))
 st.iframe(shap_text_html(explanation, index), height=text_plot_height(explanation))
 labels, values = explanation.strongest(index)
-chart = signed_bars(labels, values, f"Strongest tokens for {explained}", "SHAP value")
+chart = signed_bars(labels, values, _("Strongest tokens for {name}").format(name=explained), _("SHAP value"))
 chart_with_downloads(chart, file_stem("shap_strongest_tokens", *settings), "shap.chart")
 st.caption(
-    f"{explanation.max_evals:,} evaluations ({explanation.evaluations:,} distinct texts), {explanation.seconds:.1f} s."
+    _("{evaluations} evaluations ({texts} distinct texts), {seconds} s.").format(
+        evaluations=number(explanation.max_evals, 0),
+        texts=number(explanation.evaluations, 0),
+        seconds=number(explanation.seconds, 1),
+    )
 )
 
-with st.expander("Probabilities and downloads"):
-    probabilities_table(names, explanation.output, **{"base value": explanation.base_values})
+with st.expander(_("Probabilities and downloads")):
+    probabilities_table(names, explanation.output, **{_("base value"): explanation.base_values})
     row = download_row()
-    download("Values (CSV)", explanation.table().to_csv(index=False), "shap_values.csv", "text/csv", "shap.csv", row)
-    download("Explanation (JSON)", explanation.to_json, "shap_values.json", "application/json", "shap.json", row)
+    values_csv = explanation.table().to_csv(index=False)
+    download(_("Values (CSV)"), values_csv, "shap_values.csv", "text/csv", "shap.csv", row)
+    download(_("Explanation (JSON)"), explanation.to_json, "shap_values.json", "application/json", "shap.json", row)
     html_download(
         standalone_html(explanation, index),
-        "Text plot (HTML)",
+        _("Text plot (HTML)"),
         f"{file_stem('shap_text_plot', *settings)}.html",
         "shap.html",
     )

@@ -11,7 +11,7 @@ from components.feedback import show_notices, user_errors
 from components.navigation import PageInfo
 from xray.rendering.charts import agreement_heatmap, faithfulness_curves, word_scores_heatmap
 from xray.rendering.export import file_stem
-from xray.techniques.compare import RANDOM
+from xray.techniques.compare import RANDOM, method_label
 from xray.translation import N_, _, number
 
 PAGE = PageInfo(
@@ -80,6 +80,13 @@ with curves[0]:
 with curves[1]:
     chart_with_downloads(sufficient, file_stem("sufficiency", *settings), "compare.sufficiency_chart")
 aopc = comparison.aopc_table()
+aopc = aopc.assign(method=aopc["method"].map(method_label)).rename(
+    columns={
+        "method": _("method"),
+        "comprehensiveness AOPC (higher is better)": _("comprehensiveness AOPC (higher is better)"),
+        "sufficiency AOPC (lower is better)": _("sufficiency AOPC (lower is better)"),
+    }
+)
 st.dataframe(
     aopc,
     hide_index=True,

@@ -186,3 +186,20 @@ def test_comparison_page_shows_agreement_faithfulness_and_downloads():
     assert with_text(app.markdown, "How to read this")
     labels = [button.label for button in app.get("download_button")]
     assert {"Word scores (CSV)", "Comparison (JSON)"} <= set(labels)
+
+
+@pytest.mark.app
+@pytest.mark.integration
+def test_comparison_page_names_the_methods_in_turkish():
+    query = {"compare.shap_evals": "200", "compare.lime_samples": "500", "lang": "tr"}
+    app = run_page("8_Which_explanation.py", text=SPORT, **query)
+    assert_clean(app)
+    methods = table_after(app, "Sınıflandırıcıya sadıklar mı?").loc[:, "yöntem"].tolist()
+    assert methods[2:] == [
+        "Tümleşik gradyanlar",
+        "Gradyan × girdi",
+        "[CLS] tokeninden dikkat, son katman",
+        "[CLS] tokeninden dikkat yayılımı",
+        "Rastgele sıra",
+    ]
+    assert "Burada en yüksek kapsayıcılık **" in with_text(app.markdown, "Nasıl okunur").value

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from tests.pages import assert_clean, labelled, run_page, with_text
@@ -34,3 +37,18 @@ def test_the_steps_are_read_from_the_url():
     assert_clean(app)
     assert app.slider(key="gradients.steps").value == 10
     assert with_text(app.caption, "10 steps in batches of 50").value
+
+
+def test_the_page_speaks_turkish_with_turkish_numbers():
+    app = run_page(GRADIENTS, text=TEXT, lang="tr")
+    assert_clean(app)
+    assert app.title[0].value == "Gradyanlar"
+    assert app.slider(key="gradients.steps").label == "Adımlar"
+    assert app.number_input(key="gradients.batch").label == "İç yığın boyutu"
+    methods = ["Tümleşik gradyanlar", "Gradyan × girdi", "Gradyan normu"]
+    assert [tab.label for tab in app.tabs] == methods
+    assert re.fullmatch(r"[+-]\d,\d{4}", labelled(app.metric, "Tamlık farkı").value)
+    assert with_text(app.caption, "Tümleşik gradyanların toplamı").value.endswith(": tam.")
+    assert "50'lik yığınlarla 50 adım" in with_text(app.caption, "Tümleşik gradyanlar: boş bir metinden").value
+    titles = [json.loads(spec).get("title") for spec in _specs(app)]
+    assert sum(title == f"sports için {method}" for title in titles for method in methods) == 3  # titled in Turkish

@@ -180,8 +180,8 @@ def test_topic_classifier_explains_a_sports_sentence(minilm):
     assert result.local_prediction == pytest.approx(result.intercept + result.weights.sum(), abs=1e-9)
 
 
-def _lime_page(text: str | None = None) -> AppTest:
-    return run_page(PAGE, **{"lime.samples": "500"}, **({} if text is None else {"text": text}))
+def _lime_page(text: str | None = None, **query: str) -> AppTest:
+    return run_page(PAGE, **{"lime.samples": "500"}, **({} if text is None else {"text": text}), **query)
 
 
 @pytest.mark.app
@@ -199,6 +199,24 @@ def test_lime_page_shows_highlighted_words_fit_and_downloads():
     app.selectbox(key="lime.class").select(2).run()  # BBC topics: business, entertainment, politics, ...
     assert not app.exception
     assert labelled(app.metric, "Explained class").value.startswith("politics")
+
+
+@pytest.mark.app
+@pytest.mark.integration
+def test_lime_page_speaks_turkish_with_turkish_numbers():
+    app = _lime_page(lang="tr")
+    assert not app.exception and not app.error
+    assert app.title[0].value == "LIME"
+    assert app.slider(key="lime.samples").label == "Örnekler"
+    assert app.number_input(key="lime.seed").label == "Tohum"
+    assert re.fullmatch(r"-?\d,\d{2}", labelled(app.metric, "Vekil model uyumu (ağırlıklı R²)").value)
+    assert with_text(app.subheader, "lehine ve aleyhine kelimeler").value.endswith("kelimeler")
+    assert with_text(app.caption, "500 örnek (").value.endswith(" sn.")
+    assert "Doğrusal vekil model tam metin için" in " ".join(
+        str(element.value) for element in [*app.caption, *app.warning]
+    )
+    labels = {button.label for button in app.get("download_button")}
+    assert {"Ağırlıklar (CSV)", "Açıklama (JSON)", "lime'ın kendi sayfası (HTML)"} <= labels
 
 
 @pytest.mark.app

@@ -12,7 +12,7 @@ import scipy.sparse
 import shap
 
 from tests.doubles import PlantedWordClassifier, RecordingClassifier, random_head
-from tests.pages import assert_clean, run_page, with_text
+from tests.pages import assert_clean, labelled, run_page, with_text
 from xray.models.batching import InferenceSettings
 from xray.models.classifiers import EmbeddingHeadClassifier, topic_classifier
 from xray.models.loading import LoadedModel
@@ -215,6 +215,23 @@ def test_page_shows_the_plot_the_additivity_check_and_downloads():
     assert {"Values (CSV)", "Explanation (JSON)", "Text plot (HTML)", "PNG", "SVG"} <= labels
     assert any("100 evaluations" in caption.value for caption in app.caption)
     assert any(caption.value.startswith("Estimated time: about") for caption in app.caption)
+
+
+@pytest.mark.app
+@pytest.mark.integration
+def test_page_speaks_turkish_with_turkish_numbers():
+    app = run_page(PAGE, lang="tr", **{"shap.max_evals": "100"})
+    assert_clean(app)
+    assert app.title[0].value == "SHAP"
+    assert app.slider(key="shap.max_evals").label == "Model değerlendirmeleri (max_evals)"
+    assert re.fullmatch(r"\d,\d{3}", labelled(app.metric, "Taban değer (bütün tokenler gizli)").value)
+    (holds,) = [success.value for success in app.success]
+    assert re.match(r"Toplanabilirlik sağlanıyor: taban değer \d,\d{4} \+ SHAP değerlerinin toplamı", holds)
+    assert with_text(app.subheader, "lehine ve aleyhine tokenler").value.endswith("tokenler")
+    assert with_text(app.caption, "100 değerlendirme (").value.endswith(" sn.")
+    assert with_text(app.caption, "Tahmini süre: yaklaşık").value
+    labels = {button.label for button in app.get("download_button")}
+    assert {"Değerler (CSV)", "Açıklama (JSON)", "Metin grafiği (HTML)"} <= labels
 
 
 @pytest.mark.app

@@ -29,7 +29,7 @@ import torch
 from xray.models.batching import InferenceSettings, run_batched
 from xray.models.loading import EMBEDDED_MODEL, LoadedModel
 from xray.progress import Progress
-from xray.translation import N_
+from xray.translation import N_, _, number, percent
 
 HEAD_FILE = Path(__file__).parent / "data" / "bbc_topic_head.npz"
 ZERO_SHOT_TEMPERATURE = 0.05
@@ -102,11 +102,13 @@ class LinearHead:
     metadata: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        classes, _ = self.weights.shape
+        classes = self.weights.shape[0]
         if self.bias.shape != (classes,) or len(self.class_names) != classes:
             raise ValueError(
-                f"A head with {classes} weight rows needs {classes} biases and class names, "
-                f"got {self.bias.shape[0]} and {len(self.class_names)}."
+                _(
+                    "A head with {classes} weight rows needs {classes} biases and class names, got {biases} and "
+                    "{names}."
+                ).format(classes=classes, biases=self.bias.shape[0], names=len(self.class_names))
             )
 
     def save(self, path: Path) -> None:
@@ -134,8 +136,10 @@ class LinearHead:
 def _encoder(loaded: LoadedModel) -> torch.nn.Module:
     if loaded.family != "encoder":
         raise ValueError(
-            f"Sentence embeddings need an encoder model; '{loaded.name}' is a {loaded.family} model. "
-            "Pick an encoder such as the embedded MiniLM."
+            _(
+                "Sentence embeddings need an encoder model; '{model}' is a {family} model. Pick an encoder such as "
+                "the embedded MiniLM."
+            ).format(model=loaded.name, family=loaded.family)
         )
     return loaded.model.base_model
 
@@ -190,8 +194,10 @@ class EmbeddingHeadClassifier:
     def __post_init__(self) -> None:
         if self.head.weights.shape[1] != self.loaded.hidden_size:
             raise ValueError(
-                f"The head expects {self.head.weights.shape[1]}-wide embeddings but '{self.loaded.name}' "
-                f"gives {self.loaded.hidden_size}; it was trained on another encoder."
+                _(
+                    "The head expects {expected}-wide embeddings but '{model}' gives {width}; it was trained on "
+                    "another encoder."
+                ).format(expected=self.head.weights.shape[1], model=self.loaded.name, width=self.loaded.hidden_size)
             )
 
     @property
@@ -204,13 +210,16 @@ class EmbeddingHeadClassifier:
 
     @property
     def description(self) -> str:
+        """In the run's language (the training data's own description as the head's metadata says it)."""
         accuracy = self.head.metadata.get("held_out_accuracy")
-        measured = f"; held-out accuracy {accuracy:.3f}" if accuracy is not None else ""
-        return (
-            f"Sentence embeddings of {self.loaded.name} + a linear head trained on "
-            f"{self.head.metadata.get('data', 'labelled text')}{measured}. "
-            "Reproduce it with `python -m xray train-head`."
-        )
+        trained = {"model": self.loaded.name, "data": self.head.metadata.get("data") or _("labelled text")}
+        if accuracy is None:
+            said = _("Sentence embeddings of {model} + a linear head trained on {data}.").format(**trained)
+        else:
+            said = _(
+                "Sentence embeddings of {model} + a linear head trained on {data}; held-out accuracy {accuracy}."
+            ).format(**trained, accuracy=number(accuracy, 3))
+        return f"{said} {_('Reproduce it with `python -m xray train-head`.')}"
 
     def predict_proba(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         settings = InferenceSettings(self.settings.batch_size, self.settings.bf16, self.max_tokens)
@@ -227,10 +236,10 @@ def parse_class_descriptions(raw: str) -> tuple[str, ...]:
     """Class descriptions, one per line (blank lines ignored). Needs two or more, all distinct."""
     names = tuple(line.strip() for line in raw.splitlines() if line.strip())
     if len(names) < 2:
-        raise ValueError("Zero-shot classification needs at least two class descriptions, one per line.")
+        raise ValueError(_("Zero-shot classification needs at least two class descriptions, one per line."))
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
-        raise ValueError(f"Each class must be described once; repeated: {', '.join(duplicates)}.")
+        raise ValueError(_("Each class must be described once; repeated: {names}.").format(names=", ".join(duplicates)))
     return names
 
 
@@ -248,7 +257,7 @@ class ZeroShotClassifier:
     def __post_init__(self) -> None:
         parse_class_descriptions("\n".join(self.class_names))
         if self.temperature <= 0:
-            raise ValueError(f"temperature must be positive, got {self.temperature}.")
+            raise ValueError(_("temperature must be positive, got {value}.").format(value=self.temperature))
         object.__setattr__(self, "_class_embeddings", sentence_embeddings(self.loaded, self.class_names))
 
     @property
@@ -257,10 +266,11 @@ class ZeroShotClassifier:
 
     @property
     def description(self) -> str:
-        return (
-            "A weak baseline: each class is the description whose embedding is closest to the text's embedding "
-            f"on {self.loaded.name}."
-        )
+        """In the run's language."""
+        return _(
+            "A weak baseline: each class is the description whose embedding is closest to the text's embedding on "
+            "{model}."
+        ).format(model=self.loaded.name)
 
     @property
     def example(self) -> str | None:
@@ -286,9 +296,11 @@ class SequenceClassifier:
     def __post_init__(self) -> None:
         if not self.loaded.has_classification_head:
             raise ValueError(
-                f"'{self.loaded.name}' has no sequence-classification head (it is a {self.loaded.task_head} model). "
-                "Pick a model id ending in a classifier, e.g. distilbert-base-uncased-finetuned-sst-2-english, "
-                "or use the embedded topic classifier."
+                _(
+                    "'{model}' has no sequence-classification head (it is a {head} model). Pick a model id ending in a "
+                    "classifier, e.g. distilbert-base-uncased-finetuned-sst-2-english, or use the embedded topic "
+                    "classifier."
+                ).format(model=self.loaded.name, head=self.loaded.task_head)
             )
 
     @property
@@ -301,7 +313,10 @@ class SequenceClassifier:
 
     @property
     def description(self) -> str:
-        return f"{self.loaded.name}'s own classification head, with classes {', '.join(self.class_names)}."
+        """In the run's language."""
+        return _("{model}'s own classification head, with classes {classes}.").format(
+            model=self.loaded.name, classes=", ".join(self.class_names)
+        )
 
     @property
     def example(self) -> str | None:
@@ -345,9 +360,17 @@ class ClassifierSpec:
 
     def __post_init__(self) -> None:
         if self.kind not in CLASSIFIER_KINDS:
-            raise ValueError(f"Unknown classifier kind {self.kind!r}; choose one of {', '.join(CLASSIFIER_KINDS)}.")
+            raise ValueError(
+                _("Unknown classifier kind {kind}; choose one of {kinds}.").format(
+                    kind=repr(self.kind), kinds=", ".join(CLASSIFIER_KINDS)
+                )
+            )
         if self.kind == "topic" and self.model_name != EMBEDDED_MODEL:
-            raise ValueError(f"The topic head was trained on '{EMBEDDED_MODEL}', not on '{self.model_name}'.")
+            raise ValueError(
+                _("The topic head was trained on '{embedded}', not on '{model}'.").format(
+                    embedded=EMBEDDED_MODEL, model=self.model_name
+                )
+            )
         if self.kind == "zero-shot":
             parse_class_descriptions("\n".join(self.descriptions))
 
@@ -365,7 +388,9 @@ class ClassifierSpec:
 def build_classifier(spec: ClassifierSpec, loaded: LoadedModel) -> Classifier:
     """The classifier ``spec`` names, on ``loaded`` (which must be ``spec.model_name``)."""
     if loaded.name != spec.model_name:
-        raise ValueError(f"The spec runs on '{spec.model_name}' but '{loaded.name}' was given.")
+        raise ValueError(
+            _("The spec runs on '{model}' but '{given}' was given.").format(model=spec.model_name, given=loaded.name)
+        )
     settings = InferenceSettings(bf16=spec.bf16)
     if spec.kind == "topic":
         return topic_classifier(loaded, settings)
@@ -399,8 +424,8 @@ class Prediction:
         return self.top_probability < UNSURE_BELOW
 
     def summary(self) -> str:
-        """e.g. ``sport (42%)``."""
-        return f"{self.class_names[self.top_index]} ({self.top_probability:.0%})"
+        """e.g. ``sport (42%)``, the share as the run's language writes it."""
+        return f"{self.class_names[self.top_index]} ({percent(self.top_probability)})"
 
 
 def predict(classifier: Classifier, text: str) -> Prediction:

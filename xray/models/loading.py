@@ -30,6 +30,7 @@ from transformers import (
 )
 
 from xray.models.families import FamilyFacts, Kind, family_facts
+from xray.translation import _, number
 
 EMBEDDED_MODEL = "all-MiniLM-L6-v2 (embedded)"
 KNOWN_MODELS = (
@@ -137,9 +138,11 @@ def max_parameters_from_env() -> int:
     try:
         value = int(float(raw))
     except ValueError:
-        raise ValueError(f"{MAX_PARAMETERS_ENV} must be a number such as 3e9, not {raw!r}.") from None
+        said = _("{variable} must be a number such as 3e9, not {value}.")
+        raise ValueError(said.format(variable=MAX_PARAMETERS_ENV, value=repr(raw))) from None
     if value <= 0:
-        raise ValueError(f"{MAX_PARAMETERS_ENV} must be positive, not {raw!r}.")
+        said = _("{variable} must be positive, not {value}.")
+        raise ValueError(said.format(variable=MAX_PARAMETERS_ENV, value=repr(raw)))
     return value
 
 
@@ -151,7 +154,7 @@ def random_weights_name(name: str, seed: int = 0) -> str:
     tokenizer, weights initialised as the model's own ``from_config`` does, seeded): Heap et al. 2025's control
     for interpretability scores. The name keys every cache, so its store, records and dictionary are its own."""
     if seed < 0:
-        raise ValueError(f"The seed of random weights must be 0 or more, not {seed}.")
+        raise ValueError(_("The seed of random weights must be 0 or more, not {seed}.").format(seed=seed))
     return f"random weights (seed {seed}) of {name}"
 
 
@@ -169,24 +172,25 @@ def _resolve_source(name: str) -> str:
 
 def _not_found(name: str, reason: str) -> ModelLoadError:
     return ModelLoadError(
-        f"Could not load '{name}': {reason} Check the id or folder, or pick the embedded default "
-        f"'{EMBEDDED_MODEL}', which works offline."
+        _(
+            "Could not load '{name}': {reason} Check the id or folder, or pick the embedded default '{embedded}', "
+            "which works offline."
+        ).format(name=name, reason=reason, embedded=EMBEDDED_MODEL)
     )
 
 
 def _load_config(name: str, source: str) -> PretrainedConfig:
     folder = Path(source).expanduser()
     if folder.is_dir() and not (folder / "config.json").is_file():
-        raise _not_found(name, "the folder has no config.json, so it holds no saved transformers model.")
+        raise _not_found(name, _("the folder has no config.json, so it holds no saved transformers model."))
     try:
         return AutoConfig.from_pretrained(source, trust_remote_code=False)
     except OSError as error:
-        raise _not_found(
-            name, "it is not a local folder and the Hugging Face hub did not provide it (unknown id, or no internet)."
-        ) from error
+        reason = _("it is not a local folder and the Hugging Face hub did not provide it (unknown id, or no internet).")
+        raise _not_found(name, reason) from error
     except (ValueError, KeyError) as error:
         raise _not_found(
-            name, "its architecture is not built into transformers (it would need remote code, which is never run)."
+            name, _("its architecture is not built into transformers (it would need remote code, which is never run).")
         ) from error
 
 
@@ -219,8 +223,10 @@ def _stack_sizes(config: PretrainedConfig) -> tuple[int, int, int]:
     hidden = getattr(config, "hidden_size", None) or getattr(config, "d_model", None)
     if not (layers and heads and hidden):
         raise ModelLoadError(
-            f"The config of model type '{config.model_type}' does not state its layers, heads and width; "
-            "Transformer X-Ray cannot show it."
+            _(
+                "The config of model type '{model_type}' does not state its layers, heads and width; Transformer "
+                "X-Ray cannot show it."
+            ).format(model_type=config.model_type)
         )
     return int(layers), int(heads), int(hidden)
 
@@ -251,7 +257,9 @@ def load_model(
     """
     name = (name or "").strip()
     if not name:
-        raise ModelLoadError(f"No model given. Pick one, e.g. the embedded default '{EMBEDDED_MODEL}'.")
+        raise ModelLoadError(
+            _("No model given. Pick one, e.g. the embedded default '{embedded}'.").format(embedded=EMBEDDED_MODEL)
+        )
     budget = max_parameters if max_parameters is not None else max_parameters_from_env()
     random = RANDOM_WEIGHTS.match(name)
     base = _architecture_of(name)
@@ -260,9 +268,15 @@ def load_model(
     parameters = count_parameters(config)
     if parameters > budget:
         raise ModelTooLargeError(
-            f"'{name}' has {parameters / 1e6:,.0f}M parameters, over this app's budget of {budget / 1e6:,.0f}M. "
-            f"To allow it, set the environment variable {MAX_PARAMETERS_ENV} (e.g. {MAX_PARAMETERS_ENV}=3e9) "
-            "and restart the app."
+            _(
+                "'{name}' has {millions}M parameters, over this app's budget of {budget}M. To allow it, set the "
+                "environment variable {variable} (e.g. {variable}=3e9) and restart the app."
+            ).format(
+                name=name,
+                millions=number(parameters / 1e6, 0),
+                budget=number(budget / 1e6, 0),
+                variable=MAX_PARAMETERS_ENV,
+            )
         )
     facts = family_facts(
         config.model_type,
@@ -282,7 +296,7 @@ def load_model(
             )
         tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
     except OSError as error:
-        raise _not_found(name, "its weights or tokenizer files could not be read.") from error
+        raise _not_found(name, _("its weights or tokenizer files could not be read.")) from error
     model.to(target).eval().requires_grad_(False)
     layers, heads, hidden = _stack_sizes(config)
     labels = getattr(config, "id2label", None) or {}

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 import torch
 
 from xray.models.loading import LoadedModel
+from xray.translation import _
 
 OUTPUT_PROJECTIONS = {
     "bert": r"encoder\.layer\.(\d+)\.output\.dense",
@@ -39,8 +40,10 @@ def mlp_modules(loaded: LoadedModel) -> list[torch.nn.Module]:
     pattern = OUTPUT_PROJECTIONS.get(loaded.model_type)
     if pattern is None:
         raise ValueError(
-            f"MLP neurons of '{loaded.model_type}' models cannot be read here: their MLP is not in the table of "
-            f"supported families ({', '.join(sorted(OUTPUT_PROJECTIONS))}). Pick a model of one of those."
+            _(
+                "MLP neurons of '{model_type}' models cannot be read here: their MLP is not in the table of supported "
+                "families ({families}). Pick a model of one of those."
+            ).format(model_type=loaded.model_type, families=", ".join(sorted(OUTPUT_PROJECTIONS)))
         )
     found = {}
     for name, module in loaded.model.named_modules():
@@ -48,7 +51,11 @@ def mlp_modules(loaded: LoadedModel) -> list[torch.nn.Module]:
         if matched:
             found[int(matched.group(1))] = module
     if sorted(found) != list(range(len(found))) or not found:
-        raise ValueError(f"The MLP layers of '{loaded.name}' are not where {loaded.model_type} models keep them.")
+        raise ValueError(
+            _("The MLP layers of '{model}' are not where {model_type} models keep them.").format(
+                model=loaded.name, model_type=loaded.model_type
+            )
+        )
     return [found[layer] for layer in range(len(found))]
 
 
@@ -67,7 +74,11 @@ def captured_mlp(loaded: LoadedModel, layers: list[int]) -> Iterator[dict[int, t
     modules = mlp_modules(loaded)
     for layer in layers:
         if not 0 <= layer < len(modules):
-            raise ValueError(f"Layer {layer} does not exist: this model has layers 0 to {len(modules) - 1}.")
+            raise ValueError(
+                _("Layer {layer} does not exist: this model has layers 0 to {last}.").format(
+                    layer=layer, last=len(modules) - 1
+                )
+            )
     captured: dict[int, torch.Tensor] = {}
     handles = []
     owner = threading.get_ident()

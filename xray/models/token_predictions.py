@@ -13,6 +13,7 @@ import torch
 from xray.models.loading import LoadedModel
 from xray.results import json_text
 from xray.text import pretty_token
+from xray.translation import _
 
 PredictionKind = Literal["masked", "next"]
 MASKED_LM_EXAMPLE = "bert-base-uncased"
@@ -53,13 +54,14 @@ class TokenPredictions:
 
 
 def prediction_support(loaded: LoadedModel) -> str | None:
-    """None where :func:`predict_token` works for ``loaded``, else one plain sentence saying why not."""
+    """None where :func:`predict_token` works for ``loaded``, else one plain sentence saying why not, in the run's
+    language."""
     if loaded.task_head in ("masked-lm", "causal-lm"):
         return None
-    return (
-        f"'{loaded.name}' has no language-model head (it was loaded with {loaded.task_head!r}), so it cannot say "
-        f"which token it expects here. A model with a masked-LM head, such as {MASKED_LM_EXAMPLE}, can."
-    )
+    return _(
+        "'{model}' has no language-model head (it was loaded with {head}), so it cannot say which token it expects "
+        "here. A model with a masked-LM head, such as {example}, can."
+    ).format(model=loaded.name, head=repr(loaded.task_head), example=MASKED_LM_EXAMPLE)
 
 
 def predict_token(loaded: LoadedModel, text: str, position: int, k: int = 10) -> TokenPredictions:
@@ -74,7 +76,11 @@ def predict_token(loaded: LoadedModel, text: str, position: int, k: int = 10) ->
     encoding = loaded.tokenizer(text, truncation=True, max_length=loaded.max_length, return_tensors="pt")
     input_ids = encoding["input_ids"].clone()
     if not 0 <= position < input_ids.shape[1]:
-        raise ValueError(f"Token {position} is out of range: the text has {input_ids.shape[1]} tokens.")
+        raise ValueError(
+            _("Token {position} is out of range: the text has {count} tokens.").format(
+                position=position, count=input_ids.shape[1]
+            )
+        )
     original = loaded.tokenizer.convert_ids_to_tokens(int(input_ids[0, position]))
     kind: PredictionKind = "masked" if loaded.task_head == "masked-lm" else "next"
     if kind == "masked":

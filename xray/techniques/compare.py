@@ -10,6 +10,7 @@ over a few seeds, is the baseline every method should beat.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -23,18 +24,40 @@ from xray.results import json_text
 from xray.techniques.attention import attention_rollout, compute_attention
 from xray.techniques.gradients import (
     DEFAULT_STEPS,
+    GRADIENT_NORM,
+    GRADIENT_X_INPUT,
+    INTEGRATED_GRADIENTS,
+    NO_GRADIENT_PATH,
     SIGNED_METHODS,
     GradientExplanation,
     explain_gradients,
-    gradient_path,
+    has_gradient_path,
 )
 from xray.techniques.lime_explain import MAX_FEATURES, LimeExplanation, explain_lime, word_count
 from xray.techniques.shap_explain import ShapExplanation, explain_shap
+from xray.translation import N_, Message, _
 from xray.words import Word, locate_pieces, only_words, scores_on_words, split_words, token_spans, without_words
 
 DEFAULT_FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5)
-RANDOM = "Random order"
+RANDOM = N_("Random order")
+LAST_LAYER_ATTENTION = N_("Attention from {token}, last layer")
+ROLLOUT = N_("Rollout from {token}")
+"""The attention scores' names, from the summary token ([CLS], or a decoder's last token)."""
+NAMED_METHODS = (INTEGRATED_GRADIENTS, GRADIENT_X_INPUT, GRADIENT_NORM, RANDOM)
+"""The methods with a descriptive name, translated where drawn (SHAP and LIME are names of their own)."""
 LIME_SEED = 0
+
+
+def method_label(method: str) -> str:
+    """A method's name (a key of the scores, in English, as a saved run holds it too) in the run's language:
+    descriptive names translated, the attention scores' around their summary token, SHAP and LIME as they are."""
+    if method in NAMED_METHODS:
+        return _(method)
+    for template in (LAST_LAYER_ATTENTION, ROLLOUT):
+        pattern = re.escape(template).replace(re.escape("{token}"), "(?P<token>.+)")
+        if matched := re.fullmatch(pattern, method):
+            return _(template).format(token=matched["token"])
+    return method
 
 
 @dataclass(frozen=True)
@@ -78,11 +101,13 @@ class ExplainerComparison:
         return aopc[method][0] > aopc[RANDOM][0]
 
     def verdict(self) -> str:
-        """One sentence: which method is most comprehensive here, and whether it beats the random order."""
+        """One sentence in the run's language: which method is most comprehensive here, and whether it beats the
+        random order."""
         best = self.most_comprehensive()
-        return f"Here **{best}** has the highest comprehensiveness" + (
-            "." if self.beats_random(best) else ", yet no method beats the random order."
-        )
+        if self.beats_random(best):
+            return _("Here **{method}** has the highest comprehensiveness.").format(method=method_label(best))
+        said = _("Here **{method}** has the highest comprehensiveness, yet no method beats the random order.")
+        return said.format(method=method_label(best))
 
     def table(self) -> pd.DataFrame:
         """One row per word, one column of scores per method."""
@@ -127,13 +152,13 @@ def attention_word_scores(classifier: Classifier, text: str, words: list[Word]) 
     source = result.summary_position
     spans = token_spans(loaded.tokenizer, text, loaded.max_length)
     if len(spans) != len(result.tokens):
-        raise ValueError("The tokenizer's offsets do not line up with the model's tokens for this text.")
+        raise ValueError(_("The tokenizer's offsets do not line up with the model's tokens for this text."))
     summary = result.summary_token
     last_layer = attentions[-1, :, source, :].mean(axis=0)
     rollout = attention_rollout(attentions)[-1, source]
     return {
-        f"Attention from {summary}, last layer": scores_on_words(words, spans, last_layer),
-        f"Rollout from {summary}": scores_on_words(words, spans, rollout),
+        LAST_LAYER_ATTENTION.format(token=summary): scores_on_words(words, spans, last_layer),
+        ROLLOUT.format(token=summary): scores_on_words(words, spans, rollout),
     }
 
 
@@ -149,12 +174,18 @@ def method_word_scores(
     integrated gradients and gradient × input where ``gradients`` is given (their pieces summed per word),
     and the two attention scores of :func:`attention_word_scores`."""
     text = shap_explanation.text
-    explained = {"LIME": lime_explanation, **({"The gradients": gradients} if gradients is not None else {})}
+    explained = {"LIME": lime_explanation, **({_("The gradients"): gradients} if gradients is not None else {})}
     for method, explanation in explained.items():
         if explanation.text != text:
-            raise ValueError(f"SHAP and {method} explained different texts; explain the same text with each.")
+            raise ValueError(
+                _("SHAP and {method} explained different texts; explain the same text with each.").format(method=method)
+            )
         if explanation.class_index != class_index:
-            raise ValueError(f"{method} explained class {explanation.class_index}, not class {class_index}.")
+            raise ValueError(
+                _("{method} explained class {explained}, not class {index}.").format(
+                    method=method, explained=explanation.class_index, index=class_index
+                )
+            )
     words = split_words(text)
     lime_spans = [(start, end) for start, end, _ in lime_explanation.spans]
     lime_weights = np.array([weight or 0.0 for *_, weight in lime_explanation.spans])
@@ -175,10 +206,9 @@ def gradients_if_any(
 ) -> tuple[GradientExplanation | None, tuple[str, ...]]:
     """The gradient attributions of ``text`` for ``class_index`` and no notice; or None and a notice saying why
     the gradient methods are left out, where ``classifier`` has no differentiable path."""
-    try:
-        gradient_path(classifier)
-    except ValueError as missing:
-        return None, (f"{missing} The gradient methods are left out of the comparison.",)
+    if not has_gradient_path(classifier):
+        reason = Message(NO_GRADIENT_PATH, name=classifier.name)
+        return None, (Message(N_("{reason} The gradient methods are left out of the comparison."), reason=reason),)
     return explain_gradients(classifier, text, class_index=class_index, steps=steps), ()
 
 
@@ -216,14 +246,22 @@ def compare_explanations(
     texts go to the classifier in one call.
     """
     if not 0 <= class_index < len(classifier.class_names):
-        raise ValueError(f"class_index must be in 0..{len(classifier.class_names) - 1}, got {class_index}.")
+        raise ValueError(
+            _("class_index must be in 0..{last}, got {index}.").format(
+                last=len(classifier.class_names) - 1, index=class_index
+            )
+        )
     if len(words) < 2:
-        raise ValueError("Comparing explanations needs at least two words.")
+        raise ValueError(_("Comparing explanations needs at least two words."))
     if not fractions or any(not 0.0 < fraction < 1.0 for fraction in fractions):
-        raise ValueError(f"fractions must lie strictly between 0 and 1, got {fractions}.")
+        raise ValueError(_("fractions must lie strictly between 0 and 1, got {fractions}.").format(fractions=fractions))
     for method, values in scores.items():
         if values.shape != (len(words),):
-            raise ValueError(f"{method} has {values.shape} scores for {len(words)} words.")
+            raise ValueError(
+                _("{method} has {shape} scores for {count} words.").format(
+                    method=method, shape=values.shape, count=len(words)
+                )
+            )
     generator = np.random.default_rng(seed)
     orders = {method: [np.argsort(-values, kind="stable")] for method, values in scores.items()}
     orders[RANDOM] = [generator.permutation(len(words)) for _ in range(random_orders)]

@@ -20,6 +20,7 @@ float32 with gradients on, in eval mode, and is only called.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,26 +31,40 @@ from captum.attr import IntegratedGradients, Saliency
 from xray.models.classifiers import Classifier, DifferentiableClassifier
 from xray.results import json_text
 from xray.text import prepare_text
+from xray.translation import N_, SOURCE_LANGUAGE, Message, _, current_language, number, use_language
 from xray.words import scores_on_words, split_words
 
-INTEGRATED_GRADIENTS = "Integrated gradients"
-GRADIENT_X_INPUT = "Gradient × input"
-GRADIENT_NORM = "Gradient norm"
+INTEGRATED_GRADIENTS = N_("Integrated gradients")
+GRADIENT_X_INPUT = N_("Gradient × input")
+GRADIENT_NORM = N_("Gradient norm")
+"""The methods' names: keys of the results, translated where they are drawn."""
 SIGNED_METHODS = (INTEGRATED_GRADIENTS, GRADIENT_X_INPUT)
 """The methods whose sign says for or against the class (the norm says only how much)."""
 DEFAULT_STEPS = 50
+MAX_STEPS = 2_000
 COMPLETENESS_TOLERANCE = 0.01
 """Largest |convergence delta| (in probability) at which integrated gradients count as complete."""
+NO_GRADIENT_PATH = N_(
+    "The classifier '{name}' has no differentiable path from embeddings to probabilities, so gradient methods cannot "
+    "explain it; SHAP and LIME can, as they only call it on texts."
+)
+
+
+def has_gradient_path(classifier: Classifier) -> bool:
+    """Whether ``classifier`` has a differentiable path from its input embeddings to its probabilities."""
+    return callable(getattr(classifier, "differentiable_proba", None))
 
 
 def gradient_path(classifier: Classifier) -> DifferentiableClassifier:
     """``classifier`` itself where it has a differentiable path; ValueError, saying so, where it has none."""
-    if not callable(getattr(classifier, "differentiable_proba", None)):
-        raise ValueError(
-            f"The classifier '{classifier.name}' has no differentiable path from embeddings to probabilities, so "
-            "gradient methods cannot explain it; SHAP and LIME can, as they only call it on texts."
-        )
+    if not has_gradient_path(classifier):
+        raise ValueError(_(NO_GRADIENT_PATH).format(name=classifier.name))
     return classifier  # type: ignore[return-value]
+
+
+def signed(value: float, digits: int) -> str:
+    """``value`` with ``digits`` decimals and its sign, + included, as the run's language writes numbers."""
+    return ("+" if value >= 0 else "") + number(value, digits)
 
 
 @dataclass(frozen=True)
@@ -92,19 +107,27 @@ class GradientExplanation:
         return abs(self.delta) <= COMPLETENESS_TOLERANCE
 
     def verdict(self) -> str:
-        """One sentence on completeness, with what to do when it fails."""
+        """One sentence on completeness, with what to do when it fails, in the run's language."""
         total = float(self.values[INTEGRATED_GRADIENTS].sum())
-        gap = self.probability - self.baseline_probability
-        stated = (
-            f"Integrated gradients sum to {total:+.4f}; f(text) − f(baseline) is {gap:+.4f} "
-            f"({self.probability:.4f} − {self.baseline_probability:.4f}), a gap of {self.delta:+.4f}"
-        )
+        numbers = {
+            "total": signed(total, 4),
+            "gap": signed(self.probability - self.baseline_probability, 4),
+            "probability": number(self.probability, 4),
+            "baseline": number(self.baseline_probability, 4),
+            "delta": signed(self.delta, 4),
+            "tolerance": number(COMPLETENESS_TOLERANCE),
+        }
         if self.complete:
-            return f"{stated}, within {COMPLETENESS_TOLERANCE}: complete."
-        return (
-            f"{stated}, more than {COMPLETENESS_TOLERANCE}: the {self.steps} steps are too few for this path; "
-            "raise the steps."
+            said = _(
+                "Integrated gradients sum to {total}; f(text) − f(baseline) is {gap} ({probability} − {baseline}), "
+                "a gap of {delta}, within {tolerance}: complete."
+            )
+            return said.format(**numbers)
+        said = _(
+            "Integrated gradients sum to {total}; f(text) − f(baseline) is {gap} ({probability} − {baseline}), a gap "
+            "of {delta}, more than {tolerance}: the {steps} steps are too few for this path; raise the steps."
         )
+        return said.format(**numbers, steps=self.steps)
 
     def top_word(self, method: str = INTEGRATED_GRADIENTS) -> str:
         return self.words[int(np.argmax(self.word_values[method]))]
@@ -141,9 +164,19 @@ class GradientExplanation:
                 "values": self.values,
                 "words": self.words,
                 "word_values": self.word_values,
-                "verdict": self.verdict(),
+                "verdict": _in_source_language(self.verdict),
             }
         )
+
+
+def _in_source_language(sentence: Callable[[], str]) -> str:
+    """``sentence()`` written in English whatever the run's language: an export reads alike for everyone."""
+    language = current_language()
+    use_language(SOURCE_LANGUAGE)
+    try:
+        return sentence()
+    finally:
+        use_language(language)
 
 
 @dataclass(frozen=True)
@@ -172,7 +205,11 @@ def encode(classifier: Classifier, text: str) -> EncodedText:
     )
     blank = tokenizer.mask_token_id if tokenizer.mask_token_id is not None else tokenizer.pad_token_id
     if blank is None:
-        raise ValueError(f"'{classifier.loaded.name}' has neither a mask nor a pad token to build the baseline from.")
+        raise ValueError(
+            _("'{model}' has neither a mask nor a pad token to build the baseline from.").format(
+                model=classifier.loaded.name
+            )
+        )
     ids = encoding["input_ids"].to(classifier.loaded.device)
     special = encoding["special_tokens_mask"].bool().to(ids.device)
     baseline = torch.where(special, ids, torch.full_like(ids, blank))
@@ -192,10 +229,12 @@ def explain_gradients(
     """Integrated gradients, gradient × input and the gradient norm of ``class_index``'s probability (None: the
     predicted class) on every piece of ``text``; ``internal_batch_size`` None: all ``steps`` in one batch."""
     path = gradient_path(classifier)
-    if not 1 <= steps <= 2_000:
-        raise ValueError(f"steps must be between 1 and 2,000, got {steps}.")
+    if not 1 <= steps <= MAX_STEPS:
+        raise ValueError(
+            _("steps must be between 1 and {most}, got {steps}.").format(most=number(MAX_STEPS, 0), steps=steps)
+        )
     if internal_batch_size is not None and internal_batch_size < 1:
-        raise ValueError(f"internal_batch_size must be at least 1, got {internal_batch_size}.")
+        raise ValueError(_("internal_batch_size must be at least 1, got {size}.").format(size=internal_batch_size))
     started = time.perf_counter()
     prepared = prepare_text(text)
     words = split_words(prepared.text)
@@ -213,7 +252,9 @@ def explain_gradients(
         embedded.requires_grad_()  # a tensor of ours, not the model's: the gradients are taken with respect to it
         index = int(full.argmax()) if class_index is None else class_index
         if not 0 <= index < full.shape[0]:
-            raise ValueError(f"class_index must be in 0..{full.shape[0] - 1}, got {class_index}.")
+            raise ValueError(
+                _("class_index must be in 0..{last}, got {index}.").format(last=full.shape[0] - 1, index=class_index)
+            )
         batch = internal_batch_size or steps
         integrated, delta = IntegratedGradients(forward).attribute(
             embedded,
@@ -235,10 +276,8 @@ def explain_gradients(
     values = {method: value.detach().float().cpu().numpy().astype(np.float64) for method, value in values.items()}
     notices = prepared.notices
     if encoded.spans and max(end for _, end in encoded.spans) < len(prepared.text.rstrip()):
-        notices = (
-            *notices,
-            f"The classifier reads only the first {classifier.max_tokens:,} tokens; later words get 0.",
-        )
+        cut = N_("The classifier reads only the first {count} tokens; later words get 0.")
+        notices = (*notices, Message(cut, count=classifier.max_tokens))
     return GradientExplanation(
         text=prepared.text,
         class_index=index,

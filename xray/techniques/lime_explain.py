@@ -31,6 +31,7 @@ from xray.models.classifiers import Classifier
 from xray.progress import Progress
 from xray.results import json_text
 from xray.text import prepare_text
+from xray.translation import N_, Message, _, number, percent
 
 MIN_SAMPLES, MAX_SAMPLES = 100, 50_000
 MIN_FEATURES, MAX_FEATURES = 1, 100
@@ -119,17 +120,18 @@ class LimeExplanation(WordSurrogate):
         return int(np.argmax(self.probabilities))
 
     def fit_summary(self) -> str:
-        """How well the surrogate fits, in one or two sentences."""
-        predicted = (
-            f"The linear surrogate predicts {self.local_prediction:.2f} for the full text, where the classifier "
-            f"gives {self.probabilities[self.class_index]:.2f}."
-        )
+        """How well the surrogate fits, in one or two sentences in the run's language."""
+        predicted = _(
+            "The linear surrogate predicts {surrogate} for the full text, where the classifier gives {probability}."
+        ).format(surrogate=number(self.local_prediction), probability=number(self.probabilities[self.class_index]))
         if self.poor_fit:
-            return (
-                f"Poor fit (R² {self.score:.2f}): the linear surrogate explains little of the classifier's behaviour "
-                f"near this text, so read the weights with care. Try more samples or more words. {predicted}"
+            said = _(
+                "Poor fit (R² {score}): the linear surrogate explains little of the classifier's behaviour near this "
+                "text, so read the weights with care. Try more samples or more words. {predicted}"
             )
-        return f"The surrogate explains {self.score:.0%} of the weighted variance of the class probability. {predicted}"
+            return said.format(score=number(self.score), predicted=predicted)
+        said = _("The surrogate explains {share} of the weighted variance of the class probability. {predicted}")
+        return said.format(share=percent(self.score), predicted=predicted)
 
     def to_json(self) -> str:
         """Everything but the HTML page, as JSON."""
@@ -192,7 +194,7 @@ def perturbation_masks(features: int, num_samples: int, seed: int) -> np.ndarray
     """(num_samples, features) 0/1 rows of which features each perturbed text keeps, drawn as LimeTextExplainer
     draws them: the first row keeps all; every other removes k features, k uniform in 1..features."""
     if features < 1:
-        raise ValueError("LIME needs at least one feature to remove.")
+        raise ValueError(_("LIME needs at least one feature to remove."))
     random = np.random.RandomState(seed)
     kept = np.ones((num_samples, features))
     for row, size in enumerate(random.randint(1, features + 1, num_samples - 1), start=1):
@@ -224,17 +226,25 @@ def fit_surrogate(kept: np.ndarray, outputs: np.ndarray, num_features: int, seed
 
 def check_range(name: str, value: int, low: int, high: int) -> None:
     if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low:,} and {high:,}, got {value:,}.")
+        raise ValueError(
+            _("{name} must be between {low} and {high}, got {value}.").format(
+                name=name, low=number(low, 0), high=number(high, 0), value=number(value, 0)
+            )
+        )
 
 
-def _length_notice(classifier: Classifier, text: str) -> str | None:
+def _length_notice(classifier: Classifier, text: str) -> Message | None:
     limit = classifier.max_tokens
     tokens = len(classifier.loaded.tokenizer(text)["input_ids"])
     if tokens <= limit:
         return None
-    return (
-        f"The text has {tokens:,} tokens but the classifier reads only the first {limit:,}: words after that cannot "
-        "change its prediction, so LIME gives them weights near zero."
+    return Message(
+        N_(
+            "The text has {count} tokens but the classifier reads only the first {limit}: words after that cannot "
+            "change its prediction, so LIME gives them weights near zero."
+        ),
+        count=tokens,
+        limit=limit,
     )
 
 
@@ -276,13 +286,17 @@ def explain_lime(
     words = word_count(prepared.text)
     if words < 2:
         raise ValueError(
-            f"LIME needs at least two distinct words to remove and compare; this text has {words}. Words are runs of "
-            "letters or digits between spaces and punctuation (text written without spaces counts as one word)."
+            _(
+                "LIME needs at least two distinct words to remove and compare; this text has {count}. Words are runs "
+                "of letters or digits between spaces and punctuation (text written without spaces counts as one word)."
+            ).format(count=words)
         )
     if words > MAX_WORDS:
         raise ValueError(
-            f"The text has {words:,} distinct words; LIME here handles at most {MAX_WORDS:,} (its samples and "
-            "surrogate grow with every word, and the classifier reads only the start anyway). Shorten the text."
+            _(
+                "The text has {count} distinct words; LIME here handles at most {limit} (its samples and surrogate "
+                "grow with every word, and the classifier reads only the start anyway). Shorten the text."
+            ).format(count=number(words, 0), limit=number(MAX_WORDS, 0))
         )
     length = _length_notice(classifier, prepared.text)
     notices = (*prepared.notices, length) if length else prepared.notices

@@ -62,6 +62,7 @@ from xray.models.classifiers import Classifier
 from xray.progress import Progress
 from xray.results import json_text
 from xray.text import PreparedText, position_labels, prepare_text
+from xray.translation import N_, Message, _, number
 
 MIN_EVALS = 10
 """Smallest budget accepted: two evaluations go to the fully hidden and the full text, the rest split tokens."""
@@ -148,13 +149,23 @@ class ShapExplanation:
         return float(self.additivity_gap.max()) <= self.tolerance
 
     def additivity_check(self, class_index: int) -> str:
-        """The additivity sum for one class written out, with the largest gap over all classes."""
+        """The additivity sum for one class written out in the run's language, with the largest gap over all
+        classes."""
         _check_class(self, class_index)
         base, total = self.base_values[class_index], self.values[:, class_index].sum()
-        return (
-            f"base value {base:.4f} + sum of SHAP values {total:+.4f} = {base + total:.4f}; the classifier gives "
-            f"{self.output[class_index]:.4f} for “{self.class_names[class_index]}” (largest gap over all classes "
-            f"{self.additivity_gap.max():.1e}, tolerance {self.tolerance:.0e} in {self.precision})."
+        said = _(
+            "base value {base} + sum of SHAP values {total} = {sum}; the classifier gives {output} for “{name}” "
+            "(largest gap over all classes {gap}, tolerance {tolerance} in {precision})."
+        )
+        return said.format(
+            base=number(base, 4),
+            total=number(total, 4),
+            sum=number(base + total, 4),
+            output=number(self.output[class_index], 4),
+            name=self.class_names[class_index],
+            gap=f"{self.additivity_gap.max():.1e}",
+            tolerance=f"{self.tolerance:.0e}",
+            precision=self.precision,
         )
 
     @property
@@ -271,19 +282,27 @@ def check_text(classifier: Classifier, text: str) -> PreparedText:
     maskable = ~shap.maskers.Text(loaded.tokenizer).invariants(prepared.text)[0]
     if len(maskable) > loaded.max_length:
         raise ValueError(
-            f"The text has {len(maskable)} tokens; '{loaded.name}' reads at most {loaded.max_length}. SHAP hides "
-            "tokens of the whole text, so shorten it to fit (the Attention page shows where the model cuts it)."
+            _(
+                "The text has {count} tokens; '{model}' reads at most {limit}. SHAP hides tokens of the whole text, "
+                "so shorten it to fit (the Attention page shows where the model cuts it)."
+            ).format(count=number(len(maskable), 0), model=loaded.name, limit=number(loaded.max_length, 0))
         )
     if maskable.sum() < 2:
         raise ValueError(
-            "SHAP needs at least two tokens to share credit between; this text is a single token for "
-            f"'{loaded.name}'. Type a longer text."
+            _(
+                "SHAP needs at least two tokens to share credit between; this text is a single token for '{model}'. "
+                "Type a longer text."
+            ).format(model=loaded.name)
         )
     if len(maskable) <= classifier.max_tokens:
         return prepared
-    notice = (
-        f"The text has {len(maskable):,} tokens but the classifier reads only the first {classifier.max_tokens:,}: "
-        "tokens after that cannot change its output, so their SHAP values are 0."
+    notice = Message(
+        N_(
+            "The text has {count} tokens but the classifier reads only the first {limit}: tokens after that cannot "
+            "change its output, so their SHAP values are 0."
+        ),
+        count=len(maskable),
+        limit=classifier.max_tokens,
     )
     return PreparedText(prepared.text, (*prepared.notices, notice))
 
@@ -298,7 +317,9 @@ def explain_shap(
     Values equal ``shap.Explainer(f, shap.maskers.Text(tokenizer))([text], max_evals=max_evals)`` (module docstring).
     """
     if max_evals < MIN_EVALS:
-        raise ValueError(f"max_evals must be at least {MIN_EVALS}, got {max_evals}.")
+        raise ValueError(
+            _("max_evals must be at least {least}, got {value}.").format(least=MIN_EVALS, value=number(max_evals, 0))
+        )
     prepared = check_text(classifier, text)
     masker = shap.maskers.Text(classifier.loaded.tokenizer)
     started = time.perf_counter()
@@ -334,7 +355,11 @@ def explain_shap(
 
 def _check_class(explanation: ShapExplanation, class_index: int) -> None:
     if not 0 <= class_index < len(explanation.class_names):
-        raise ValueError(f"class_index must be in 0..{len(explanation.class_names) - 1}, got {class_index}.")
+        raise ValueError(
+            _("class_index must be in 0..{last}, got {index}.").format(
+                last=len(explanation.class_names) - 1, index=class_index
+            )
+        )
 
 
 def shap_text_html(explanation: ShapExplanation, class_index: int) -> str:
@@ -359,13 +384,16 @@ def shap_text_html(explanation: ShapExplanation, class_index: int) -> str:
 
 
 def standalone_html(explanation: ShapExplanation, class_index: int) -> str:
-    """The text plot as a complete HTML page for download, with a heading naming the class."""
+    """The text plot as a complete HTML page for download, with a heading naming the class (in the run's
+    language)."""
     plot = shap_text_html(explanation, class_index)
     name = html.escape(explanation.class_names[class_index])
+    title = _("SHAP values for {name}").format(name=name)
+    heading = _("SHAP values for class “{name}”").format(name=name)
     return (
         '<!DOCTYPE html><html><head><meta charset="utf-8">'
-        f"<title>SHAP values for {name}</title></head>"
-        f'<body style="font-family: sans-serif"><h3>SHAP values for class "{name}"</h3>{plot}</body></html>'
+        f"<title>{title}</title></head>"
+        f'<body style="font-family: sans-serif"><h3>{heading}</h3>{plot}</body></html>'
     )
 
 
