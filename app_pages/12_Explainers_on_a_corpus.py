@@ -78,7 +78,7 @@ held_out = st.toggle(
         "split); a corpus without that column is taken whole."
     ).format(column=HELD_OUT_COLUMN),
 )
-with user_errors("reading the settings"):
+with user_errors(_("reading the settings")):
     settings = BenchmarkSettings(
         texts=int(texts),
         held_out=held_out,
@@ -86,7 +86,7 @@ with user_errors("reading the settings"):
         num_samples=int(num_samples),
         steps=int(steps),
     )
-with user_errors(f"running the explainers over {corpus.name}"):
+with user_errors(_("running the explainers over {corpus}").format(corpus=corpus.name)):
     run = benchmark_on_request(spec, corpus, settings, key="explainers.start")
 if run is None:
     command = terminal_command(spec, corpus, settings)

@@ -41,7 +41,7 @@ max_evals = page.controls[0].slider(
 num_samples = page.controls[1].slider(
     _("LIME samples"), 500, 10_000, 2000, step=500, key="compare.lime_samples", bind="query-params"
 )
-with user_errors("comparing the explanations"):
+with user_errors(_("comparing the explanations")):
     comparison = cached_comparison(page.spec, page.selection.text, class_index, max_evals, num_samples)
 show_notices(comparison.notices)
 explained = names[comparison.class_index]

@@ -104,7 +104,7 @@ def _spec(selection: Selection) -> ClassifierSpec:
             if fast
             else _("This machine has no fast bfloat16 support; the classifier runs in float32."),
         )
-    with user_errors("reading the classifier settings"):
+    with user_errors(_("reading the classifier settings")):
         return ClassifierSpec.choose(kind, selection.model_name, descriptions, bool(bf16 and fast))
 
 
@@ -134,7 +134,7 @@ def sidebar_classifier(selection: Selection) -> tuple[ClassifierSpec, Classifier
     """The classifier controls in the sidebar, under the sidebar's ``selection``, and the classifier they choose
     (its description under them)."""
     spec = _spec(selection)
-    with user_errors("preparing the classifier"), st.spinner(_("Preparing the classifier…")):
+    with user_errors(_("preparing the classifier")), st.spinner(_("Preparing the classifier…")):
         classifier = built_classifier(spec)
     st.sidebar.caption(classifier.description)
     return spec, classifier
@@ -165,7 +165,7 @@ def start_classifier_page(
     ``prefix`` (the class picker, bound to the URL, is ``<prefix>.class``)."""
     selection = start_page(info)
     spec, classifier = sidebar_classifier(selection)
-    with user_errors("classifying the text"):
+    with user_errors(_("classifying the text")):
         _far_from_classes(cached_prediction(spec, selection.text), classifier, f"{prefix}.example")
     row = st.columns(controls + 1)
     with row[0]:
@@ -196,8 +196,9 @@ def prediction_metrics(class_names: tuple[str, ...], probabilities: np.ndarray, 
 
 def probabilities_table(class_names: tuple[str, ...], probabilities: np.ndarray, **extra: np.ndarray) -> None:
     """Every class's probability as bars, with ``extra`` columns (e.g. SHAP's base values)."""
+    bars = st.column_config.ProgressColumn(_("probability"), format="%.3f", min_value=0.0, max_value=1.0)
     st.dataframe(
         pd.DataFrame({"class": class_names, "probability": probabilities, **extra}),
-        column_config={"probability": st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0)},
+        column_config={"class": st.column_config.TextColumn(_("class")), "probability": bars},
         hide_index=True,
     )

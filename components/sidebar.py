@@ -211,7 +211,7 @@ def sidebar(*, uses_layer: bool = True) -> Selection:
         language_switch()
         name = _model_name()
         with (
-            user_errors(f"loading {name}"),
+            user_errors(_("loading {model}").format(model=name)),
             st.spinner(
                 _("Loading {name}: a few seconds for the embedded model; hub models download first.").format(name=name)
             ),

@@ -14,7 +14,7 @@ import pandas as pd
 from xray.cache import write_atomically
 from xray.explainer_benchmark.run import ExplainedText
 from xray.results import json_text
-from xray.techniques.compare import RANDOM, rank_agreement
+from xray.techniques.compare import RANDOM, method_label, rank_agreement
 from xray.translation import _, number, percent
 
 BOOTSTRAP = 1_000
@@ -87,7 +87,7 @@ class ExplainerBenchmark:
         ).format(
             count=len(self.rows),
             share=percent(CONFIDENCE),
-            best=best,
+            best=method_label(best),
             mean=number(methods.loc[best, "comprehensiveness"]),
             low=number(low),
             high=number(high),
@@ -108,7 +108,7 @@ class ExplainerBenchmark:
             "Keeping only its top words, *{method}* keeps the prediction best (sufficiency {value}; the random "
             "order's {random})."
         ).format(
-            method=sufficient,
+            method=method_label(sufficient),
             value=number(methods.loc[sufficient, "sufficiency"]),
             random=number(table.loc[RANDOM, "sufficiency"]),
         )
@@ -199,7 +199,7 @@ class ExplainerBenchmark:
 
 def _listed(names: list[str]) -> str:
     """The names in italics, joined: "*SHAP*, *LIME* and *Rollout from [CLS]*" (a name may hold a comma)."""
-    shown = [f"*{name}*" for name in names]
+    shown = [f"*{method_label(name)}*" for name in names]
     return shown[0] if len(shown) == 1 else _("{first} and {last}").format(first=", ".join(shown[:-1]), last=shown[-1])
 
 

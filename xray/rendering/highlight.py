@@ -12,10 +12,13 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
+from xray.translation import N_, _
+
 TOWARDS_RGB = (214, 39, 40)
 AGAINST_RGB = (31, 119, 180)
 MIN_OPACITY = 0.12  # the weakest scored word is still visibly shaded
 MAX_OPACITY = 0.75  # the strongest word stays readable in light and dark themes
+TOWARDS, AGAINST = N_("towards the class"), N_("against the class")
 _BOX = "white-space: pre-wrap; line-height: 2; font-size: 1.05rem"
 _MARK = "padding: 0.1em 0.15em; border-radius: 0.25em"
 _OUTLINE = "outline: 2px solid currentColor; font-weight: 600"
@@ -35,8 +38,8 @@ def highlighted_text_html(
     text: str,
     spans: Sequence[tuple[int, int, float | None]],
     *,
-    towards: str = "towards the class",
-    against: str | None = "against the class",
+    towards: str = TOWARDS,
+    against: str | None = AGAINST,
     outlined: tuple[int, int] | None = None,
     legend: bool = True,
 ) -> str:
@@ -45,7 +48,8 @@ def highlighted_text_html(
 
     spans: (start, end, score) character spans of ``text``, in order and not overlapping; a span
         with score None is shown plain. towards, against: legend labels for positive and negative
-        scores (against None: no negative swatch, for scores that are never negative).
+        scores, translated where they are drawn (against None: no negative swatch, for scores that are never
+        negative).
     outlined: (start, end) of one span to frame (e.g. the word whose output is explained), or None.
     """
     largest = max((abs(score) for _, _, score in spans if score is not None), default=0.0)
@@ -67,12 +71,12 @@ def highlighted_text_html(
             )
         cursor = end
     pieces.append(html.escape(text[cursor:]))
-    below = highlight_legend(towards, against) if legend else ""
+    below = highlight_legend(_(towards), None if against is None else _(against)) if legend else ""
     return f'<div class="xray-highlight"><div dir="auto" style="{_BOX}">{"".join(pieces)}</div>{below}</div>'
 
 
 def highlight_legend(towards: str, against: str | None = None) -> str:
     """The legend of :func:`highlighted_text_html`'s shading, on its own (one for a whole list of texts)."""
     swatches = _swatch(1.0, towards) + (f" {_swatch(-1.0, against)}" if against is not None else "")
-    legend = f"{swatches} · a stronger colour means a larger value; hover a word to see it"
+    legend = _("{swatches} · a stronger colour means a larger value; hover a word to see it").format(swatches=swatches)
     return f'<div style="font-size: 0.85rem; margin-top: 0.5rem">{legend}</div>'
