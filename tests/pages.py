@@ -123,7 +123,7 @@ SHORTEST_INSIDE = 24
 """A catalog message with this many characters or more besides its placeholders is looked for inside a text; a
 shorter one ("Layer") only as a whole text or label, where a word of the input or a model's name cannot be mistaken
 for it."""
-SHORTEST_WHOLE = 3
+SHORTEST_WHOLE = 4
 """A message with fewer characters besides its placeholders ("{first} and {last}") matches any text: not looked
 for."""
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")

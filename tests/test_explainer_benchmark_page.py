@@ -8,7 +8,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from tests.pages import assert_clean, keyed_table, messages, run_page
+from tests.pages import assert_clean, english_left, keyed_table, messages, run_page
 from xray.corpora.builtin import load_builtin
 from xray.explainer_benchmark.saved import BenchmarkSettings, chosen_texts
 from xray.techniques.compare import RANDOM
@@ -52,6 +52,7 @@ def test_nothing_runs_until_asked_then_every_view_is_drawn_and_read_back_from_di
     assert "mean |LIME score|" in " ".join(caption.value for caption in again.caption)
     turkish = run_page(PAGE, **SMALL, lang="tr")  # the same run, said in Turkish with Turkish numbers
     assert_clean(turkish)
+    assert english_left(turkish) == []
     assert turkish.subheader[0].value == "3 metin üzerinde hangi yöntem sadık?"
     assert turkish.markdown[0].value.startswith("3 metin üzerinde en kapsayıcı yöntem *")
     assert re.search(r"\(-?\d,\d\d, %95 aralık -?\d,\d\d ile -?\d,\d\d arası\)", turkish.markdown[0].value)

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.pages import assert_clean, labelled, run_page, with_text
+from tests.pages import assert_clean, english_left, labelled, run_page, with_text
 from xray.techniques.gradients import GRADIENT_NORM, GRADIENT_X_INPUT, INTEGRATED_GRADIENTS
 
 pytestmark = [pytest.mark.app, pytest.mark.integration]
@@ -42,6 +42,7 @@ def test_the_steps_are_read_from_the_url():
 def test_the_page_speaks_turkish_with_turkish_numbers():
     app = run_page(GRADIENTS, text=TEXT, lang="tr")
     assert_clean(app)
+    assert english_left(app) == []
     assert app.title[0].value == "Gradyanlar"
     assert app.slider(key="gradients.steps").label == "Adımlar"
     assert app.number_input(key="gradients.batch").label == "İç yığın boyutu"

@@ -13,7 +13,7 @@ from lime.lime_text import LimeTextExplainer
 from streamlit.testing.v1 import AppTest
 
 from tests.doubles import NoisyPlantedClassifier
-from tests.pages import labelled, run_page, with_text
+from tests.pages import english_left, labelled, run_page, with_text
 from xray.models.classifiers import topic_classifier
 from xray.rendering.highlight import highlighted_text_html
 from xray.techniques.lime_explain import POOR_FIT, expected_distinct_texts, explain_lime
@@ -206,6 +206,7 @@ def test_lime_page_shows_highlighted_words_fit_and_downloads():
 def test_lime_page_speaks_turkish_with_turkish_numbers():
     app = _lime_page(lang="tr")
     assert not app.exception and not app.error
+    assert english_left(app) == []
     assert app.title[0].value == "LIME"
     assert app.slider(key="lime.samples").label == "Örnekler"
     assert app.number_input(key="lime.seed").label == "Tohum"

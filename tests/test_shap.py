@@ -12,7 +12,7 @@ import scipy.sparse
 import shap
 
 from tests.doubles import PlantedWordClassifier, RecordingClassifier, random_head
-from tests.pages import assert_clean, labelled, run_page, with_text
+from tests.pages import assert_clean, english_left, labelled, run_page, with_text
 from xray.models.batching import InferenceSettings
 from xray.models.classifiers import EmbeddingHeadClassifier, topic_classifier
 from xray.models.loading import LoadedModel
@@ -222,6 +222,7 @@ def test_page_shows_the_plot_the_additivity_check_and_downloads():
 def test_page_speaks_turkish_with_turkish_numbers():
     app = run_page(PAGE, lang="tr", **{"shap.max_evals": "100"})
     assert_clean(app)
+    assert english_left(app) == []
     assert app.title[0].value == "SHAP"
     assert app.slider(key="shap.max_evals").label == "Model değerlendirmeleri (max_evals)"
     assert re.fullmatch(r"\d,\d{3}", labelled(app.metric, "Taban değer (bütün tokenler gizli)").value)

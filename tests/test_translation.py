@@ -14,7 +14,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from tests.pages import ROOT, assert_clean, run_page
+from tests.pages import ROOT, assert_clean, english_left, run_page
 from xray.translation import (
     KEYWORDS,
     LOCALE_DIR,
@@ -137,6 +137,7 @@ def test_the_browsers_locale_picks_the_language(locale, language):
 def test_a_page_opened_with_lang_tr_speaks_turkish_and_keeps_it_in_its_links():
     app = run_page("10_Which_units.py", lang="tr")
     assert_clean(app)
+    assert english_left(app) == []
     assert app.title[0].value == "Hangi birimler"
     assert app.radio(key="lang").value == "tr" and app.radio(key="lang").label == "Dil"
     assert app.text_area(key="text").label == "Girdi metni"
@@ -160,6 +161,7 @@ def test_which_explanation_speaks_turkish_with_turkish_numbers():
     query = {"compare.shap_evals": "100", "compare.lime_samples": "500", "lang": "tr"}
     app = run_page("8_Which_explanation.py", text="The referee sent off the captain and the crowd booed.", **query)
     assert_clean(app)
+    assert english_left(app) == []
     assert re.fullmatch(r"“sports” lehine ve aleyhine kelimeler \(p = 0,\d\d\)", app.subheader[0].value)
     assert [subheader.value for subheader in app.subheader[1:3]] == [
         "Yöntemler uyuşuyor mu?",
