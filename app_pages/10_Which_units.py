@@ -13,6 +13,7 @@ from components.units import endpoint_cost_line, scored_units, unit_kinds
 from xray.corpora.builtin import BUILTIN_CORPORA, load_builtin
 from xray.models.loading import random_weights_name
 from xray.rendering.neuron_charts import unit_medians
+from xray.translation import N_, _, percent, translated
 from xray.units.compare import KIND_NAMES, UNIT_KINDS, against_random
 
 DEFAULT_CORPUS = "Word senses"
@@ -34,17 +35,20 @@ PAGE = PageInfo(
     uses_text=False,
 )
 
+# Which model a section scores (its key names its widgets and files) -> the section's name, translated where drawn.
+MODEL_NAMES = {"trained": N_("Trained"), "random weights": N_("Random weights")}
+
 selection = start_page(PAGE)
 choices = list(BUILTIN_CORPORA)
 controls = st.columns([2, 1, 1])
 corpus_name = controls[0].selectbox(
-    "Corpus", choices, index=choices.index(DEFAULT_CORPUS), key="units.corpus", bind="query-params"
+    _("Corpus"), choices, index=choices.index(DEFAULT_CORPUS), key="units.corpus", bind="query-params"
 )
 units = controls[1].number_input(
-    "Units of each kind per level", 5, 500, DEFAULT_UNITS, step=5, key="units.count", bind="query-params"
+    _("Units of each kind per level"), 5, 500, DEFAULT_UNITS, step=5, key="units.count", bind="query-params"
 )
-control = controls[2].toggle("Against random weights", True, key="units.control", bind="query-params")
-with user_errors(f"loading {corpus_name}"):
+control = controls[2].toggle(_("Against random weights"), True, key="units.control", bind="query-params")
+with user_errors(_("loading {corpus}").format(corpus=corpus_name)):
     corpus = load_builtin(corpus_name)
 
 models = {"trained": selection.model_name}
@@ -52,37 +56,43 @@ if control:
     models["random weights"] = random_weights_name(selection.model_name)
 results = {}
 for label, model_name in models.items():
-    st.subheader(f"{label.capitalize()}: {model_name}")
-    missing = [KIND_NAMES[kind] for kind in UNIT_KINDS if kind not in unit_kinds(model_name)]
+    name = _(MODEL_NAMES[label])
+    st.subheader(_("{name}: {model}").format(name=name, model=model_name))
+    missing = [_(KIND_NAMES[kind]) for kind in UNIT_KINDS if kind not in unit_kinds(model_name)]
     if missing:
         st.info(
-            f"No factor dictionary for '{model_name}' yet, so {', '.join(missing)} are left out. Learn one with "
-            f'`python -m xray factors --model "{model_name}"`.',
+            _("No factor dictionary for '{model}' yet, so {missing} are left out. Learn one with `{command}`.").format(
+                model=model_name,
+                missing=", ".join(missing),
+                command=f'python -m xray factors --model "{model_name}"',
+            ),
             icon=":material/info:",
         )
-    with user_errors(f"scoring the units of {model_name}"):
+    with user_errors(_("scoring the units of {model}").format(model=model_name)):
         scores = scored_units(model_name, corpus, int(units), key=f"units.start.{label}")
     if scores is None:
         continue
     results[label] = scores
-    st.markdown(scores.verdict())
-    st.caption(endpoint_cost_line(model_name, corpus.fingerprint, len(scores.rows), corpus))
+    st.markdown(translated(scores.verdict()))
+    st.caption(translated(endpoint_cost_line(model_name, corpus.fingerprint, len(scores.rows), corpus)))
     chart_with_downloads(
-        unit_medians(scores.medians(), f"{label}: median score by level"),
+        unit_medians(scores.medians(), _("{name}: median score by level").format(name=name)),
         f"unit_scores {label} {corpus.name}",
         f"units.chart.{label}",
-        caption=(
-            f"The baseline explainer and simulator, {int(units)} units of each kind per level, over {corpus.name}. "
-            "Bars: bootstrap 95% intervals of the median; units whose score is undefined (the unit never fires, "
-            "or a side is constant) are left out and counted in the table."
-        ),
+        caption=_(
+            "The baseline explainer and simulator, {units} units of each kind per level, over {corpus}. Bars: "
+            "bootstrap {confidence} intervals of the median; units whose score is undefined (the unit never fires, or "
+            "a side is constant) are left out and counted in the table."
+        ).format(units=int(units), corpus=corpus.name, confidence=percent(0.95)),
     )
     with st.container(key=f"units.grid.{label}"):
         st.dataframe(scores.grid(), width="stretch")
     row = download_row()
     stem = f"unit_scores_{label.replace(' ', '_')}"
-    download("Medians (CSV)", scores.table().to_csv(index=False), f"{stem}.csv", "text/csv", f"units.csv.{label}", row)
-    download("Every unit (JSON)", scores.to_json(), f"{stem}.json", "application/json", f"units.json.{label}", row)
+    download(
+        _("Medians (CSV)"), scores.table().to_csv(index=False), f"{stem}.csv", "text/csv", f"units.csv.{label}", row
+    )
+    download(_("Every unit (JSON)"), scores.to_json(), f"{stem}.json", "application/json", f"units.json.{label}", row)
 
 if len(results) == 2:
-    st.markdown(against_random(results["trained"], results["random weights"]))
+    st.markdown(translated(against_random(results["trained"], results["random weights"])))

@@ -37,6 +37,7 @@ from xray.techniques.neuron_explanations import (
     Simulator,
 )
 from xray.text import prepare_text
+from xray.translation import _, number, percent, translated
 from xray.units.dashboard import FactorDashboard, factor_dashboard, scored_user_text
 from xray.words import token_spans
 
@@ -57,11 +58,13 @@ def _codes_pass(selection: Selection, corpus: Corpus, key: StoreKey, level: int,
         arguments += ("--cache-dir", str(root), "--level", str(level), "--status", str(status))
     return CorpusPass(
         name=name,
-        label=f"Coding every stored piece of {corpus.name} at {level_name(level)} once; kept on disk",
+        label=_("Coding every stored piece of {corpus} at {level} once; kept on disk").format(
+            corpus=corpus.name, level=translated(level_name(level))
+        ),
         arguments=arguments,
         log=root / f".{name}.log",
         status=lambda: read_status(status) if job_running(name) else None,
-        failure="The factor codes could not be computed",
+        failure=_("The factor codes could not be computed"),
     )
 
 
@@ -80,12 +83,14 @@ def level_codes(selection: Selection, corpus: Corpus, key: StoreKey, level: int)
     return run_pass_on_request(
         lambda started: _codes_pass(selection, corpus, key, level, started),
         found,
-        label=f"Code every piece of {corpus.name} at {level_name(level)}",
-        key="factors.dashboard.start",
-        help=(
-            f"Codes the {store.manifest.pieces:,} stored pieces at this level once (about {seconds:,.0f} s on a "
-            "2-core laptop CPU) and keeps them beside the store, for every factor."
+        label=_("Code every piece of {corpus} at {level}").format(
+            corpus=corpus.name, level=translated(level_name(level))
         ),
+        key="factors.dashboard.start",
+        help=_(
+            "Codes the {pieces} stored pieces at this level once (about {seconds} s on a 2-core laptop CPU) and keeps "
+            "them beside the store, for every factor."
+        ).format(pieces=number(store.manifest.pieces, 0), seconds=number(seconds, 0)),
     )
 
 
@@ -95,7 +100,11 @@ def cached_level_codes(model_name: str, key: StoreKey, level: int) -> LevelCodes
     none (:func:`level_codes` computes them)."""
     codes = find_level_codes(cached_open_store(key), cached_dictionary(model_name), level)
     if codes is None:
-        raise ValueError(f"The codes of {level_name(level)} are not computed yet: reload the page to compute them.")
+        raise ValueError(
+            _("The codes of {level} are not computed yet: reload the page to compute them.").format(
+                level=translated(level_name(level))
+            )
+        )
     return codes
 
 
@@ -118,49 +127,60 @@ def _cached_dashboard(
     store, codes = cached_open_store(key), cached_level_codes(model_name, key, level)
     if _endpoint is None:
         return factor_dashboard(store, codes, factor, BaselineExplainer(), BaselineSimulator())
-    with st.spinner(f"Asking {_endpoint.describe()} to explain and simulate the factor…"):
+    with st.spinner(_("Asking {endpoint} to explain and simulate the factor…").format(endpoint=_endpoint.describe())):
         return factor_dashboard(store, codes, factor, EndpointExplainer(_endpoint), EndpointSimulator(_endpoint))
 
 
 def show_factor_dashboard(selection: Selection, factor: int, level: int) -> None:
     """The dashboard section of ``factor`` at ``level``: the corpus to read it over, the codes pass when they are
     not kept yet, then the density, histogram, explanation, texts and test box."""
-    st.subheader(f"Factor {factor} as a feature at {level_name(level)}")
+    shown_level = translated(level_name(level))
+    st.subheader(_("Factor {factor} as a feature at {level}").format(factor=factor, level=shown_level))
     choices = list(BUILTIN_CORPORA)
     corpus_name = st.selectbox(
-        "Corpus the factor is read over",
+        _("Corpus the factor is read over"),
         choices,
         index=choices.index(DEFAULT_CORPUS),
         key="factors.feature_corpus",
         bind="query-params",
-        help="Every piece of its texts is coded, as Neuronpedia reads a feature over its whole data set.",
+        help=_("Every piece of its texts is coded, as Neuronpedia reads a feature over its whole data set."),
     )
-    with user_errors(f"loading {corpus_name}"):
+    with user_errors(_("loading {corpus}").format(corpus=corpus_name)):
         corpus = cached_builtin(corpus_name)
     key = activation_store(selection, corpus)
-    with user_errors("reading the factor codes"):
+    with user_errors(_("reading the factor codes")):
         codes = level_codes(selection, corpus, key, level)
     if codes is None:
         st.caption(
-            f"The dashboard reads factor {factor}'s code on every piece of {corpus.name} at {level_name(level)}: how "
-            "often it is active, a histogram of its codes, an explanation scored as a neuron's is, and a box to test "
-            "any text. The codes are computed once per level, for every factor."
+            _(
+                "The dashboard reads factor {factor}'s code on every piece of {corpus} at {level}: how often it is "
+                "active, a histogram of its codes, an explanation scored as a neuron's is, and a box to test any "
+                "text. The codes are computed once per level, for every factor."
+            ).format(factor=factor, corpus=corpus.name, level=shown_level)
         )
         return
     endpoint = endpoint_picker(key="factors.explainer")
-    with user_errors("reading the factor over the corpus"):
+    with user_errors(_("reading the factor over the corpus")):
         baseline = dashboard(selection.model_name, key, level, factor, None)
     columns = st.columns(3)
-    columns[0].metric("Density", f"{baseline.density:.2%}", help="Share of the stored pieces the factor is active on.")
-    columns[1].metric("Active pieces", f"{len(baseline.active):,}", help=f"Of {baseline.pieces:,} stored pieces.")
-    columns[2].metric("Largest code", f"{float(baseline.active.max(initial=0.0)):.3f}")
+    columns[0].metric(
+        _("Density"), percent(baseline.density, 2), help=_("Share of the stored pieces the factor is active on.")
+    )
+    columns[1].metric(
+        _("Active pieces"),
+        number(len(baseline.active), 0),
+        help=_("Of {pieces} stored pieces.").format(pieces=number(baseline.pieces, 0)),
+    )
+    columns[2].metric(_("Largest code"), number(float(baseline.active.max(initial=0.0)), 3))
     stem = f"factor_{factor}_{level_name(level).replace(' ', '')}_{corpus.name.replace(' ', '_')}"
     if len(baseline.active):
-        title = f"Factor {factor}'s non-zero codes at {level_name(level)}, over {corpus.name}"
+        title = _("Factor {factor}'s non-zero codes at {level}, over {corpus}").format(
+            factor=factor, level=shown_level, corpus=corpus.name
+        )
         chart_with_downloads(code_histogram(baseline.histogram(), title), f"{stem}_histogram", "factors.density")
-    download("Dashboard (JSON)", baseline.to_json, f"{stem}.json", "application/json", "factors.dashboard.json")
+    download(_("Dashboard (JSON)"), baseline.to_json, f"{stem}.json", "application/json", "factors.dashboard.json")
     if baseline.explanation is None:
-        st.info(baseline.verdict(), icon=":material/info:")
+        st.info(translated(baseline.verdict()), icon=":material/info:")
         return
 
     def explained(chosen: Endpoint | None) -> NeuronExplanation:
@@ -177,15 +197,17 @@ def _test_box(
 ) -> None:
     """Any text coded, and simulated from the explanation by ``simulator`` (the one that scored it): is the factor
     where the explanation says it is?"""
-    st.subheader("Test a text of yours")
+    st.subheader(_("Test a text of yours"))
     text = st.text_input(
-        "Text to test the explanation on",
+        _("Text to test the explanation on"),
         selection.text,
         key="factors.test_text",
         bind="query-params",
-        help="Opens on the sidebar text. Its codes of the factor are shaded; the bars set them beside the simulation.",
+        help=_(
+            "Opens on the sidebar text. Its codes of the factor are shaded; the bars set them beside the simulation."
+        ),
     )
-    with user_errors("coding the text"):
+    with user_errors(_("coding the text")):
         prepared = prepare_text(text).text
         coded = cached_sentence_factors(selection.model_name, prepared, None).codes[level][:, factor]
         loaded = selection.model

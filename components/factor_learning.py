@@ -22,6 +22,7 @@ from xray.cache import default_cache_root, read_status
 from xray.corpora.builtin import BUILTIN_CORPORA, SEARCH_CORPUS
 from xray.factors.dictionary import dictionary_path
 from xray.factors.solver import FactorSettings
+from xray.translation import _
 
 
 def _fit(model_name: str) -> tuple[CorpusPass, Path]:
@@ -32,11 +33,11 @@ def _fit(model_name: str) -> tuple[CorpusPass, Path]:
     name, status = f"factors-{stem}", folder / f".{stem}.status.json"
     job = CorpusPass(
         name=name,
-        label=f"Learning a factor dictionary for '{model_name}'",
+        label=_("Learning a factor dictionary for '{model}'").format(model=model_name),
         arguments=(),
         log=folder / f".{stem}.log",
         status=lambda: read_status(status) if job_running(name) else None,
-        failure="The dictionary could not be learned",
+        failure=_("The dictionary could not be learned"),
     )
     return job, status
 
@@ -54,28 +55,28 @@ def _learning_form(selection: Selection) -> tuple[str, FactorSettings, int] | No
     defaults = FactorSettings()
     with st.form("factors.learn"):
         corpus = st.selectbox(
-            "Corpus",
+            _("Corpus"),
             list(BUILTIN_CORPORA),
             index=list(BUILTIN_CORPORA).index(SEARCH_CORPUS),
             key="factors.learn.corpus",
         )
         columns = st.columns(4)
-        factors = columns[0].number_input("Factors", 2, 20_000, defaults.factors, step=100)
+        factors = columns[0].number_input(_("Factors"), 2, 20_000, defaults.factors, step=100)
         sparsity = columns[1].number_input(
-            "Sparsity (λ)",
+            _("Sparsity (λ)"),
             0.001,
             10.0,
             defaults.sparsity,
             step=0.01,
             format="%.3f",
-            help="Higher: fewer factors per token.",
+            help=_("Higher: fewer factors per token."),
         )
-        epochs = columns[2].number_input("Epochs", 1, 50, defaults.epochs)
+        epochs = columns[2].number_input(_("Epochs"), 1, 50, defaults.epochs)
         samples = columns[3].number_input(
-            "Samples", 1_000, 2_000_000, 100_000, step=10_000, help="Hidden states drawn from all layers alike."
+            _("Samples"), 1_000, 2_000_000, 100_000, step=10_000, help=_("Hidden states drawn from all layers alike.")
         )
         learn = st.form_submit_button(
-            "Learn a dictionary", type="primary", icon=":material/model_training:", key="factors.learn.start"
+            _("Learn a dictionary"), type="primary", icon=":material/model_training:", key="factors.learn.start"
         )
     if not learn:
         return None
@@ -89,9 +90,11 @@ def learn_dictionary_panel(selection: Selection) -> None:
     if not job_running(job.name):
         report_ended(job)
         st.info(
-            f"No factor dictionary has been learned for '{selection.model_name}' yet. Learn one here (the corpus's "
-            "hidden states are computed first, then the dictionary: a few minutes for a small model on a laptop "
-            f'CPU), or from the command line: `python -m xray factors --model "{selection.model_name}"`.',
+            _(
+                "No factor dictionary has been learned for '{model}' yet. Learn one here (the corpus's hidden states "
+                "are computed first, then the dictionary: a few minutes for a small model on a laptop CPU), or from "
+                "the command line: `{command}`."
+            ).format(model=selection.model_name, command=f'python -m xray factors --model "{selection.model_name}"'),
             icon=":material/info:",
         )
         chosen = _learning_form(selection)
@@ -101,7 +104,11 @@ def learn_dictionary_panel(selection: Selection) -> None:
         status.unlink(missing_ok=True)
         st.session_state.pop(job.cancelled_key, None)  # the user asked for it: no Resume button
         job = replace(job, arguments=tuple(_arguments(selection, corpus, settings, samples, status)))
-    st.caption(f"Learning a factor dictionary for '{selection.model_name}'; it is saved for every later visit.")
+    st.caption(
+        _("Learning a factor dictionary for '{model}'; it is saved for every later visit.").format(
+            model=selection.model_name
+        )
+    )
     path = dictionary_path(selection.model_name, default_cache_root())
     run_pass(job, lambda: path if path.is_file() else None)
     cached_dictionary.clear()

@@ -17,6 +17,7 @@ from xray.factors.dictionary import FactorDictionary, TopContexts, find_dictiona
 from xray.store.format import StoreError, read_manifest
 from xray.store.rows import describe_rows
 from xray.techniques.factors import SentenceFactors, sentence_factors
+from xray.translation import _
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -78,5 +79,5 @@ FACTOR = "factors.factor"
 def factor_links(factors: list[int]) -> None:
     """One button per factor; a click shows that factor in the page's factor view (the number input ``FACTOR``)."""
     value_links(
-        "Open one of these factors in the factor view below", factors, "factor", key="factors.open", target=FACTOR
+        _("Open one of these factors in the factor view below"), factors, _("factor"), key="factors.open", target=FACTOR
     )

@@ -20,6 +20,7 @@ from xray.models.mlp import mlp_width
 from xray.neurons.saved import saved_unit_scores
 from xray.store.format import open_store, page_store_settings, store_name
 from xray.techniques.neuron_explanations import BaselineExplainer
+from xray.translation import Message, _
 from xray.units.compare import UNIT_KINDS, UnitScores, sample_units
 from xray.units.cost import endpoint_cost
 
@@ -60,8 +61,9 @@ def saved_scores(model_name: str, corpus: Corpus, units: int) -> UnitScores | No
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def endpoint_cost_line(model_name: str, corpus_fingerprint: str, units: int, _corpus: Corpus) -> str:
-    """What the same ``units`` units would cost with a language model (:func:`endpoint_cost`), in a sentence."""
+def endpoint_cost_line(model_name: str, corpus_fingerprint: str, units: int, _corpus: Corpus) -> Message:
+    """What the same ``units`` units would cost with a language model (:func:`endpoint_cost`), in a sentence (English,
+    drawn with :func:`~xray.translation.translated`)."""
     return endpoint_cost(open_store(_store_folder(model_name, _corpus)), units).summary()
 
 
@@ -76,11 +78,11 @@ def _pass(model_name: str, corpus: Corpus, units: int, started: bool) -> CorpusP
         arguments += ("--kinds", *unit_kinds(model_name))
     return CorpusPass(
         name=name,
-        label=f"Scoring {units} units of each kind at every level of '{model_name}'",
+        label=_("Scoring {units} units of each kind at every level of '{model}'").format(units=units, model=model_name),
         arguments=arguments,
         log=root / f".{name}.log",
         status=lambda: read_status(status) if job_running(name) else None,
-        failure="The units could not be scored",
+        failure=_("The units could not be scored"),
     )
 
 
@@ -90,7 +92,7 @@ def scored_units(model_name: str, corpus: Corpus, units: int, key: str) -> UnitS
     return run_pass_on_request(
         lambda started: _pass(model_name, corpus, units, started),
         lambda: saved_scores(model_name, corpus, units),
-        label=f"Score {units} units of each kind at every level of '{model_name}'",
+        label=_("Score {units} units of each kind at every level of '{model}'").format(units=units, model=model_name),
         key=key,
-        help="A few minutes on a laptop CPU.",
+        help=_("A few minutes on a laptop CPU."),
     )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from pathlib import Path
 
 import pytest
 
 from components.sidebar import OTHER_MODEL
-from tests.pages import assert_clean, keyed_table, labelled, messages, run_page, with_text
+from tests.pages import assert_clean, english_left, keyed_table, labelled, messages, run_page, with_text
 from tests.tiny_models import tiny_bert
 from xray.cache import CACHE_ENV
 from xray.neurons.saved import UNIT_SCORES, saved_unit_scores
@@ -77,7 +79,8 @@ def test_a_model_without_a_dictionary_learns_one_from_the_page(tmp_path):
     [row] = [row for table in tables for _, row in table.query("kind == 'factor'").iterrows()]
     assert (row["unit"], row["level"]) == (factor, level) and f"{row['top_and_random']:.2f}" in verdict
     again = run_page(FACTORS, model=OTHER_MODEL, model_id=str(folder))  # the codes are kept: no button
-    assert_clean(again) and labelled(again.metric, "Density").value == density
+    assert_clean(again)
+    assert labelled(again.metric, "Density").value == density
 
 
 def test_a_tokens_factor_opens_in_the_factor_view_and_lime_explains_a_context():
@@ -98,3 +101,54 @@ def test_a_tokens_factor_opens_in_the_factor_view_and_lime_explains_a_context():
     assert "outline: 2px solid" in with_text(app.html, "raises the code").value
     specs = [chart.proto.spec for chart in app.get("vega_lite_chart") + app.get("arrow_vega_lite_chart")]
     assert any(f"LIME weights for factor {factor}" in spec and "lowers the code" in spec for spec in specs)
+
+
+def english_left_but_data(app) -> list[tuple[str, str]]:
+    """:func:`english_left`, but for the corpus's words and contexts offered as options (an English word-sense word
+    such as "key", a context holding " and ", is data)."""
+    boxes = [box for box in app.selectbox if box.key == "factors.word" or str(box.key).startswith("factors.lime.")]
+    data = [str(option) for box in boxes for option in box.options]
+    return [(message, text) for message, text in english_left(app) if not any(o.startswith(text) for o in data)]
+
+
+def test_the_page_speaks_turkish_with_turkish_numbers():
+    app = run_page(FACTORS, layer="2", text="We sat on the bank of the river", lang="tr")
+    assert_clean(app)
+    assert english_left_but_data(app) == []
+    assert app.title[0].value == "Transformer faktörleri"
+    assert labelled(app.metric, "Faktörler").value == "1.000"
+    assert re.fullmatch(r"%\d+", labelled(app.metric, "Yeniden oluşturma hatası").value)
+    assert re.fullmatch(r"\d+,\d", labelled(app.metric, "Token başına etkin faktör").value)
+    assert app.subheader[0].value == "Cümlenin en güçlü faktörleri (2. katman)"
+    levels = ["gömmeler", *(f"{layer}. katman" for layer in range(6))]
+    per_token = keyed_table(app, "factors.focus_token")
+    assert list(per_token.columns) == ["sıra", *levels]
+    assert per_token["2. katman"].str.fullmatch(r"faktör \d+ \(\d,\d\d\)").all()
+    assert app.number_input(key="factors.factor").label == "Faktör"
+    peak = r"Faktör \d+ en yüksek önemine .+ düzeyinde ulaşır: (alt|orta|üst) düzey bir faktör\. "
+    assert any(re.match(peak, caption.value) for caption in app.caption)
+    assert list(keyed_table(app, "factors.contexts").columns) == ["kod", "sol", "parça", "sağ", "etiket"]
+    assert app.selectbox(key="factors.word").label == "Sözcük anlamı setinden kelime"
+    senses = keyed_table(app, "factors.senses")
+    assert list(senses.columns) == ["sıra", *levels]
+    assert senses["2. katman"].str.contains(r"F \d+,\d\d; money \d,\d{3}, river \d,\d{3}").all()
+    every = keyed_table(app, "factors.every_factor")
+    assert {"faktör", "özet", "bant"} <= set(every.columns) and set(every["bant"]) <= {
+        "alt düzey",
+        "orta düzey",
+        "üst düzey",
+    }
+    labels = {button.label for button in app.get("download_button")}
+    assert {"Kodlar (CSV)", "Kodlar (JSON)", "Faktörler (CSV)", "Sözlük (JSON)"} <= labels
+    charts = str(
+        [json.loads(chart.proto.spec) for chart in app.get("vega_lite_chart") + app.get("arrow_vega_lite_chart")]
+    )
+    assert "Kodlar (2. katman)" in charts and "numaralı faktörün her düzeydeki önemi" in charts and "'düzey'" in charts
+
+    explain = next(box for box in app.selectbox if str(box.key).startswith("factors.lime."))
+    app = explain.select_index(0).run()
+    assert_clean(app)
+    assert english_left_but_data(app) == []
+    summary = " ".join(caption.value for caption in app.caption) + messages(app)
+    assert re.search(r"\d+ numaralı faktörün '.+' üzerindeki kodu \(2\. katman\) tam bağlamda \d,\d{3};", summary)
+    assert re.search(r"Çerçeveli kelime her zaman kalır\. 1\.000 örnek \(\d+ farklı bağlam\)", summary)

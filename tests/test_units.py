@@ -4,6 +4,8 @@ are planted: noise everywhere, one dimension that fires on one word alone."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,7 +15,8 @@ from xray.neurons.records import build_records
 from xray.store.builder import build_store
 from xray.store.format import StoreSettings
 from xray.techniques.neuron_explanations import BaselineExplainer, BaselineSimulator
-from xray.units.compare import UNIT_KINDS, UnitScores, sample_units, score_records, score_units
+from xray.translation import translated, use_language
+from xray.units.compare import KIND_NAMES, UNIT_KINDS, UnitScores, sample_units, score_records, score_units
 from xray.units.directions import basis_directions, pca_directions, random_directions
 from xray.units.records import direction_records, text_maxima
 
@@ -106,10 +109,23 @@ def test_every_kind_is_scored_at_every_level_and_summarised(tiny, planted, tmp_p
     assert ((defined["low"] <= defined["median"]) & (defined["median"] <= defined["high"])).all()
     assert scores.verdict().startswith("Median top-and-random score over every level: ")
     grid = scores.grid()
-    assert list(grid.index) == list(UNIT_KINDS) and grid.loc["neuron", "embeddings"] == "-"
+    assert (
+        list(grid.index) == [KIND_NAMES[kind] for kind in UNIT_KINDS] and grid.loc["MLP neurons", "embeddings"] == "-"
+    )
     assert list(grid.columns) == ["embeddings"] + [f"layer {layer}" for layer in range(planted.levels - 1)]
-    assert grid.loc["basis", "layer 1"] != "-"
+    assert re.fullmatch(r"-?\d\.\d\d \[-?\d\.\d\d, -?\d\.\d\d\]|undefined", grid.loc["residual basis", "layer 1"])
     assert isinstance(scores, UnitScores) and '"verdict"' in scores.to_json()
+    use_language("tr")  # the grid is drawn in the run's language; the verdict is kept in English and drawn in it
+    try:
+        turkish = scores.grid()
+        assert list(turkish.index)[:2] == ["MLP nöronları", "faktörler"] and turkish.columns[1] == "0. katman"
+        assert re.fullmatch(
+            r"-?\d,\d\d \[-?\d,\d\d; -?\d,\d\d\]|tanımsız", turkish.loc["artık akış tabanı", "1. katman"]
+        )
+        assert scores.verdict().startswith("Median top-and-random")
+        assert translated(scores.verdict()).startswith("Bütün düzeyler üzerinden medyan en üst ve rastgele puanı: ")
+    finally:
+        use_language("en")
     with pytest.raises(ValueError, match="at least 30 texts"):
         small = build_store(loaded, _corpus(12), tmp_path / "small", StoreSettings(), tags=False)
         score_units(loaded, small, BaselineExplainer(), BaselineSimulator(), kinds=("basis",))
@@ -153,5 +169,10 @@ def test_the_endpoint_cost_counts_the_papers_calls_and_the_prompts_it_would_send
     few_shot = sum(len(message["content"]) for message in explanation_prompt([["a"]], [[1]]))
     assert one.prompt_tokens > few_shot // CHARACTERS_PER_TOKEN  # at least the few-shot prompt, once
     assert "1,600 calls" in hundred.summary()
+    use_language("tr")
+    try:
+        assert "1.600 çağrı" in translated(hundred.summary())
+    finally:
+        use_language("en")
     with pytest.raises(ValueError, match="at least one unit"):
         endpoint_cost(planted, 0)

@@ -18,8 +18,9 @@ from xray.factors.solver import FactorSettings, chunked_codes, lipschitz
 from xray.progress import Progress
 from xray.store.format import ActivationStore
 from xray.store.rows import describe_rows
+from xray.translation import N_, _
 
-CONTEXTS = "finding each factor's top contexts"
+CONTEXTS = N_("finding each factor's top contexts")
 CONTEXT_PIECES = 10_000  # pieces of the corpus searched for each factor's top contexts
 CONTEXT_TOP = 10
 
@@ -116,10 +117,12 @@ def sense_factors(dictionary: FactorDictionary, store: ActivationStore, word: st
     """
     texts = store.texts
     if not {"word", "sense_label", "start"} <= set(texts.columns):
-        raise ValueError(f"The corpus '{store.manifest.corpus_name}' has no word-sense sentences.")
+        raise ValueError(
+            _("The corpus '{corpus}' has no word-sense sentences.").format(corpus=store.manifest.corpus_name)
+        )
     chosen = texts[texts["word"] == word].reset_index(names="text_id")
     if chosen["sense_label"].nunique() < 2:
-        raise ValueError(f"'{word}' is not a word of the word-sense set; pick one of its words.")
+        raise ValueError(_("'{word}' is not a word of the word-sense set; pick one of its words.").format(word=word))
     pieces = store.tokens[["text_id", "start"]].reset_index(names="row")
     targets = chosen[["text_id", "start", "sense_label"]].astype({"start": int}).merge(pieces, on=["text_id", "start"])
     senses = sorted(targets["sense_label"].unique())

@@ -17,10 +17,13 @@ from xray.cache import slug, write_atomically
 from xray.factors.solver import FactorSettings, check_finite, lipschitz, normalised, sparse_coding
 from xray.models.loading import EMBEDDED_MODEL
 from xray.results import json_text
+from xray.translation import N_, _
 
 SHIPPED_DICTIONARY = Path(__file__).parent / "data" / "minilm_factors.npz"
 """The dictionary shipped for the embedded MiniLM; ``python -m xray factors`` (defaults) writes it again."""
 BANDS = ("low", "mid", "high")
+BAND_NAMES = {"low": N_("low-level"), "mid": N_("mid-level"), "high": N_("high-level")}
+"""A band (:func:`band`) -> its name as a page shows it, translated where drawn."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,11 @@ class FactorDictionary:
 
     def check_factor(self, factor: int) -> None:
         if not 0 <= factor < self.factors:
-            raise ValueError(f"Factor {factor} does not exist: this dictionary has factors 0 to {self.factors - 1}.")
+            raise ValueError(
+                _("Factor {factor} does not exist: this dictionary has factors 0 to {last}.").format(
+                    factor=factor, last=self.factors - 1
+                )
+            )
 
     def table(self) -> pd.DataFrame:
         """One row per factor: factor, peak_level, band (low, mid or high), peak_importance; by band, then
@@ -129,8 +136,10 @@ class FactorDictionary:
         check_finite(states)
         if states.shape[-1] != self.hidden_size:
             raise ValueError(
-                f"This dictionary was learned on vectors of width {self.hidden_size} ({self.model}); the model gives "
-                f"{states.shape[-1]}. Learn a dictionary for this model first."
+                _(
+                    "This dictionary was learned on vectors of width {width} ({model}); the model gives {given}. "
+                    "Learn a dictionary for this model first."
+                ).format(width=self.hidden_size, model=self.model, given=states.shape[-1])
             )
         inputs = normalised(torch.as_tensor(states, dtype=torch.float32))
         coded = sparse_coding(self._atoms, inputs, self.settings.sparsity, bound=self._bound)
@@ -195,7 +204,9 @@ def load_dictionary(path: Path) -> FactorDictionary:
                 rows, codes = saved["context_rows"], saved["context_codes"].astype(np.float32)
                 contexts = TopContexts(rows, codes, **about["contexts"])
     except (OSError, KeyError, ValueError) as error:
-        raise ValueError(f"{path} is not a factor dictionary written by Transformer X-Ray.") from error
+        raise ValueError(
+            _("{path} is not a factor dictionary written by Transformer X-Ray.").format(path=path)
+        ) from error
     quality = about["quality"]
     return FactorDictionary(
         atoms=normalised(torch.from_numpy(atoms)).numpy(),

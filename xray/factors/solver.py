@@ -21,8 +21,9 @@ import torch
 
 from xray.cache import write_atomically
 from xray.progress import Progress
+from xray.translation import N_, _
 
-LEARNING = "learning the dictionary"
+LEARNING = N_("learning the dictionary")
 FISTA_MAX_STEPS = 500  # Yun et al.'s code runs 500 steps at 1/L; here a row stops earlier once it has settled
 FISTA_TOLERANCE = 1e-8  # a step that changes a row's objective by at most this share of it ends that row
 # (on MiniLM, median ~200 steps; 0.4-0.8% of active factors differ from 500 steps, against 1.6-2.9% after 100)
@@ -52,11 +53,13 @@ class FactorSettings:
             raise ValueError(f"epochs and batch_size must be at least 1, got {self.epochs} and {self.batch_size}.")
 
 
-def check_finite(states: np.ndarray | torch.Tensor, what: str = "The hidden states") -> None:
-    """Raise ValueError if ``states`` hold NaN or infinity (a model in float16 can overflow)."""
+def check_finite(states: np.ndarray | torch.Tensor, what: str = N_("The hidden states")) -> None:
+    """Raise ValueError if ``states`` hold NaN or infinity (a model in float16 can overflow). what: their name,
+    marked with :func:`~xray.translation.N_`."""
     values = torch.as_tensor(states)
     if not bool(torch.isfinite(values).all()):
-        raise ValueError(f"{what} contain NaN or infinite values; load the model in float32 and try again.")
+        message = _("{what} contain NaN or infinite values; load the model in float32 and try again.")
+        raise ValueError(message.format(what=_(what)))
 
 
 def lipschitz(dictionary: torch.Tensor) -> float:
@@ -70,7 +73,7 @@ def learning_bound(dictionary: torch.Tensor) -> float:
     below). The shipped dictionary was learned with it, so learning keeps it."""
     gram = dictionary @ dictionary.T
     vector = torch.ones(gram.shape[0], dtype=gram.dtype, device=gram.device) / gram.shape[0] ** 0.5
-    for _ in range(POWER_STEPS):
+    for _step in range(POWER_STEPS):
         vector = gram @ vector
         vector = vector / vector.norm().clamp_min(1e-12)
     return float(vector @ gram @ vector) * 1.01
@@ -116,7 +119,7 @@ def sparse_coding(
     steps = torch.zeros(n, dtype=torch.int64, device=inputs.device)
     active = torch.arange(n, device=inputs.device)
     momentum = 1.0
-    for _ in range(max_steps):
+    for _step in range(max_steps):
         if len(active) == 0:
             break
         every = len(active) == n
@@ -153,7 +156,7 @@ def sparse_codes(
     step = 1.0 / (bound if bound is not None else learning_bound(dictionary))
     codes = torch.zeros(len(inputs), len(dictionary), dtype=inputs.dtype, device=inputs.device)
     momentum_point, momentum = codes, 1.0
-    for _ in range(steps):
+    for _step in range(steps):
         gradient = (momentum_point @ dictionary - inputs) @ dictionary.T
         updated = torch.relu(momentum_point - step * (gradient + sparsity))
         next_momentum = (1 + (1 + 4 * momentum**2) ** 0.5) / 2
@@ -246,7 +249,7 @@ def learn_atoms(
     checkpoint_folder: where to keep a checkpoint after every epoch; a run with the same settings and samples
     resumes from it (it is removed once the run ends).
     """
-    check_finite(samples, "The samples")
+    check_finite(samples, N_("The samples"))
     generator = torch.Generator().manual_seed(settings.seed)
     data = normalised(torch.as_tensor(samples, dtype=torch.float32)).to(device)
     path = _checkpoint_path(checkpoint_folder)

@@ -23,8 +23,9 @@ from xray.factors.dictionary import FactorDictionary
 from xray.factors.solver import CODING_CHUNK, chunked_codes, lipschitz
 from xray.progress import Progress
 from xray.store.format import ActivationStore
+from xray.translation import N_, _
 
-CODING = "coding every stored piece"
+CODING = N_("coding every stored piece")
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,7 +41,11 @@ class LevelCodes:
 
     def check_factor(self, factor: int) -> None:
         if not 0 <= factor < self.factors:
-            raise ValueError(f"Factor {factor} does not exist: these codes have factors 0 to {self.factors - 1}.")
+            raise ValueError(
+                _("Factor {factor} does not exist: these codes have factors 0 to {last}.").format(
+                    factor=factor, last=self.factors - 1
+                )
+            )
 
     def columns(self, factors: np.ndarray) -> np.ndarray:
         """(pieces, len(factors)) float32: the codes of ``factors`` on every stored piece."""
@@ -95,8 +100,15 @@ def find_level_codes(store: ActivationStore, dictionary: FactorDictionary, level
 def _check_width(store: ActivationStore, dictionary: FactorDictionary) -> None:
     if store.manifest.hidden_size != dictionary.hidden_size:
         raise ValueError(
-            f"The dictionary was learned on vectors of width {dictionary.hidden_size} ({dictionary.model}); the "
-            f"store holds {store.manifest.hidden_size} ({store.manifest.model}). Learn a dictionary for this model."
+            _(
+                "The dictionary was learned on vectors of width {width} ({model}); the store holds {stored} "
+                "({store_model}). Learn a dictionary for this model."
+            ).format(
+                width=dictionary.hidden_size,
+                model=dictionary.model,
+                stored=store.manifest.hidden_size,
+                store_model=store.manifest.model,
+            )
         )
 
 

@@ -37,6 +37,7 @@ from xray.techniques.lime_explain import (
     fit_surrogate,
     perturbation_masks,
 )
+from xray.translation import _, number, percent, translated
 
 BATCH_SIZE = 64
 CODING_CHUNK = 1_024
@@ -66,22 +67,41 @@ class FactorLime(WordSurrogate):
     unmatched: int
 
     def fit_summary(self) -> str:
-        """How the code responds and how well the surrogate fits, in two or three sentences."""
+        """How the code responds and how well the surrogate fits, in two or three sentences in the run's language
+        (drawn at once, never kept)."""
         piece = self.text[self.target[0] : self.target[1]]
-        response = (
-            f"Factor {self.factor}'s code at '{piece}' ({level_name(self.level)}) is {self.code:.3f} in the full "
-            f"context and drops to zero in {self.switched_off:.0%} of the perturbed ones."
-        )
+        sentences = [
+            _(
+                "Factor {factor}'s code at '{piece}' ({level}) is {code} in the full context and drops to zero in "
+                "{share} of the perturbed ones."
+            ).format(
+                factor=self.factor,
+                piece=piece,
+                level=translated(level_name(self.level)),
+                code=number(self.code, 3),
+                share=percent(self.switched_off),
+            )
+        ]
         if self.unmatched:
-            response += (
-                f" {self.unmatched:,} perturbed contexts split the piece otherwise and were left out of the fit."
+            sentences.append(
+                _("{count} perturbed contexts split the piece otherwise and were left out of the fit.").format(
+                    count=number(self.unmatched, 0)
+                )
             )
         if self.poor_fit:
-            return (
-                f"{response} Poor fit (R² {self.score:.2f}): a linear model over words explains little of how the code "
-                "responds, so read the weights with care."
+            sentences.append(
+                _(
+                    "Poor fit (R² {score}): a linear model over words explains little of how the code responds, so "
+                    "read the weights with care."
+                ).format(score=number(self.score))
             )
-        return f"{response} The surrogate explains {self.score:.0%} of the weighted variance of the code."
+        else:
+            sentences.append(
+                _("The surrogate explains {share} of the weighted variance of the code.").format(
+                    share=percent(self.score)
+                )
+            )
+        return " ".join(sentences)
 
     def to_json(self) -> str:
         return json_text(
@@ -200,20 +220,32 @@ def explain_factor(
     dictionary.check_factor(factor)
     levels = dictionary.importance.shape[0]
     if not 0 <= level < levels:
-        raise ValueError(f"Level {level} does not exist: this dictionary has levels 0 to {levels - 1}.")
+        raise ValueError(
+            _("Level {level} does not exist: this dictionary has levels 0 to {last}.").format(
+                level=level, last=levels - 1
+            )
+        )
     check_range("num_samples", num_samples, MIN_SAMPLES, MAX_SAMPLES)
     check_range("num_features", num_features, MIN_FEATURES, MAX_FEATURES)
     check_range("seed", seed, 0, MAX_SEED)
     start, end = target
     if not 0 <= start < end <= len(text):
-        raise ValueError(f"The piece ({start}, {end}) lies outside the context of {len(text)} characters.")
+        raise ValueError(
+            _("The piece ({start}, {end}) lies outside the context of {length} characters.").format(
+                start=start, end=end, length=len(text)
+            )
+        )
     started = time.perf_counter()
     words = _words(text, target)
     features = words.features
     if len(features) == 0:
-        raise ValueError("The context has no word besides the piece's own, so there is nothing for LIME to remove.")
+        raise ValueError(_("The context has no word besides the piece's own, so there is nothing for LIME to remove."))
     if len(features) > MAX_WORDS:
-        raise ValueError(f"The context has {len(features):,} words; LIME here handles at most {MAX_WORDS:,}.")
+        raise ValueError(
+            _("The context has {words} words; LIME here handles at most {most}.").format(
+                words=number(len(features), 0), most=number(MAX_WORDS, 0)
+            )
+        )
     kept = perturbation_masks(len(features), num_samples, seed)
     texts = [_perturbed(text, words, features[row == 0]) for row in kept]
     removed_before = (words.ends[features] <= start).astype(np.int64) * (words.ends - words.starts)[features]
@@ -224,8 +256,10 @@ def explain_factor(
     states = _piece_states(loaded, list(unique), spans[first], level, progress)
     if np.isnan(states[inverse[0]]).any():
         raise ValueError(
-            f"No piece of '{loaded.name}' spans characters {start} to {end} of the context: pick a context found "
-            "with this model."
+            _(
+                "No piece of '{model}' spans characters {start} to {end} of the context: pick a context found with "
+                "this model."
+            ).format(model=loaded.name, start=start, end=end)
         )
     found = ~np.isnan(states).any(axis=1)
     codes = np.zeros(len(unique), dtype=np.float32)

@@ -14,6 +14,7 @@ import pandas as pd
 
 from xray.factors.dictionary import FactorDictionary
 from xray.results import json_text
+from xray.translation import _
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,10 @@ def sentence_factors(dictionary: FactorDictionary, tokens: list[str], states: np
     levels, count, hidden = states.shape
     if levels != dictionary.importance.shape[0]:
         raise ValueError(
-            f"This dictionary was learned on a model with {dictionary.importance.shape[0]} levels; this one has "
-            f"{levels}. Learn a dictionary for this model first."
+            _(
+                "This dictionary was learned on a model with {learned} levels; this one has {levels}. Learn a "
+                "dictionary for this model first."
+            ).format(learned=dictionary.importance.shape[0], levels=levels)
         )
     codes, steps = dictionary.coding(states.reshape(levels * count, hidden))
     return SentenceFactors(tokens, codes.reshape(levels, count, -1), steps.reshape(levels, count))

@@ -33,26 +33,28 @@ from xray.techniques.neuron_explanations import (
     layer_record_ids,
     scored_row,
 )
+from xray.translation import N_, Message, _, number, translated
 from xray.units.directions import DIRECTION_KINDS, directions
 from xray.units.records import UnitRecords, direction_records, factor_records
 
 UNIT_KINDS = ("neuron", "factor", *DIRECTION_KINDS)
 KIND_NAMES = {
-    "neuron": "MLP neurons",
-    "factor": "factors",
-    "basis": "residual basis",
-    "pca": "PCA components",
-    "random": "random directions",
+    "neuron": N_("MLP neurons"),
+    "factor": N_("factors"),
+    "basis": N_("residual basis"),
+    "pca": N_("PCA components"),
+    "random": N_("random directions"),
 }
+"""A kind of unit -> its name, translated where drawn."""
 SCORE = "top_and_random"
 BOOTSTRAP = 1_000
-SCORING = "scoring units"
+SCORING = N_("scoring units")
 
 
 def sample_units(total: int, count: int, seed: int, kind: str, level: int) -> np.ndarray:
     """(min(count, total),) ascending unit ids drawn without replacement, seeded per kind and level."""
     if count < 1:
-        raise ValueError(f"Score at least one unit of each kind, not {count}.")
+        raise ValueError(_("Score at least one unit of each kind, not {count}.").format(count=count))
     generator = np.random.default_rng((seed, UNIT_KINDS.index(kind), level))
     return np.sort(generator.choice(total, min(count, total), replace=False))
 
@@ -116,32 +118,44 @@ class UnitScores:
         return table.sort_values(["kind", "level"]).reset_index(drop=True).astype({"kind": str})
 
     def grid(self) -> pd.DataFrame:
-        """One row per kind, one column per level: "median [low, high]" (:meth:`medians`), "undefined" where no
-        unit of the kind got a defined score there, "-" where the kind has no units (neurons at the embeddings)."""
+        """One row per kind (its name), one column per level (its name): "median [low, high]" (:meth:`medians`),
+        "undefined" where no unit of the kind got a defined score there, "-" where the kind has no units (neurons at
+        the embeddings). In the run's language: drawn at once, never kept."""
         medians = self.medians()
+        interval = _("{median} [{low}, {high}]")  # a median and its 95% interval
         cells = [
-            "undefined" if np.isnan(row.median) else f"{row.median:.2f} [{row.low:.2f}, {row.high:.2f}]"
+            _("undefined")
+            if np.isnan(row.median)
+            else interval.format(median=number(row.median), low=number(row.low), high=number(row.high))
             for row in medians.itertuples()
         ]
-        grid = medians.assign(cell=cells).pivot(index="kind", columns="level_name", values="cell")
+        grid = medians.assign(cell=cells).pivot(index="kind", columns="level", values="cell")
         kinds = [kind for kind in UNIT_KINDS if kind in grid.index]
-        levels = [level_name(level) for level in sorted(medians["level"].unique())]
-        return grid.reindex(index=kinds, columns=levels).fillna("-")
+        levels = sorted(medians["level"].unique())
+        grid = grid.reindex(index=kinds, columns=levels).fillna("-")
+        grid.index = [_(KIND_NAMES[kind]) for kind in kinds]
+        grid.columns = [translated(level_name(int(level))) for level in levels]
+        return grid
 
-    def verdict(self) -> str:
+    def verdict(self) -> Message:
         """One sentence on what the medians show: each kind's median over every level, and which kind scores
-        highest at how many levels."""
+        highest at how many levels. English, drawn in the run's language with :func:`~xray.translation.translated`."""
         medians = self.medians().dropna(subset=["median"])
         if medians.empty:
-            return "No unit got a defined score."
+            return Message(N_("No unit got a defined score."))
         overall = self.rows.groupby("kind")[SCORE].median().dropna().sort_values(ascending=False)
-        ranked = ", ".join(f"{KIND_NAMES[kind]} {value:.2f}" for kind, value in overall.items())
+        ranked = _listed([_kind_value(kind, float(value)) for kind, value in overall.items()])
         best = medians.loc[medians.groupby("level")["median"].idxmax()]
         leader = best["kind"].value_counts()
-        top = str(leader.index[0])
-        return (
-            f"Median top-and-random score over every level: {ranked}; {KIND_NAMES[top]} score highest at "
-            f"{int(leader.iloc[0])} of {best['level'].nunique()} levels."
+        return Message(
+            N_(
+                "Median top-and-random score over every level: {ranked}; {top} score highest at {count} of {levels} "
+                "levels."
+            ),
+            ranked=ranked,
+            top=Message(KIND_NAMES[str(leader.index[0])]),
+            count=int(leader.iloc[0]),
+            levels=int(best["level"].nunique()),
         )
 
     def table(self) -> pd.DataFrame:
@@ -161,15 +175,31 @@ class UnitScores:
         )
 
 
-def against_random(trained: UnitScores, random: UnitScores) -> str:
+def against_random(trained: UnitScores, random: UnitScores) -> Message:
     """One sentence: per kind scored on both, the trained model's median score over every level minus the
-    random-weights model's (Heap et al.'s control: near 0 means the score does not tell trained from random)."""
+    random-weights model's (Heap et al.'s control: near 0 means the score does not tell trained from random).
+    English, drawn in the run's language with :func:`~xray.translation.translated`."""
     medians = [scores.rows.groupby("kind")[SCORE].median() for scores in (trained, random)]
     both = [kind for kind in UNIT_KINDS if kind in medians[0].dropna() and kind in medians[1].dropna()]
     if not both:
-        return "No kind of unit got defined scores on both models."
-    gaps = ", ".join(f"{KIND_NAMES[kind]} {medians[0][kind] - medians[1][kind]:+.2f}" for kind in both)
-    return f"Trained minus random weights, median score over every level: {gaps}."
+        return Message(N_("No kind of unit got defined scores on both models."))
+    gaps = [float(medians[0][kind] - medians[1][kind]) for kind in both]
+    signed = [Message("-{value}" if gap < 0 else "+{value}", value=abs(gap)) for gap in gaps]
+    return Message(
+        N_("Trained minus random weights, median score over every level: {gaps}."),
+        gaps=_listed([_kind_value(kind, gap) for kind, gap in zip(both, signed, strict=True)]),
+    )
+
+
+def _kind_value(kind: str, value: float | Message) -> Message:
+    """ "MLP neurons 0.42": a kind's name and a value (a float, written as the run's language writes it)."""
+    return Message(N_("{kind} {value}"), kind=Message(KIND_NAMES[kind]), value=value)
+
+
+def _listed(items: list[Message]) -> Message:
+    """``items`` joined by commas, as one Message (its template is placeholders only, the same in every language)."""
+    names = [f"item{index}" for index in range(len(items))]
+    return Message(", ".join(f"{{{name}}}" for name in names), **dict(zip(names, items, strict=True)))
 
 
 def score_units(

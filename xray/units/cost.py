@@ -23,6 +23,7 @@ from xray.neurons.endpoint import (
 )
 from xray.store.format import ActivationStore
 from xray.techniques.neuron_explanations import RANDOM_RECORDS, TOP_EACH
+from xray.translation import N_, Message, _
 
 CHARACTERS_PER_TOKEN = 4
 SIMULATED = TOP_EACH + RANDOM_RECORDS  # scoring records simulated per unit
@@ -38,11 +39,18 @@ class EndpointCost:
     prompt_tokens: int
     completion_tokens: int
 
-    def summary(self) -> str:
-        return (
-            f"With a language model the same {self.units:,} units take {self.calls:,} calls: about "
-            f"{self.prompt_tokens:,} prompt tokens (at {CHARACTERS_PER_TOKEN} characters a token) and at most "
-            f"{self.completion_tokens:,} completion tokens."
+    def summary(self) -> Message:
+        """One sentence, English: drawn in the run's language with :func:`~xray.translation.translated`."""
+        return Message(
+            N_(
+                "With a language model the same {units} units take {calls} calls: about {prompt} prompt tokens (at "
+                "{characters} characters a token) and at most {completion} completion tokens."
+            ),
+            units=self.units,
+            calls=self.calls,
+            prompt=self.prompt_tokens,
+            characters=CHARACTERS_PER_TOKEN,
+            completion=self.completion_tokens,
         )
 
 
@@ -50,7 +58,7 @@ def endpoint_cost(store: ActivationStore, units: int) -> EndpointCost:
     """The cost of explaining and simulating ``units`` units with an endpoint, on records of the store's median
     text length (in stored pieces)."""
     if units < 1:
-        raise ValueError(f"Count at least one unit, not {units}.")
+        raise ValueError(_("Count at least one unit, not {units}.").format(units=units))
     lengths = np.bincount(store.tokens["text_id"].to_numpy(), minlength=store.manifest.texts)
     pieces = store.tokens["piece"].astype(str).to_numpy()
     drawn = np.random.default_rng(0).choice(pieces, max(1, int(np.median(lengths))))

@@ -27,6 +27,7 @@ from xray.techniques.neuron_explanations import (
     explain_neuron,
     layer_record_ids,
 )
+from xray.translation import N_, Message, _, number, translated
 from xray.units.compare import unit_row
 from xray.units.records import factor_records
 
@@ -59,17 +60,27 @@ class FactorDashboard:
         counts, edges = np.histogram(self.active, bins=bins, range=(0.0, float(self.active.max(initial=0.0)) or 1.0))
         return pd.DataFrame({"start": edges[:-1].round(5), "end": edges[1:].round(5), "pieces": counts})
 
-    def verdict(self) -> str:
-        """One sentence: how often the factor is active, and how good its explanation is."""
-        where = f"{level_name(self.level)} of {self.corpus}"
+    def verdict(self) -> Message:
+        """One sentence: how often the factor is active, and how good its explanation is. English, drawn in the
+        run's language with :func:`~xray.translation.translated`."""
+        where = {"factor": self.factor, "pieces": self.pieces, "level": level_name(self.level), "corpus": self.corpus}
         if self.explanation is None:
-            return (
-                f"Factor {self.factor} is active on none of the {self.pieces:,} pieces at {where}: nothing to explain."
+            return Message(
+                N_(
+                    "Factor {factor} is active on none of the {pieces} pieces at {level} of {corpus}: nothing to "
+                    "explain."
+                ),
+                **where,
             )
-        largest = float(self.active.max())
-        return (
-            f"Factor {self.factor} is active on {self.density:.2%} of the {self.pieces:,} pieces at {where} "
-            f"({len(self.active):,} pieces, codes up to {largest:.3f}). {self.explanation.verdict('factor')}"
+        return Message(
+            N_(
+                "Factor {factor} is active on {active} of the {pieces} pieces at {level} of {corpus} (codes up to "
+                "{largest}). {explained}"
+            ),
+            **where,
+            active=len(self.active),
+            largest=float(self.active.max()),
+            explained=self.explanation.verdict("factor"),
         )
 
     def summary_row(self) -> dict | None:
@@ -124,13 +135,16 @@ class TextTest:
     score: Score
 
     def verdict(self) -> str:
-        largest = float(self.record.activations.max(initial=0.0))
+        """One sentence in the run's language (drawn at once, never kept)."""
+        largest = number(float(self.record.activations.max(initial=0.0)), 3)
         if not self.score.defined:
-            return f"Largest code here {largest:.3f}; no score on this text alone: {self.score.summary()}"
-        return (
-            f"Largest code here {largest:.3f}; the explanation's simulation correlates "
-            f"{self.score.correlation:.2f} with the factor on this text."
-        )
+            return _("Largest code here {largest}; no score on this text alone: {summary}").format(
+                largest=largest, summary=translated(self.score.summary())
+            )
+        return _(
+            "Largest code here {largest}; the explanation's simulation correlates {correlation} with the factor on "
+            "this text."
+        ).format(largest=largest, correlation=number(self.score.correlation))
 
 
 def scored_user_text(
