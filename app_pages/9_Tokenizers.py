@@ -152,6 +152,7 @@ others = columns[1].multiselect(
     _("Also compare the tokenizer of"),
     comparable_models(selection),
     key="tokenizers.models",
+    placeholder=_("Pick models…"),
     help=_("Only the tokenizer is loaded. Hub models need internet; the embedded model works offline."),
 )
 folder = columns[2].text_input(
