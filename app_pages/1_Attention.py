@@ -16,19 +16,30 @@ from components.feedback import show_notices, user_errors
 from components.model import cached_attention, cached_focus_position
 from components.navigation import PageInfo
 from components.page import start_page
-from xray.rendering.bertviz_html import head_view_height, model_view_height, view_window
+from components.url_options import adopt_linked_option
+from xray.rendering.bertviz_html import head_view_height, localized_view, model_view_height, view_window
 from xray.rendering.charts import attention_heatmap, head_overview, token_bars
 from xray.rendering.neuron_view import neuron_view_height, neuron_view_support
 from xray.techniques.attention import STATISTICS
+from xray.translation import N_, _, percent
 
-VIEWS = ("Head view", "Model view", "Neuron view", "Head heatmap", "Head overview", "Rollout")
+VIEWS = (N_("Head view"), N_("Model view"), N_("Neuron view"), N_("Head heatmap"), N_("Head overview"), N_("Rollout"))
 MODEL_VIEW_MAX_LAYERS = 12
 BLOCK_NAMES = {
-    "self": "Self-attention",
-    "encoder": "Encoder",
-    "decoder": "Decoder",
-    "cross": "Cross (decoder → encoder)",
+    "self": N_("Self-attention"),
+    "encoder": N_("Encoder"),
+    "decoder": N_("Decoder"),
+    "cross": N_("Cross (decoder → encoder)"),
 }
+
+
+def block_label(name: str) -> str:
+    return _(BLOCK_NAMES[name])
+
+
+def statistic_label(name: str) -> str:
+    return f"{name}: {_(STATISTICS[name])}"
+
 
 PAGE = PageInfo(
     title="Attention",
@@ -44,7 +55,10 @@ PAGE = PageInfo(
 )
 
 selection = start_page(PAGE)
-with user_errors("computing attention"), st.spinner("Running the model on the text (well under a second on CPU)…"):
+with (
+    user_errors(_("computing attention")),
+    st.spinner(_("Running the model on the text (well under a second on CPU)…")),
+):
     result = cached_attention(selection.model_name, selection.text, selection.text_b)
 show_notices(result.notices)
 args = (selection.model_name, selection.text, selection.text_b)
@@ -54,22 +68,27 @@ except ValueError as error:  # the input was cut before it: every view still dra
     st.caption(str(error))
     focus = None
 
-view = st.segmented_control("View", VIEWS, default=VIEWS[0], key="attention.view", required=True, bind="query-params")
+adopt_linked_option("attention.view", VIEWS, _)
+view = st.segmented_control(
+    _("View"), VIEWS, default=VIEWS[0], format_func=_, key="attention.view", required=True, bind="query-params"
+)
 max_tokens = st.slider(
-    "Tokens in interactive views",
+    _("Tokens in interactive views"),
     8,
     128,
     64,
     step=8,
     key="attention.tokens",
     bind="query-params",
-    help="The bertviz views and heatmaps grow with the square of the token count; statistics use every token.",
+    help=_("The bertviz views and heatmaps grow with the square of the token count; statistics use every token."),
 )
 window = view_window(result, max_tokens)
 if window.capped:
     st.caption(
-        f"Interactive views show the first {window.shown} of {window.total} tokens (their attention to later "
-        f"tokens is not drawn); the head overview and rollout use all {window.total}."
+        _(
+            "Interactive views show the first {shown} of {total} tokens (their attention to later tokens is not "
+            "drawn); the head overview and rollout use all {total}."
+        ).format(shown=window.shown, total=window.total)
     )
 
 
@@ -77,10 +96,11 @@ def block_picker() -> str:
     """The attention stack to chart: only encoder-decoder models have more than one."""
     if len(result.blocks) == 1:
         return next(iter(result.blocks))
+    adopt_linked_option("attention.block", list(result.blocks), block_label)
     return st.radio(
-        "Attention stack",
+        _("Attention stack"),
         list(result.blocks),
-        format_func=BLOCK_NAMES.get,
+        format_func=block_label,
         horizontal=True,
         key="attention.block",
         bind="query-params",
@@ -92,31 +112,43 @@ def layer_in(block_name: str) -> int:
     depth = result.blocks[block_name].attentions.shape[0]
     if selection.layer < depth:
         return selection.layer
-    st.info(f"The {BLOCK_NAMES[block_name].lower()} has {depth} layers: showing layer {depth - 1}.")
+    st.info(
+        _("This attention stack ({stack}) has {depth} layers: showing layer {layer}.").format(
+            stack=block_label(block_name), depth=depth, layer=depth - 1
+        )
+    )
     return depth - 1
 
 
 if view == "Head view":
     st.caption(
-        "bertviz head view: pick a layer above the drawing; click a head colour to toggle it, hover a token to "
-        "see where it looks."
+        _(
+            "bertviz head view: pick a layer above the drawing; click a head colour to toggle it, hover a token to "
+            "see where it looks."
+        )
     )
-    with user_errors("drawing the head view"):
-        html = cached_head_view(*args, min(selection.layer, result.main.attentions.shape[0] - 1), max_tokens)
+    with user_errors(_("drawing the head view")):
+        html = localized_view(
+            cached_head_view(*args, min(selection.layer, result.main.attentions.shape[0] - 1), max_tokens)
+        )
     st.iframe(html, height=head_view_height(window.shown))
-    html_download(html, "Head view (HTML)", "head_view.html", "attention.head_view_html")
+    html_download(html, _("Head view (HTML)"), "head_view.html", "attention.head_view_html")
 
 elif view == "Model view":
     layer_count = result.main.attentions.shape[0]
     first = max(0, min(selection.layer - MODEL_VIEW_MAX_LAYERS // 2, layer_count - MODEL_VIEW_MAX_LAYERS))
     layers = tuple(range(first, min(layer_count, first + MODEL_VIEW_MAX_LAYERS)))
     if len(layers) < layer_count:
-        st.caption(f"Model view shows layers {layers[0]}–{layers[-1]} of {layer_count}, around the sidebar layer.")
-    st.caption("bertviz model view: one thumbnail per head (rows are layers); click one to enlarge it.")
-    with user_errors("drawing the model view"):
-        html = cached_model_view(*args, layers, max_tokens)
+        st.caption(
+            _("Model view shows layers {first}–{last} of {count}, around the sidebar layer.").format(
+                first=layers[0], last=layers[-1], count=layer_count
+            )
+        )
+    st.caption(_("bertviz model view: one thumbnail per head (rows are layers); click one to enlarge it."))
+    with user_errors(_("drawing the model view")):
+        html = localized_view(cached_model_view(*args, layers, max_tokens))
     st.iframe(html, height=model_view_height(len(layers), result.main.attentions.shape[1], window.shown))
-    html_download(html, "Model view (HTML)", "model_view.html", "attention.model_view_html")
+    html_download(html, _("Model view (HTML)"), "model_view.html", "attention.model_view_html")
 
 elif view == "Neuron view":
     reason = neuron_view_support(selection.model)
@@ -124,22 +156,28 @@ elif view == "Neuron view":
         st.warning(reason, icon=":material/block:")
     else:
         st.caption(
-            "bertviz neuron view: how a query vector and the key vectors combine into attention. Hover a token on "
-            "the left to see its query, each key and their products."
+            _(
+                "bertviz neuron view: how a query vector and the key vectors combine into attention. Hover a token "
+                "on the left to see its query, each key and their products."
+            )
         )
         neuron_tokens = min(max_tokens, 32)
-        with user_errors("drawing the neuron view"), st.spinner("Computing queries and keys…"):
+        with user_errors(_("drawing the neuron view")), st.spinner(_("Computing queries and keys…")):
             neuron = cached_neuron_view(*args, selection.layer, neuron_tokens)
         if neuron.tokens_shown < neuron.tokens_total:
-            st.caption(f"The neuron view shows the first {neuron.tokens_shown} of {neuron.tokens_total} tokens.")
+            st.caption(
+                _("The neuron view shows the first {shown} of {total} tokens.").format(
+                    shown=neuron.tokens_shown, total=neuron.tokens_total
+                )
+            )
         st.iframe(neuron.html, height=neuron_view_height(neuron.tokens_shown))
-        html_download(neuron.html, "Neuron view (HTML)", "neuron_view.html", "attention.neuron_view_html")
+        html_download(neuron.html, _("Neuron view (HTML)"), "neuron_view.html", "attention.neuron_view_html")
 
 elif view == "Head heatmap":
     block_name = block_picker()
     block = result.blocks[block_name]
     layer = layer_in(block_name)
-    head = st.number_input("Head", 0, block.attentions.shape[1] - 1, 0, key="attention.head", bind="query-params")
+    head = st.number_input(_("Head"), 0, block.attentions.shape[1] - 1, 0, key="attention.head", bind="query-params")
     queries = min(len(block.query_tokens), max_tokens)
     keys = min(len(block.key_tokens), max_tokens)
     focus_row = focus if block.query_tokens is result.tokens else None
@@ -147,14 +185,16 @@ elif view == "Head heatmap":
         key, weight = block.top_key(layer, head, focus_row)
         if key >= 0:
             st.caption(
-                f"The focus token **{selection.focus_label}** (framed) reads '{block.key_tokens[key]}' most in this "
-                f"head ({weight:.0%} of its attention, special tokens and itself aside)."
+                _(
+                    "The focus token **{focus}** (framed) reads '{key}' most in this head ({share} of its attention, "
+                    "special tokens and itself aside)."
+                ).format(focus=selection.focus_label, key=block.key_tokens[key], share=percent(weight))
             )
     chart = attention_heatmap(
         block.attentions[layer, head, :queries, :keys],
         block.query_tokens[:queries],
         block.key_tokens[:keys],
-        f"{BLOCK_NAMES[block_name]}: layer {layer}, head {head}",
+        _("{stack}: layer {layer}, head {head}").format(stack=block_label(block_name), layer=layer, head=head),
         focus=focus_row,
     )
     chart_with_downloads(chart, f"attention_heatmap {block_name} L{layer} H{head}", "attention.heatmap")
@@ -165,13 +205,14 @@ elif view == "Head overview":
         self_blocks[0]
         if len(self_blocks) == 1
         else st.radio(
-            "Attention stack", self_blocks, format_func=BLOCK_NAMES.get, horizontal=True, key="attention.stats_block"
+            _("Attention stack"), self_blocks, format_func=block_label, horizontal=True, key="attention.stats_block"
         )
     )
+    adopt_linked_option("attention.statistic", list(STATISTICS), statistic_label)
     statistic = st.selectbox(
-        "Statistic",
+        _("Statistic"),
         list(STATISTICS),
-        format_func=lambda name: f"{name}: {STATISTICS[name]}",
+        format_func=statistic_label,
         key="attention.statistic",
         bind="query-params",
     )
@@ -181,10 +222,10 @@ elif view == "Head overview":
         chart,
         f"attention_head_overview {block_name} {statistic}",
         "attention.overview",
-        caption="Hover a cell for every statistic of that head. Heads with low entropy attend to few tokens.",
+        caption=_("Hover a cell for every statistic of that head. Heads with low entropy attend to few tokens."),
     )
     download(
-        "Statistics (CSV)",
+        _("Statistics (CSV)"),
         statistics.table().to_csv(index=False),
         "head_statistics.csv",
         "text/csv",
@@ -196,15 +237,19 @@ else:
     layer = layer_in(next(iter(result.blocks)))
     source = rollout.source
     st.caption(
-        "Attention rollout (Abnar & Zuidema 2020) multiplies the head-averaged attention of every layer up to the "
-        "chosen one, counting the residual connection as half of each layer, to estimate how much each input "
-        "token flows into each position."
+        _(
+            "Attention rollout (Abnar & Zuidema 2020) multiplies the head-averaged attention of every layer up to the "
+            "chosen one, counting the residual connection as half of each layer, to estimate how much each input "
+            "token flows into each position."
+        )
     )
     last = rollout.shares.shape[0] - 1
     if layer < last:
         st.info(
-            f"Rollout after layer {layer} combines layers 0 to {layer} only; set the sidebar layer to {last} to "
-            "combine every layer.",
+            _(
+                "Rollout after layer {layer} combines layers 0 to {layer} only; set the sidebar layer to {last} to "
+                "combine every layer."
+            ).format(layer=layer, last=last),
             icon=":material/layers:",
         )
     shares = rollout.from_source(layer)
@@ -212,26 +257,33 @@ else:
     bars = token_bars(
         shares[others],
         [result.tokens[index] for index in others],
-        f"Rollout from '{result.tokens[source]}' to the other input tokens, after layer {layer}",
-        "share",
+        _("Rollout from '{token}' to the other input tokens, after layer {layer}").format(
+            token=result.tokens[source], layer=layer
+        ),
+        _("share"),
         positions=others,
         highlight=others.index(focus) if focus in others else None,
     )
-    st.caption(f"'{result.tokens[source]}' keeps {shares[source]:.0%} of itself; the bars split the rest.")
+    st.caption(
+        _("'{token}' keeps {share} of itself; the bars split the rest.").format(
+            token=result.tokens[source], share=percent(shares[source])
+        )
+    )
     chart_with_downloads(bars, f"attention_rollout_from {result.tokens[source]} L{layer}", "attention.rollout_bars")
     shown = window.shown
     matrix = attention_heatmap(
         rollout.shares[layer, :shown, :shown],
         result.tokens[:shown],
         result.tokens[:shown],
-        f"Rollout after layer {layer}",
+        _("Rollout after layer {layer}").format(layer=layer),
         focus=focus,
     )
     chart_with_downloads(matrix, f"attention_rollout_matrix L{layer}", "attention.rollout_matrix")
-    download("Rollout (CSV)", rollout.table().to_csv(index=False), "rollout.csv", "text/csv", "attention.rollout_csv")
+    rollout_csv = rollout.table().to_csv(index=False)
+    download(_("Rollout (CSV)"), rollout_csv, "rollout.csv", "text/csv", "attention.rollout_csv")
 
-with st.expander("Download the attention weights"):
-    st.caption("Every layer and head of every attention stack, for the whole input.")
+with st.expander(_("Download the attention weights")):
+    st.caption(_("Every layer and head of every attention stack, for the whole input."))
     row = download_row()
     download("JSON", result.to_json, "attention.json", "application/json", "attention.json", row)
     download("NPZ", result.to_npz, "attention.npz", "application/octet-stream", "attention.npz", row)

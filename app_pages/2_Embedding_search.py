@@ -10,16 +10,30 @@ from components.embedding_search import cached_occurrences, cached_predictions, 
 from components.feedback import user_errors
 from components.model import cached_attention, cached_focus_position
 from components.navigation import PageInfo
+from components.url_options import adopt_linked_option
 from xray.levels import level_name
 from xray.models.token_predictions import prediction_support
 from xray.rendering.charts import token_bars
 from xray.rendering.corpus_charts import count_bars, purity_lines
-from xray.techniques.embedding_search import SUMMARY_COLUMNS
+from xray.store.search import KIND_NAMES
+from xray.techniques.embedding_search import NONE, SUMMARY_COLUMNS
+from xray.translation import N_, _, number, percent, translated
 
-BY_TOKEN, BY_WORD = "A token of the sidebar text", "A word of the corpus"
-SUMMARY_TITLES = {"pos": "Part of speech", "dep": "Dependency", "ent": "Entity", "label": "Label"}
+BY_TOKEN, BY_WORD = N_("A token of the sidebar text"), N_("A word of the corpus")
+SUMMARY_TITLES = {"pos": N_("Part of speech"), "dep": N_("Dependency"), "ent": N_("Entity"), "label": N_("Label")}
 PURITY_LABELS = 6
-SHOWN_COLUMNS = ["rank", "cosine", "left", "piece", "right", "label", "pos", "dep", "ent"]
+SHOWN_COLUMNS = {
+    "rank": N_("rank"),
+    "cosine": N_("cosine"),
+    "left": N_("left"),
+    "piece": N_("piece"),
+    "right": N_("right"),
+    "label": N_("label"),
+    "pos": N_("pos"),
+    "dep": N_("dep"),
+    "ent": N_("ent"),
+}  # the neighbours' columns the page shows, and their headers
+PREDICTION_COLUMNS = {"token": N_("token"), "probability": N_("probability")}
 
 PAGE = PageInfo(
     title="Embedding search",
@@ -41,30 +55,40 @@ selection, store, key, level = page.selection, page.store, page.key, page.level
 manifest = store.manifest
 
 controls = st.columns([2, 1])
+adopt_linked_option("search.by", (BY_TOKEN, BY_WORD), _)
 by = controls[0].segmented_control(
-    "Search by", (BY_TOKEN, BY_WORD), default=BY_TOKEN, key="search.by", required=True, bind="query-params"
+    _("Search by"),
+    (BY_TOKEN, BY_WORD),
+    default=BY_TOKEN,
+    format_func=_,
+    key="search.by",
+    required=True,
+    bind="query-params",
 )
-k = controls[1].slider("Neighbours (k)", 5, 100, 20, step=5, key="search.k", bind="query-params")
+k = controls[1].slider(_("Neighbours (k)"), 5, 100, 20, step=5, key="search.k", bind="query-params")
 
 attention = None
 if by == BY_TOKEN:
-    with user_errors("reading the sidebar text"):
+    with user_errors(_("reading the sidebar text")):
         attention = cached_attention(selection.model_name, selection.text, selection.text_b)
-    with user_errors("finding the focus token"):
+    with user_errors(_("finding the focus token")):
         position = cached_focus_position(selection.model_name, selection.text, selection.focus)
     st.caption(
-        f"Searching from the sidebar's focus token **{selection.focus_label}** (the piece "
-        f"'{attention.tokens[position]}'); pick another word there."
+        _(
+            "Searching from the sidebar's focus token **{focus}** (the piece '{piece}'); pick another word there."
+        ).format(focus=selection.focus_label, piece=attention.tokens[position])
     )
     offer_sense_example(key, selection.focus.text)
-    with user_errors("searching the corpus"), st.spinner("Searching every level…"):
+    with user_errors(_("searching the corpus")), st.spinner(_("Searching every level…")):
         result = cached_token_search(selection.model_name, selection.text, selection.text_b, position, key, level, k)
 else:
-    word = st.text_input("Word", "bank", key="search.word", bind="query-params").strip()
-    with user_errors("looking for the word"):
+    word = st.text_input(_("Word"), "bank", key="search.word", bind="query-params").strip()
+    with user_errors(_("looking for the word")):
         occurrences = cached_occurrences(key, word)
     if occurrences.empty:
-        st.info(f"'{word}' does not occur in {manifest.corpus_name}; try another word.")
+        st.info(
+            _("'{word}' does not occur in {corpus}; try another word.").format(word=word, corpus=manifest.corpus_name)
+        )
         st.stop()
     contexts = {
         int(row): f"…{left[-40:]}«{found}»{text[start + len(found) :][:40]}… ({label})"
@@ -72,19 +96,25 @@ else:
             ["row", "left", "word", "text", "start", "label"]
         ].itertuples(index=False)
     }
-    st.caption(f"Pick one of the {len(occurrences):,} places '{word}' occurs (up to 200 are listed).")
-    row = st.selectbox("Occurrence to search from", list(contexts), format_func=contexts.get, key="search.row")
-    with user_errors("searching the corpus"), st.spinner("Searching every level…"):
+    st.caption(
+        _("Pick one of the {count} places '{word}' occurs (up to 200 are listed).").format(
+            count=number(len(occurrences), 0), word=word
+        )
+    )
+    row = st.selectbox(_("Occurrence to search from"), list(contexts), format_func=contexts.get, key="search.row")
+    with user_errors(_("searching the corpus")), st.spinner(_("Searching every level…")):
         result = cached_word_search(key, row, word, level, k)
 
 if result.index_kind != "exact":
     st.caption(
-        f"This level is held in a compressed ({result.index_kind}) index to save memory; it finds "
-        f"{result.recall_at_10:.0%} of the exact top 10 (measured on 200 sample queries; a neighbour tied with "
-        "the exact 10th counts). The purity curve uses exact search."
+        _(
+            "This level is held in a compressed ({kind}) index to save memory; it finds {share} of the exact top 10 "
+            "(measured on 200 sample queries; a neighbour tied with the exact 10th counts). The purity curve uses "
+            "exact search."
+        ).format(kind=_(KIND_NAMES[result.index_kind]), share=percent(result.recall_at_10))
     )
 else:
-    st.caption(result.engine_note)
+    st.caption(translated(result.engine_note))
 st.info(result.verdict(PURITY_LABELS), icon=":material/insights:")
 
 leading = result.leading_labels(PURITY_LABELS)
@@ -92,48 +122,67 @@ if leading:
     chart = purity_lines(result.purity, store.levels, level, leading, k)
     chart_with_downloads(chart, f"neighbourhood_purity {result.query} {level_name(level)} k{k}", "search.purity_chart")
 
-st.subheader(f"The {k} nearest word pieces at {level_name(level)}")
-st.dataframe(result.neighbours[SHOWN_COLUMNS], hide_index=True, width="stretch")
+st.subheader(_("The {k} nearest word pieces at {level}").format(k=k, level=translated(level_name(level))))
+neighbours = result.neighbours[list(SHOWN_COLUMNS)]
+st.dataframe(neighbours.rename(columns=lambda column: _(SHOWN_COLUMNS[column])), hide_index=True, width="stretch")
 
 summaries = [column for column in SUMMARY_COLUMNS if (result.neighbours[column] != "").any()]
 if summaries:
     columns = st.columns(2)  # two per row: four side by side clip their labels on a laptop screen
     for index, column in enumerate(summaries):
-        columns[index % 2].altair_chart(count_bars(result.summary(column), SUMMARY_TITLES[column]), width="content")
+        counts = result.summary(column).replace({"value": {NONE: _(NONE)}})
+        columns[index % 2].altair_chart(count_bars(counts, _(SUMMARY_TITLES[column])), width="content")
 if not (store.tokens["pos"] != "").any():
-    st.caption("This store was built without spaCy tags, so part of speech, dependency and entity are empty.")
+    st.caption(_("This store was built without spaCy tags, so part of speech, dependency and entity are empty."))
 
 if attention is not None:
-    with st.expander(f"What '{result.query}' attends to at layer {selection.layer}", expanded=False):
+    with st.expander(
+        _("What '{token}' attends to at layer {layer}").format(token=result.query, layer=selection.layer),
+        expanded=False,
+    ):
         weights = attention.main.attentions[selection.layer, :, position].mean(axis=0)
-        bars = token_bars(weights, attention.main.key_tokens, "Attention averaged over heads", "weight")
+        bars = token_bars(weights, attention.main.key_tokens, _("Attention averaged over heads"), _("weight"))
         chart_with_downloads(bars, f"attention_from {result.query} L{selection.layer}", "search.attention_chart")
-    with st.expander("What the model predicts here", expanded=False):
+    with st.expander(_("What the model predicts here"), expanded=False):
         reason = prediction_support(selection.model)
         if reason:
             st.info(reason, icon=":material/block:")
         else:
-            with user_errors("predicting the token"):
+            with user_errors(_("predicting the token")):
                 predictions = cached_predictions(selection.model_name, selection.text, position, 10)
             if predictions.kind == "next":
-                st.caption(f"The model's top 10 tokens to follow '{result.query}'.")
+                st.caption(_("The model's top 10 tokens to follow '{token}'.").format(token=result.query))
             else:
                 rank = predictions.rank_of_original
-                found = f"it ranks '{result.query}' itself number {rank}" if rank else "the original is not among them"
-                st.caption(f"'{result.query}' masked: the model's top 10 tokens for the gap ({found}).")
-            st.dataframe(predictions.table(), hide_index=True)
+                found = (
+                    _("it ranks '{token}' itself number {rank}").format(token=result.query, rank=rank)
+                    if rank
+                    else _("the original is not among them")
+                )
+                st.caption(
+                    _("'{token}' masked: the model's top 10 tokens for the gap ({found}).").format(
+                        token=result.query, found=found
+                    )
+                )
+            shown = predictions.table().rename(columns=lambda column: _(PREDICTION_COLUMNS[column]))
+            st.dataframe(shown, hide_index=True)
 
-with st.expander("Downloads"):
+with st.expander(_("Downloads")):
     row = download_row()
     download(
-        "Neighbours (CSV)", lambda: result.table().to_csv(index=False), "neighbours.csv", "text/csv", "search.csv", row
+        _("Neighbours (CSV)"),
+        lambda: result.table().to_csv(index=False),
+        "neighbours.csv",
+        "text/csv",
+        "search.csv",
+        row,
     )
     download(
-        "Purity by level (CSV)",
+        _("Purity by level (CSV)"),
         lambda: result.purity.to_csv(index=False),
         "purity.csv",
         "text/csv",
         "search.purity",
         row,
     )
-    download("Search (JSON)", result.to_json, "search.json", "application/json", "search.json", row)
+    download(_("Search (JSON)"), result.to_json, "search.json", "application/json", "search.json", row)

@@ -22,6 +22,7 @@ from xray.techniques.projections import (
     separation_by_level,
     stored_suggestion,
 )
+from xray.translation import _
 
 
 def sentence_vector(model_name: str, text: str, level: int) -> np.ndarray:
@@ -62,6 +63,6 @@ def cached_separation(store: StoreKey, unit: Unit, rows: tuple[int, ...], labels
 def cached_predicted_classes(spec: ClassifierSpec, texts: tuple[str, ...]) -> list[str]:
     """The classifier's most likely class for each text."""
     classifier = built_classifier(spec)
-    with heavy_job("Classifying the sampled texts") as progress:
+    with heavy_job(_("Classifying the sampled texts")) as progress:
         probabilities = classifier.predict_proba(list(texts), progress)
     return [classifier.class_names[index] for index in probabilities.argmax(axis=1)]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from components.sidebar import OTHER_MODEL
-from tests.pages import assert_clean, messages, run_page, table_with
+from tests.pages import assert_clean, english_left, messages, run_page, table_with, with_text
 from tests.tiny_models import tiny_bert_mlm
 from xray.models.token_predictions import MASKED_LM_EXAMPLE
 
@@ -52,8 +54,8 @@ def test_a_word_missing_from_the_corpus_says_so():
 def test_projections_colour_by_cluster_and_label_with_separation_by_level():
     app = run_page(PROJECTIONS, **{"projection.sample": "500"}, **SENSES)
     assert_clean(app)
-    clusters = table_with(app, "size", "dominant_label")
-    assert clusters["size"].sum() == 500 and "dominant_label" in clusters
+    clusters = table_with(app, "size", "dominant label")
+    assert clusters["size"].sum() == 500 and "dominant label" in clusters
     assert app.get("vega_lite_chart") or app.get("arrow_vega_lite_chart")
 
 
@@ -80,3 +82,46 @@ def test_a_masked_lm_predicts_the_token_beside_its_neighbours(tmp_path):
     assert "'bank' masked: the model's top 10 tokens for the gap" in captions
     predictions = table_with(app, "token", "probability")
     assert len(predictions) == 10 and predictions["probability"].is_monotonic_decreasing
+
+
+def test_search_speaks_turkish_with_turkish_shares():
+    app = run_page(SEARCH, text=RIVER_BANK, layer="4", lang="tr", **SENSES)
+    assert_clean(app)
+    assert app.title[0].value == "Gömme araması"
+    by = app.get_by_key("search.by")
+    assert by.label == "Neye göre aransın" and by.value == "A token of the sidebar text"
+    assert app.slider(key="search.k").label == "Komşular (k)"
+    assert "Kenar çubuğundaki odak tokeni **bank · " in with_text(app.caption, "odak tokeni").value
+    verdict = with_text(app.info, "etiketi").value
+    assert re.search(r"'bank \(river\)' etiketi 4\. katman düzeyinde ilk 20 komşunun %\d+ kadarını", verdict), verdict
+    assert with_text(app.subheader, "en yakın").value == "4. katman düzeyinde en yakın 20 kelime parçası"
+    neighbours = table_with(app, "sıra", "kosinüs", "parça")
+    assert (neighbours["parça"] == "bank").sum() >= 10
+    assert english_left(app) == []
+
+
+def test_search_by_a_corpus_word_in_turkish_opens_from_a_link_naming_the_mode_in_english():
+    app = run_page(SEARCH, lang="tr", **{"search.by": "A word of the corpus", "search.word": "spring"}, **SENSES)
+    assert_clean(app)
+    assert app.get_by_key("search.by").value == "A word of the corpus"
+    assert app.text_input(key="search.word").label == "Kelime"
+    assert "'spring' kelimesinin geçtiği" in with_text(app.caption, "kelimesinin geçtiği").value
+    occurrences = {option[:120] for option in app.selectbox(key="search.row").options}  # corpus sentences ("… and …")
+    assert [(english, text) for english, text in english_left(app) if text not in occurrences] == []
+
+
+def test_projections_speak_turkish_with_turkish_numbers():
+    app = run_page(PROJECTIONS, lang="tr", **{"projection.sample": "500", "projection.colour": "label"}, **SENSES)
+    assert_clean(app)
+    assert app.title[0].value == "İzdüşümler"
+    assert app.selectbox(key="projection.unit").label == "Noktalar"
+    colour = app.selectbox(key="projection.colour")
+    assert colour.label == "Renklendirme ölçütü" and colour.value == "label"  # a link names the column in English
+    kept = with_text(app.caption, "PCA şunları korur").value
+    assert re.fullmatch(r"PCA şunları korur: x ekseninde varyansın %\d+ kadarı, .*\.", kept), kept
+    assert re.search(r"\d+: -?0,\d{3}", app.slider(key="projection.clusters").proto.help)  # silhouettes, Turkish
+    clusters = table_with(app, "boyut", "baskın etiket")
+    assert clusters["boyut"].sum() == 500
+    assert re.search(r"Örneklenen noktaların \d+ tanesi", with_text(app.caption, "k-NN doğruluğu").value)
+    assert "Etiketlerin katman katman ayrışması" in [subheader.value for subheader in app.subheader]
+    assert english_left(app) == []

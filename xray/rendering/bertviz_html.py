@@ -5,10 +5,14 @@ inline copies of d3 v5 (from the pinned ``mpld3`` package) and jQuery (from ``xs
 plus a few lines that play require.js's part. The JSON bertviz embeds is re-written with
 ``<``, ``>`` and ``&`` escaped, so text such as ``</script>`` shows literally and never runs,
 and its weights are rounded to keep the page small (its size grows with tokens squared).
+
+The views are built (and cached) with bertviz's English labels; :func:`localized_view` writes them in the run's
+language where the page draws a view.
 """
 
 from __future__ import annotations
 
+import html as html_text
 import json
 from dataclasses import dataclass
 from functools import cache
@@ -20,6 +24,7 @@ import torch
 from bertviz import head_view, model_view
 
 from xray.techniques.attention import AttentionResult
+from xray.translation import N_, _
 
 CDN_REQUIRE_TAG = '<script src="https://cdnjs.cloudflare.com/ajax/libs/require.js/2.3.6/require.min.js"></script>'
 DEFAULT_MAX_TOKENS = 64
@@ -48,6 +53,20 @@ _FIT_WIDTH_SCRIPT = f"""
 }})();
 </script>
 """
+
+
+VIEW_LABELS = {
+    "All": N_("All"),
+    "Sentence A -> Sentence A": N_("Sentence A -> Sentence A"),
+    "Sentence B -> Sentence B": N_("Sentence B -> Sentence B"),
+    "Sentence A -> Sentence B": N_("Sentence A -> Sentence B"),
+    "Sentence B -> Sentence A": N_("Sentence B -> Sentence A"),
+    "Encoder": N_("Encoder"),
+    "Decoder": N_("Decoder"),
+    "Cross": N_("Cross"),
+}
+"""The names of the attention filters bertviz lists in its menu (a pair's sentences, an encoder-decoder's stacks)."""
+_MODEL_VIEW_HEADING = "'Layer ' + config.layers[layerIndex] + \", Head \" + config.heads[headIndex]"
 
 
 @dataclass(frozen=True)
@@ -138,6 +157,33 @@ def make_offline(html: str) -> str:
     if CDN_REQUIRE_TAG not in html:
         raise ValueError("Unexpected bertviz output: no require.js tag to replace (was bertviz upgraded?).")
     return html.replace(CDN_REQUIRE_TAG, offline_scripts(), 1)
+
+
+def _js_string(text: str) -> str:
+    """``text`` as a JavaScript string literal, safe inside an HTML ``<script>``."""
+    return escape_json(json.dumps(text, ensure_ascii=False))
+
+
+def localized_view(html: str) -> str:
+    """A head or model view (as :func:`head_view_html` and :func:`model_view_html` build it) with bertviz's menu
+    labels, filter names and axis headings in the run's language. Only bertviz's own markup is rewritten: the
+    tokens sit in escaped JSON, where none of these snippets can occur."""
+    layer, attention = html_text.escape(_("Layer:")), html_text.escape(_("Attention:"))
+    heads, layers = _js_string(_("Heads")), _js_string(_("Layers"))
+    heading = _js_string(_("Layer {layer}, head {head}"))
+    replacements = {
+        'Layer: <select id="layer">': f'{layer} <select id="layer">',
+        'Attention: <select id="filter">': f'{attention} <select id="filter">',
+        **{f">{name}</option>": f">{html_text.escape(_(label))}</option>" for name, label in VIEW_LABELS.items()},
+        '.text("Heads")': f".text({heads})",
+        '.text("Layers")': f".text({layers})",
+        _MODEL_VIEW_HEADING: (
+            f'{heading}.replace("{{layer}}", config.layers[layerIndex]).replace("{{head}}", config.heads[headIndex])'
+        ),
+    }
+    for english, shown in replacements.items():
+        html = html.replace(english, shown, 1)
+    return html
 
 
 def bertviz_script(name: str) -> str:

@@ -5,7 +5,8 @@ The HTML escapes every character of the text and of every token, styles itself w
 a class of its own (``key``) and links piece and characters by CSS ``:has()`` alone, with no script, so it is safe
 for ``st.html``. Right-to-left text keeps its order: pieces are listed left to right (as every page lists tokens),
 each inside ``<bdi>`` so an Arabic or Hebrew piece and its id never swap places, and a text flows in its own
-direction (``dir="auto"``; a text of a pair in ``<bdi>``, isolated from its label).
+direction (``dir="auto"``; a text of a pair in ``<bdi>``, isolated from its label). Every function is called where
+the page draws, so its labels are in the run's language.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pandas as pd
 
 from xray.rendering.charts import FOCUS_COLOUR
 from xray.techniques.tokenizers import SEQUENCE_NAMES, Piece, Segmentation
+from xray.translation import N_, _, n_
 
 SEQUENCE_COLOURS = ("#1f77b4", "#ff7f0e")  # text A, text B (as the type id)
 HIGHLIGHT = "background: rgba(255, 193, 7, 0.85); color: black"
@@ -43,12 +45,25 @@ _STYLE = """
 
 def _piece_title(piece: Piece, text: str) -> str:
     if piece.special:
-        return f"{piece.token} · id {piece.id} · special token added by the tokenizer · type id {piece.type_id}"
-    where = "starts a word" if piece.word_start else "continues a word"
-    unknown = " · UNKNOWN: the vocabulary cannot spell these characters" if piece.unknown else ""
+        return _("{token} · id {id} · special token added by the tokenizer · type id {type_id}").format(
+            token=piece.token, id=piece.id, type_id=piece.type_id
+        )
+    where = _("starts a word") if piece.word_start else _("continues a word")
+    unknown = _(" · UNKNOWN: the vocabulary cannot spell these characters") if piece.unknown else ""
     return (
-        f"{piece.token} · id {piece.id} · characters {piece.start}–{piece.end} {text[piece.start : piece.end]!r} · "
-        f"{where} · text {SEQUENCE_NAMES[piece.sequence]}, type id {piece.type_id}{unknown}"
+        _(
+            "{token} · id {id} · characters {start}–{end} {characters} · {where} · text {text}, type id {type_id}"
+        ).format(
+            token=piece.token,
+            id=piece.id,
+            start=piece.start,
+            end=piece.end,
+            characters=repr(text[piece.start : piece.end]),
+            where=where,
+            text=SEQUENCE_NAMES[piece.sequence],
+            type_id=piece.type_id,
+        )
+        + unknown
     )
 
 
@@ -79,7 +94,7 @@ def _text_html(segmentation: Segmentation, sequence: int) -> str:
     text = segmentation.texts[sequence]
     kept = [(index, piece) for index, piece in enumerate(segmentation.pieces) if piece.sequence == sequence]
     cut = [piece for piece in segmentation.cut if piece.sequence == sequence]
-    spans = [(piece.start, piece.end) for _, piece in kept] + [(piece.start, piece.end) for piece in cut]
+    spans = [(piece.start, piece.end) for _index, piece in kept] + [(piece.start, piece.end) for piece in cut]
     bounds = sorted({0, len(text)} | {bound for span in spans for bound in span})
     stretches = []
     for start, end in pairwise(bounds):
@@ -91,18 +106,16 @@ def _text_html(segmentation: Segmentation, sequence: int) -> str:
             classes = " ".join(f"p{index}" for index in covering)
             stretches.append(f'<span class="{classes}" title="{html.escape(tokens)}">{chunk}</span>')
         elif is_cut:
-            stretches.append(f'<span class="cut" title="cut: past the maximum length">{chunk}</span>')
+            cut_title = html.escape(_("cut: past the maximum length"))
+            stretches.append(f'<span class="cut" title="{cut_title}">{chunk}</span>')
         else:
             stretches.append(chunk)
     shown = "".join(stretches)
     if len(segmentation.texts) == 1:
         return f'<div class="text" dir="auto">{shown}</div>'
     # dir="auto" skips text inside <bdi>, so the line goes by its English label and the text by itself.
-    return f'<div class="text"><b>Text {SEQUENCE_NAMES[sequence]}</b> · <bdi>{shown}</bdi></div>'
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
+    label = html.escape(_("Text {name}").format(name=SEQUENCE_NAMES[sequence]))
+    return f'<div class="text"><b>{label}</b> · <bdi>{shown}</bdi></div>'
 
 
 def _style(key: str, count: int) -> str:
@@ -116,21 +129,29 @@ def _style(key: str, count: int) -> str:
 
 
 def _legend(segmentation: Segmentation, focus: bool = False) -> str:
-    parts = [f'<span style="outline: 2px solid {FOCUS_COLOUR}">framed</span>: the focus token'] if focus else []
+    framed_word = html.escape(_("framed"))
+    framed = f'<span style="outline: 2px solid {FOCUS_COLOUR}">{framed_word}</span>'
+    parts = [_("{framed}: the focus token").format(framed=framed)] if focus else []
     parts += [
-        "a solid bar starts a word, a dotted one continues it",
-        "dashed: special tokens the tokenizer adds",
-        "red: unknown",
-        "small number: the id",
+        _("a solid bar starts a word, a dotted one continues it"),
+        _("dashed: special tokens the tokenizer adds"),
+        _("red: unknown"),
+        _("small number: the id"),
     ]
     if len(segmentation.texts) > 1:
-        parts.append(
-            f'underline: <span style="color: {SEQUENCE_COLOURS[0]}">type id 0 (text A)</span> or '
-            f'<span style="color: {SEQUENCE_COLOURS[1]}">type id 1 (text B)</span>'
+        names = html.escape(_("type id 0 (text A)")), html.escape(_("type id 1 (text B)"))
+        first, second = (
+            f'<span style="color: {colour}">{name}</span>' for colour, name in zip(SEQUENCE_COLOURS, names, strict=True)
         )
+        parts.append(_("underline: {first} or {second}").format(first=first, second=second))
     if segmentation.truncated:
-        parts.append(f"struck through: {len(segmentation.cut)} tokens cut at the maximum of {segmentation.max_length}")
-    return f'<div class="legend">Hover a piece or a word · {" · ".join(parts)}</div>'
+        parts.append(
+            _("struck through: {count} tokens cut at the maximum of {limit}").format(
+                count=len(segmentation.cut), limit=segmentation.max_length
+            )
+        )
+    hover = _("Hover a piece or a word")
+    return f'<div class="legend">{hover} · {" · ".join(parts)}</div>'
 
 
 def segmentation_html(segmentation: Segmentation, key: str, focus: tuple[int, int] | None = None) -> str:
@@ -151,11 +172,17 @@ def side_by_side_html(segmentations: Sequence[Segmentation], key: str) -> str:
     """One row of pieces per tokenizer, its name and token count first; hover a piece for its characters."""
     rows = "".join(
         f'<div style="margin: 0.3rem 0 0.7rem"><b><bdi>{html.escape(segmentation.tokenizer)}</bdi></b> · '
-        f"{len(segmentation.pieces)} tokens, {_count(len(segmentation.split_words), 'word')} split"
-        f"{_pieces_html(segmentation)}</div>"
+        f"{html.escape(_counts(segmentation))}{_pieces_html(segmentation)}</div>"
         for segmentation in segmentations
     )
     return f'{_style(key, 0)}<div class="{key}">{rows}</div>'
+
+
+def _counts(segmentation: Segmentation) -> str:
+    """ "12 tokens, 2 words split"."""
+    split = len(segmentation.split_words)
+    words = n_("{count} word", "{count} words", split).format(count=split)
+    return _("{tokens} tokens, {words} split").format(tokens=len(segmentation.pieces), words=words)
 
 
 def _inline(frame: pd.DataFrame) -> alt.InlineData:
@@ -163,29 +190,35 @@ def _inline(frame: pd.DataFrame) -> alt.InlineData:
 
 
 MEASURES = {
-    "tokens per word": ".2f",
-    "words split": ".0%",
-    "unknown rate": ".3%",
+    N_("tokens per word"): ".2f",
+    N_("words split"): ".0%",
+    N_("unknown rate"): ".3%",
 }
+"""The measures :func:`measure_bars` charts (columns of ``TokenizerComparison.table()``) and their number formats."""
 
 
 def measure_bars(table: pd.DataFrame) -> alt.HConcatChart:
     """One bar chart per measure of :data:`MEASURES`, one bar per tokenizer
     (rows of ``TokenizerComparison.table()``)."""
     order = list(table["tokenizer"])
+    tokenizer, algorithm = _("tokenizer"), _("algorithm")
     charts = [
-        alt.Chart(_inline(table[["tokenizer", "algorithm", measure]]), title=measure)
+        alt.Chart(_inline(table[["tokenizer", "algorithm", measure]]), title=_(measure))
         .mark_bar()
         .encode(
             x=alt.X(f"{measure}:Q", title=None, axis=alt.Axis(format=number_format)),
             y=alt.Y("tokenizer:N", sort=order, title=None, axis=alt.Axis(labelLimit=220) if index == 0 else None),
-            color=alt.Color("algorithm:N", legend=alt.Legend(orient="bottom") if index == 0 else None),
-            tooltip=["tokenizer:N", "algorithm:N", alt.Tooltip(f"{measure}:Q", format=number_format)],
+            color=alt.Color("algorithm:N", title=algorithm, legend=alt.Legend(orient="bottom") if index == 0 else None),
+            tooltip=[
+                alt.Tooltip("tokenizer:N", title=tokenizer),
+                alt.Tooltip("algorithm:N", title=algorithm),
+                alt.Tooltip(f"{measure}:Q", title=_(measure), format=number_format),
+            ],
         )
         .properties(width=200, height=alt.Step(22))
         for index, (measure, number_format) in enumerate(MEASURES.items())
     ]
-    return alt.hconcat(*charts, title="Held-out text, as each tokenizer cuts it").properties(autosize="pad")
+    return alt.hconcat(*charts, title=_("Held-out text, as each tokenizer cuts it")).properties(autosize="pad")
 
 
 def length_curve(table: pd.DataFrame, corpus: str) -> alt.LayerChart:
@@ -193,13 +226,23 @@ def length_curve(table: pd.DataFrame, corpus: str) -> alt.LayerChart:
     other tokenizer (rows of ``TokenizerComparison.table()``)."""
     trained = table[table["origin"] == "trained"]
     others = table[table["origin"] != "trained"]
-    x = alt.X("vocabulary size:Q", scale=alt.Scale(type="log"), axis=alt.Axis(format=",d"))
-    y = alt.Y("tokens per text:Q", scale=alt.Scale(zero=False), title=f"tokens per {corpus} text")
-    tooltip = ["tokenizer:N", alt.Tooltip("vocabulary size:Q", format=","), "tokens per text:Q", "tokens per word:Q"]
+    size = _("vocabulary size")
+    x = alt.X("vocabulary size:Q", scale=alt.Scale(type="log"), axis=alt.Axis(format=",d"), title=size)
+    y = alt.Y(
+        "tokens per text:Q", scale=alt.Scale(zero=False), title=_("tokens per {corpus} text").format(corpus=corpus)
+    )
+    tooltip = [
+        alt.Tooltip("tokenizer:N", title=_("tokenizer")),
+        alt.Tooltip("vocabulary size:Q", title=size, format=","),
+        alt.Tooltip("tokens per text:Q", title=_("tokens per text")),
+        alt.Tooltip("tokens per word:Q", title=_("tokens per word")),
+    ]
+    title = _("Sequence length against vocabulary size, held-out {corpus}").format(corpus=corpus)
+    legend = alt.Legend(orient="bottom")
     lines = (
-        alt.Chart(_inline(trained), title=f"Sequence length against vocabulary size, held-out {corpus}")
+        alt.Chart(_inline(trained), title=title)
         .mark_line(point=True)
-        .encode(x=x, y=y, color=alt.Color("algorithm:N", legend=alt.Legend(orient="bottom")), tooltip=tooltip)
+        .encode(x=x, y=y, color=alt.Color("algorithm:N", title=_("algorithm"), legend=legend), tooltip=tooltip)
     )
     points = alt.Chart(_inline(others)).mark_point(shape="diamond", size=90, filled=True, color="black")
     labels = alt.Chart(_inline(others)).mark_text(align="left", dx=8, fontSize=11)

@@ -63,14 +63,16 @@ from xray.store.format import (
     open_store,
     store_name,
 )
+from xray.translation import N_, _
 
 PROGRESS = "progress.json"
 STATUS = "status.json"
 CHECKPOINT_S = 5.0
 TAGGING_BATCH = 32  # texts per spaCy batch: half the peak memory of 256, as fast (measured on the default corpus)
 
-TAGGING = "tagging words with spaCy"
-COMPUTING = "computing hidden states"
+TAGGING = N_("tagging words with spaCy")
+COMPUTING = N_("computing hidden states")
+"""The build's stages, as its progress names them (English; drawn translated)."""
 
 
 class StoreBusyError(StoreError):
@@ -120,7 +122,11 @@ def corpus_tags(corpus: Corpus, root: Path, progress: Progress | None = None) ->
 def _plan(loaded: LoadedModel, corpus: Corpus, settings: StoreSettings, tagged: list | None) -> _Plan:
     tokenizer = loaded.tokenizer
     if not tokenizer.is_fast:
-        raise StoreError(f"'{loaded.name}' has no fast tokenizer, so its pieces cannot be mapped to characters.")
+        raise StoreError(
+            _("'{model}' has no fast tokenizer, so its pieces cannot be mapped to characters.").format(
+                model=loaded.name
+            )
+        )
     max_tokens = min(settings.max_tokens, loaded.max_length)
     texts = corpus.texts
     fields = ("input_ids", "offset_mapping", "special_tokens_mask")
@@ -136,7 +142,7 @@ def _plan(loaded: LoadedModel, corpus: Corpus, settings: StoreSettings, tagged: 
     keep = [np.flatnonzero(np.array(mask) == 0) for mask in encoding["special_tokens_mask"]]
     counts = np.array([len(kept) for kept in keep])
     if counts.sum() == 0:
-        raise StoreError("The corpus has no word pieces besides special tokens.")
+        raise StoreError(_("The corpus has no word pieces besides special tokens."))
     lengths = np.array([len(ids) for ids in encoding["input_ids"]])
     order = np.argsort(lengths, kind="stable")
     first_row = np.empty(len(texts), dtype=np.int64)
@@ -177,7 +183,7 @@ def _exclusive(lock_path: Path, partial: Path) -> Iterator[None]:
             yield
     except BlockingIOError:
         raise StoreBusyError(
-            "Another session is building this store right now; it will be used as soon as it is done.",
+            _("Another session is building this store right now; it will be used as soon as it is done."),
             read_status(partial / STATUS),
         ) from None
 
@@ -266,8 +272,10 @@ def build_store(
             return _build_locked(loaded, corpus, root / name, partial, settings, tagged, report, started)
     except OSError as error:
         raise StoreError(
-            f"Could not write the store under {root} ({error.strerror or error}). Free some disk space or point "
-            f"{CACHE_ENV} at a folder with room; the finished part is kept and the build resumes from there."
+            _(
+                "Could not write the store under {root} ({reason}). Free some disk space or point {variable} at a "
+                "folder with room; the finished part is kept and the build resumes from there."
+            ).format(root=root, reason=error.strerror or error, variable=CACHE_ENV)
         ) from error
 
 

@@ -33,6 +33,7 @@ from xray.cache import cache_name
 from xray.corpora.corpus import Corpus
 from xray.models.batching import bf16_is_fast
 from xray.models.loading import LoadedModel, model_revision
+from xray.translation import _
 
 STORE_VERSION = 1
 MANIFEST = "manifest.json"
@@ -112,7 +113,11 @@ class ActivationStore:
 
     def check_level(self, level: int) -> None:
         if not 0 <= level < self.levels:
-            raise ValueError(f"Level {level} does not exist: this store has levels 0 to {self.levels - 1}.")
+            raise ValueError(
+                _("Level {level} does not exist: this store has levels 0 to {last}.").format(
+                    level=level, last=self.levels - 1
+                )
+            )
 
     def vectors(self, level: int) -> np.ndarray:
         """(pieces, hidden) float16, memory-mapped (read from disk as touched)."""
@@ -142,13 +147,23 @@ def read_manifest(folder: Path) -> StoreManifest:
     """The manifest of a finished store. Raises StoreError if the folder is incomplete or of another version."""
     manifest_path = folder / MANIFEST
     if not manifest_path.is_file():
-        raise StoreError(f"{folder} is not a finished store (no {MANIFEST}); build it again.")
+        raise StoreError(
+            _("{folder} is not a finished store (no {manifest}); build it again.").format(
+                folder=folder, manifest=MANIFEST
+            )
+        )
     try:
         manifest = StoreManifest(**json.loads(manifest_path.read_text(encoding="utf-8")))
     except (json.JSONDecodeError, TypeError) as error:
-        raise StoreError(f"{folder} was written by another version of Transformer X-Ray; build it again.") from error
+        raise StoreError(
+            _("{folder} was written by another version of Transformer X-Ray; build it again.").format(folder=folder)
+        ) from error
     if manifest.store_version != STORE_VERSION:
-        raise StoreError(f"{folder} is store version {manifest.store_version}, this app reads {STORE_VERSION}.")
+        raise StoreError(
+            _("{folder} is store version {version}, this app reads {expected}.").format(
+                folder=folder, version=manifest.store_version, expected=STORE_VERSION
+            )
+        )
     return manifest
 
 
@@ -158,7 +173,9 @@ def open_store(folder: Path) -> ActivationStore:
     texts = pd.read_parquet(folder / "texts.parquet")
     tokens = pd.read_parquet(folder / "tokens.parquet")
     if len(texts) != manifest.texts or len(tokens) != manifest.pieces:
-        raise StoreError(f"{folder} is damaged (its tables do not match its manifest); build it again.")
+        raise StoreError(
+            _("{folder} is damaged (its tables do not match its manifest); build it again.").format(folder=folder)
+        )
     return ActivationStore(folder, manifest, texts, tokens)
 
 

@@ -26,6 +26,7 @@ import faiss
 import numpy as np
 
 from xray.store.format import ActivationStore
+from xray.translation import N_, Message
 
 MEMORY_ENV = "XRAY_INDEX_MEMORY_MB"
 DEFAULT_MEMORY_MB = 256
@@ -37,6 +38,8 @@ TIE_TOLERANCE = 1e-5  # cosines this close to the exact k-th count as tied with 
 TIMED_QUERIES = 5
 IndexKind = Literal["exact", "scalar-quantised"]
 Engine = Literal["numpy", "FAISS"]
+KIND_NAMES: dict[str, str] = {"exact": N_("exact"), "scalar-quantised": N_("scalar-quantised")}
+"""Each index kind as a reader reads it (drawn with ``_``)."""
 
 
 def memory_budget_from_env() -> int:
@@ -76,16 +79,23 @@ class LevelIndex:
         return int(self.index.ntotal)
 
     @property
-    def engine_note(self) -> str:
-        """One sentence for the page: which engine searches and, when both were timed, how fast each was."""
+    def engine_note(self) -> Message:
+        """One sentence for the page: which engine searches and, when both were timed, how fast each was (English,
+        drawn in the run's language with :func:`~xray.translation.translated`)."""
         if self.kind != "exact":
-            return f"Search runs in FAISS's {self.kind} index."
+            return Message(N_("Search runs in FAISS's {kind} index."), kind=Message(KIND_NAMES[self.kind]))
         other = "FAISS" if self.engine == "numpy" else "numpy"
         timed = self.query_ms
-        return (
-            f"Exact search with {self.engine}: {timed[self.engine]:.1f} ms a query here, against "
-            f"{timed[other]:.1f} ms with {other} (both timed on {TIMED_QUERIES} sample queries when the level was "
-            "loaded; the faster one is used)."
+        return Message(
+            N_(
+                "Exact search with {engine}: {ms} ms a query here, against {other_ms} ms with {other} (both timed on "
+                "{queries} sample queries when the level was loaded; the faster one is used)."
+            ),
+            engine=self.engine,
+            ms=timed[self.engine],
+            other_ms=timed[other],
+            other=other,
+            queries=TIMED_QUERIES,
         )
 
 

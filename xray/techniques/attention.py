@@ -13,17 +13,19 @@ import torch
 
 from xray.models.loading import LoadedModel
 from xray.results import json_text
-from xray.text import prepare_text
+from xray.text import SECOND_TEXT, prepare_text
+from xray.translation import N_, Message, _, counted
 
 JSON_DECIMALS = 5
 STATISTICS: dict[str, str] = {
-    "entropy": "Entropy of a query's attention, in bits, averaged over queries (0 = one key only).",
-    "to_first": "Attention to the first token ([CLS] or BOS), averaged over queries.",
-    "to_special": "Attention to all special tokens ([CLS], [SEP], <s>, </s>, ...), averaged over queries.",
-    "to_self": "Attention of each token to itself, averaged over tokens.",
-    "to_previous": "Attention to the previous token, averaged over tokens that have one.",
-    "to_next": "Attention to the next token, averaged over tokens that have one.",
+    "entropy": N_("Entropy of a query's attention, in bits, averaged over queries (0 = one key only)."),
+    "to_first": N_("Attention to the first token ([CLS] or BOS), averaged over queries."),
+    "to_special": N_("Attention to all special tokens ([CLS], [SEP], <s>, </s>, ...), averaged over queries."),
+    "to_self": N_("Attention of each token to itself, averaged over tokens."),
+    "to_previous": N_("Attention to the previous token, averaged over tokens that have one."),
+    "to_next": N_("Attention to the next token, averaged over tokens that have one."),
 }
+"""Each statistic's description, in English (drawn with ``_``)."""
 
 
 class NoAttentionError(ValueError):
@@ -75,7 +77,8 @@ class AttentionResult:
     summary_position: index in ``tokens`` of the token that summarises the input for this family
         (the first for encoders, the last for decoders; see ``FamilyFacts.summary_token``).
     token_count: tokens before truncation; truncated: True when the model's maximum cut the input.
-    notices: short sentences for the user (truncation, removed characters, unknown tokens).
+    notices: short sentences for the user (truncation, removed characters, unknown tokens), as
+        :class:`~xray.translation.Message` (English, drawn in the run's language).
     """
 
     model_name: str
@@ -86,7 +89,7 @@ class AttentionResult:
     summary_position: int
     token_count: int
     truncated: bool
-    notices: tuple[str, ...] = field(default=())
+    notices: tuple[Message, ...] = field(default=())
 
     @property
     def main(self) -> AttentionBlock:
@@ -149,8 +152,10 @@ def _stack(attentions: tuple[torch.Tensor, ...] | None) -> np.ndarray:
     """(layers, heads, query, key) float32 from the per-layer (1, heads, query, key) tensors."""
     if not attentions or any(layer is None for layer in attentions):
         raise NoAttentionError(
-            "This model returned no attention weights. Transformer X-Ray loads models with eager attention; "
-            "a model built with SDPA or flash attention cannot show them."
+            _(
+                "This model returned no attention weights. Transformer X-Ray loads models with eager attention; "
+                "a model built with SDPA or flash attention cannot show them."
+            )
         )
     return torch.stack([layer[0] for layer in attentions]).float().cpu().numpy()
 
@@ -166,15 +171,24 @@ def _encode(loaded: LoadedModel, text: str, text_b: str | None) -> tuple[dict, i
     return encoding, token_count, token_count > encoding["input_ids"].shape[1]
 
 
-def _unknown_notice(loaded: LoadedModel, input_ids: torch.Tensor, what: str) -> list[str]:
+def _unknown_notice(loaded: LoadedModel, input_ids: torch.Tensor) -> list[Message]:
     unk = loaded.tokenizer.unk_token_id
     count = int((input_ids == unk).sum()) if unk is not None else 0
     if not count:
         return []
-    pieces = f"{count} pieces of the {what} are" if count > 1 else f"1 piece of the {what} is"
     return [
-        f"{pieces} unknown to this tokenizer and read as {loaded.tokenizer.unk_token} "
-        "(emoji or scripts outside its vocabulary)."
+        counted(
+            N_(
+                "{count} piece of the input is unknown to this tokenizer and read as {unknown} (emoji or scripts "
+                "outside its vocabulary)."
+            ),
+            N_(
+                "{count} pieces of the input are unknown to this tokenizer and read as {unknown} (emoji or scripts "
+                "outside its vocabulary)."
+            ),
+            count,
+            unknown=loaded.tokenizer.unk_token,
+        )
     ]
 
 
@@ -196,7 +210,7 @@ def compute_attention(loaded: LoadedModel, text: str, text_b: str | None = None)
     Raises ValueError for empty text and :class:`NoAttentionError` when the model gives no weights.
     """
     prepared = prepare_text(text)
-    prepared_b = prepare_text(text_b, what="second text") if text_b and text_b.strip() else None
+    prepared_b = prepare_text(text_b, what=SECOND_TEXT) if text_b and text_b.strip() else None
     notices = list(prepared.notices) + (list(prepared_b.notices) if prepared_b else [])
     if loaded.family == "encoder-decoder":
         return _encoder_decoder_attention(loaded, prepared.text, prepared_b.text if prepared_b else None, notices)
@@ -204,10 +218,17 @@ def compute_attention(loaded: LoadedModel, text: str, text_b: str | None = None)
     input_ids = encoding["input_ids"][0]
     if truncated:
         notices.append(
-            f"The input has {token_count} tokens; this model reads at most {loaded.max_length}, "
-            f"so the last {token_count - len(input_ids)} were dropped."
+            Message(
+                N_(
+                    "The input has {count} tokens; this model reads at most {limit}, so the last {dropped} were "
+                    "dropped."
+                ),
+                count=token_count,
+                limit=loaded.max_length,
+                dropped=token_count - len(input_ids),
+            )
         )
-    notices += _unknown_notice(loaded, input_ids, "input")
+    notices += _unknown_notice(loaded, input_ids)
     with torch.inference_mode():
         outputs = loaded.model(
             **{key: value.to(loaded.device) for key, value in encoding.items()},
@@ -239,18 +260,21 @@ def compute_attention(loaded: LoadedModel, text: str, text_b: str | None = None)
 
 
 def _encoder_decoder_attention(
-    loaded: LoadedModel, text: str, decoder_text: str | None, notices: list[str]
+    loaded: LoadedModel, text: str, decoder_text: str | None, notices: list[Message]
 ) -> AttentionResult:
     start = loaded.model.config.decoder_start_token_id
     if start is None:
-        raise ValueError(f"'{loaded.name}' does not say which token starts its decoder; it cannot be shown.")
+        raise ValueError(
+            _("'{model}' does not say which token starts its decoder; it cannot be shown.").format(model=loaded.name)
+        )
     encoding, token_count, truncated = _encode(loaded, text, None)
-    decoder_encoding, _, decoder_truncated = _encode(loaded, decoder_text or text, None)
+    decoder_encoding, _decoder_count, decoder_truncated = _encode(loaded, decoder_text or text, None)
     input_ids = encoding["input_ids"][0]
     decoder_ids = torch.cat([torch.tensor([start]), decoder_encoding["input_ids"][0]])[: loaded.max_length]
     if truncated or decoder_truncated:
-        notices.append(f"The input was cut to this model's maximum of {loaded.max_length} tokens.")
-    notices += _unknown_notice(loaded, input_ids, "input")
+        cut = N_("The input was cut to this model's maximum of {limit} tokens.")
+        notices.append(Message(cut, limit=loaded.max_length))
+    notices += _unknown_notice(loaded, input_ids)
     with torch.inference_mode():
         outputs = loaded.model(
             input_ids=input_ids[None].to(loaded.device),

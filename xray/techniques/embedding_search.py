@@ -18,8 +18,11 @@ from xray.results import json_text
 from xray.store.format import ActivationStore
 from xray.store.rows import LABEL, describe_rows, text_labels
 from xray.store.search import LevelIndex, exact_top_k, search
+from xray.translation import N_, Message, _, percent, translated
 
 SUMMARY_COLUMNS = ("pos", "dep", "ent", "label")
+NONE = N_("(none)")
+"""The value :meth:`NeighbourSearch.summary` counts for a neighbour without a tag (English; drawn translated)."""
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,8 @@ class NeighbourSearch:
         text, start, end (the piece's characters in ``text``), label, pos, dep, ent.
     purity: one row per (level, label): share of the top k at that level carrying the label (exact search).
     index_kind, recall_at_10: the index the neighbours came from, and its measured recall (1.0 when exact).
-    engine_note: which engine searched the index and how fast each candidate was (:attr:`LevelIndex.engine_note`).
+    engine_note: which engine searched the index and how fast each candidate was (:attr:`LevelIndex.engine_note`,
+        a :class:`~xray.translation.Message`: English, drawn translated).
     """
 
     query: str
@@ -42,13 +46,13 @@ class NeighbourSearch:
     purity: pd.DataFrame
     index_kind: str
     recall_at_10: float
-    engine_note: str
+    engine_note: Message
 
     def summary(self, column: str) -> pd.DataFrame:
         """Counts of ``column`` (pos, dep, ent or label) among the neighbours: value, count; most common first."""
         if column not in SUMMARY_COLUMNS:
             raise ValueError(f"Unknown summary column {column!r}; pick one of {SUMMARY_COLUMNS}.")
-        values = self.neighbours[column].replace("", "(none)")
+        values = self.neighbours[column].replace("", NONE)
         return values.value_counts().rename_axis("value").reset_index(name="count")
 
     def best_level(self, label: str) -> int:
@@ -81,25 +85,41 @@ class NeighbourSearch:
     def verdict(self, shown: int) -> str:
         """One sentence about the label that holds most of the top k at the searched level among the ``shown``
         labels of :meth:`leading_labels` (so it names only what the purity chart draws; on a tie, the label of the
-        nearest neighbour): its share here, the level where it peaks, and its share at the embeddings."""
+        nearest neighbour): its share here, the level where it peaks, and its share at the embeddings. In the run's
+        language: the page calls it as it draws (the result, which a cache keeps, holds no sentence)."""
         labels = self.leading_labels(shown)
         if not labels:
-            return "The corpus has no labels, so the purity of the neighbourhood cannot be measured."
+            return _("The corpus has no labels, so the purity of the neighbourhood cannot be measured.")
         here = self.purity[self.purity["level"] == self.level].set_index(LABEL)["share"]
         nearest = self._nearest_ranks()
         # The largest share here; on a tie, the label of the nearer neighbour (then the chart's order).
         label = min(labels, key=lambda name: (-here.get(name, 0.0), nearest.get(name, np.inf)))
         shares = self.purity[self.purity[LABEL] == label].set_index("level")["share"]
-        best, level = self.best_level(label), level_name(self.level)
-        holds = f"'{label}' holds {shares.get(self.level, 0.0):.0%} of the top {self.k} at {level}"
-        if best == 0:
-            if self.level == 0:
-                return f"{holds}, already its largest share at any level."
-            return f"{holds}; its share is strongest already at the embeddings ({shares[0]:.0%})."
-        against = f"against {shares.get(0, 0.0):.0%} at the embeddings"
-        if best == self.level:
-            return f"{holds}, its peak, {against}."
-        return f"{holds}; its share peaks at {level_name(best)} ({shares[best]:.0%}), {against}."
+        best = self.best_level(label)
+        said = {
+            "label": label,
+            "share": percent(shares.get(self.level, 0.0)),
+            "k": self.k,
+            "level": translated(level_name(self.level)),
+            "embeddings": percent(shares.get(0, 0.0)),
+        }
+        if best == 0 and self.level == 0:
+            said_here = _("'{label}' holds {share} of the top {k} at {level}, already its largest share at any level.")
+        elif best == 0:
+            said_here = _(
+                "'{label}' holds {share} of the top {k} at {level}; its share is strongest already at the embeddings "
+                "({embeddings})."
+            )
+        elif best == self.level:
+            said_here = _(
+                "'{label}' holds {share} of the top {k} at {level}, its peak, against {embeddings} at the embeddings."
+            )
+        else:
+            said_here = _(
+                "'{label}' holds {share} of the top {k} at {level}; its share peaks at {best} ({peak}), against "
+                "{embeddings} at the embeddings."
+            )
+        return said_here.format(**said, best=translated(level_name(best)), peak=percent(shares[best]))
 
     def table(self) -> pd.DataFrame:
         return self.neighbours.copy()
@@ -131,7 +151,7 @@ def purity_by_level(
     records = []
     extra = 1 if exclude_row is not None else 0
     for level in range(store.levels):
-        rows, _ = exact_top_k(store, level, query_states[level], k + extra)
+        rows = exact_top_k(store, level, query_states[level], k + extra)[0]
         rows = rows[rows != exclude_row][:k]
         labels = pd.Series(text_labels(store, store.tokens["text_id"].to_numpy()[rows]))
         for label, count in labels[labels != ""].value_counts().items():
@@ -177,7 +197,7 @@ def word_occurrences(store: ActivationStore, word: str, limit: int = 200) -> pd.
     :func:`describe_rows` describes them; empty when the corpus never uses it."""
     word = word.strip()
     if not word or len(word.split()) > 1:
-        raise ValueError("Type one word to look for, e.g. bank.")
+        raise ValueError(_("Type one word to look for, e.g. bank."))
     pattern = re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE)
     starts = [
         (text_id, match.start())
@@ -195,5 +215,7 @@ def word_occurrences(store: ActivationStore, word: str, limit: int = 200) -> pd.
 def stored_states(store: ActivationStore, row: int) -> np.ndarray:
     """(levels, hidden) float32: stored piece ``row``'s vector at every level."""
     if not 0 <= row < store.manifest.pieces:
-        raise ValueError(f"Row {row} is not in the store (0 to {store.manifest.pieces - 1}).")
+        raise ValueError(
+            _("Row {row} is not in the store (0 to {last}).").format(row=row, last=store.manifest.pieces - 1)
+        )
     return np.stack([np.asarray(store.vectors(level)[row], dtype=np.float32) for level in range(store.levels)])

@@ -31,6 +31,7 @@ from xray.results import json_text
 from xray.store import kept_arrays
 from xray.store.format import ActivationStore
 from xray.store.search import normalised
+from xray.translation import _
 
 Method = Literal["PCA", "UMAP"]
 Unit = Literal["text", "piece"]
@@ -114,9 +115,13 @@ def source_texts(texts: pd.DataFrame, sources: Collection[str] | None = None) ->
     if sources is None:
         return np.arange(len(texts))
     if "source" not in texts.columns:
-        raise ValueError(f"This corpus has no sources to pick among; its columns are {', '.join(texts.columns)}.")
+        raise ValueError(
+            _("This corpus has no sources to pick among; its columns are {columns}.").format(
+                columns=", ".join(texts.columns)
+            )
+        )
     if not sources:
-        raise ValueError("Pick at least one source.")
+        raise ValueError(_("Pick at least one source."))
     return np.flatnonzero(texts["source"].isin(list(sources)).to_numpy())
 
 
@@ -177,14 +182,16 @@ def pooled_vector(hidden_states: np.ndarray, special_mask: np.ndarray, level: in
     """
     if hidden_states.ndim != 3:
         raise ValueError(f"hidden_states must be (levels, tokens, hidden), got shape {hidden_states.shape}.")
-    levels, tokens, _ = hidden_states.shape
+    levels, tokens = hidden_states.shape[:2]
     if special_mask.shape != (tokens,):
         raise ValueError(f"special_mask must have shape ({tokens},), got {special_mask.shape}.")
     if not 0 <= level < levels:
-        raise ValueError(f"Level {level} does not exist; pick one from 0 to {levels - 1}.")
+        raise ValueError(
+            _("Level {level} does not exist; pick one from 0 to {last}.").format(level=level, last=levels - 1)
+        )
     kept = ~special_mask.astype(bool)
     if not kept.any():
-        raise ValueError("The text has no piece but special tokens, so it has no pooled vector.")
+        raise ValueError(_("The text has no piece but special tokens, so it has no pooled vector."))
     return hidden_states[level][kept].mean(axis=0)
 
 
@@ -235,7 +242,11 @@ def fit_layout(
     if dimensions not in (2, 3):
         raise ValueError(f"Projections have 2 or 3 dimensions, not {dimensions}.")
     if len(data) <= dimensions:
-        raise ValueError(f"Projecting needs more than {dimensions} points; the sample has {len(data)}.")
+        raise ValueError(
+            _("Projecting needs more than {dimensions} points; the sample has {count}.").format(
+                dimensions=dimensions, count=len(data)
+            )
+        )
     if method == "PCA":
         fitted = PCA(n_components=dimensions, random_state=seed).fit(data)
         return Layout(
@@ -357,7 +368,7 @@ def stored_clusters(
         "clusters": k,
         "fitter": f"scikit-learn {metadata.version('scikit-learn')}",
     }
-    arrays, _ = kept_arrays.kept(
+    arrays, _from_disk = kept_arrays.kept(
         store.folder / kept_arrays.FOLDER,
         about,
         lambda: {"clusters": cluster(data, k, seed)},
@@ -379,7 +390,7 @@ def stored_suggestion(store: ActivationStore, level: int, unit: Unit, rows: np.n
         table = suggest_clusters(sample_vectors(store, level, unit, rows), seed=seed)
         return {"k": table["k"].to_numpy(), "silhouette": table["silhouette"].to_numpy()}
 
-    arrays, _ = kept_arrays.kept(store.folder / kept_arrays.FOLDER, about, suggest, {})
+    arrays, _from_disk = kept_arrays.kept(store.folder / kept_arrays.FOLDER, about, suggest, {})
     return pd.DataFrame({"k": arrays["k"], "silhouette": arrays["silhouette"]})
 
 
@@ -395,14 +406,14 @@ def suggest_clusters(vectors: np.ndarray, candidates: range = CLUSTER_RANGE, see
         )
         records.append({"k": k, "silhouette": round(float(score), 4)})
     if not records:
-        raise ValueError(f"Clustering needs at least 3 points; the sample has {len(data)}.")
+        raise ValueError(_("Clustering needs at least 3 points; the sample has {count}.").format(count=len(data)))
     return pd.DataFrame(records).sort_values(["silhouette", "k"], ascending=[False, True]).reset_index(drop=True)
 
 
 def cluster(vectors: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
     """(n,) KMeans cluster of each normalised vector, 0 to k - 1."""
     if not 2 <= k < len(vectors):
-        raise ValueError(f"Pick between 2 and {len(vectors) - 1} clusters, not {k}.")
+        raise ValueError(_("Pick between 2 and {most} clusters, not {k}.").format(most=len(vectors) - 1, k=k))
     return KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(normalised(vectors))
 
 
@@ -443,10 +454,10 @@ def separation_by_level(store: ActivationStore, rows: np.ndarray, labels: list[s
     5-fold cross-validated, cosine), silhouette (of the labels, cosine) and chance (the majority share)."""
     classes, counts = np.unique(labels, return_counts=True)
     if len(classes) < 2:
-        raise ValueError("Separation needs at least two labels in the sample.")
+        raise ValueError(_("Separation needs at least two labels in the sample."))
     folds = min(PROBE_FOLDS, int(counts.min()))
     if folds < 2:
-        raise ValueError("Every label needs at least two points in the sample to measure separation.")
+        raise ValueError(_("Every label needs at least two points in the sample to measure separation."))
     records = []
     for level in range(store.levels):
         data = normalised(sample_vectors(store, level, unit, rows))
