@@ -129,15 +129,17 @@ for."""
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
 
-def shown_texts(app: AppTest) -> list[str]:
+def shown_texts(app: AppTest, data_widgets: tuple[str, ...] = ()) -> list[str]:
     """Every text a reader sees on the page: titles, headers, captions, Markdown, messages, and each widget's label,
-    help and options (as the page formats them)."""
+    help and options (as the page formats them), but the options of a widget whose key starts with one of
+    ``data_widgets`` (words or contexts of the corpus: data, not messages)."""
     texts = [str(element.value) for kind in TEXT_KINDS for element in app.get(kind)]
     for kind in LABELLED_KINDS:
         for element in app.get(kind):
             proto = getattr(element, "proto", None)
             texts += [_label(element) or "", getattr(proto, "help", "") or ""]
-            texts += [str(option) for option in getattr(element, "options", ()) or ()]
+            if not str(getattr(element, "key", None) or "").startswith(data_widgets or ("\0",)):
+                texts += [str(option) for option in getattr(element, "options", ()) or ()]
     return [text for text in texts if text.strip()]
 
 
@@ -165,12 +167,12 @@ def _translated_messages(language: str) -> tuple[tuple[str, int, re.Pattern[str]
     return tuple(found)
 
 
-def english_left(app: AppTest, language: str = "tr") -> list[tuple[str, str]]:
+def english_left(app: AppTest, language: str = "tr", *, data_widgets: tuple[str, ...] = ()) -> list[tuple[str, str]]:
     """(catalog message, text) for each text on the page that still shows an English message of the catalog while
     the page speaks ``language``: a long message anywhere inside a text (its placeholders filled with anything),
-    a short one as a whole text or label."""
+    a short one as a whole text or label. data_widgets: see :func:`shown_texts`."""
     left = []
-    for text in shown_texts(app):
+    for text in shown_texts(app, data_widgets):
         for english, literal, pattern in _translated_messages(language):
             if pattern.fullmatch(text.strip()) or (literal >= SHORTEST_INSIDE and pattern.search(text)):
                 left.append((english[:80], text[:120]))

@@ -103,18 +103,14 @@ def test_a_tokens_factor_opens_in_the_factor_view_and_lime_explains_a_context():
     assert any(f"LIME weights for factor {factor}" in spec and "lowers the code" in spec for spec in specs)
 
 
-def english_left_but_data(app) -> list[tuple[str, str]]:
-    """:func:`english_left`, but for the corpus's words and contexts offered as options (an English word-sense word
-    such as "key", a context holding " and ", is data)."""
-    boxes = [box for box in app.selectbox if box.key == "factors.word" or str(box.key).startswith("factors.lime.")]
-    data = [str(option) for box in boxes for option in box.options]
-    return [(message, text) for message, text in english_left(app) if not any(o.startswith(text) for o in data)]
+DATA_WIDGETS = ("factors.word", "factors.lime.")
+"""Widgets that offer the corpus's words and contexts (an English word-sense word such as "key" is data)."""
 
 
 def test_the_page_speaks_turkish_with_turkish_numbers():
     app = run_page(FACTORS, layer="2", text="We sat on the bank of the river", lang="tr")
     assert_clean(app)
-    assert english_left_but_data(app) == []
+    assert english_left(app, data_widgets=DATA_WIDGETS) == []
     assert app.title[0].value == "Transformer faktörleri"
     assert labelled(app.metric, "Faktörler").value == "1.000"
     assert re.fullmatch(r"%\d+", labelled(app.metric, "Yeniden oluşturma hatası").value)
@@ -148,7 +144,7 @@ def test_the_page_speaks_turkish_with_turkish_numbers():
     explain = next(box for box in app.selectbox if str(box.key).startswith("factors.lime."))
     app = explain.select_index(0).run()
     assert_clean(app)
-    assert english_left_but_data(app) == []
+    assert english_left(app, data_widgets=DATA_WIDGETS) == []
     summary = " ".join(caption.value for caption in app.caption) + messages(app)
     assert re.search(r"\d+ numaralı faktörün '.+' üzerindeki kodu \(2\. katman\) tam bağlamda \d,\d{3};", summary)
     assert re.search(r"Çerçeveli kelime her zaman kalır\. 1\.000 örnek \(\d+ farklı bağlam\)", summary)
