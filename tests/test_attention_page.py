@@ -8,6 +8,7 @@ import re
 import pytest
 
 from tests.pages import assert_clean, english_left, run_page, with_text
+from xray.translation import _, use_language
 
 pytestmark = [pytest.mark.app, pytest.mark.integration]
 ATTENTION = "1_Attention.py"
@@ -82,3 +83,12 @@ def test_a_link_names_the_view_by_its_value_in_either_language_and_a_later_choic
     assert_clean(app)
     assert app.get_by_key("attention.view").value == "Head heatmap"
     assert app.number_input(key="attention.head").label == "Başlık"
+
+
+def test_a_link_copied_from_the_page_in_turkish_opens_the_same_view_in_english():
+    use_language("tr")
+    turkish_label = _("Head heatmap")
+    assert turkish_label != "Head heatmap"
+    app = run_page(ATTENTION, **{"attention.view": turkish_label})  # English, with the label a Turkish page wrote
+    assert_clean(app)
+    assert app.get_by_key("attention.view").value == "Head heatmap"
