@@ -12,11 +12,12 @@ from components.explainer_benchmark import benchmark_on_request, open_text_link,
 from components.feedback import user_errors
 from components.navigation import PageInfo
 from components.page import start_page
+from components.url_options import adopt_linked_option
 from xray.explainer_benchmark.saved import HELD_OUT_COLUMN, BenchmarkSettings
 from xray.explainer_benchmark.summary import CONFIDENCE
 from xray.rendering.charts import agreement_heatmap, interval_dots
 from xray.rendering.export import file_stem
-from xray.techniques.compare import RANDOM
+from xray.techniques.compare import RANDOM, method_label
 from xray.techniques.lime_explain import MIN_SAMPLES
 from xray.techniques.shap_explain import MIN_EVALS
 from xray.translation import _, number, percent
@@ -148,18 +149,25 @@ chart_with_downloads(
     "explainers.agreement_chart",
 )
 pair = st.columns(2)
-first = pair[0].selectbox(_("Method"), methods, key="explainers.first", bind="query-params")
+adopt_linked_option("explainers.first", methods, method_label)
+first = pair[0].selectbox(_("Method"), methods, format_func=method_label, key="explainers.first", bind="query-params")
 others = [method for method in methods if method != first]
 least = min(others, key=lambda method: agreement.loc[first, method])
+adopt_linked_option("explainers.second", others, method_label)
 second = pair[1].selectbox(
-    _("Against"), others, index=others.index(least), key="explainers.second", bind="query-params"
+    _("Against"),
+    others,
+    index=others.index(least),
+    format_func=method_label,
+    key="explainers.second",
+    bind="query-params",
 )
 disagreeing = run.disagreements(first, second, DISAGREEING)
 st.markdown(
     _(
         "**Where {first} and {second} disagree most** (mean Spearman {spearman}); each opens the text on the Which "
         "explanation page:"
-    ).format(first=first, second=second, spearman=number(agreement.loc[first, second]))
+    ).format(first=method_label(first), second=method_label(second), spearman=number(agreement.loc[first, second]))
 )
 for text, class_name, spearman in disagreeing.itertuples(index=False):
     open_text_link(
@@ -167,7 +175,10 @@ for text, class_name, spearman in disagreeing.itertuples(index=False):
     )
 
 st.subheader(_("What does the classifier rely on?"))
-method = st.selectbox(_("Scores of"), methods, key="explainers.relied_method", bind="query-params")
+adopt_linked_option("explainers.relied_method", methods, method_label)
+method = st.selectbox(
+    _("Scores of"), methods, format_func=method_label, key="explainers.relied_method", bind="query-params"
+)
 relied = run.relied_on(method)
 if relied.empty:
     st.info(_("No word occurs twice in the texts of one class: run over more texts to see what is relied on."))
@@ -186,7 +197,7 @@ else:
         _(
             "Per predicted class, the words with the largest mean |{method} score| where they occur (seen at least "
             "twice), case-folded: a positive mean score pushes towards the class, a negative one against it."
-        ).format(method=method)
+        ).format(method=method_label(method))
     )
 
 row = download_row()
