@@ -28,7 +28,7 @@ import torch
 
 from xray.corpora.builtin import SEARCH_CORPUS, load_builtin
 from xray.models.loading import EMBEDDED_MODEL, LoadedModel, load_model
-from xray.neurons.records import MAX_TOKENS, NeuronRecords, _batches, _encode, _run, build_records
+from xray.neurons.records import MAX_TOKENS, NeuronRecords, forward_batches, encode_texts, _run, build_records
 from xray.techniques.neuron_explanations import (
     BaselineExplainer,
     BaselineSimulator,
@@ -51,10 +51,10 @@ def peak_mb() -> float:
 
 def bare_forward(loaded: LoadedModel, texts: list[str]) -> float:
     """Seconds of the bare forward pass over ``texts`` in the batches the records use (tokenizing left out)."""
-    encoding = _encode(loaded, texts, MAX_TOKENS)
+    encoding = encode_texts(loaded, texts, MAX_TOKENS)
     started = time.perf_counter()
     with torch.inference_mode():
-        for chunk in _batches(encoding, 64):
+        for chunk in forward_batches(encoding, 64):
             _run(loaded, encoding, chunk)
     return time.perf_counter() - started
 

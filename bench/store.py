@@ -56,7 +56,7 @@ print(time.perf_counter() - started)
 
 def bare_forward_seconds(loaded, corpus, settings: StoreSettings) -> float:
     """Tokenizing, then the model alone over the store's batches (same order, padding, precision), outputs dropped."""
-    plan = builder._plan(loaded, corpus, settings, None)
+    plan = builder.plan_store(loaded, corpus, settings, None)
     pad_id = loaded.tokenizer.pad_token_id or 0
     autocast = torch.autocast(loaded.device.type, dtype=torch.bfloat16, enabled=settings.bf16)
     started = time.perf_counter()

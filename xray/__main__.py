@@ -1,9 +1,11 @@
 """Command line for heavy precomputation: ``python -m xray <command> ...``.
 
 train-head: train the embedded BBC News topic head on MiniLM and write it (default: the shipped file).
-index: build the activation store of a model over a corpus (a built-in one or a .txt/.csv file), resumable.
+index: build the activation store of a model over a corpus (a built-in one or a .txt/.csv file), resumable; with
+--ray, on Ray workers in shards (a local Ray, or a cluster).
 factors: learn one dictionary of transformer factors for every layer of a model (Yun et al. 2021), resumable.
-neurons: activation records of every MLP neuron over a corpus, and baseline explanations of whole layers.
+neurons: activation records of every MLP neuron over a corpus, and baseline explanations of whole layers; --ray
+as for index.
 units: samples of neurons, factors and residual directions at every level, scored alike by the baseline.
 codes: the factor codes of every stored piece of a corpus, level by level, kept beside its activation store.
 explain-corpus: SHAP, LIME, gradients and attention over many texts of a corpus, scored for faithfulness as ferret
@@ -24,6 +26,9 @@ from xray.corpora.builtin import BUILTIN_CORPORA, SEARCH_CORPUS, load_builtin
 from xray.corpora.corpus import Corpus, load_corpus
 from xray.corpora.shipped_tags import SHIPPED_TAGS, write_shipped_tags
 from xray.corpora.uploads import corpus_from_upload, read_upload
+from xray.distributed.engine import LOCAL, RaySettings
+from xray.distributed.records import RayRecordsEngine
+from xray.distributed.store import RayStoreEngine
 from xray.explainer_benchmark.saved import BenchmarkSettings, benchmark_path, run_benchmark
 from xray.factors.corpus import learn_from_store
 from xray.factors.dictionary import dictionary_path, find_dictionary
@@ -83,8 +88,34 @@ def _guarded(run: Callable[[], int], interrupted: str) -> int:
 
 
 def _corpus_and_model(arguments: argparse.Namespace) -> tuple[Corpus, LoadedModel]:
-    """The corpus and the model a corpus pass runs over; ValueError or OSError for a bad corpus or model."""
-    return _corpus(arguments), load_model(arguments.model, device=arguments.device)
+    """The corpus and the model a corpus pass runs over; ValueError or OSError for a bad corpus or model. Where
+    Ray workers run the model (``--ray``), this process only plans the work: its copy stays on the CPU."""
+    device = "cpu" if getattr(arguments, "ray", None) else arguments.device
+    return _corpus(arguments), load_model(arguments.model, device=device)
+
+
+def _ray_settings(arguments: argparse.Namespace) -> RaySettings:
+    """What ``--ray``, ``--workers``, ``--cpus-per-worker`` and ``--gpus-per-worker`` ask for; a local Ray gets the
+    CPUs the workers reserve."""
+    gpus = arguments.gpus_per_worker
+    if gpus is None:
+        gpus = 1.0 if (arguments.device or "").startswith("cuda") else 0.0
+    return RaySettings(
+        address=arguments.ray,
+        workers=arguments.workers,
+        cpus_per_worker=arguments.cpus_per_worker,
+        gpus_per_worker=gpus,
+        local_cpus=arguments.workers * arguments.cpus_per_worker,
+    )
+
+
+def _shard_report(engine: RayStoreEngine | RayRecordsEngine) -> None:
+    print(
+        f"\n{engine.computed:,} shards computed on {engine.ray.workers} Ray workers, {engine.reused:,} kept from an "
+        "earlier run",
+        file=sys.stderr,
+        end="",
+    )
 
 
 def _reporter(status: Path | None = None) -> Progress:
@@ -108,8 +139,13 @@ def _index(arguments: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return 1
     settings = StoreSettings(batch_size=arguments.batch_size, bf16=arguments.bf16, max_tokens=arguments.max_tokens)
+    engine = None
+    if arguments.ray:
+        engine = RayStoreEngine(_ray_settings(arguments), arguments.model, arguments.device, arguments.shard_texts)
     try:
-        store = build_store(loaded, corpus, arguments.cache_dir, settings, progress=_reporter())
+        store = build_store(loaded, corpus, arguments.cache_dir, settings, progress=_reporter(), engine=engine)
+        if engine is not None:
+            _shard_report(engine)
     except KeyboardInterrupt:
         print("\ninterrupted: run the same command again to resume where it stopped", file=sys.stderr)
         return 130
@@ -168,6 +204,10 @@ def _neurons(arguments: argparse.Namespace) -> int:
     def run() -> int:
         corpus, loaded = _corpus_and_model(arguments)
         report = _reporter()
+        engine = None
+        if arguments.ray:
+            ray = _ray_settings(arguments)
+            engine = RayRecordsEngine(ray, arguments.model, arguments.device, arguments.shard_texts)
         records = build_records(
             loaded,
             corpus,
@@ -175,7 +215,10 @@ def _neurons(arguments: argparse.Namespace) -> int:
             max_tokens=arguments.max_tokens,
             batch_size=arguments.batch_size,
             progress=report,
+            engine=engine,
         )
+        if engine is not None:
+            _shard_report(engine)
         print(file=sys.stderr)
         manifest = records.manifest
         print(
@@ -321,6 +364,22 @@ def _corpus_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _ray_arguments(parser: argparse.ArgumentParser) -> None:
+    cluster = parser.add_argument_group("on Ray (pip install -r requirements-cluster.txt)")
+    cluster.add_argument(
+        "--ray",
+        nargs="?",
+        const=LOCAL,
+        metavar="ADDRESS",
+        help="run the model on Ray workers, in shards: a cluster's address (auto, ray://head:10001), or none for a "
+        "Ray started here; every node must see --cache-dir at the same path",
+    )
+    cluster.add_argument("--workers", type=int, default=1, help="model replicas at once (default: %(default)s)")
+    cluster.add_argument("--cpus-per-worker", type=int, default=1, help="CPUs (torch threads) each (default: 1)")
+    cluster.add_argument("--gpus-per-worker", type=float, help="GPUs each (default: 1 with --device cuda, else 0)")
+    cluster.add_argument("--shard-texts", type=int, default=4096, help="texts per shard (default: %(default)s)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m xray", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -336,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     index.add_argument("--bf16", action="store_true", help="run under bfloat16 autocast (faster on recent hardware)")
     index.add_argument("--batch-size", type=int, default=64, help="texts per forward pass (default: %(default)s)")
     index.add_argument("--max-tokens", type=int, default=128, help="word pieces per text (default: %(default)s)")
+    _ray_arguments(index)
     index.set_defaults(run=_index)
     factors = commands.add_parser("factors", help="learn transformer factors shared by every layer of a model")
     factors.add_argument("--model", default=EMBEDDED_MODEL, help="model name, hub id or folder (default: %(default)s)")
@@ -369,6 +429,7 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="explain every neuron of this layer with the offline baseline and save the scores (repeatable)",
     )
+    _ray_arguments(neurons)
     neurons.set_defaults(run=_neurons)
     units = commands.add_parser("units", help="score samples of neurons, factors and directions at every level")
     units.add_argument("--model", default=EMBEDDED_MODEL, help="model name, hub id or folder (default: %(default)s)")

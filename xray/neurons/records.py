@@ -43,6 +43,7 @@ from xray.models.batching import hidden_states, pad_batch
 from xray.models.loading import LoadedModel, model_revision
 from xray.models.mlp import captured_mlp, mlp_modules, mlp_width
 from xray.progress import Progress
+from xray.store.shards import SHARDS
 from xray.translation import N_, _
 
 RECORDS_VERSION = 1
@@ -189,7 +190,8 @@ def find_records(loaded: LoadedModel, corpus: Corpus, root: Path, max_tokens: in
     return open_records(folder) if (folder / MANIFEST).is_file() else None
 
 
-def _encode(loaded: LoadedModel, texts: list[str], max_tokens: int) -> dict[str, list]:
+def encode_texts(loaded: LoadedModel, texts: list[str], max_tokens: int) -> dict[str, list]:
+    """``texts`` tokenized as the pass reads them: cut at ``max_tokens``, with offsets and special-token masks."""
     if not loaded.tokenizer.is_fast:
         raise ValueError(
             _("'{model}' has no fast tokenizer, so its pieces cannot be mapped to characters.").format(
@@ -205,7 +207,8 @@ def _encode(loaded: LoadedModel, texts: list[str], max_tokens: int) -> dict[str,
     )
 
 
-def _batches(encoding: dict[str, list], batch_size: int) -> list[np.ndarray]:
+def forward_batches(encoding: dict[str, list], batch_size: int) -> list[np.ndarray]:
+    """The pass's forward batches: text indices sorted by length (stable), ``batch_size`` at a time."""
     lengths = np.array([len(ids) for ids in encoding["input_ids"]])
     order = np.argsort(lengths, kind="stable")
     return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
@@ -227,6 +230,21 @@ def _content_mask(encoding: dict[str, list], chunk: np.ndarray, length: int) -> 
     return mask
 
 
+class RecordsEngine(Protocol):
+    """Computes the records into ``folder``'s partial folder (resuming what an interrupted run of the same engine
+    left there) and publishes them as ``folder`` (:func:`publish_records`); called under the records' lock."""
+
+    def __call__(
+        self,
+        loaded: LoadedModel,
+        corpus: Corpus,
+        folder: Path,
+        max_tokens: int,
+        batch_size: int,
+        progress: Progress | None,
+    ) -> None: ...
+
+
 def build_records(
     loaded: LoadedModel,
     corpus: Corpus,
@@ -235,11 +253,14 @@ def build_records(
     max_tokens: int = MAX_TOKENS,
     batch_size: int = 64,
     progress: Progress | None = None,
+    engine: RecordsEngine | None = None,
 ) -> NeuronRecords:
     """Records of every neuron of every layer over ``corpus``, found under ``root`` or computed once (one pass),
     resuming an interrupted pass from its last checkpoint; while another builder holds the lock, waits for it.
     ``progress(done, total, READING)`` over texts.
 
+    engine: what computes the maxima under the lock; default: this process, batch after batch
+    (:class:`xray.distributed.records.RayRecordsEngine` runs them on Ray workers, in shards).
     Raises ValueError for a family whose MLP cannot be read or a corpus with no word pieces.
     """
     found = find_records(loaded, corpus, root, max_tokens)
@@ -251,7 +272,7 @@ def build_records(
         found = find_records(loaded, corpus, root, max_tokens)
         if found is not None:  # the builder we waited for finished them
             return found
-        _build_locked(loaded, corpus, folder, max_tokens, batch_size, progress)
+        (engine or _build_locked)(loaded, corpus, folder, max_tokens, batch_size, progress)
     return open_records(folder)
 
 
@@ -260,14 +281,15 @@ def records_status(loaded: LoadedModel, corpus: Corpus, root: Path, max_tokens: 
     folder = root / "neurons" / records_name(loaded, corpus, max_tokens)
     if not lock_held(_lock_path(folder)):
         return None
-    return read_status(_partial_path(folder) / STATUS) or BuildStatus(0, 0, N_("starting"))
+    return read_status(partial_path(folder) / STATUS) or BuildStatus(0, 0, N_("starting"))
 
 
 def _lock_path(folder: Path) -> Path:
     return folder.with_name(f".{folder.name}.lock")
 
 
-def _partial_path(folder: Path) -> Path:
+def partial_path(folder: Path) -> Path:
+    """Where the records of ``folder`` are written until they are published."""
     return folder.with_name(f".{folder.name}.partial")
 
 
@@ -289,15 +311,17 @@ def _build_locked(
     """The pass itself, under the lock: into the partial folder (resumed when it holds this pass's checkpoint),
     then published as ``folder``."""
     layers, neurons = len(mlp_modules(loaded)), mlp_width(loaded)
-    encoding = _encode(loaded, corpus.texts, max_tokens)
+    encoding = encode_texts(loaded, corpus.texts, max_tokens)
     tokens = sum(len(mask) - sum(mask) for mask in encoding["special_tokens_mask"])
     if tokens == 0:
         raise ValueError(_("The corpus has no word pieces besides special tokens."))
-    partial = _partial_path(folder)
+    partial = partial_path(folder)
     partial.mkdir(exist_ok=True)
     identity = {"name": folder.name, "batch_size": batch_size, "texts": len(corpus), "layers": layers}
     previous = _read_progress(partial)
     fresh = previous.get("identity") != identity
+    if fresh:  # a distributed pass's shards left here are not this pass's
+        shutil.rmtree(partial / SHARDS, ignore_errors=True)
     done: set[int] = set() if fresh else set(previous.get("batches_done", []))
     seconds = 0.0 if fresh else previous.get("seconds", 0.0)
     started = time.perf_counter()
@@ -307,7 +331,7 @@ def _build_locked(
         )
         for layer in range(layers)
     ]
-    batches = _batches(encoding, batch_size)
+    batches = forward_batches(encoding, batch_size)
 
     def checkpoint() -> None:
         """Flush the arrays, then record the batches written: a resume trusts only recorded batches."""
@@ -324,12 +348,8 @@ def _build_locked(
             for number, chunk in enumerate(batches):
                 if number in done:
                     continue
-                batch = _run(loaded, encoding, chunk)
-                mask = _content_mask(encoding, chunk, batch["input_ids"].shape[1]).to(loaded.device)
-                for layer in range(layers):
-                    activations = captured[layer].float().masked_fill(~mask[..., None], -torch.inf)
-                    maxima = activations.amax(dim=1).clamp(-FLOAT16_MAX, FLOAT16_MAX)
-                    arrays[layer][chunk] = maxima.cpu().numpy().astype(np.float16)
+                for layer, maxima in enumerate(batch_maxima(loaded, encoding, chunk, captured)):
+                    arrays[layer][chunk] = maxima
                 done.add(number)
                 texts_done += len(chunk)
                 if time.perf_counter() - checkpointed >= CHECKPOINT_S:
@@ -341,6 +361,32 @@ def _build_locked(
     finally:  # an interrupted pass keeps every batch it finished
         checkpoint()
     arrays.clear()
+    publish_records(loaded, corpus, folder, int(tokens), max_tokens, seconds + time.perf_counter() - started)
+
+
+def batch_maxima(
+    loaded: LoadedModel, encoding: dict[str, list], chunk: np.ndarray, captured: dict[int, torch.Tensor]
+) -> list[np.ndarray]:
+    """Per layer, (batch, neurons) float16: each text of ``chunk`` (indices into ``encoding``) and each neuron, the
+    neuron's largest activation over the text's non-special tokens, from one forward pass under ``captured``
+    (:func:`xray.models.mlp.captured_mlp` over every layer). The single-process pass and every shard of a
+    distributed one keep exactly these."""
+    batch = _run(loaded, encoding, chunk)
+    mask = _content_mask(encoding, chunk, batch["input_ids"].shape[1]).to(loaded.device)
+    layers = []
+    for layer in sorted(captured):
+        activations = captured[layer].float().masked_fill(~mask[..., None], -torch.inf)
+        maxima = activations.amax(dim=1).clamp(-FLOAT16_MAX, FLOAT16_MAX)
+        layers.append(maxima.cpu().numpy().astype(np.float16))
+    return layers
+
+
+def publish_records(
+    loaded: LoadedModel, corpus: Corpus, folder: Path, tokens: int, max_tokens: int, seconds: float
+) -> None:
+    """Write the texts and the manifest into ``folder``'s partial folder, which holds every layer's
+    ``maxima_L.npy``, then publish it as ``folder`` in one rename."""
+    partial = partial_path(folder)
     for leftover in (PROGRESS, STATUS):
         (partial / leftover).unlink(missing_ok=True)
     corpus.table[["text"]].to_parquet(partial / TEXTS, index=False)
@@ -351,11 +397,11 @@ def _build_locked(
         corpus.name,
         corpus.fingerprint,
         len(corpus),
-        layers,
-        neurons,
-        int(tokens),
+        len(mlp_modules(loaded)),
+        mlp_width(loaded),
+        tokens,
         max_tokens,
-        seconds + time.perf_counter() - started,
+        seconds,
     )
     write_json(partial / MANIFEST, asdict(manifest))
     publish_folder(partial, folder)
@@ -399,13 +445,13 @@ def text_activations(
     if text_neurons is not None and len(text_neurons) != len(texts):
         raise ValueError(f"text_neurons needs one entry per text: {len(text_neurons)} for {len(texts)} texts.")
     every = np.asarray(neurons) if neurons is not None else slice(None)
-    encoding = _encode(loaded, texts, max_tokens)
+    encoding = encode_texts(loaded, texts, max_tokens)
     tokens: list[list[str]] = [[] for _ in texts]
     spans: list[list[tuple[int, int]]] = [[] for _ in texts]
     activations: list[np.ndarray] = [np.zeros(0) for _ in texts]
     done = 0
     with torch.inference_mode(), captured_mlp(loaded, [layer]) as captured:
-        for chunk in _batches(encoding, batch_size):
+        for chunk in forward_batches(encoding, batch_size):
             _run(loaded, encoding, chunk)
             values = captured[layer].float().cpu().numpy()  # (batch, length, neurons)
             for row, index in enumerate(chunk):
@@ -421,6 +467,6 @@ def text_activations(
 
 def padded_tokens(loaded: LoadedModel, texts: list[str], max_tokens: int = MAX_TOKENS, batch_size: int = 64) -> int:
     """The tokens :func:`text_activations` runs over ``texts``, padding included: what its time grows with."""
-    encoding = _encode(loaded, texts, max_tokens)
+    encoding = encode_texts(loaded, texts, max_tokens)
     lengths = np.array([len(ids) for ids in encoding["input_ids"]])
-    return int(sum(len(chunk) * lengths[chunk].max() for chunk in _batches(encoding, batch_size)))
+    return int(sum(len(chunk) * lengths[chunk].max() for chunk in forward_batches(encoding, batch_size)))

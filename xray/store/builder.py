@@ -18,11 +18,13 @@ import ctypes
 import json
 import os
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -63,6 +65,7 @@ from xray.store.format import (
     open_store,
     store_name,
 )
+from xray.store.shards import SHARDS
 from xray.translation import N_, _
 
 PROGRESS = "progress.json"
@@ -84,7 +87,7 @@ class StoreBusyError(StoreError):
 
 
 @dataclass(frozen=True)
-class _Plan:
+class StorePlan:
     """The corpus tokenized once: piece ids per text, which pieces are stored, and where their rows start."""
 
     input_ids: list[list[int]]
@@ -119,7 +122,10 @@ def corpus_tags(corpus: Corpus, root: Path, progress: Progress | None = None) ->
     return tagged
 
 
-def _plan(loaded: LoadedModel, corpus: Corpus, settings: StoreSettings, tagged: list | None) -> _Plan:
+def plan_store(loaded: LoadedModel, corpus: Corpus, settings: StoreSettings, tagged: list | None) -> StorePlan:
+    """The corpus tokenized once and laid out: texts sorted by length into forward batches of
+    ``settings.batch_size``, each text's stored pieces on consecutive rows in that order. tagged: per text its
+    spaCy words (:func:`corpus_tags`), or None to leave the tag columns empty."""
     tokenizer = loaded.tokenizer
     if not tokenizer.is_fast:
         raise StoreError(
@@ -165,7 +171,7 @@ def _plan(loaded: LoadedModel, corpus: Corpus, settings: StoreSettings, tagged: 
     else:
         columns |= dict.fromkeys(TAG_COLUMNS, [""] * pieces)
     batches = [order[start : start + settings.batch_size] for start in range(0, len(order), settings.batch_size)]
-    return _Plan(
+    return StorePlan(
         input_ids=encoding["input_ids"],
         keep=keep,
         first_row=first_row,
@@ -176,7 +182,7 @@ def _plan(loaded: LoadedModel, corpus: Corpus, settings: StoreSettings, tagged: 
 
 
 @contextmanager
-def _exclusive(lock_path: Path, partial: Path) -> Iterator[None]:
+def exclusive_build(lock_path: Path, partial: Path) -> Iterator[None]:
     """Hold the build lock, or raise StoreBusyError saying how far the other build is."""
     try:
         with held_lock(lock_path, wait=False):
@@ -235,6 +241,23 @@ class _Arrays:
             os.close(descriptor)
 
 
+class StoreEngine(Protocol):
+    """Computes a store's vectors into ``partial`` (resuming what an interrupted run of the same engine left
+    there), then publishes it as ``final`` (:func:`publish_store`) and opens it; called under the build's lock."""
+
+    def __call__(
+        self,
+        loaded: LoadedModel,
+        corpus: Corpus,
+        final: Path,
+        partial: Path,
+        settings: StoreSettings,
+        tagged: list | None,
+        progress: Progress | None,
+        started: float,
+    ) -> ActivationStore: ...
+
+
 def build_store(
     loaded: LoadedModel,
     corpus: Corpus,
@@ -243,10 +266,13 @@ def build_store(
     *,
     tags: bool = True,
     progress: Progress | None = None,
+    engine: StoreEngine | None = None,
 ) -> ActivationStore:
     """The store for ``loaded`` over ``corpus`` under ``root``: found if finished, else built (or resumed).
 
     tags: tag every piece with spaCy's part of speech, dependency and entity (else those columns hold "").
+    engine: what computes the vectors once the corpus is tagged, under the build's lock; default: this process,
+    batch after batch (:func:`xray.distributed.store.RayStoreEngine` runs them on Ray workers, in shards).
     Raises StoreBusyError while another process builds it and StoreError when the disk cannot take it.
     """
     settings = settings or StoreSettings()
@@ -257,7 +283,7 @@ def build_store(
     partial = root / f".{name}.partial"
     try:
         partial.mkdir(parents=True, exist_ok=True)
-        with _exclusive(root / f".{name}.lock", partial):
+        with exclusive_build(root / f".{name}.lock", partial):
             found = find_store(loaded, corpus, root, settings)
             if found is not None:
                 return found
@@ -269,7 +295,8 @@ def build_store(
                     progress(done, total, stage)
 
             tagged = corpus_tags(corpus, root, report) if tags else None
-            return _build_locked(loaded, corpus, root / name, partial, settings, tagged, report, started)
+            build = engine or _build_locked
+            return build(loaded, corpus, root / name, partial, settings, tagged, report, started)
     except OSError as error:
         raise StoreError(
             _(
@@ -289,7 +316,7 @@ def _build_locked(
     progress: Progress | None,
     started: float,
 ) -> ActivationStore:
-    plan = _plan(loaded, corpus, settings, tagged)
+    plan = plan_store(loaded, corpus, settings, tagged)
     identity = {
         "name": final.name,
         "batch_size": settings.batch_size,
@@ -298,6 +325,8 @@ def _build_locked(
     }
     previous = _read_progress(partial)
     fresh = previous.get("identity") != identity
+    if fresh:  # a distributed build's shards left here are not this build's
+        shutil.rmtree(partial / SHARDS, ignore_errors=True)
     levels = loaded.num_layers + 1
     arrays = _Arrays(partial, levels, plan.pieces, len(corpus), loaded.hidden_size, fresh)
     done: set[int] = set() if fresh else set(previous.get("batches_done", []))
@@ -334,7 +363,7 @@ def _build_locked(
         checkpoint()
     finally:
         arrays.close()
-    _finish(loaded, corpus, final, partial, settings, plan, clipped, time.perf_counter() - started)
+    publish_store(loaded, corpus, final, partial, settings, plan, clipped, time.perf_counter() - started)
     del plan, states
     release_free_memory()
     return open_store(final)
@@ -352,45 +381,59 @@ def release_free_memory() -> None:
     libc.malloc_trim(0)
 
 
-def _write_batch(arrays: _Arrays, plan: _Plan, batch: np.ndarray, states: tuple[torch.Tensor, ...]) -> int:
-    """Write one batch's stored pieces and pooled vectors at every level; returns the values clipped to float16.
+def stored_rows(
+    states: tuple[torch.Tensor, ...], keep: list[np.ndarray]
+) -> Iterator[tuple[int, np.ndarray, np.ndarray, int]]:
+    """Per level, (level, rows, means, clipped) of one forward batch: its texts' stored pieces, text after text
+    (kept, hidden) float16, each text's mean of them (batch, hidden) float16, and how many values were clipped to
+    float16's range. The single-process build and every shard of a distributed one write exactly these.
 
-    states: per level (batch, sequence, hidden), on any device. The batch's pieces are gathered, clipped and
-    averaged in torch, then written as one contiguous slab per level (its texts' rows are consecutive by
-    construction).
+    states: per level (batch, sequence, hidden), on any device; keep: per text of the batch, the positions stored.
     """
-    counts = torch.tensor([len(plan.keep[text]) for text in batch])
+    counts = torch.tensor([len(kept) for kept in keep])
     if not int(counts.sum()):
-        return 0
-    batch_rows = torch.repeat_interleave(torch.arange(len(batch)), counts)
-    positions = torch.from_numpy(np.concatenate([plan.keep[text] for text in batch]))
-    first_row = int(plan.first_row[batch[0]])
+        return
+    batch_rows = torch.repeat_interleave(torch.arange(len(keep)), counts)
+    positions = torch.from_numpy(np.concatenate(keep))
     divisor = counts.clamp(min=1)[:, None]
-    means, clipped = [], 0
     for level, state in enumerate(states):
         picked = state[batch_rows.to(state.device), positions.to(state.device)].float().cpu()  # (kept, hidden)
         low, high = torch.aminmax(picked)
+        clipped = 0
         if max(-float(low), float(high)) > FLOAT16_MAX:  # rare: counted only when some value is out of range
-            clipped += int((picked.abs() > FLOAT16_MAX).sum())
+            clipped = int((picked.abs() > FLOAT16_MAX).sum())
             picked = picked.clamp(-FLOAT16_MAX, FLOAT16_MAX)
-        arrays.write_rows(level, first_row, picked.half().numpy())
-        sums = torch.zeros(len(batch), picked.shape[1]).index_add_(0, batch_rows, picked)
-        means.append((sums / divisor).half().numpy())
-    arrays.pooled[:, batch] = np.stack(means)
+        sums = torch.zeros(len(keep), picked.shape[1]).index_add_(0, batch_rows, picked)
+        yield level, picked.half().numpy(), (sums / divisor).half().numpy(), clipped
+
+
+def _write_batch(arrays: _Arrays, plan: StorePlan, batch: np.ndarray, states: tuple[torch.Tensor, ...]) -> int:
+    """Write one batch's stored pieces and pooled vectors at every level; returns the values clipped to float16.
+
+    The batch's texts' rows are consecutive by construction: one contiguous slab per level."""
+    first_row = int(plan.first_row[batch[0]])
+    clipped = 0
+    for level, rows, means, level_clipped in stored_rows(states, [plan.keep[text] for text in batch]):
+        arrays.write_rows(level, first_row, rows)
+        arrays.pooled[level, batch] = means
+        clipped += level_clipped
     return clipped
 
 
-def _finish(
+def publish_store(
     loaded: LoadedModel,
     corpus: Corpus,
     final: Path,
     partial: Path,
     settings: StoreSettings,
-    plan: _Plan,
+    plan: StorePlan,
     clipped: int,
     seconds: float,
+    shards: tuple[int, ...] = (),
 ) -> None:
-    """Write the tables and the manifest, then make the store visible with one atomic rename."""
+    """Write the tables and the manifest, then make the store visible with one atomic rename.
+
+    shards: the rows of each shard of a store written in shards (:mod:`xray.distributed.store`), else empty."""
     texts = corpus.table.reset_index(drop=True).assign(
         first_row=plan.first_row, token_count=[len(kept) for kept in plan.keep], truncated=plan.truncated
     )
@@ -411,6 +454,7 @@ def _finish(
         precision="bf16" if settings.bf16 else "fp32",
         clipped_values=clipped,
         build_seconds=round(seconds, 3),
+        shards=shards,
     )
     (partial / PROGRESS).unlink(missing_ok=True)
     (partial / STATUS).unlink(missing_ok=True)

@@ -13,6 +13,10 @@ corpus fingerprint, tokens per text)::
                          pieces are consecutive rows, texts in the order they were computed: by length)
     level_XX.npy         (pieces, hidden) float16, memory-mapped on read
     pooled.npy           (levels, texts, hidden) float16: the mean of each text's stored pieces
+
+A store built by several workers (``python -m xray index --ray``) keeps each level in shards instead of one file,
+``shards/NNNNN/level_XX.npy`` (consecutive rows each; the manifest lists their row counts), and is read as one:
+:meth:`ActivationStore.vectors` joins them (:class:`xray.store.shards.ShardedRows`).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from xray.cache import cache_name
 from xray.corpora.corpus import Corpus
 from xray.models.batching import bf16_is_fast
 from xray.models.loading import LoadedModel, model_revision
+from xray.store.shards import ShardedRows, level_file
 from xray.translation import _
 
 STORE_VERSION = 1
@@ -78,6 +83,11 @@ class StoreManifest:
     precision: str
     clipped_values: int
     build_seconds: float
+    shards: tuple[int, ...] = ()
+    """Rows of each shard, in order, for a store built in shards; empty for a store kept as one file a level."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shards", tuple(int(rows) for rows in self.shards))
 
 
 def page_store_settings(device: torch.device) -> StoreSettings:
@@ -119,10 +129,12 @@ class ActivationStore:
                 )
             )
 
-    def vectors(self, level: int) -> np.ndarray:
-        """(pieces, hidden) float16, memory-mapped (read from disk as touched)."""
+    def vectors(self, level: int) -> np.ndarray | ShardedRows:
+        """(pieces, hidden) float16, memory-mapped (read from disk as touched); a sharded store's shards joined."""
         self.check_level(level)
-        return np.load(self.folder / f"level_{level:02d}.npy", mmap_mode="r")
+        if self.manifest.shards:
+            return ShardedRows.open(self.folder, level, len(self.manifest.shards))
+        return np.load(level_file(self.folder, level), mmap_mode="r")
 
     def pooled(self, level: int) -> np.ndarray:
         """(texts, hidden) float16: each text's mean stored vector at ``level``."""
@@ -172,7 +184,8 @@ def open_store(folder: Path) -> ActivationStore:
     manifest = read_manifest(folder)
     texts = pd.read_parquet(folder / "texts.parquet")
     tokens = pd.read_parquet(folder / "tokens.parquet")
-    if len(texts) != manifest.texts or len(tokens) != manifest.pieces:
+    shards_disagree = bool(manifest.shards) and sum(manifest.shards) != manifest.pieces
+    if len(texts) != manifest.texts or len(tokens) != manifest.pieces or shards_disagree:
         raise StoreError(
             _("{folder} is damaged (its tables do not match its manifest); build it again.").format(folder=folder)
         )

@@ -1,0 +1,174 @@
+"""The store and the neuron records built on a local two-worker Ray equal the single-process builds, bit for bit,
+resume from the shards already written, and are read by the app's code unchanged."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xray.__main__ import main
+from xray.corpora.corpus import Corpus
+from xray.corpora.uploads import corpus_from_upload, read_upload
+from xray.distributed.engine import RaySettings
+from xray.distributed.store import RayStoreEngine
+from xray.neurons.records import build_records, find_records
+from xray.store.builder import build_store
+from xray.store.format import StoreSettings, store_name
+from xray.store.search import build_index, search
+from xray.store.shards import SHARDS, ShardedRows, shard_folder
+from xray.techniques.embedding_search import search_neighbours, stored_states
+
+ray = pytest.importorskip("ray")
+
+WORDS = ["the", "a", "animal", "street", "cross", "bank", "river", "money", "letter", "film", "music", "good", "bad"]
+SETTINGS = StoreSettings(batch_size=4, max_tokens=24)
+TWO_WORKERS = RaySettings(workers=2)
+SHARD_TEXTS = 8  # two forward batches a shard: 43 texts make 11 batches in 6 shards, the last one short
+
+
+def corpus() -> Corpus:
+    rng = np.random.default_rng(7)
+    texts = [" ".join(rng.choice(WORDS, size=int(rng.integers(1, 14)))) for _ in range(43)]
+    return Corpus("ray words", pd.DataFrame({"text": texts}))
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def load_upload_corpus(path) -> Corpus:
+    """The corpus the command line reads from a .txt file."""
+    uploaded = read_upload(path.read_bytes(), path.name, limited=False)
+    return corpus_from_upload(uploaded, uploaded.text_columns[0], None, limited=False)[0]
+
+
+def _manifest(store) -> dict:
+    return {key: value for key, value in asdict(store.manifest).items() if key not in {"build_seconds", "shards"}}
+
+
+def _assert_same_store(sharded, single) -> None:
+    assert _manifest(sharded) == _manifest(single)
+    pd.testing.assert_frame_equal(sharded.texts, single.texts)
+    pd.testing.assert_frame_equal(sharded.tokens, single.tokens)
+    for level in range(single.levels):
+        assert np.array_equal(np.asarray(sharded.vectors(level)).view(np.uint16), single.vectors(level).view(np.uint16))
+        assert np.array_equal(sharded.pooled(level).view(np.uint16), single.pooled(level).view(np.uint16))
+
+
+@pytest.fixture(scope="module")
+def stores(tiny, tiny_folders, tmp_path_factory, local_ray):
+    """The tiny BERT's store of :func:`corpus`, built in one process and on two Ray workers, and the engine."""
+    root = tmp_path_factory.mktemp("stores")
+    loaded, texts = tiny["bert"], corpus()
+    single = build_store(loaded, texts, root / "single", SETTINGS, tags=False)
+    engine = RayStoreEngine(TWO_WORKERS, str(tiny_folders["bert"]), "cpu", SHARD_TEXTS)
+    sharded = build_store(loaded, texts, root / "ray", SETTINGS, tags=False, engine=engine)
+    return single, sharded, engine
+
+
+def test_the_two_worker_store_is_the_single_process_store_bit_for_bit(tiny, tiny_folders, stores):
+    single, sharded, engine = stores
+    assert (engine.computed, engine.reused) == (6, 0)
+    assert len(sharded.manifest.shards) == 6 and sum(sharded.manifest.shards) == single.manifest.pieces
+    assert isinstance(sharded.vectors(0), ShardedRows) and not (sharded.folder / "level_00.npy").exists()
+    _assert_same_store(sharded, single)
+
+    # a second build finds the published store and computes nothing
+    again = RayStoreEngine(TWO_WORKERS, str(tiny_folders["bert"]), "cpu", SHARD_TEXTS)
+    root = sharded.folder.parent
+    assert build_store(tiny["bert"], corpus(), root, SETTINGS, tags=False, engine=again).folder == sharded.folder
+    assert again.computed == 0
+
+
+def test_the_apps_readers_read_the_sharded_store_as_one(stores):
+    single, sharded, _engine = stores
+    level, row = single.levels - 1, 17
+    query = np.asarray(single.vectors(level)[row], dtype=np.float32)
+    for index_budget in (None, 1):  # exact, and scalar-quantised
+        found = [search(build_index(store, level, index_budget), query, 5) for store in (sharded, single)]
+        assert np.array_equal(found[0][0], found[1][0]) and np.allclose(found[0][1], found[1][1])
+    states = stored_states(single, row)
+    assert np.array_equal(stored_states(sharded, row), states)
+    found = [search_neighbours(store, build_index(store, level), "bank", states, 5, row) for store in (sharded, single)]
+    pd.testing.assert_frame_equal(found[0].neighbours, found[1].neighbours)
+    assert found[0].purity.equals(found[1].purity)
+
+
+def test_an_interrupted_ray_build_computes_only_the_missing_and_damaged_shards(tiny, tiny_folders, stores, tmp_path):
+    single, sharded, _engine = stores
+    loaded, texts = tiny["bert"], corpus()
+    # what a run stopped mid-way leaves: shards published, one lost, one half-written, one cut short by a bad copy
+    partial = tmp_path / f".{store_name(loaded, texts, SETTINGS)}.partial"
+    shutil.copytree(sharded.folder, partial)
+    for name in ("manifest.json", "texts.parquet", "tokens.parquet", "pooled.npy"):
+        (partial / name).unlink()
+    shutil.rmtree(shard_folder(partial, 2))
+    (partial / SHARDS / ".00003.unfinished").mkdir()
+    cut = shard_folder(partial, 0) / "level_02.npy"
+    cut.write_bytes(cut.read_bytes()[:-100])  # the header promises more rows than the file holds
+    kept = shard_folder(partial, 4) / "level_01.npy"
+    kept_time = kept.stat().st_mtime_ns
+
+    resumed = RayStoreEngine(TWO_WORKERS, str(tiny_folders["bert"]), "cpu", SHARD_TEXTS)
+    store = build_store(loaded, texts, tmp_path, SETTINGS, tags=False, engine=resumed)
+
+    assert (resumed.computed, resumed.reused) == (2, 4)
+    assert (store.folder / SHARDS / "00004" / "level_01.npy").stat().st_mtime_ns == kept_time
+    assert not (store.folder / SHARDS / ".00003.unfinished").exists() and not partial.exists()
+    _assert_same_store(store, single)
+
+
+def test_the_command_line_builds_store_and_records_on_ray(tiny, tiny_folders, tmp_path, capsys, local_ray):
+    source = tmp_path / "texts.txt"
+    source.write_text("\n".join(corpus().texts), encoding="utf-8")
+    cache = tmp_path / "cache"
+    common = ["--model", str(tiny_folders["bert"]), "--file", str(source), "--cache-dir", str(cache)]
+    ray_options = ["--ray", "--workers", "2", "--shard-texts", "16", "--batch-size", "4"]
+
+    assert main(["index", *common, *ray_options, "--max-tokens", "24"]) == 0
+    assert "3 shards computed on 2 Ray workers, 0 kept" in capsys.readouterr().err
+    manifest = json.loads(next(cache.glob("bert*/manifest.json")).read_text(encoding="utf-8"))
+    assert len(manifest["shards"]) == 3 and manifest["texts"] == 43
+
+    assert main(["neurons", *common, *ray_options, "--max-tokens", "24"]) == 0
+    assert "3 shards computed on 2 Ray workers" in capsys.readouterr().err
+    texts = load_upload_corpus(source)
+    sharded = find_records(tiny["bert"], texts, cache, max_tokens=24)
+    single = build_records(tiny["bert"], texts, tmp_path / "single", max_tokens=24, batch_size=4)
+    manifests = [{k: v for k, v in asdict(r.manifest).items() if k != "seconds"} for r in (sharded, single)]
+    assert manifests[0] == manifests[1]
+    pd.testing.assert_frame_equal(sharded.texts, single.texts)
+    for layer in range(single.manifest.layers):
+        assert np.array_equal(sharded.maxima(layer).view(np.uint16), single.maxima(layer).view(np.uint16))
+    assert sorted(path.name for path in sharded.folder.iterdir()) == sorted(p.name for p in single.folder.iterdir())
+
+
+@pytest.mark.parametrize(
+    "key",
+    [5, -1, -43, slice(None), slice(3, 30), slice(30, 3), slice(2, 40, 3), slice(None, None, -2), [41, 0, 7, 7, 20]],
+)
+def test_sharded_rows_index_like_the_array_they_join(key):
+    array = np.arange(43 * 3, dtype=np.float16).reshape(43, 3)
+    sharded = ShardedRows([array[:8], array[8:9], array[9:30], array[30:]])
+    assert sharded.shape == array.shape and len(sharded) == 43 and sharded.dtype == array.dtype
+    assert np.array_equal(sharded[key], array[key])
+    assert np.array_equal(sharded[key, 1], array[key, 1])
+
+
+def test_sharded_rows_refuse_rows_out_of_range_and_mismatched_shards():
+    sharded = ShardedRows([np.zeros((2, 3)), np.zeros((4, 3))])
+    with pytest.raises(IndexError):
+        sharded[6]
+    with pytest.raises(IndexError):
+        sharded[np.array([0, 6])]
+    with pytest.raises(ValueError, match="disagree"):
+        ShardedRows([np.zeros((2, 3)), np.zeros((2, 4))])
+    assert np.array_equal(sharded[np.array([True, False, False, False, False, True])], np.zeros((2, 3)))

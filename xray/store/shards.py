@@ -1,0 +1,105 @@
+"""A store's level held in shards (written by several workers, :mod:`xray.distributed`), read as one array.
+
+A sharded store keeps each level as one ``.npy`` file per shard, ``shards/NNNNN/level_XX.npy``: shard ``i`` holds a
+run of consecutive rows (consecutive forward batches of the build's plan), so the shards, in order, are the level
+the single-process build writes as one file. :class:`ShardedRows` joins them without copying: every reader of
+:meth:`xray.store.format.ActivationStore.vectors` (search, projections, factors, units) reads it as it reads the
+memory-mapped single file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+SHARDS = "shards"
+
+
+def shard_folder(root: Path, shard: int) -> Path:
+    """Where shard number ``shard`` of the store (or partial store) at ``root`` lives."""
+    return root / SHARDS / f"{shard:05d}"
+
+
+def level_file(folder: Path, level: int) -> Path:
+    """The file of ``level`` in a store folder or a shard folder."""
+    return folder / f"level_{level:02d}.npy"
+
+
+class ShardedRows:
+    """Read-only (rows, hidden) array made of shard arrays stacked in order, each memory-mapped.
+
+    Supports what readers of a level do with a memory map: ``len``, ``shape``, ``dtype``, ``ndim``, an int, a slice
+    (any step) or an integer array (any order, repeats allowed) as the first index, and ``numpy.asarray``.
+    """
+
+    def __init__(self, parts: list[np.ndarray]) -> None:
+        if not parts:
+            raise ValueError("A sharded level needs at least one shard.")
+        widths = {part.shape[1:] for part in parts}
+        dtypes = {part.dtype for part in parts}
+        if len(widths) != 1 or len(dtypes) != 1:
+            raise ValueError(f"Shards disagree on their width or type: {sorted(map(str, widths | dtypes))}.")
+        self.parts = parts
+        self.starts = np.concatenate([[0], np.cumsum([len(part) for part in parts])]).astype(np.int64)
+        self.dtype = parts[0].dtype
+        self.shape = (int(self.starts[-1]), *parts[0].shape[1:])
+
+    @classmethod
+    def open(cls, folder: Path, level: int, shards: int) -> ShardedRows:
+        """``level`` of the sharded store at ``folder`` (``shards`` shards), every shard memory-mapped."""
+        return cls([np.load(level_file(shard_folder(folder, shard), level), mmap_mode="r") for shard in range(shards)])
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __array__(self, dtype: np.dtype | None = None, copy: bool | None = None) -> np.ndarray:
+        joined = np.concatenate(self.parts)
+        return joined if dtype is None else joined.astype(dtype)
+
+    def __getitem__(self, key: object) -> np.ndarray:
+        rows, rest = (key[0], key[1:]) if isinstance(key, tuple) else (key, ())
+        if isinstance(rows, (int, np.integer)):
+            row = int(rows) + (len(self) if rows < 0 else 0)
+            if not 0 <= row < len(self):
+                raise IndexError(f"row {int(rows)} is out of range for {len(self)} rows")
+            shard = int(np.searchsorted(self.starts, row, side="right")) - 1
+            return self.parts[shard][(row - self.starts[shard], *rest)]
+        if isinstance(rows, slice):
+            start, stop, step = rows.indices(len(self))
+            if step == 1:
+                return self._contiguous(start, max(start, stop))[(slice(None), *rest)]
+            rows = np.arange(start, stop, step)
+        picked = np.asarray(rows)
+        if picked.dtype == bool:
+            picked = np.flatnonzero(picked)
+        return self._gathered(picked.astype(np.int64, copy=False))[(slice(None), *rest)]
+
+    def _contiguous(self, start: int, stop: int) -> np.ndarray:
+        first = int(np.searchsorted(self.starts, start, side="right")) - 1
+        pieces = []
+        for shard in range(max(first, 0), len(self.parts)):
+            begin, end = self.starts[shard], self.starts[shard + 1]
+            if begin >= stop:
+                break
+            pieces.append(self.parts[shard][max(start, begin) - begin : min(stop, end) - begin])
+        if len(pieces) == 1:
+            return pieces[0]
+        return np.concatenate(pieces) if pieces else self.parts[0][:0]
+
+    def _gathered(self, rows: np.ndarray) -> np.ndarray:
+        if rows.size and (rows.min() < -len(self) or rows.max() >= len(self)):
+            raise IndexError(f"rows out of range for {len(self)} rows")
+        rows = np.where(rows < 0, rows + len(self), rows)
+        shards = np.searchsorted(self.starts, rows, side="right") - 1
+        out = np.empty((len(rows), *self.shape[1:]), dtype=self.dtype)
+        for shard in np.unique(shards):
+            at = np.flatnonzero(shards == shard)
+            local = rows[at] - self.starts[shard]
+            order = np.argsort(local, kind="stable")  # sorted reads from a memory map touch each page once
+            out[at[order]] = self.parts[shard][local[order]]
+        return out
