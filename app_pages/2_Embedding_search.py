@@ -106,13 +106,14 @@ else:
         result = cached_word_search(key, row, word, level, k)
 
 if result.index_kind != "exact":
-    st.caption(
-        _(
-            "This level is held in a compressed ({kind}) index to save memory; it finds {share} of the exact top 10 "
-            "(measured on 200 sample queries; a neighbour tied with the exact 10th counts). The purity curve uses "
-            "exact search."
-        ).format(kind=_(KIND_NAMES[result.index_kind]), share=percent(result.recall_at_10))
-    )
+    compressed = _(
+        "This level is held in a compressed ({kind}) index to save memory; it finds {share} of the exact top 10 "
+        "(measured on 200 sample queries; a neighbour tied with the exact 10th counts). The purity curve uses "
+        "exact search."
+    ).format(kind=_(KIND_NAMES[result.index_kind]), share=percent(result.recall_at_10))
+    if result.index_kind == "IVF-PQ":  # how its queries are answered: the lists visited, the exact re-ranking
+        compressed += " " + translated(result.engine_note)
+    st.caption(compressed)
 else:
     st.caption(translated(result.engine_note))
 st.info(result.verdict(PURITY_LABELS), icon=":material/insights:")

@@ -6,9 +6,22 @@ matrix-vector product over the very same float32 rows (no second copy). Both are
 the index is built (:data:`TIMED_QUERIES`), and the index says which it uses and why (:attr:`LevelIndex.engine_note`).
 ``python -m bench.store`` measured numpy 2.7x faster than FAISS for one query over 204k x 384 on a 2-core CPU:
 FAISS's scan of one query took 30 ms with two threads and 23 ms with one; numpy's BLAS matrix-vector product
-took 11 ms. Past the budget, the level is held in a scalar-quantised index (8 bits per value, a
-quarter of the memory), whose recall@10 against exact search is measured on sample queries when the index is built
-and reported with it (a neighbour tied with the exact 10th, e.g. a copy of a vector, counts as found:
+took 11 ms.
+
+Past the budget, a level is compressed, in one of two kinds, the first that fits:
+
+- scalar-quantised (``IndexScalarQuantizer``, 8 bits per value: a quarter of float32's memory, ``hidden`` bytes a
+  vector), while those codes fit the budget;
+- IVF-PQ (``IndexIVFPQ``: inverted lists over :func:`ivf_lists` k-means centroids, each vector's residual coded by
+  :func:`pq_subquantizers` sub-quantizers of 8 bits, under 64 bytes a vector with FAISS's 8-byte id: 56 for 384
+  dimensions), for the millions of vectors whose scalar codes would not fit. A query visits the ``nprobe`` lists
+  nearest it (``XRAY_IVF_NPROBE``, default :data:`DEFAULT_NPROBE`), takes :data:`RERANK` times the wanted
+  neighbours from the codes, and re-ranks them by their exact cosine with the level's float16 vectors read from
+  disk (the memory map, or a sharded store's shards), so the scores it returns are exact and its recall is the
+  share of the exact top k among the candidates. ``python -m bench.ivfpq`` measures it over 2 million vectors.
+
+Either compressed kind's recall@10 against exact search is measured on sample queries when the index is built and
+reported with it (a neighbour tied with the exact 10th, e.g. a copy of a vector, counts as found:
 :func:`recall_at_k`). Vectors go in chunk by chunk, so building never holds a second float32 copy of a level.
 :func:`exact_top_k` searches a level straight from disk in chunks, for sweeps over every level.
 """
@@ -26,19 +39,35 @@ import faiss
 import numpy as np
 
 from xray.store.format import ActivationStore
+from xray.store.shards import ShardedRows
 from xray.translation import N_, Message
 
 MEMORY_ENV = "XRAY_INDEX_MEMORY_MB"
 DEFAULT_MEMORY_MB = 256
+NPROBE_ENV = "XRAY_IVF_NPROBE"
+DEFAULT_NPROBE = 32
+"""Inverted lists an IVF-PQ query visits unless ``XRAY_IVF_NPROBE`` says otherwise (``python -m bench.ivfpq``)."""
+RERANK = 10
+"""An IVF-PQ search re-ranks ``RERANK * k`` candidates from the codes by exact cosine to return its top k."""
+IVF_LISTS = (16, 1024)
+"""Fewest and most inverted lists of an IVF-PQ index (:func:`ivf_lists`): training time grows with the most."""
+IVF_TRAINING_PER_LIST = 64
+PQ_MAX_SUBQUANTIZERS = 48
+PQ_BITS = 8
+PQ_TRAINING_PER_CENTROID = 39  # FAISS's k-means asks for 39 points a centroid
 RECALL_QUERIES = 200
 TRAINING_ROWS = 50_000
 CHUNK_ROWS = 16_384
 TIE_TOLERANCE = 1e-5  # cosines this close to the exact k-th count as tied with it (float32 rounding)
 
 TIMED_QUERIES = 5
-IndexKind = Literal["exact", "scalar-quantised"]
+IndexKind = Literal["exact", "scalar-quantised", "IVF-PQ"]
 Engine = Literal["numpy", "FAISS"]
-KIND_NAMES: dict[str, str] = {"exact": N_("exact"), "scalar-quantised": N_("scalar-quantised")}
+KIND_NAMES: dict[str, str] = {
+    "exact": N_("exact"),
+    "scalar-quantised": N_("scalar-quantised"),
+    "IVF-PQ": N_("inverted-file, product-quantised"),
+}
 """Each index kind as a reader reads it (drawn with ``_``)."""
 
 
@@ -54,15 +83,50 @@ def memory_budget_from_env() -> int:
     return int(megabytes * 2**20)
 
 
+def nprobe_from_env() -> int:
+    """Inverted lists an IVF-PQ query visits: ``XRAY_IVF_NPROBE`` if set, else :data:`DEFAULT_NPROBE`."""
+    raw = os.environ.get(NPROBE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_NPROBE
+    try:
+        nprobe = int(raw)
+    except ValueError:
+        example = DEFAULT_NPROBE
+        raise ValueError(f"{NPROBE_ENV} must be a whole number of lists such as {example}, not {raw!r}.") from None
+    if nprobe < 1:
+        raise ValueError(f"{NPROBE_ENV} must be at least 1, not {raw!r}.")
+    return nprobe
+
+
+def ivf_lists(rows: int) -> int:
+    """Inverted lists of an IVF-PQ index over ``rows`` vectors: the power of two nearest sqrt(rows), within
+    :data:`IVF_LISTS`, and never more than the rows."""
+    nearest = 2 ** round(np.log2(max(rows, 1)) / 2)
+    fewest, most = IVF_LISTS
+    return max(1, min(max(fewest, min(most, nearest)), rows))
+
+
+def pq_subquantizers(hidden: int) -> int:
+    """Sub-quantizers of an IVF-PQ code: the largest divisor of ``hidden`` up to :data:`PQ_MAX_SUBQUANTIZERS`, one
+    byte each (48 for 384 or 768 dimensions, 32 for 1024)."""
+    return max(m for m in range(1, min(hidden, PQ_MAX_SUBQUANTIZERS) + 1) if hidden % m == 0)
+
+
 @dataclass(frozen=True, eq=False)
 class LevelIndex:
-    """A searchable level. kind: exact, or scalar-quantised when exact would pass the budget.
-    recall_at_10: share of the index's top 10 that belong to the exact top 10, ties with the exact 10th
-    included, averaged over sample queries (1.0 when exact); see :func:`recall_at_k`.
+    """A searchable level. kind: exact; scalar-quantised when exact would pass the budget; IVF-PQ when even the
+    scalar codes would (see the module's docstring).
+    memory_bytes: what the index holds in memory: float32 rows, scalar codes, or IVF-PQ codes, ids and centroids
+        (an IVF-PQ search also reads its candidates' stored vectors, from disk).
+    recall_at_10: share of the index's top 10 (after re-ranking, for IVF-PQ) that belong to the exact top 10, ties
+        with the exact 10th included, averaged over sample queries (1.0 when exact); see :func:`recall_at_k`.
     engine: what answers a query: "numpy" (exact only: ``rows`` @ query) or "FAISS" (the index's own search).
     rows: for an exact index, its float32 storage seen as a (size, hidden) array (the same memory), else None.
     query_ms: milliseconds one query took with each engine timed when the index was built (the median of
-        :data:`TIMED_QUERIES`); empty for a scalar-quantised index, which only FAISS can search.
+        :data:`TIMED_QUERIES`); empty for a compressed index, which only FAISS can search.
+    vectors: for IVF-PQ, the level's stored (size, hidden) float16 vectors (a memory map or a sharded store's
+        :class:`~xray.store.shards.ShardedRows`, read only as ``vectors[rows]``) that re-rank its candidates.
+    nprobe: for IVF-PQ, the inverted lists a query visits (0 for the other kinds).
     """
 
     level: int
@@ -73,6 +137,8 @@ class LevelIndex:
     engine: Engine = "FAISS"
     rows: np.ndarray | None = None
     query_ms: dict[str, float] = field(default_factory=dict)
+    vectors: np.ndarray | ShardedRows | None = None
+    nprobe: int = 0
 
     @property
     def size(self) -> int:
@@ -82,6 +148,17 @@ class LevelIndex:
     def engine_note(self) -> Message:
         """One sentence for the page: which engine searches and, when both were timed, how fast each was (English,
         drawn in the run's language with :func:`~xray.translation.translated`)."""
+        if self.kind == "IVF-PQ":
+            return Message(
+                N_(
+                    "Search runs in FAISS's IVF-PQ index: a query visits the {nprobe} nearest of its {lists} inverted "
+                    "lists, takes {rerank} times as many candidates as the neighbours asked for by their compressed "
+                    "codes, and re-ranks them by exact cosine against the stored vectors."
+                ),
+                nprobe=min(self.nprobe, int(self.index.nlist)),
+                lists=int(self.index.nlist),
+                rerank=RERANK,
+            )
         if self.kind != "exact":
             return Message(N_("Search runs in FAISS's {kind} index."), kind=Message(KIND_NAMES[self.kind]))
         other = "FAISS" if self.engine == "numpy" else "numpy"
@@ -113,22 +190,65 @@ def _chunks(vectors: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
         yield start, normalised(vectors[start : start + CHUNK_ROWS])
 
 
-def build_index(store: ActivationStore, level: int, memory_budget: int | None = None) -> LevelIndex:
-    """An index of ``level``'s normalised vectors: exact within ``memory_budget`` bytes, else scalar-quantised."""
+def build_index(
+    store: ActivationStore, level: int, memory_budget: int | None = None, nprobe: int | None = None
+) -> LevelIndex:
+    """An index of ``level``'s normalised vectors: exact within ``memory_budget`` bytes (default
+    ``XRAY_INDEX_MEMORY_MB``), else scalar-quantised while its codes fit, else IVF-PQ visiting ``nprobe`` lists a
+    query (default ``XRAY_IVF_NPROBE``)."""
     budget = memory_budget if memory_budget is not None else memory_budget_from_env()
     vectors = store.vectors(level)
     rows, dimension = vectors.shape
     if rows * dimension * 4 <= budget:
         return _fastest_exact(level, vectors)
+    if rows * dimension > budget:
+        return _ivf_pq(level, vectors, nprobe if nprobe is not None else nprobe_from_env())
     index = faiss.IndexScalarQuantizer(dimension, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
     rng = np.random.default_rng(0)
-    index.train(normalised(vectors[np.sort(rng.choice(rows, size=min(TRAINING_ROWS, rows), replace=False))]))
+    index.train(normalised(vectors[_sample(rng, rows, TRAINING_ROWS)]))
     for _, chunk in _chunks(vectors):
         index.add(chunk)
-    queries = normalised(vectors[np.sort(rng.choice(rows, size=min(RECALL_QUERIES, rows), replace=False))])
+    queries = normalised(vectors[_sample(rng, rows, RECALL_QUERIES)])
     found = index.search(queries, 10)[1]
     recall = recall_at_k(vectors, queries, found)
     return LevelIndex(level, "scalar-quantised", index, index.sa_code_size() * rows, recall)
+
+
+def _sample(rng: np.random.Generator, rows: int, size: int) -> np.ndarray:
+    """Up to ``size`` distinct row numbers out of ``rows``, sorted (a memory map reads each page once)."""
+    return np.sort(rng.choice(rows, size=min(size, rows), replace=False))
+
+
+def _ivf_pq(level: int, vectors: np.ndarray | ShardedRows, nprobe: int) -> LevelIndex:
+    """The IVF-PQ index of ``vectors`` (n, hidden), trained on a seeded sample of at most
+    ``IVF_TRAINING_PER_LIST * lists`` rows (and enough for the PQ's centroids), filled chunk by chunk."""
+    if nprobe < 1:
+        raise ValueError(f"nprobe must be at least 1, not {nprobe}.")
+    rows, dimension = vectors.shape
+    lists = ivf_lists(rows)
+    bits = max(1, min(PQ_BITS, int(np.log2(rows))))  # a level under 256 rows cannot train 256 centroids a sub-quantizer
+    index = faiss.IndexIVFPQ(
+        faiss.IndexFlatIP(dimension), dimension, lists, pq_subquantizers(dimension), bits, faiss.METRIC_INNER_PRODUCT
+    )
+    index.cp.min_points_per_centroid = 1  # a small level's lists train on what it has, without warnings
+    index.pq.cp.min_points_per_centroid = 1
+    rng = np.random.default_rng(0)
+    training = max(IVF_TRAINING_PER_LIST * lists, PQ_TRAINING_PER_CENTROID * 2**bits)
+    index.train(normalised(vectors[_sample(rng, rows, training)]))
+    for _, chunk in _chunks(vectors):
+        index.add(chunk)
+    index.nprobe = nprobe
+    centroids = (lists + 2**bits) * dimension * 4  # the lists' centroids and the sub-quantizers' (256 x hidden)
+    memory = (index.code_size + 8) * rows + centroids  # 8: FAISS keeps an int64 id beside each code
+    built = LevelIndex(level, "IVF-PQ", index, memory, 1.0, vectors=vectors, nprobe=nprobe)
+    queries = normalised(vectors[_sample(rng, rows, RECALL_QUERIES)])
+    found = np.stack([_padded(search(built, query, 10)[0], 10) for query in queries])
+    return replace(built, recall_at_10=recall_at_k(vectors, queries, found))
+
+
+def _padded(rows: np.ndarray, k: int) -> np.ndarray:
+    """``rows`` filled up to ``k`` with -1, as FAISS pads a search that found fewer."""
+    return np.concatenate([rows, np.full(k - len(rows), -1, dtype=np.int64)])
 
 
 def recall_at_k(vectors: np.ndarray, queries: np.ndarray, found: np.ndarray) -> float:
@@ -213,8 +333,21 @@ def search(index: LevelIndex, query: np.ndarray, k: int) -> tuple[np.ndarray, np
         best = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
         best = best[np.argsort(-scores[best], kind="stable")]
         return best, scores[best]
+    if index.kind == "IVF-PQ":
+        return _reranked(index, unit[0], k)
     scores, rows = index.index.search(unit, k)
     return rows[0], scores[0]
+
+
+def _reranked(index: LevelIndex, unit: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """An IVF-PQ search for the unit ``query`` (hidden,): ``RERANK * k`` candidates from the codes, re-scored by
+    their exact cosine with the stored vectors, the best ``k`` first (ties by row, as exact search orders them)."""
+    wanted = min(k * RERANK, index.size)
+    found = index.index.search(unit[None], wanted, params=faiss.SearchParametersIVF(nprobe=index.nprobe))[1][0]
+    candidates = np.unique(found[found >= 0])  # sorted: a memory map reads each page once
+    scores = normalised(np.asarray(index.vectors[candidates], dtype=np.float32)) @ unit
+    best = np.argsort(-scores, kind="stable")[:k]
+    return candidates[best], scores[best]
 
 
 def exact_top_k(store: ActivationStore, level: int, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
