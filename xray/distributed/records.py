@@ -15,7 +15,7 @@ import json
 import shutil
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -106,8 +106,13 @@ class RayRecordsEngine:
     model: str
     device: str | None = None
     shard_texts: int = SHARD_TEXTS
-    computed: int = 0
     reused: int = 0
+    written: list[dict] = field(default_factory=list)
+    """The record of every shard this run computed (its rows or texts, seconds), as its worker returned it."""
+
+    @property
+    def computed(self) -> int:
+        return len(self.written)
 
     def __call__(
         self,
@@ -155,7 +160,7 @@ class RayRecordsEngine:
             }
             with ray_session(self.ray):
                 for record in map_shards(rows, RecordsShardWorker, arguments, self.ray):
-                    self.computed += 1
+                    self.written.append(record)
                     done += int(record["texts"])
                     if progress is not None:
                         progress(done, len(corpus), READING)
