@@ -92,8 +92,11 @@ def test_the_apps_readers_read_the_sharded_store_as_one(stores):
     single, sharded, _engine = stores
     level, row = single.levels - 1, 17
     query = np.asarray(single.vectors(level)[row], dtype=np.float32)
-    for index_budget in (None, 1):  # exact, and scalar-quantised
-        found = [search(build_index(store, level, index_budget), query, 5) for store in (sharded, single)]
+    scalar_codes = single.vectors(level).size  # one byte a value: the scalar-quantised index just fits
+    for budget, kind in ((None, "exact"), (scalar_codes, "scalar-quantised"), (1, "IVF-PQ")):
+        indexes = [build_index(store, level, budget) for store in (sharded, single)]
+        assert indexes[0].kind == kind and indexes[0].recall_at_10 == indexes[1].recall_at_10
+        found = [search(index, query, 5) for index in indexes]
         assert np.array_equal(found[0][0], found[1][0]) and np.allclose(found[0][1], found[1][1])
     states = stored_states(single, row)
     assert np.array_equal(stored_states(sharded, row), states)
