@@ -12,6 +12,7 @@ import streamlit as st
 
 from components.language import apply_language
 from components.navigation import discover_pages, open_page, opened
+from components.run_marker import marked_run
 from components.warm_up import script_running, start_warm_up
 from xray.translation import _
 
@@ -21,6 +22,6 @@ navigation = st.navigation(
     [st.Page(path, title=_(info.name), icon=info.icon, default=index == 0) for index, (path, info) in enumerate(pages)]
 )
 info = {_(info.name): info for _path, info in pages}[navigation.title]
-with opened(open_page(info)), script_running():
+with opened(open_page(info)), script_running(), marked_run():
     navigation.run()
 start_warm_up()

@@ -12,6 +12,7 @@ from components.explainer_benchmark import benchmark_on_request, open_text_link,
 from components.feedback import user_errors
 from components.navigation import PageInfo
 from components.page import start_page
+from components.run_marker import stop_page
 from components.url_options import adopt_linked_option
 from xray.explainer_benchmark.saved import HELD_OUT_COLUMN, BenchmarkSettings
 from xray.explainer_benchmark.summary import CONFIDENCE
@@ -98,7 +99,7 @@ if run is None:
     if command:
         said += " " + _("The same run from a terminal, which this page then reads: `{command}`").format(command=command)
     st.info(said, icon=":material/info:")
-    st.stop()
+    stop_page()
 
 stem = (corpus.name, f"{len(run.rows)}_texts", classifier.name)
 st.subheader(_("Which method is faithful over {count} texts?").format(count=number(len(run.rows), 0)))

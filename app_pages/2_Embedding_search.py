@@ -10,6 +10,7 @@ from components.embedding_search import cached_occurrences, cached_predictions, 
 from components.feedback import user_errors
 from components.model import cached_attention, cached_focus_position
 from components.navigation import PageInfo
+from components.run_marker import stop_page
 from components.url_options import adopt_linked_option
 from xray.levels import level_name
 from xray.models.token_predictions import prediction_support
@@ -89,7 +90,7 @@ else:
         st.info(
             _("'{word}' does not occur in {corpus}; try another word.").format(word=word, corpus=manifest.corpus_name)
         )
-        st.stop()
+        stop_page()
     contexts = {
         int(row): f"…{left[-40:]}«{found}»{text[start + len(found) :][:40]}… ({label})"
         for row, left, found, text, start, label in occurrences[

@@ -14,6 +14,7 @@ from components.projections import (
     cached_projection,
     cached_separation,
 )
+from components.run_marker import stop_page
 from components.url_options import adopt_linked_option
 from xray.levels import level_name
 from xray.models.batching import bf16_is_fast
@@ -110,12 +111,12 @@ picked = (
 )
 if sources and not picked:
     st.info(_("Pick at least one source."))
-    st.stop()
+    stop_page()
 chosen = source_texts(texts, picked)
 rows = sample_points(store, unit, chosen, size)
 if len(rows) < 10:
     st.warning(_("The sample has fewer than 10 points; pick more sources or another corpus."))
-    st.stop()
+    stop_page()
 
 with user_errors(_("suggesting a number of clusters")), st.spinner(_("Trying 2 to 10 clusters…")):
     suggestion = cached_cluster_suggestion(key, level, unit, rows)

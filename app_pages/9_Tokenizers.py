@@ -10,6 +10,7 @@ from components.downloads import chart_with_downloads, download, download_row
 from components.feedback import show_notices, user_errors
 from components.navigation import PageInfo
 from components.page import start_page
+from components.run_marker import stop_page
 from components.tokenizer_turkish import show_turkish
 from components.tokenizers import (
     attention_link,
@@ -169,7 +170,7 @@ size = requested(train, "tokenizers.training", int(vocabulary))
 if size is None:
     st.info(_("Pick a vocabulary size and click “{label}”.").format(label=train), icon=":material/info:")
     show_turkish(model_source, [])
-    st.stop()
+    stop_page()
 with user_errors(_("training the tokenizers")):
     trained = cached_training(size)
 finished("tokenizers.training", size)

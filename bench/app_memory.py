@@ -19,7 +19,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-from components.navigation import LOADING, discover_pages
+from components.navigation import discover_pages
 from tests.app_server import CHROMIUM, CHROMIUM_ARGS, running_app
 from xray.cache import CACHE_ENV
 
@@ -29,8 +29,9 @@ EXTRA_VISITS = (
     "Projections?projection.method=UMAP&projection.sample=5000",
     "Projections?projection.unit=piece&projection.sample=5000&projection.colour=pos",
 )
-BUSY = "[data-testid='stProgress'], [data-testid='stSpinner'], [data-testid='stSkeleton']"
-QUIET_S = 2.0
+DONE = "[data-testid='xray-run-done']"
+RUNNING = "[data-testid='stApp']:not([data-test-script-state='notRunning'])"
+QUIET_S = 1.0
 
 
 def memory_mb(pid: int, field: str) -> float:
@@ -53,21 +54,35 @@ def visit(page: Page, url: str) -> float:
 
 
 def wait_until_done(
-    page: Page, started: float, busy: str = BUSY, quiet_s: float = QUIET_S, timeout_s: float = PAGE_TIMEOUT_MS / 1000
+    page: Page, started: float, quiet_s: float = QUIET_S, timeout_s: float = PAGE_TIMEOUT_MS / 1000
 ) -> float:
-    """Seconds from ``started`` until the page had finished computing: for ``quiet_s`` seconds in a row nothing
-    matching ``busy`` (by default a progress bar, spinner or placeholder: Streamlit shows one of them while a
-    cached computation runs) and not the page's own loading line on the page."""
-    quiet_since = None
+    """Seconds from ``started`` until the page reported itself done: its run's mark drawn
+    (:mod:`components.run_marker`, written once the last result is on the page), no script running, and no newer
+    mark for ``quiet_s`` seconds (a rerun the page asked for would draw one). TimeoutError after ``timeout_s``."""
+    mark, since = None, None
     while time.perf_counter() - started < timeout_s:
-        if page.locator(busy).count() or page.get_by_text(LOADING).count():
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = time.perf_counter()
-        elif time.perf_counter() - quiet_since >= quiet_s:
-            return quiet_since - started
+        marks = page.locator(DONE)
+        current = marks.last.get_attribute("data-run") if marks.count() else None
+        if current is None or page.locator(RUNNING).count():
+            mark, since = None, None
+        elif current != mark:
+            mark, since = current, time.perf_counter()
+        elif time.perf_counter() - since >= quiet_s:
+            return since - started
         page.wait_for_timeout(25)
-    raise TimeoutError(f"{page.url} was still computing after {timeout_s:.0f} s")
+    raise TimeoutError(f"{page.url} had not reported itself done after {timeout_s:.0f} s")
+
+
+def run_report(page: Page) -> dict[str, float]:
+    """The done page's own account of its runs (:mod:`components.run_marker`): server seconds, seconds queued for
+    a heavy job's place, runs, and whether it stopped early (1.0) with its message."""
+    mark = page.locator(DONE).last
+    return {
+        "seconds": float(mark.get_attribute("data-seconds")),
+        "wait_s": float(mark.get_attribute("data-wait-s")),
+        "runs": float(mark.get_attribute("data-run")),
+        "stopped": float(mark.get_attribute("data-stopped")),
+    }
 
 
 def main() -> int:

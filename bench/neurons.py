@@ -28,7 +28,7 @@ import torch
 
 from xray.corpora.builtin import SEARCH_CORPUS, load_builtin
 from xray.models.loading import EMBEDDED_MODEL, LoadedModel, load_model
-from xray.neurons.records import MAX_TOKENS, NeuronRecords, forward_batches, encode_texts, _run, build_records
+from xray.neurons.records import MAX_TOKENS, NeuronRecords, _run, build_records, encode_texts, forward_batches
 from xray.techniques.neuron_explanations import (
     BaselineExplainer,
     BaselineSimulator,

@@ -20,12 +20,11 @@ import time
 
 from playwright.sync_api import Page, sync_playwright
 
-from bench.app_memory import BUSY, PAGE_TIMEOUT_MS, page_paths, visit, wait_until_done
+from bench.app_memory import PAGE_TIMEOUT_MS, page_paths, visit, wait_until_done
 from components.navigation import discover_pages
 from tests.app_server import CHROMIUM, CHROMIUM_ARGS, running_app
 from xray.cache import CACHE_ENV
 
-RUNNING = "[data-testid='stStatusWidget']"
 QUIET_S = 1.0
 
 
@@ -36,7 +35,7 @@ def switch(page: Page, path: str, title: str) -> float:
     started = time.perf_counter()
     link.click()
     page.locator("h1", has_text=title).first.wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
-    return wait_until_done(page, started, busy=f"{BUSY}, {RUNNING}", quiet_s=QUIET_S)
+    return wait_until_done(page, started, quiet_s=QUIET_S)
 
 
 def main() -> None:

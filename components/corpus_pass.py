@@ -21,6 +21,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from components.feedback import remaining
 from components.jobs import cancel_job, finished_job, job_running, start_job
+from components.run_marker import stop_page
 from xray.cache import BuildStatus, default_cache_root
 from xray.corpora.corpus import Corpus
 from xray.translation import _, number
@@ -110,13 +111,13 @@ def run_pass(job: CorpusPass, result: Callable[[], Result | None]) -> Result:
     with place.container():
         code = report_ended(job)
         if code not in (None, 0, INTERRUPTED):
-            st.stop()
+            stop_page()
         if code == INTERRUPTED or st.session_state.get(job.cancelled_key):
             st.session_state[job.cancelled_key] = True
             if not job_running(job.name) and job.status() is None:
                 resume = {"on_click": _resume, "args": (job,), "icon": ":material/play_arrow:"}
                 st.button(_("Resume"), key=f"{job.name}.resume", **resume)
-                st.stop()
+                stop_page()
     start_pass(job)
     return _follow(job, result, place)
 
@@ -180,7 +181,7 @@ def _follow(job: CorpusPass, result: Callable[[], Result | None], place: DeltaGe
                         failure=job.failure
                     )
                     st.error(message, icon=":material/error:")
-            st.stop()
+            stop_page()
         if status is not None and status.total > 0:
             started = stages.setdefault(status.stage, time.perf_counter())
             estimate = remaining(started, status.done, status.total)

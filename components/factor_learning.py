@@ -17,6 +17,7 @@ from components.corpus import store_settings
 from components.corpus_pass import CorpusPass, report_ended, run_pass
 from components.factors import cached_dictionary
 from components.jobs import job_running
+from components.run_marker import stop_page
 from components.sidebar import Selection
 from xray.cache import default_cache_root, read_status
 from xray.corpora.builtin import BUILTIN_CORPORA, SEARCH_CORPUS
@@ -99,7 +100,7 @@ def learn_dictionary_panel(selection: Selection) -> None:
         )
         chosen = _learning_form(selection)
         if chosen is None:
-            st.stop()
+            stop_page()
         corpus, settings, samples = chosen
         status.unlink(missing_ok=True)
         st.session_state.pop(job.cancelled_key, None)  # the user asked for it: no Resume button

@@ -12,6 +12,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from components.deploy import is_public
 from components.jobs import HEAVY_JOBS
+from components.run_marker import stop_page
 from xray.deploy import scrub_paths
 from xray.progress import Progress
 from xray.translation import _, n_, number, translated
@@ -43,7 +44,7 @@ def user_errors(action: str) -> Iterator[None]:
         yield
     except Exception as error:
         st.error(_message(error, action, _(". Try a shorter text or another model")), icon=":material/error:")
-        st.stop()
+        stop_page()
 
 
 @contextmanager

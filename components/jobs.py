@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -97,6 +98,7 @@ class HeavyJobs:
         self._queue: list[object] = []
         self._active = 0
         self._held = threading.local()
+        self._waited = threading.local()
 
     @contextmanager
     def slot(self, waiting: Callable[[int], None] | None = None) -> Iterator[None]:
@@ -112,6 +114,7 @@ class HeavyJobs:
                 self._held.depth -= 1
             return
         token = object()
+        queued = time.perf_counter()
         with self._condition:
             self._queue.append(token)
         try:
@@ -125,6 +128,8 @@ class HeavyJobs:
                 self._queue.remove(token)
                 self._condition.notify_all()
             raise
+        finally:
+            self._waited.seconds = getattr(self._waited, "seconds", 0.0) + time.perf_counter() - queued
         self._held.depth = 1
         try:
             yield
@@ -133,6 +138,12 @@ class HeavyJobs:
             with self._condition:
                 self._active -= 1
                 self._condition.notify_all()
+
+    def take_waited(self) -> float:
+        """Seconds this thread spent queued for a place since it last asked, and start counting again."""
+        seconds = getattr(self._waited, "seconds", 0.0)
+        self._waited.seconds = 0.0
+        return seconds
 
     def _start(self, token: object) -> bool:
         with self._condition:

@@ -10,6 +10,7 @@ import streamlit as st
 
 from components.lesson import lesson_banner
 from components.navigation import PageInfo, current_opening, discover_pages
+from components.run_marker import stop_page
 from components.sidebar import Selection, sidebar
 from xray.text import prepare_text
 from xray.text_language import model_language_notice
@@ -32,7 +33,7 @@ def start_page(info: PageInfo) -> Selection:
         except ValueError as error:
             message = _("The sidebar's *Input text* is what this page reads.")
             st.warning(f"{error} {message}", icon=":material/edit_note:")
-            st.stop()
+            stop_page()
         notice = model_language_notice(selection.model_name, selection.text)
         if notice is not None:
             st.warning(translated(notice), icon=":material/translate:")

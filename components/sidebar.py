@@ -17,6 +17,7 @@ from components.feedback import user_errors
 from components.language import language_switch
 from components.link_state import follow_link, forget, link_query, linked, set_value, value
 from components.model import shared_model
+from components.run_marker import stop_page
 from xray.corpora.linguistics import WordTags, tag_texts
 from xray.examples import DEFAULT_EXAMPLE, EXAMPLES, example_for_text, example_named
 from xray.focus import Word, default_focus, focus_label, text_words
@@ -134,7 +135,7 @@ def _model_name() -> str:
     ).strip()
     if not name:
         st.info(_("Type a Hugging Face model id or a local folder, then press Enter."))
-        st.stop()
+        stop_page()
     return name
 
 

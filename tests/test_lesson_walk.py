@@ -35,7 +35,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "docs" / "lesson"
 STEP_TIMEOUT_S = 420
 QUIET_S = 1.0
-RUNNING = "[data-testid='stApp']:not([data-test-script-state='notRunning'])"
 VIEWPORT = {"width": 1400, "height": 1000}
 SHOT_VIEWPORT = {"width": 1400, "height": 2000}
 RENDER_MS = 90_000  # a cold server imports torch and loads the model before it draws anything
@@ -54,9 +53,9 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def _done(page) -> float:
-    """Wait until the page's script has stopped running for a second in a row (Streamlit's own
-    ``data-test-script-state`` on the app, which its end-to-end tests read); returns the seconds waited."""
-    return wait_until_done(page, time.perf_counter(), busy=RUNNING, quiet_s=QUIET_S, timeout_s=STEP_TIMEOUT_S)
+    """Wait until the page has reported itself done (its run's mark drawn, no script running, for a second in a
+    row); returns the seconds waited."""
+    return wait_until_done(page, time.perf_counter(), quiet_s=QUIET_S, timeout_s=STEP_TIMEOUT_S)
 
 
 def _sidebar_reads(page, text: str, layer: int | None, focus: str) -> None:

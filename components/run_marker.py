@@ -1,0 +1,58 @@
+"""The mark a page run leaves once it has drawn its last result: what a load test or a browser test waits for,
+instead of guessing from spinners that come and go.
+
+The entry point draws it after the page's script returns (:func:`marked_run`); a page that ends early with a
+message calls :func:`stop_page` instead of ``st.stop()``, which draws it before stopping. It is an invisible element
+``<div data-testid="xray-run-done">`` whose attributes say which run of the session it ends (``data-run``), how
+long the session's runs since the page opened took on the server (``data-seconds``), how much of that was spent
+queued for a place among the server's heavy jobs (``data-wait-s``, :meth:`components.jobs.HeavyJobs.take_waited`),
+and whether the page stopped early (``data-stopped``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NoReturn
+
+import streamlit as st
+
+from components.jobs import HEAVY_JOBS
+
+MARKER_ID = "xray-run-done"
+_VISIT = "_xray_visit"
+_STARTED = "_xray_run_started"
+
+
+def _visit() -> dict[str, float]:
+    """The session's totals since its page opened: runs, server seconds, seconds queued."""
+    return st.session_state.setdefault(_VISIT, {"runs": 0, "seconds": 0.0, "wait_s": 0.0})
+
+
+def _draw(stopped: bool) -> None:
+    visit = _visit()
+    started = st.session_state.pop(_STARTED, None)
+    visit["runs"] += 1
+    visit["seconds"] += time.perf_counter() - started if started is not None else 0.0
+    visit["wait_s"] += HEAVY_JOBS.take_waited()
+    st.html(
+        f'<div data-testid="{MARKER_ID}" data-run="{visit["runs"]}" data-seconds="{visit["seconds"]:.2f}" '
+        f'data-wait-s="{visit["wait_s"]:.2f}" data-stopped="{int(stopped)}" style="display:none"></div>'
+    )
+
+
+@contextmanager
+def marked_run() -> Iterator[None]:
+    """Around a page's script: its run timed, and the mark drawn when the script returns (a rerun or a stop raised
+    inside leaves none: the next run, or :func:`stop_page`, draws it)."""
+    HEAVY_JOBS.take_waited()  # a wait of an earlier, interrupted run of this thread is not this run's
+    st.session_state[_STARTED] = time.perf_counter()
+    yield
+    _draw(stopped=False)
+
+
+def stop_page() -> NoReturn:
+    """``st.stop()``, once the mark says this run is over: for a page that ends early with its message shown."""
+    _draw(stopped=True)
+    st.stop()
