@@ -3,9 +3,9 @@
 Run: ``HF_HUB_OFFLINE=1 python -m bench.app_memory``. Starts ``streamlit run streamlit_app.py`` on a
 free loopback port, opens the home page and each page under ``app_pages/`` in turn with the default
 model and sentence, then the heavier views in :data:`EXTRA_VISITS` (UMAP of 5,000 points, a search over
-the river bank), waits until each has finished running, and prints the server's resident memory (VmRSS)
-and its peak so far (VmHWM) after each page. Activation stores are built in an empty temporary cache,
-as for a new user. Needs Debian's chromium.
+the river bank), waits until each has reported itself done (:func:`wait_until_done`), and prints the server's
+resident memory (VmRSS) and its peak so far (VmHWM) after each page, then the page that raised the peak most.
+Activation stores are built in an empty temporary cache, as for a new user. Needs Debian's chromium.
 """
 
 from __future__ import annotations
@@ -91,12 +91,17 @@ def main() -> int:
         print(f"{'page':<40} {'seconds':>8} {'RSS MB':>8} {'peak MB':>8}")
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        added: dict[str, float] = {}
+        before = memory_mb(app.process.pid, "VmHWM")
         for path in [*page_paths(), *EXTRA_VISITS]:
             seconds = visit(page, f"{app.url}/{path}")
             rss, peak = memory_mb(app.process.pid, "VmRSS"), memory_mb(app.process.pid, "VmHWM")
+            added[path or "home"], before = peak - before, peak
             print(f"{(path or 'home')[:40]:<40} {seconds:>8.2f} {rss:>8.0f} {peak:>8.0f}")
         browser.close()
-        print(f"peak resident memory of the server (VmHWM): {memory_mb(app.process.pid, 'VmHWM'):.0f} MB")
+        heaviest = max(added, key=added.get)
+        print(f"peak resident memory of the server (VmHWM): {memory_mb(app.process.pid, 'VmHWM'):.0f} MB (goal: 1,536)")
+        print(f"the page that raised the peak most: {heaviest} (+{added[heaviest]:.0f} MB)")
     return 0
 
 

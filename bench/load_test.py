@@ -44,7 +44,9 @@ RIVER = "text=" + quote("We sat on the bank of the river")
 SPORT = "text=" + quote("The striker scored twice as United beat Chelsea in the cup final.")
 ERRORS = "[data-testid='stException'], [data-testid='stAlertContentError']"
 TIMEOUT_S = 900.0  # per page: with cold caches, a crowd on two cores queues behind every first build
-VOLATILE = re.compile(r"\d[\d,.]*\s*(?:ms|s|seconds?|MB)\b|about [^.;)]* left|\d+:\d+")
+VOLATILE = re.compile(r"Estimated time:[^\n]*|\d[\d,.]*\s*(?:ms|s|seconds?|MB)\b|about [^.;)]* left|\d+:\d+")
+"""Timings and time estimates, taken out of a page's text before it is compared (an estimate says what is left to
+do on this server, e.g. shap's one-off compilation for the first visitor only)."""
 
 
 def sessions(bert: Path, gpt2: Path) -> list[list[str]]:

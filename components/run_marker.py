@@ -19,6 +19,7 @@ from typing import NoReturn
 import streamlit as st
 
 from components.jobs import HEAVY_JOBS
+from xray.memory import release_free_memory
 
 MARKER_ID = "xray-run-done"
 _VISIT = "_xray_visit"
@@ -44,12 +45,16 @@ def _draw(stopped: bool) -> None:
 
 @contextmanager
 def marked_run() -> Iterator[None]:
-    """Around a page's script: its run timed, and the mark drawn when the script returns (a rerun or a stop raised
-    inside leaves none: the next run, or :func:`stop_page`, draws it)."""
+    """Around a page's script: its run timed, the mark drawn when the script returns (a rerun or a stop raised
+    inside leaves none: the next run, or :func:`stop_page`, draws it), and the heap's free memory handed back to the
+    system however the run ended (:func:`xray.memory.release_free_memory`)."""
     HEAVY_JOBS.take_waited()  # a wait of an earlier, interrupted run of this thread is not this run's
     st.session_state[_STARTED] = time.perf_counter()
-    yield
-    _draw(stopped=False)
+    try:
+        yield
+        _draw(stopped=False)
+    finally:
+        release_free_memory()  # what the run's batches freed goes back to the system, not to the next page's peak
 
 
 def stop_page() -> NoReturn:
