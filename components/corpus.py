@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import streamlit as st
 
@@ -19,8 +20,9 @@ from components.link_state import linked, set_value, value
 from components.model import loaded_model
 from components.navigation import PageInfo
 from components.page import start_page
+from components.run_marker import stop_page
 from components.sidebar import Selection, use_text
-from xray.cache import default_cache_root
+from xray.cache import default_cache_root, unwritable_cache
 from xray.corpora.builtin import BUILTIN_CORPORA, load_builtin
 from xray.corpora.corpus import Corpus
 from xray.corpora.uploads import MAX_ROWS, MAX_UPLOAD_BYTES, UploadedTable, corpus_from_upload, read_upload
@@ -30,6 +32,7 @@ from xray.models.loading import LoadedModel
 from xray.store.builder import build_status
 from xray.store.format import (
     ActivationStore,
+    StoreDamagedError,
     StoreManifest,
     StoreSettings,
     locate_store,
@@ -214,7 +217,7 @@ def prebuild_default_store(model_name: str) -> None:
     corpus = load_builtin(next(iter(BUILTIN_CORPORA)))
     settings = page_store_settings(loaded.device)
     root = default_cache_root()
-    if locate_store(loaded, corpus, root, settings) is None:
+    if unwritable_cache(root) is None and locate_store(loaded, corpus, root, settings) is None:
         start_pass(_store_pass(model_name, loaded, corpus, settings, root))
 
 
@@ -227,7 +230,10 @@ def activation_store(selection: Selection, corpus: Corpus) -> StoreKey:
 
     def located() -> tuple[Path, StoreManifest] | None:
         with user_errors(_("reading the activation store")):
-            return locate_store(selection.model, corpus, root, settings)
+            try:
+                return locate_store(selection.model, corpus, root, settings)
+            except StoreDamagedError as error:  # moved aside already: nothing is read from it
+                offer_rebuild(error)
 
     found = located()
     if found is None:
@@ -236,6 +242,16 @@ def activation_store(selection: Selection, corpus: Corpus) -> StoreKey:
         forget_saved_corpus(root, job.name)
     folder, manifest = found
     return folder.name, manifest.build_seconds
+
+
+def offer_rebuild(error: StoreDamagedError) -> NoReturn:
+    """Say that the store was found damaged (and moved aside, so nothing was read from it), offer to build it
+    again, and stop the page. The stores opened in this server are forgotten: none is read from a damaged file."""
+    cached_index.clear()
+    cached_open_store.clear()
+    st.error(str(error), icon=":material/broken_image:")
+    st.button(_("Build the store again"), key="corpus.rebuild", icon=":material/refresh:", type="primary")
+    stop_page()
 
 
 def _store_pass(

@@ -22,7 +22,7 @@ from streamlit.delta_generator import DeltaGenerator
 from components.feedback import remaining
 from components.jobs import cancel_job, finished_job, job_running, start_job
 from components.run_marker import stop_page
-from xray.cache import BuildStatus, default_cache_root
+from xray.cache import BuildStatus, default_cache_root, unwritable_cache
 from xray.corpora.corpus import Corpus
 from xray.translation import _, number
 
@@ -59,10 +59,14 @@ class CorpusPass:
 
 def saved_corpus(corpus: Corpus, root: Path, name: str) -> Path:
     """``corpus`` saved as the Parquet table a pass reads (``--table``), beside the pass's log under ``root``;
-    written once (``name`` depends on the corpus's content). Remove it with :func:`forget_saved_corpus`."""
+    written once (``name`` depends on the corpus's content). Remove it with :func:`forget_saved_corpus`. Where
+    ``root`` cannot be written, says where to point XRAY_CACHE_DIR instead and stops the page: no pass can run."""
     table = root / f".{name}.corpus.parquet"
     if not table.is_file():
-        root.mkdir(parents=True, exist_ok=True)
+        problem = unwritable_cache(root)
+        if problem is not None:
+            st.error(problem, icon=":material/folder_off:")
+            stop_page()
         corpus.save(table)
     return table
 

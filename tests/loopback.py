@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-Answer = Callable[[dict, Message], tuple[int, dict]]
-"""(request body, request headers) -> (status, JSON body)."""
+Answer = Callable[[dict, Message], tuple[int, dict | bytes]]
+"""(request body, request headers) -> (status, JSON body; bytes are sent as they are, as JSON)."""
 
 
 @contextmanager
@@ -20,7 +20,7 @@ def json_server(answer: Answer) -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             status, body = answer(json.loads(self.rfile.read(int(self.headers["Content-Length"]))), self.headers)
-            data = json.dumps(body).encode()
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))

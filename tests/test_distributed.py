@@ -51,7 +51,10 @@ def load_upload_corpus(path) -> Corpus:
 
 
 def _manifest(store) -> dict:
-    return {key: value for key, value in asdict(store.manifest).items() if key not in {"build_seconds", "shards"}}
+    """The manifest but what a sharded build writes otherwise: its time, its shards and their files."""
+    return {
+        key: value for key, value in asdict(store.manifest).items() if key not in {"build_seconds", "shards", "files"}
+    }
 
 
 def _assert_same_store(sharded, single) -> None:
@@ -80,6 +83,11 @@ def test_the_two_worker_store_is_the_single_process_store_bit_for_bit(tiny, tiny
     assert len(sharded.manifest.shards) == 6 and sum(sharded.manifest.shards) == single.manifest.pieces
     assert isinstance(sharded.vectors(0), ShardedRows) and not (sharded.folder / "level_00.npy").exists()
     _assert_same_store(sharded, single)
+    shard_files = {f"shards/{shard:05d}/level_{level:02d}.npy" for shard in range(6) for level in range(single.levels)}
+    assert set(sharded.manifest.files) == {"texts.parquet", "tokens.parquet", "pooled.npy"} | shard_files
+    assert set(single.manifest.files) == {"texts.parquet", "tokens.parquet", "pooled.npy"} | {
+        f"level_{level:02d}.npy" for level in range(single.levels)
+    }
 
     # a second build finds the published store and computes nothing
     again = RayStoreEngine(TWO_WORKERS, str(tiny_folders["bert"]), "cpu", SHARD_TEXTS)

@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
+import xray.neurons.endpoint as endpoint_module
 from xray.neurons.endpoint import (
     LOGPROBS_METHOD,
     NO_KEY,
@@ -39,6 +40,8 @@ class Canned:
     status: int = 200
     body: dict | str = ""
     hang: bool = False
+    content_type: str | None = None
+    """Sent as Content-Type; default: JSON for a dict body, text for a str one."""
 
 
 @dataclass
@@ -73,7 +76,7 @@ def handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             is_json = isinstance(answer.body, dict)
             data = (json.dumps(answer.body) if is_json else answer.body).encode()
             self.send_response(answer.status)
-            self.send_header("Content-Type", "application/json" if is_json else "text/plain")
+            self.send_header("Content-Type", answer.content_type or ("application/json" if is_json else "text/plain"))
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -480,6 +483,34 @@ def test_a_server_error_is_tried_again_up_to_max_retries(server: FakeServer) -> 
     with pytest.raises(EndpointError, match="server error \\(503\\)"):
         explain(endpoint, RECORDS_TOKENS, RECORDS_ACTIVATIONS)
     assert len(server.requests) == 4
+
+
+def test_a_rate_limit_twice_then_an_answer_is_one_success(server: FakeServer, monkeypatch) -> None:
+    monkeypatch.setattr(endpoint_module, "RETRY_PAUSE_S", 0.01)
+    slow_down = Canned(status=429, body=error_body("slow down", "rate_limit_exceeded"))
+    server.answers = [slow_down, slow_down, Canned(body=completion("river banks."))]
+    endpoint = Endpoint(base_url=server.url, model=MODEL, api_key=KEY, timeout_s=5.0, max_retries=2)
+    assert explain(endpoint, RECORDS_TOKENS, RECORDS_ACTIVATIONS) == "river banks."
+    assert len(server.requests) == 3
+
+
+GARBAGE = [
+    '{"id": "chatcmpl-1", "choices": [{"message": ',  # cut off mid-answer
+    "[1, 2, 3]",
+    '{"choices": "nonsense"}',
+    "null",
+    '{"choices": [{"message": {"role": "assistant", "content": 5}}]}',
+]
+
+
+@pytest.mark.parametrize("garbage", GARBAGE)
+def test_an_answer_of_garbage_json_is_one_short_error_not_sent_again(server: FakeServer, garbage: str) -> None:
+    server.answers = [Canned(body=garbage, content_type="application/json")]
+    endpoint = Endpoint(base_url=server.url, model=MODEL, api_key=KEY, timeout_s=5.0, max_retries=2)
+    with pytest.raises(EndpointError, match=r"JSON that cannot be read|not a chat completion") as raised:
+        explain(endpoint, RECORDS_TOKENS, RECORDS_ACTIVATIONS)
+    assert raised.value.__cause__ is None and raised.value.__context__ is None
+    assert len(str(raised.value)) < 200 and len(server.requests) == 1
 
 
 def test_a_closed_port_is_unreachable(debug_logs: pytest.LogCaptureFixture) -> None:

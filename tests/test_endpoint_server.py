@@ -237,6 +237,25 @@ def test_a_language_model_error_shows_in_its_column_and_the_baseline_stays(loopb
     assert app.subheader and "Every neuron of layer 1" in [subheader.value for subheader in app.subheader]
 
 
+def test_a_garbage_answer_is_one_short_error_and_not_cached_so_the_page_succeeds_once_the_server_recovers(
+    loopback_server, monkeypatch
+):
+    broken = [True]
+
+    def answer(body: dict) -> tuple[int, dict | bytes]:
+        return (200, b'{"id": "1", "choices": [{"message": ') if broken[0] else expected_value_answer(body)
+
+    app = open_with_endpoint(monkeypatch, loopback_server(answer), "flaky-model", neuron="13")
+    assert not app.exception
+    (error,) = app.error
+    assert "answered with JSON that cannot be read (cut off or malformed), so nothing was kept" in error.value
+    broken[0] = False
+    app = app.run()  # the same page, the same inputs: a cached failure would show the error again
+    assert_clean(app)
+    scores = [metric.value for metric in app.metric if metric.label == "Score (top and random)"]
+    assert len(scores) == 2 and set(simulated_values(app)) >= {4.5, 7.5}  # the language model's answer, drawn
+
+
 def test_the_layer_estimate_is_timed_on_a_sample(monkeypatch):
     from components.neuron_explanations import cached_layer_estimate
     from xray.techniques.neuron_explanations import BaselineSimulator

@@ -10,6 +10,8 @@ units: samples of neurons, factors and residual directions at every level, score
 codes: the factor codes of every stored piece of a corpus, level by level, kept beside its activation store.
 explain-corpus: SHAP, LIME, gradients and attention over many texts of a corpus, scored for faithfulness as ferret
 scores them, resumable.
+verify: every store's and records folder's files checked against their manifest's checksums (a damaged one is
+moved aside, so the next build makes it again).
 tags: spaCy's word tags of every built-in corpus's texts, written to the file the package ships.
 """
 
@@ -44,6 +46,7 @@ from xray.store.builder import build_store
 from xray.store.format import StoreSettings, page_store_settings
 from xray.techniques.neuron_explanations import BaselineExplainer, BaselineSimulator, explain_layer
 from xray.units.compare import UNIT_KINDS, score_units
+from xray.verify import DAMAGED, verify_cache
 
 
 def _train_head(arguments: argparse.Namespace) -> int:
@@ -142,8 +145,14 @@ def _index(arguments: argparse.Namespace) -> int:
     engine = None
     if arguments.ray:
         engine = RayStoreEngine(_ray_settings(arguments), arguments.model, arguments.device, arguments.shard_texts)
+
+    def waiting() -> None:
+        print("another process is building this store: waiting for it to finish, then reading it", file=sys.stderr)
+
     try:
-        store = build_store(loaded, corpus, arguments.cache_dir, settings, progress=_reporter(), engine=engine)
+        store = build_store(
+            loaded, corpus, arguments.cache_dir, settings, progress=_reporter(), engine=engine, waiting=waiting
+        )
         if engine is not None:
             _shard_report(engine)
     except KeyboardInterrupt:
@@ -255,6 +264,20 @@ def _tags(arguments: argparse.Namespace) -> int:
     size = arguments.out.stat().st_size
     print(f"\ntagged {count:,} texts in {time.perf_counter() - started:.1f} s; wrote {arguments.out} ({size:,} bytes)")
     return 0
+
+
+def _verify(arguments: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    verdicts = verify_cache(arguments.cache_dir)
+    for verdict in verdicts:
+        print(verdict.line())
+    damaged = sum(verdict.verdict == DAMAGED for verdict in verdicts)
+    size = sum(verdict.size for verdict in verdicts)
+    print(
+        f"{len(verdicts)} folders under {arguments.cache_dir}, {damaged} damaged; {size:,} bytes checked in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    return 1 if damaged else 0
 
 
 def _units(arguments: argparse.Namespace) -> int:
@@ -470,6 +493,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     explain.add_argument("--status", type=Path, help="also write progress to this JSON file (for the app)")
     explain.set_defaults(run=_explain_corpus)
+    verify = commands.add_parser("verify", help="check every store and records folder against its checksums")
+    verify.add_argument(
+        "--cache-dir", type=Path, default=default_cache_root(), help="cache root (default: %(default)s)"
+    )
+    verify.set_defaults(run=_verify)
     tags = commands.add_parser("tags", help="tag the built-in corpora with spaCy into the file the package ships")
     tags.add_argument("--out", type=Path, default=SHIPPED_TAGS, help="where to write it (default: shipped file)")
     tags.set_defaults(run=_tags)

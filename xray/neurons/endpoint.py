@@ -471,6 +471,9 @@ def _complete(endpoint: Endpoint, messages: list[dict], **options: object) -> Ch
                     failure = _endpoint_error(endpoint, error, time.perf_counter() - started)
                     if attempt == endpoint.max_retries or not _worth_retrying(error):
                         break
+                except ValueError:  # the client's json.loads of a body cut off or malformed: not sent again
+                    failure = EndpointError(_unreadable_json(endpoint))
+                    break
                 log.debug(
                     "%s: %s; trying again (%d of %d)", endpoint.describe(), failure, attempt + 1, endpoint.max_retries
                 )
@@ -502,10 +505,19 @@ def _client(endpoint: Endpoint) -> openai.OpenAI:
 
 
 def _first_choice(endpoint: Endpoint, completion: object) -> Choice:
+    """The answer's first choice; EndpointError unless it is one with a message whose content is text (or none)."""
     choices = getattr(completion, "choices", None)
-    if not choices or getattr(choices[0], "message", None) is None:
+    message = getattr(choices[0], "message", None) if isinstance(choices, list) and choices else None
+    if message is None or not isinstance(getattr(message, "content", None), str | None):
         raise EndpointError(_not_a_completion(endpoint))
     return choices[0]
+
+
+def _unreadable_json(endpoint: Endpoint) -> str:
+    return _(
+        "{endpoint} answered with JSON that cannot be read (cut off or malformed), so nothing was kept from it: try "
+        "again, or see the server's log."
+    ).format(endpoint=endpoint.describe())
 
 
 def _not_a_completion(endpoint: Endpoint) -> str:

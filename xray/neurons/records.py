@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -31,10 +31,14 @@ from xray.cache import (
     FLOAT16_MAX,
     BuildStatus,
     cache_name,
+    checksum_problem,
+    discard_folder,
+    file_facts,
     held_lock,
     lock_held,
     publish_folder,
     read_status,
+    size_problem,
     write_json,
     write_status,
 )
@@ -72,6 +76,9 @@ class RecordsManifest:
     tokens: int
     max_tokens: int
     seconds: float
+    files: dict[str, dict] = field(default_factory=dict, hash=False)
+    """Each data file's size and sha256 when published (:func:`xray.cache.file_facts`); empty in a manifest written
+    before they were kept (its folder is read unchecked, as before)."""
 
 
 class RankedTexts(Protocol):
@@ -168,8 +175,20 @@ def records_name(loaded: LoadedModel, corpus: Corpus, max_tokens: int) -> str:
     return cache_name(loaded.name, key)
 
 
+class RecordsDamagedError(ValueError):
+    """A finished records folder's files no longer hold what was published (cut short, missing, altered): it was
+    moved aside, so the next pass computes it again."""
+
+
+def records_problem(folder: Path, manifest: RecordsManifest, *, checksums: bool = False) -> str | None:
+    """What is wrong with the published records' files (a size, or with ``checksums`` also a sha256, differing
+    from the manifest's), or None; a manifest without file facts (an older pass) finds nothing wrong."""
+    return (checksum_problem if checksums else size_problem)(folder, manifest.files)
+
+
 def open_records(folder: Path) -> NeuronRecords:
-    """A records folder written by :func:`build_records`; ValueError for anything else."""
+    """A records folder written by :func:`build_records`; ValueError for anything else, RecordsDamagedError (the
+    folder moved aside) when a file's size differs from the manifest's."""
     try:
         manifest = RecordsManifest(**json.loads((folder / MANIFEST).read_text(encoding="utf-8")))
         texts = pd.read_parquet(folder / TEXTS)
@@ -180,6 +199,14 @@ def open_records(folder: Path) -> NeuronRecords:
     if manifest.version != RECORDS_VERSION:
         raise ValueError(
             _("{folder} was written by another version; compute the records again.").format(folder=folder.name)
+        )
+    problem = records_problem(folder, manifest)
+    if problem is not None:
+        discard_folder(folder)
+        raise RecordsDamagedError(
+            _("The neuron records {folder} are damaged ({problem}); they were moved aside: compute them again.").format(
+                folder=folder.name, problem=problem
+            )
         )
     return NeuronRecords(folder, manifest, texts)
 
@@ -387,9 +414,8 @@ def publish_records(
     """Write the texts and the manifest into ``folder``'s partial folder, which holds every layer's
     ``maxima_L.npy``, then publish it as ``folder`` in one rename."""
     partial = partial_path(folder)
-    for leftover in (PROGRESS, STATUS):
-        (partial / leftover).unlink(missing_ok=True)
     corpus.table[["text"]].to_parquet(partial / TEXTS, index=False)
+    layers = len(mlp_modules(loaded))
     manifest = RecordsManifest(
         RECORDS_VERSION,
         loaded.name,
@@ -397,13 +423,16 @@ def publish_records(
         corpus.name,
         corpus.fingerprint,
         len(corpus),
-        len(mlp_modules(loaded)),
+        layers,
         mlp_width(loaded),
         tokens,
         max_tokens,
         seconds,
+        file_facts(partial, [TEXTS, *(f"maxima_{layer}.npy" for layer in range(layers))]),
     )
-    write_json(partial / MANIFEST, asdict(manifest))
+    write_json(partial / MANIFEST, asdict(manifest))  # before the checkpoint goes: a full disk here loses nothing
+    for leftover in (PROGRESS, STATUS):
+        (partial / leftover).unlink(missing_ok=True)
     publish_folder(partial, folder)
     shutil.rmtree(partial, ignore_errors=True)
 

@@ -4,7 +4,8 @@ write every stored piece's hidden state at every level.
 A build writes into ``.<name>.partial/`` under an exclusive file lock and, every few seconds, flushes and records
 the batches finished, so an interrupted build resumes from its last checkpoint; it becomes visible only by an
 atomic rename once complete. A second process asking for the same store while it builds gets
-:class:`StoreBusyError` with the share done.
+:class:`StoreBusyError` with the share done, or, where it asks to wait (the command line does, so two servers on
+one cache build a store once), waits for that build and reads its store.
 
 spaCy's word tags depend on the texts only: the built-in corpora's ship with the package
 (:mod:`xray.corpora.shipped_tags`), and any other corpus's are kept beside the stores (``tags-<corpus>.parquet``) and
@@ -20,7 +21,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ from xray.cache import (
     CACHE_ENV,
     FLOAT16_MAX,
     BuildStatus,
+    file_facts,
     held_lock,
     lock_held,
     read_status,
@@ -65,7 +67,7 @@ from xray.store.format import (
     open_store,
     store_name,
 )
-from xray.store.shards import SHARDS
+from xray.store.shards import SHARDS, level_file, shard_folder
 from xray.translation import N_, _
 
 PROGRESS = "progress.json"
@@ -182,10 +184,11 @@ def plan_store(loaded: LoadedModel, corpus: Corpus, settings: StoreSettings, tag
 
 
 @contextmanager
-def exclusive_build(lock_path: Path, partial: Path) -> Iterator[None]:
-    """Hold the build lock, or raise StoreBusyError saying how far the other build is."""
+def exclusive_build(lock_path: Path, partial: Path, waiting: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the build lock, or raise StoreBusyError saying how far the other build is. waiting: instead, wait for
+    the other build to end (called once when it starts waiting), then hold the lock."""
     try:
-        with held_lock(lock_path, wait=False):
+        with held_lock(lock_path, wait=waiting is not None, on_wait=waiting):
             yield
     except BlockingIOError:
         raise StoreBusyError(
@@ -267,13 +270,17 @@ def build_store(
     tags: bool = True,
     progress: Progress | None = None,
     engine: StoreEngine | None = None,
+    waiting: Callable[[], None] | None = None,
 ) -> ActivationStore:
     """The store for ``loaded`` over ``corpus`` under ``root``: found if finished, else built (or resumed).
 
     tags: tag every piece with spaCy's part of speech, dependency and entity (else those columns hold "").
     engine: what computes the vectors once the corpus is tagged, under the build's lock; default: this process,
     batch after batch (:func:`xray.distributed.store.RayStoreEngine` runs them on Ray workers, in shards).
-    Raises StoreBusyError while another process builds it and StoreError when the disk cannot take it.
+    waiting: while another process builds it (a second server on the same cache, a command line), wait for that
+    build and return its store, calling ``waiting()`` once as it starts waiting (if the other build stopped
+    unfinished, this one resumes it). None: raise StoreBusyError at once instead.
+    Raises StoreError when the disk cannot take it.
     """
     settings = settings or StoreSettings()
     found = find_store(loaded, corpus, root, settings)
@@ -283,7 +290,7 @@ def build_store(
     partial = root / f".{name}.partial"
     try:
         partial.mkdir(parents=True, exist_ok=True)
-        with exclusive_build(root / f".{name}.lock", partial):
+        with exclusive_build(root / f".{name}.lock", partial, waiting):
             found = find_store(loaded, corpus, root, settings)
             if found is not None:
                 return found
@@ -431,7 +438,8 @@ def publish_store(
     seconds: float,
     shards: tuple[int, ...] = (),
 ) -> None:
-    """Write the tables and the manifest, then make the store visible with one atomic rename.
+    """Write the tables and the manifest (with every data file's size and sha256), then make the store visible with
+    one atomic rename.
 
     shards: the rows of each shard of a store written in shards (:mod:`xray.distributed.store`), else empty."""
     texts = corpus.table.reset_index(drop=True).assign(
@@ -439,6 +447,10 @@ def publish_store(
     )
     texts.to_parquet(partial / "texts.parquet", index=False)
     plan.tokens.to_parquet(partial / "tokens.parquet", index=False)
+    levels = loaded.num_layers + 1
+    folders = [shard_folder(partial, shard) for shard in range(len(shards))] if shards else [partial]
+    vectors = [level_file(folder, level) for folder in folders for level in range(levels)]
+    data = ["texts.parquet", "tokens.parquet", "pooled.npy", *(str(path.relative_to(partial)) for path in vectors)]
     manifest = StoreManifest(
         store_version=STORE_VERSION,
         model=loaded.name,
@@ -446,7 +458,7 @@ def publish_store(
         corpus_name=corpus.name,
         corpus_fingerprint=corpus.fingerprint,
         label_column=corpus.label_column,
-        levels=loaded.num_layers + 1,
+        levels=levels,
         hidden_size=loaded.hidden_size,
         pieces=plan.pieces,
         texts=len(corpus),
@@ -455,8 +467,9 @@ def publish_store(
         clipped_values=clipped,
         build_seconds=round(seconds, 3),
         shards=shards,
+        files=file_facts(partial, data),
     )
+    write_json(partial / MANIFEST, asdict(manifest))  # before the checkpoint goes: a full disk here loses nothing
     (partial / PROGRESS).unlink(missing_ok=True)
     (partial / STATUS).unlink(missing_ok=True)
-    write_json(partial / MANIFEST, asdict(manifest))
     os.replace(partial, final)

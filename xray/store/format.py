@@ -14,6 +14,11 @@ corpus fingerprint, tokens per text)::
     level_XX.npy         (pieces, hidden) float16, memory-mapped on read
     pooled.npy           (levels, texts, hidden) float16: the mean of each text's stored pieces
 
+The manifest keeps each data file's size and sha256 (``files``): :func:`open_store` and :func:`locate_store`
+check the sizes on every open (a stat each) and ``python -m xray verify`` the checksums; a store found damaged is
+moved aside, never read, and the next build makes it again. A manifest from before sizes were kept has no
+``files``: such a store is read as before, unchecked.
+
 A store built by several workers (``python -m xray index --ray``) keeps each level in shards instead of one file,
 ``shards/NNNNN/level_XX.npy`` (consecutive rows each; the manifest lists their row counts), and is read as one:
 :meth:`ActivationStore.vectors` joins them (:class:`xray.store.shards.ShardedRows`).
@@ -23,17 +28,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from xray.cache import cache_name
+from xray.cache import cache_name, checksum_problem, discard_folder, size_problem
 from xray.corpora.corpus import Corpus
 from xray.models.batching import bf16_is_fast
 from xray.models.loading import LoadedModel, model_revision
@@ -46,6 +48,11 @@ MANIFEST = "manifest.json"
 
 class StoreError(ValueError):
     """A store cannot be built or read; the message says what to do."""
+
+
+class StoreDamagedError(StoreError):
+    """A finished store's files no longer hold what was published (cut short, missing, altered): the store was
+    moved aside, so the next build makes it again."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,9 @@ class StoreManifest:
     build_seconds: float
     shards: tuple[int, ...] = ()
     """Rows of each shard, in order, for a store built in shards; empty for a store kept as one file a level."""
+    files: dict[str, dict] = field(default_factory=dict, hash=False)
+    """Each data file's path in the folder, size and sha256 when published (:func:`xray.cache.file_facts`); empty
+    in a manifest written before they were kept."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shards", tuple(int(rows) for rows in self.shards))
@@ -179,9 +189,31 @@ def read_manifest(folder: Path) -> StoreManifest:
     return manifest
 
 
+def damaged(folder: Path, problem: str) -> StoreDamagedError:
+    """Move the damaged store ``folder`` aside (never read again; the next build makes it anew) and return the
+    error that says so, naming ``problem``."""
+    discard_folder(folder)
+    return StoreDamagedError(
+        _("The activation store {folder} is damaged ({problem}); it was moved aside: build it again.").format(
+            folder=folder.name, problem=problem
+        )
+    )
+
+
+def store_problem(folder: Path, manifest: StoreManifest, *, checksums: bool = False) -> str | None:
+    """What is wrong with the published store's files (a size, or with ``checksums`` also a sha256, differing from
+    the manifest's), or None. A manifest without file facts (an older build) finds nothing wrong."""
+    check = checksum_problem if checksums else size_problem
+    return check(folder, manifest.files)
+
+
 def open_store(folder: Path) -> ActivationStore:
-    """Read a finished store. Raises StoreError if the folder is incomplete, of another version, or damaged."""
+    """Read a finished store. Raises StoreError if the folder is incomplete or of another version, and
+    StoreDamagedError (the folder moved aside) when a file's size differs from the manifest's."""
     manifest = read_manifest(folder)
+    problem = store_problem(folder, manifest)
+    if problem is not None:
+        raise damaged(folder, problem)
     texts = pd.read_parquet(folder / "texts.parquet")
     tokens = pd.read_parquet(folder / "tokens.parquet")
     shards_disagree = bool(manifest.shards) and sum(manifest.shards) != manifest.pieces
@@ -196,20 +228,24 @@ def locate_store(
     loaded: LoadedModel, corpus: Corpus, root: Path, settings: StoreSettings
 ) -> tuple[Path, StoreManifest] | None:
     """The folder and manifest of the finished store for this model and corpus under ``root``, or None, reading
-    only the manifest (cheap enough for every page run). A folder under the right name that belongs to another
-    model, corpus or version is moved aside and deleted, never read."""
+    only the manifest and the sizes of its files (cheap enough for every page run). A folder under the right name
+    that belongs to another model, corpus or version is moved aside and deleted, never read; a damaged one too, and
+    StoreDamagedError says so."""
     folder = root / store_name(loaded, corpus, settings)
     if not folder.is_dir():
         return None
     try:
         manifest = read_manifest(folder)
     except StoreError:
-        _discard(folder)
+        discard_folder(folder)
         return None
     expected = (loaded.name, model_revision(loaded), corpus.fingerprint, settings.max_tokens)
     if (manifest.model, manifest.revision, manifest.corpus_fingerprint, manifest.max_tokens) != expected:
-        _discard(folder)
+        discard_folder(folder)
         return None
+    problem = store_problem(folder, manifest)
+    if problem is not None:
+        raise damaged(folder, problem)
     return folder, manifest
 
 
@@ -217,9 +253,3 @@ def find_store(loaded: LoadedModel, corpus: Corpus, root: Path, settings: StoreS
     """The finished store for this model and corpus under ``root`` (see :func:`locate_store`), read, or None."""
     located = locate_store(loaded, corpus, root, settings)
     return open_store(located[0]) if located is not None else None
-
-
-def _discard(folder: Path) -> None:
-    stale = folder.with_name(f".{folder.name}.stale-{os.getpid()}-{time.time_ns()}")
-    folder.rename(stale)
-    shutil.rmtree(stale, ignore_errors=True)
