@@ -115,7 +115,7 @@ def _uploaded_corpus() -> Corpus:
         st.session_state[UPLOADED] = (file.getvalue(), file.name)
     if UPLOADED not in st.session_state:
         st.info(_("Upload a file to search or project it, or pick a built-in corpus."))
-        st.stop()
+        stop_page()
     data, name = st.session_state[UPLOADED]
     with user_errors(_("reading {file}").format(file=name)):
         uploaded = cached_upload(data, name)

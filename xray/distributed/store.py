@@ -32,7 +32,7 @@ from xray.distributed.engine import RaySettings, map_shards, ray_session
 from xray.models.batching import hidden_states, pad_batch
 from xray.models.loading import LoadedModel, load_model
 from xray.progress import Progress
-from xray.store.builder import COMPUTING, StorePlan, plan_store, publish_store, stored_rows
+from xray.store.builder import COMPUTING, StoreArrays, StorePlan, plan_store, publish_store, stored_rows
 from xray.store.format import ActivationStore, StoreError, StoreSettings, open_store
 from xray.store.shards import SHARDS, level_file, shard_folder
 
@@ -67,29 +67,24 @@ def write_shard(
     temporary = folder.with_name(f".{folder.name}.{uuid.uuid4().hex}")
     temporary.mkdir(parents=True)
     try:
-        files = [
-            np.lib.format.open_memmap(level_file(temporary, level), "w+", np.float16, (rows, hidden))
-            for level in range(levels)
-        ]
-        pooled = np.lib.format.open_memmap(temporary / POOLED, "w+", np.float16, (levels, len(work.keep), hidden))
+        arrays = StoreArrays(temporary, levels, rows, len(work.keep), hidden, fresh=True)
         pad_id = loaded.tokenizer.pad_token_id if loaded.tokenizer.pad_token_id is not None else 0
         autocast = torch.autocast(loaded.device.type, dtype=torch.bfloat16, enabled=bf16)
         row, clipped = 0, 0
-        with torch.inference_mode(), autocast:
-            for first in range(0, len(work.keep), batch_size):
-                texts = range(first, min(first + batch_size, len(work.keep)))
-                batch = pad_batch([work.input_ids[text] for text in texts], pad_id, loaded.device)
-                keep = [work.keep[text] for text in texts]
-                written = 0
-                for level, level_rows, means, level_clipped in stored_rows(hidden_states(loaded, batch), keep):
-                    files[level][row : row + len(level_rows)] = level_rows
-                    pooled[level, first : first + len(keep)] = means
-                    clipped += level_clipped
-                    written = len(level_rows)
-                row += written
-        for array in [*files, pooled]:
-            array.flush()
-        del files, pooled
+        try:
+            with torch.inference_mode(), autocast:
+                for first in range(0, len(work.keep), batch_size):
+                    texts = range(first, min(first + batch_size, len(work.keep)))
+                    batch = pad_batch([work.input_ids[text] for text in texts], pad_id, loaded.device)
+                    keep = [work.keep[text] for text in texts]
+                    for level, level_rows, means, level_clipped in stored_rows(hidden_states(loaded, batch), keep):
+                        arrays.write_rows(level, row, level_rows)
+                        arrays.pooled[level, first : first + len(keep)] = means
+                        clipped += level_clipped
+                    row += int(sum(len(kept) for kept in keep))
+            arrays.flush()
+        finally:
+            arrays.close()
         record = {"rows": rows, "texts": len(work.keep), "clipped": clipped}
         record["seconds"] = round(time.perf_counter() - started, 3)
         write_json(temporary / SHARD, record)

@@ -15,7 +15,6 @@ built-in corpora.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import re
@@ -53,6 +52,7 @@ from xray.corpora.linguistics import (
     tags_table,
 )
 from xray.corpora.shipped_tags import known_tags
+from xray.memory import release_free_memory
 from xray.models.batching import hidden_states, pad_batch
 from xray.models.loading import LoadedModel, model_revision
 from xray.progress import Progress, in_stage
@@ -211,8 +211,9 @@ def _read_progress(partial: Path) -> dict:
         return {}
 
 
-class _Arrays:
-    """The store's arrays, opened for writing (created on a fresh build, reopened on a resume).
+class StoreArrays:
+    """The store's arrays, opened for writing (created on a fresh build, reopened on a resume); a distributed
+    build's shard writes its own with this class too.
 
     Level files are written with ``os.pwrite``, one contiguous slab per batch and level (rows follow the batch
     order), which costs far less than page-faulting a fresh memory map; the small pooled array is a memory map.
@@ -335,7 +336,7 @@ def _build_locked(
     if fresh:  # a distributed build's shards left here are not this build's
         shutil.rmtree(partial / SHARDS, ignore_errors=True)
     levels = loaded.num_layers + 1
-    arrays = _Arrays(partial, levels, plan.pieces, len(corpus), loaded.hidden_size, fresh)
+    arrays = StoreArrays(partial, levels, plan.pieces, len(corpus), loaded.hidden_size, fresh)
     done: set[int] = set() if fresh else set(previous.get("batches_done", []))
     pieces_done = 0 if fresh else previous.get("pieces_done", 0)
     clipped = 0 if fresh else previous.get("clipped_values", 0)
@@ -376,18 +377,6 @@ def _build_locked(
     return open_store(final)
 
 
-def release_free_memory() -> None:
-    """Hand the heap's free memory back to the operating system (glibc's ``malloc_trim``; a no-op elsewhere).
-
-    A build frees hundreds of MB of batch-sized buffers that glibc would otherwise keep for the process
-    (measured: 370 MB of the server's resident memory after building the default store)."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return
-    libc.malloc_trim(0)
-
-
 def stored_rows(
     states: tuple[torch.Tensor, ...], keep: list[np.ndarray]
 ) -> Iterator[tuple[int, np.ndarray, np.ndarray, int]]:
@@ -414,7 +403,7 @@ def stored_rows(
         yield level, picked.half().numpy(), (sums / divisor).half().numpy(), clipped
 
 
-def _write_batch(arrays: _Arrays, plan: StorePlan, batch: np.ndarray, states: tuple[torch.Tensor, ...]) -> int:
+def _write_batch(arrays: StoreArrays, plan: StorePlan, batch: np.ndarray, states: tuple[torch.Tensor, ...]) -> int:
     """Write one batch's stored pieces and pooled vectors at every level; returns the values clipped to float16.
 
     The batch's texts' rows are consecutive by construction: one contiguous slab per level."""
