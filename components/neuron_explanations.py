@@ -13,6 +13,7 @@ from the URL, shown, logged or downloaded.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ from components.deploy import endpoint_settings, is_public, user_keys_allowed
 from components.feedback import errors_shown_in, heavy_job, user_errors
 from components.model import loaded_model
 from components.page import folded
+from components.run_marker import stop_page
 from components.sidebar import Selection
 from xray.cache import default_cache_root
 from xray.corpora.corpus import Corpus
@@ -30,6 +32,7 @@ from xray.neurons.endpoint import Endpoint
 from xray.neurons.records import (
     MAX_TOKENS,
     NeuronRecords,
+    RecordsDamagedError,
     TextActivations,
     find_records,
     records_name,
@@ -68,7 +71,10 @@ def corpus_records(selection: Selection, corpus: Corpus) -> NeuronRecords:
 
     def found() -> NeuronRecords | None:
         with user_errors(_("reading the MLP neurons")):
-            return find_records(selection.model, corpus, root)
+            try:
+                return find_records(selection.model, corpus, root)
+            except RecordsDamagedError as error:  # moved aside already: nothing is read from it
+                offer_recompute(error)
 
     if found() is None:
         name = f"neurons-{records_name(selection.model, corpus, MAX_TOKENS)}"
@@ -86,6 +92,16 @@ def corpus_records(selection: Selection, corpus: Corpus) -> NeuronRecords:
         run_pass(job, found)
         forget_saved_corpus(root, name)
     return cached_records(selection.model_name, corpus.fingerprint, corpus)
+
+
+def offer_recompute(error: RecordsDamagedError) -> NoReturn:
+    """Say that the records were found damaged (and moved aside, so nothing was read from them), offer to compute
+    them again, and stop the page. The records opened in this server are forgotten: none is read from a damaged
+    file."""
+    cached_records.clear()
+    st.error(str(error), icon=":material/broken_image:")
+    st.button(_("Compute the records again"), key="neurons.recompute", icon=":material/refresh:", type="primary")
+    stop_page()
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

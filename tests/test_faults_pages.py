@@ -1,6 +1,6 @@
-"""Faults survived, as a page shows them: a store damaged after publishing (the page says so and builds it again on
-request, never reading it) and a cache folder that cannot be written (pages that need no store still work, the
-others say where to point XRAY_CACHE_DIR)."""
+"""Faults survived, as a page shows them: a store or neuron records damaged after publishing (the page says so and
+builds them again on request, never reading them) and a cache folder that cannot be written (pages that need no
+store still work, the others say where to point XRAY_CACHE_DIR)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from tests.tiny_models import tiny_bert_mlm
 from xray.cache import CACHE_ENV, default_cache_root
 from xray.corpora.builtin import load_builtin
 from xray.models.loading import load_model
+from xray.neurons.records import build_records
 from xray.store.builder import build_store
 from xray.store.format import page_store_settings
 
 pytestmark = pytest.mark.app
 SEARCH = "2_Embedding_search.py"
+NEURONS = "7_Neuron_explanations.py"
 CORPUS = "Word senses"
 
 
@@ -66,3 +68,20 @@ def test_a_corpus_page_with_a_cache_that_cannot_be_written_says_where_to_point_i
     error = with_text(app.error, "cannot be written")
     assert f"The cache folder {unwritable_cache} cannot be written (Not a directory)" in error.value
     assert "point XRAY_CACHE_DIR at a folder this server can write" in error.value
+
+
+def test_the_neuron_page_with_damaged_records_says_so_reads_nothing_and_computes_them_again(tmp_path):
+    folder = tiny_bert_mlm(tmp_path / "mlm")
+    records = build_records(load_model(str(folder)), load_builtin(CORPUS), default_cache_root())
+    cut_short(records.folder / "maxima_1.npy")
+    query = {"model": OTHER_MODEL, "model_id": str(folder), "text": "she sat on the bank", "corpus": CORPUS}
+
+    app = run_page(NEURONS, **query)
+    assert not app.exception
+    assert "maxima_1.npy" in messages(app) and not records.folder.exists()
+    assert not [table for table in app.dataframe]  # no neuron was read from the damaged file
+    recompute = labelled(app.button, "Compute the records again")
+
+    app = recompute.click().run()  # the page computes them again (a child job it follows)
+    assert_clean(app)
+    assert records.folder.is_dir() and "maxima_1.npy" not in messages(app)

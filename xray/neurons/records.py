@@ -46,6 +46,7 @@ from xray.corpora.corpus import Corpus
 from xray.models.batching import hidden_states, pad_batch
 from xray.models.loading import LoadedModel, model_revision
 from xray.models.mlp import captured_mlp, mlp_modules, mlp_width
+from xray.memory import release_free_memory
 from xray.progress import Progress
 from xray.store.shards import SHARDS
 from xray.translation import N_, _
@@ -489,6 +490,7 @@ def text_activations(
                 tokens[index] = [texts[index][start:end] for start, end in spans[index]]
                 activations[index] = values[row, kept][:, every if text_neurons is None else text_neurons[index]]
             done += len(chunk)
+            release_free_memory()  # batches of varying length would otherwise pile up freed blocks in the heap
             if progress is not None:
                 progress(done, len(texts))
     return TextActivations(tokens, spans, activations)
