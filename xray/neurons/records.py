@@ -43,10 +43,10 @@ from xray.cache import (
     write_status,
 )
 from xray.corpora.corpus import Corpus
+from xray.memory import release_free_memory
 from xray.models.batching import hidden_states, pad_batch
 from xray.models.loading import LoadedModel, model_revision
 from xray.models.mlp import captured_mlp, mlp_modules, mlp_width
-from xray.memory import release_free_memory
 from xray.progress import Progress
 from xray.store.shards import SHARDS
 from xray.translation import N_, _
