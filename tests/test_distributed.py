@@ -20,7 +20,7 @@ from xray.neurons.records import build_records, find_records
 from xray.store.builder import build_store
 from xray.store.format import StoreSettings, store_name
 from xray.store.search import build_index, search
-from xray.store.shards import SHARDS, ShardedRows, shard_folder
+from xray.store.shards import SHARDS, ShardedRows, read_rows, shard_folder
 from xray.techniques.embedding_search import search_neighbours, stored_states
 
 ray = pytest.importorskip("ray")
@@ -183,3 +183,18 @@ def test_sharded_rows_refuse_rows_out_of_range_and_mismatched_shards():
     with pytest.raises(ValueError, match="disagree"):
         ShardedRows([np.zeros((2, 3)), np.zeros((2, 4))])
     assert np.array_equal(sharded[np.array([True, False, False, False, False, True])], np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize(("start", "stop"), [(0, 43), (5, 9), (8, 31), (40, 60), (12, 12)])
+def test_read_rows_reads_a_memory_mapped_or_sharded_level_from_its_files(tmp_path, start, stop):
+    array = np.arange(43 * 3, dtype=np.float16).reshape(43, 3)
+    paths = []
+    for number, (begin, end) in enumerate([(0, 8), (8, 9), (9, 30), (30, 43)]):
+        paths.append(tmp_path / f"part{number}.npy")
+        np.save(paths[-1], array[begin:end])
+    sharded = ShardedRows([np.load(path, mmap_mode="r") for path in paths])
+    whole = tmp_path / "whole.npy"
+    np.save(whole, array)
+    for vectors in (np.load(whole, mmap_mode="r"), sharded, array):
+        read = read_rows(vectors, start, stop)
+        assert not isinstance(read, np.memmap) and np.array_equal(read, array[start:stop])

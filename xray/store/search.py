@@ -39,7 +39,7 @@ import faiss
 import numpy as np
 
 from xray.store.format import ActivationStore
-from xray.store.shards import ShardedRows
+from xray.store.shards import ShardedRows, read_rows
 from xray.translation import N_, Message
 
 MEMORY_ENV = "XRAY_INDEX_MEMORY_MB"
@@ -184,16 +184,17 @@ class LevelIndex:
 
 def normalised(vectors: np.ndarray) -> np.ndarray:
     """(n, hidden) float32 rows of unit length (zero rows stay zero)."""
-    values = np.asarray(vectors, dtype=np.float32)
+    values = np.array(vectors, dtype=np.float32)  # a copy of its own, divided in place: one float32 copy at a time
     lengths = np.linalg.norm(values, axis=-1, keepdims=True)
-    return values / np.maximum(lengths, 1e-12)
+    values /= np.maximum(lengths, 1e-12)
+    return values
 
 
 def _chunks(vectors: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
     """(first row, normalised float32 rows) of ``vectors`` in CHUNK_ROWS pieces, so no float32 copy of a whole
     level is ever made."""
     for start in range(0, len(vectors), CHUNK_ROWS):
-        yield start, normalised(vectors[start : start + CHUNK_ROWS])
+        yield start, normalised(read_rows(vectors, start, start + CHUNK_ROWS))
 
 
 def build_index(
