@@ -15,8 +15,10 @@ from xray.__main__ import main
 from xray.corpora.corpus import Corpus
 from xray.corpora.uploads import corpus_from_upload, read_upload
 from xray.distributed.engine import RaySettings
+from xray.distributed.records import shard_problem as records_shard_problem
+from xray.distributed.records import write_records_shard
 from xray.distributed.store import RayStoreEngine
-from xray.neurons.records import build_records, find_records
+from xray.neurons.records import build_records, encode_texts, find_records
 from xray.store.builder import build_store
 from xray.store.format import StoreSettings, store_name
 from xray.store.search import build_index, search
@@ -198,3 +200,17 @@ def test_read_rows_reads_a_memory_mapped_or_sharded_level_from_its_files(tmp_pat
     for vectors in (np.load(whole, mmap_mode="r"), sharded, array):
         read = read_rows(vectors, start, stop)
         assert not isinstance(read, np.memmap) and np.array_equal(read, array[start:stop])
+
+
+def test_a_records_shard_cut_short_or_of_other_texts_is_not_kept(tiny, tmp_path):
+    loaded, texts = tiny["bert"], corpus()
+    encoding = encode_texts(loaded, texts.texts[:8], 24)
+    ids = np.arange(8)
+    write_records_shard(loaded, ids, encoding, 4, shard_folder(tmp_path, 0))
+    layers = loaded.num_layers
+    assert records_shard_problem(tmp_path, 0, ids, layers) is None
+    assert records_shard_problem(tmp_path, 0, ids[::-1], layers) == "of other texts"
+    assert records_shard_problem(tmp_path, 1, ids, layers) == "missing"
+    cut = shard_folder(tmp_path, 0) / "maxima_1.npy"
+    cut.write_bytes(cut.read_bytes()[:-10])
+    assert records_shard_problem(tmp_path, 0, ids, layers).startswith("unreadable")

@@ -8,16 +8,30 @@ with a FUSE driver): each worker writes its own shard files there, one writer pe
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import torch
+
 import xray
+from xray.cache import write_json
+from xray.models.loading import load_model
+from xray.progress import Progress
+from xray.store.shards import SHARDS, shard_folder
 
 LOCAL = "local"
 """The address that starts a Ray inside this process instead of joining a cluster."""
+SHARD_TEXTS = 4096
+"""Texts per shard by default (rounded to whole forward batches): large enough that a shard's start-up is small
+against its work, small enough that an interruption loses little."""
+PLAN = "plan.json"
+SHARD = "shard.json"
 
 
 @dataclass(frozen=True)
@@ -89,3 +103,94 @@ def map_shards(rows: list[dict], worker: type, arguments: dict, settings: RaySet
         num_gpus=settings.gpus_per_worker,
     )
     yield from mapped.iter_rows()
+
+
+class ModelReplica:
+    """A model replica on a Ray worker (the base of each build's worker): ``threads`` torch threads, the model
+    loaded once, then handed shard after shard by Ray Data."""
+
+    def __init__(self, model: str, device: str | None, threads: int) -> None:
+        torch.set_num_threads(threads)
+        self.loaded = load_model(model, device=device)
+
+
+def record_batch(records: list[dict]) -> dict[str, np.ndarray]:
+    """Shard records (one dict each, the same keys) as the column batch ``map_batches`` returns."""
+    return {key: np.array([record[key] for record in records]) for key in records[0]}
+
+
+def start_or_resume(partial: Path, identity: dict, kept: tuple[str, ...] = ()) -> None:
+    """Get ``partial`` ready for the build ``identity`` names: the shards of an earlier run of this very build are
+    kept (but for any a worker was still writing), everything else but the files named ``kept`` is cleared (another
+    plan's shards, a single-process build's files), and the identity is written beside the shards."""
+    plan_path = partial / SHARDS / PLAN
+    try:
+        same = json.loads(plan_path.read_text(encoding="utf-8")) == identity
+    except (OSError, json.JSONDecodeError):
+        same = False
+    for entry in partial.iterdir():
+        if (entry.name == SHARDS and same) or entry.name in kept:
+            continue
+        shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    (partial / SHARDS).mkdir(exist_ok=True)
+    for unfinished in (partial / SHARDS).glob(".*"):  # a shard a worker was writing when the run stopped
+        shutil.rmtree(unfinished, ignore_errors=True)
+    write_json(plan_path, identity)
+
+
+def shard_record(partial: Path, shard: int) -> dict | None:
+    """What the worker of shard ``shard`` wrote once it had finished it, or None when it has not."""
+    try:
+        return json.loads((shard_folder(partial, shard) / SHARD).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+@dataclass
+class ShardedBuild:
+    """What both distributed builds share: where they run, what every worker loads, how big a shard is, and what
+    the last build did.
+
+    model: the name every worker loads (a built-in name, a hub id, or a folder every node sees). device: the
+    workers' device (None: cuda where the worker has a GPU). shard_texts: texts per shard (whole batches).
+    reused: shards kept from an earlier run; written: the record of every shard this run computed (its rows or
+    texts, seconds), as its worker returned it.
+    """
+
+    ray: RaySettings
+    model: str
+    device: str | None = None
+    shard_texts: int = SHARD_TEXTS
+    reused: int = 0
+    written: list[dict] = field(default_factory=list)
+
+    @property
+    def computed(self) -> int:
+        return len(self.written)
+
+    def run_shards(
+        self,
+        partial: Path,
+        rows: list[dict],
+        worker: type,
+        arguments: dict,
+        progress: Progress | None,
+        counted: tuple[str, int, int, str],
+    ) -> None:
+        """Compute ``rows`` (one pending shard each) on the replicas of ``worker`` (built with the model, device,
+        threads and ``arguments``), each damaged leftover of them cleared first; after each shard,
+        ``progress(done, total, stage)`` with ``counted`` = (the record's count field, done so far, total, stage)."""
+        key, done, total, stage = counted
+        if progress is not None:
+            progress(done, total, stage)
+        if not rows:
+            return
+        for row in rows:  # a damaged shard is written again from scratch
+            shutil.rmtree(shard_folder(partial, int(row["shard"])), ignore_errors=True)
+        replica = {"model": self.model, "device": self.device, "threads": self.ray.cpus_per_worker}
+        with ray_session(self.ray):
+            for record in map_shards(rows, worker, replica | arguments, self.ray):
+                self.written.append(record)
+                done += int(record[key])
+                if progress is not None:
+                    progress(done, total, stage)

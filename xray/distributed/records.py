@@ -11,25 +11,24 @@ that every text's row came from exactly one shard, and publishes the records as 
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from xray.cache import write_json
+from xray.cache import BuildStatus, write_json, write_status
 from xray.corpora.corpus import Corpus
-from xray.distributed.engine import RaySettings, map_shards, ray_session
-from xray.models.loading import LoadedModel, load_model
+from xray.distributed.engine import SHARD, ModelReplica, ShardedBuild, record_batch, shard_record, start_or_resume
+from xray.models.loading import LoadedModel
 from xray.models.mlp import captured_mlp, mlp_modules, mlp_width
 from xray.neurons.records import (
     READING,
+    STATUS,
     batch_maxima,
-    encode_texts,
+    encoded_corpus,
     forward_batches,
     partial_path,
     publish_records,
@@ -37,10 +36,6 @@ from xray.neurons.records import (
 from xray.progress import Progress
 from xray.store.shards import SHARDS, shard_folder
 
-SHARD_TEXTS = 4096
-"""Texts per shard by default (rounded to whole forward batches)."""
-PLAN = "plan.json"
-SHARD = "shard.json"
 TEXT_IDS = "text_ids.npy"
 
 
@@ -72,12 +67,11 @@ def write_records_shard(
     return record
 
 
-class RecordsShardWorker:
+class RecordsShardWorker(ModelReplica):
     """A model replica on a Ray worker: loads the model once, then writes the maxima of every shard it is handed."""
 
     def __init__(self, model: str, device: str | None, threads: int, batch_size: int, partial: str):
-        torch.set_num_threads(threads)
-        self.loaded = load_model(model, device=device)
+        super().__init__(model, device, threads)
         self.batch_size, self.partial = batch_size, Path(partial)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -92,27 +86,12 @@ class RecordsShardWorker:
             folder = shard_folder(self.partial, int(shard))
             record = write_records_shard(self.loaded, np.asarray(texts), encoding, self.batch_size, folder)
             records.append({"shard": int(shard)} | record)
-        return {key: np.array([record[key] for record in records]) for key in records[0]}
+        return record_batch(records)
 
 
-@dataclass
-class RayRecordsEngine:
-    """:class:`xray.neurons.records.RecordsEngine` on Ray: pass it to :func:`xray.neurons.records.build_records`.
-
-    model: the name every worker loads; device: the workers' device (None: cuda where present); shard_texts: texts
-    per shard (whole batches). After a build, ``computed`` and ``reused`` count shards written now and kept."""
-
-    ray: RaySettings
-    model: str
-    device: str | None = None
-    shard_texts: int = SHARD_TEXTS
-    reused: int = 0
-    written: list[dict] = field(default_factory=list)
-    """The record of every shard this run computed (its rows or texts, seconds), as its worker returned it."""
-
-    @property
-    def computed(self) -> int:
-        return len(self.written)
+class RayRecordsEngine(ShardedBuild):
+    """:class:`xray.neurons.records.RecordsEngine` on Ray: pass it to :func:`xray.neurons.records.build_records`;
+    its settings and what it did are :class:`~xray.distributed.engine.ShardedBuild`'s."""
 
     def __call__(
         self,
@@ -124,22 +103,17 @@ class RayRecordsEngine:
         progress: Progress | None,
     ) -> None:
         started = time.perf_counter()
-        encoding = encode_texts(loaded, corpus.texts, max_tokens)
-        tokens = sum(len(mask) - sum(mask) for mask in encoding["special_tokens_mask"])
-        if tokens == 0:
-            raise ValueError("The corpus has no word pieces besides special tokens.")
+        encoding, tokens = encoded_corpus(loaded, corpus, max_tokens)
         batches = forward_batches(encoding, batch_size)
         per_shard = max(1, self.shard_texts // batch_size)
         shards = [np.concatenate(batches[first : first + per_shard]) for first in range(0, len(batches), per_shard)]
         partial = partial_path(folder)
         partial.mkdir(parents=True, exist_ok=True)
         identity = {"name": folder.name, "batch_size": batch_size, "per_shard": per_shard, "texts": len(corpus)}
-        _start_or_resume(partial, identity)
-        finished = {number for number, texts in enumerate(shards) if _complete(partial, number, len(texts))}
+        start_or_resume(partial, identity, kept=(STATUS,))
+        layers = len(mlp_modules(loaded))
+        finished = {number for number, texts in enumerate(shards) if not shard_problem(partial, number, texts, layers)}
         self.reused = len(finished)
-        done = sum(len(shards[number]) for number in finished)
-        if progress is not None:
-            progress(done, len(corpus), READING)
         rows = [
             {
                 "shard": number,
@@ -150,47 +124,32 @@ class RayRecordsEngine:
             for number, texts in enumerate(shards)
             if number not in finished
         ]
-        if rows:
-            arguments = {
-                "model": self.model,
-                "device": self.device,
-                "threads": self.ray.cpus_per_worker,
-                "batch_size": batch_size,
-                "partial": str(partial),
-            }
-            with ray_session(self.ray):
-                for record in map_shards(rows, RecordsShardWorker, arguments, self.ray):
-                    self.written.append(record)
-                    done += int(record["texts"])
-                    if progress is not None:
-                        progress(done, len(corpus), READING)
+
+        def report(done: int, total: int, stage: str) -> None:  # the page follows the pass by its status file
+            write_status(partial / STATUS, BuildStatus(done, total, stage))
+            if progress is not None:
+                progress(done, total, stage)
+
+        done = sum(len(shards[number]) for number in finished)
+        arguments = {"batch_size": batch_size, "partial": str(partial)}
+        self.run_shards(partial, rows, RecordsShardWorker, arguments, report, ("texts", done, len(corpus), READING))
         _reduce(partial, len(shards), len(corpus), len(mlp_modules(loaded)), mlp_width(loaded))
         publish_records(loaded, corpus, folder, int(tokens), max_tokens, time.perf_counter() - started)
 
 
-def _start_or_resume(partial: Path, identity: dict) -> None:
-    """Keep an earlier run's shards of this very pass; clear anything else in ``partial``."""
-    plan_path = partial / SHARDS / PLAN
+def shard_problem(partial: Path, shard: int, texts: np.ndarray, layers: int) -> str | None:
+    """What is wrong with shard ``shard`` (missing, other texts, a file cut short), or None when it holds the maxima
+    of ``texts`` at every layer."""
+    record = shard_record(partial, shard)
+    if record is None or record.get("texts") != len(texts):
+        return "missing"
+    folder = shard_folder(partial, shard)
     try:
-        same = json.loads(plan_path.read_text(encoding="utf-8")) == identity
-    except (OSError, json.JSONDecodeError):
-        same = False
-    for entry in partial.iterdir():
-        if entry.name == SHARDS and same:
-            continue
-        shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-    (partial / SHARDS).mkdir(exist_ok=True)
-    for unfinished in (partial / SHARDS).glob(".*"):
-        shutil.rmtree(unfinished, ignore_errors=True)
-    write_json(plan_path, identity)
-
-
-def _complete(partial: Path, shard: int, texts: int) -> bool:
-    try:
-        record = json.loads((shard_folder(partial, shard) / SHARD).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return False
-    return record.get("texts") == texts
+        ids = np.load(folder / TEXT_IDS)
+        shapes = {np.load(folder / f"maxima_{layer}.npy", mmap_mode="r").shape[0] for layer in range(layers)}
+    except (OSError, ValueError) as error:
+        return f"unreadable ({error})"
+    return None if np.array_equal(ids, texts) and shapes == {len(texts)} else "of other texts"
 
 
 def _reduce(partial: Path, shards: int, texts: int, layers: int, neurons: int) -> None:

@@ -16,11 +16,10 @@ Same device and precision, same vectors: on float32 the shards hold bit for bit 
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,19 +27,21 @@ import torch
 
 from xray.cache import write_json
 from xray.corpora.corpus import Corpus
-from xray.distributed.engine import RaySettings, map_shards, ray_session
+from xray.distributed.engine import (
+    SHARD,
+    ModelReplica,
+    ShardedBuild,
+    record_batch,
+    shard_record,
+    start_or_resume,
+)
 from xray.models.batching import hidden_states, pad_batch
-from xray.models.loading import LoadedModel, load_model
+from xray.models.loading import LoadedModel
 from xray.progress import Progress
-from xray.store.builder import COMPUTING, StoreArrays, StorePlan, plan_store, publish_store, stored_rows
+from xray.store.builder import COMPUTING, STATUS, StoreArrays, StorePlan, plan_store, publish_store, stored_rows
 from xray.store.format import ActivationStore, StoreError, StoreSettings, open_store
-from xray.store.shards import SHARDS, level_file, shard_folder
+from xray.store.shards import level_file, shard_folder
 
-SHARD_TEXTS = 4096
-"""Texts per shard by default (rounded to whole forward batches): large enough that a shard's start-up is small
-against its work, small enough that an interruption loses little."""
-PLAN = "plan.json"
-SHARD = "shard.json"
 POOLED = "pooled.npy"
 
 
@@ -94,12 +95,11 @@ def write_shard(
     return record
 
 
-class StoreShardWorker:
+class StoreShardWorker(ModelReplica):
     """A model replica on a Ray worker: loads the model once, then writes every shard it is handed."""
 
     def __init__(self, model: str, device: str | None, threads: int, batch_size: int, bf16: bool, partial: str):
-        torch.set_num_threads(threads)
-        self.loaded = load_model(model, device=device)
+        super().__init__(model, device, threads)
         self.batch_size, self.bf16, self.partial = batch_size, bf16, Path(partial)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -110,7 +110,7 @@ class StoreShardWorker:
             work = ShardWork(int(shard), int(start), [list(ids) for ids in input_ids], [np.asarray(k) for k in keep])
             folder = shard_folder(self.partial, work.shard)
             records.append({"shard": work.shard} | write_shard(self.loaded, work, self.batch_size, self.bf16, folder))
-        return {key: np.array([record[key] for record in records]) for key in records[0]}
+        return record_batch(records)
 
 
 def shard_works(plan: StorePlan, batches_per_shard: int) -> list[ShardWork]:
@@ -123,26 +123,9 @@ def shard_works(plan: StorePlan, batches_per_shard: int) -> list[ShardWork]:
     return works
 
 
-@dataclass
-class RayStoreEngine:
-    """:class:`xray.store.builder.StoreEngine` on Ray: pass it to :func:`xray.store.builder.build_store`.
-
-    model: the name every worker loads (a built-in name, a hub id, or a folder every node sees). device: the
-    workers' device (None: cuda where the worker has a GPU). shard_texts: texts per shard (whole batches).
-    After a build, ``computed`` and ``reused`` count the shards written by this run and kept from an earlier one.
-    """
-
-    ray: RaySettings
-    model: str
-    device: str | None = None
-    shard_texts: int = SHARD_TEXTS
-    reused: int = 0
-    written: list[dict] = field(default_factory=list)
-    """The record of every shard this run computed (its rows or texts, seconds), as its worker returned it."""
-
-    @property
-    def computed(self) -> int:
-        return len(self.written)
+class RayStoreEngine(ShardedBuild):
+    """:class:`xray.store.builder.StoreEngine` on Ray: pass it to :func:`xray.store.builder.build_store`; its
+    settings and what it did are :class:`~xray.distributed.engine.ShardedBuild`'s."""
 
     def __call__(
         self,
@@ -166,33 +149,16 @@ class RayStoreEngine:
             "pieces": plan.pieces,
             "shards": len(works),
         }
-        _start_or_resume(partial, identity)
+        start_or_resume(partial, identity, kept=(STATUS,))
         rows = [int(sum(len(kept) for kept in work.keep)) for work in works]
         levels, hidden = loaded.num_layers + 1, loaded.hidden_size
-        problems = [_shard_problem(partial, shard, count, levels, hidden) for shard, count in enumerate(rows)]
+        problems = [shard_problem(partial, shard, count, levels, hidden) for shard, count in enumerate(rows)]
         finished = {shard for shard, problem in enumerate(problems) if problem is None}
         self.reused = len(finished)
+        pending = [_row(work) for work in works if work.shard not in finished]
+        arguments = {"batch_size": settings.batch_size, "bf16": settings.bf16, "partial": str(partial)}
         done = sum(rows[shard] for shard in finished)
-        if progress is not None:
-            progress(done, plan.pieces, COMPUTING)
-        pending = [work for work in works if work.shard not in finished]
-        for work in pending:  # a damaged shard is written again from scratch
-            shutil.rmtree(shard_folder(partial, work.shard), ignore_errors=True)
-        if pending:
-            arguments = {
-                "model": self.model,
-                "device": self.device,
-                "threads": self.ray.cpus_per_worker,
-                "batch_size": settings.batch_size,
-                "bf16": settings.bf16,
-                "partial": str(partial),
-            }
-            with ray_session(self.ray):
-                for record in map_shards([_row(work) for work in pending], StoreShardWorker, arguments, self.ray):
-                    self.written.append(record)
-                    done += int(record["rows"])
-                    if progress is not None:
-                        progress(done, plan.pieces, COMPUTING)
+        self.run_shards(partial, pending, StoreShardWorker, arguments, progress, ("rows", done, plan.pieces, COMPUTING))
         clipped = _check_shards(partial, rows, levels, hidden)
         _write_pooled(partial, works, plan, levels, hidden)
         seconds = time.perf_counter() - started
@@ -209,35 +175,10 @@ def _row(work: ShardWork) -> dict:
     }
 
 
-def _start_or_resume(partial: Path, identity: dict) -> None:
-    """Keep the shards of an earlier run of this very build; clear anything else in ``partial`` (another plan's
-    shards, a single-process build's files)."""
-    plan_path = partial / SHARDS / PLAN
-    try:
-        same = json.loads(plan_path.read_text(encoding="utf-8")) == identity
-    except (OSError, json.JSONDecodeError):
-        same = False
-    for entry in partial.iterdir():
-        if (entry.name == SHARDS and same) or entry.name.startswith("status"):
-            continue
-        shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-    (partial / SHARDS).mkdir(exist_ok=True)
-    for unfinished in (partial / SHARDS).glob(".*"):  # a shard a worker was writing when the run stopped
-        shutil.rmtree(unfinished, ignore_errors=True)
-    write_json(plan_path, identity)
-
-
-def _shard_record(partial: Path, shard: int) -> dict | None:
-    try:
-        return json.loads((shard_folder(partial, shard) / SHARD).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-
-
-def _shard_problem(partial: Path, shard: int, rows: int, levels: int, hidden: int) -> str | None:
+def shard_problem(partial: Path, shard: int, rows: int, levels: int, hidden: int) -> str | None:
     """What is wrong with shard ``shard`` (missing, another row count, a file cut short or of another shape), or
     None when it holds the ``rows`` the plan gives it at every level."""
-    record = _shard_record(partial, shard)
+    record = shard_record(partial, shard)
     if record is None:
         return "missing"
     if record.get("rows") != rows:
@@ -258,10 +199,10 @@ def _check_shards(partial: Path, rows: list[int], levels: int, hidden: int) -> i
     values clipped to float16 over all shards. Raises StoreError naming the first shard that is not."""
     clipped = 0
     for shard, shard_rows in enumerate(rows):
-        problem = _shard_problem(partial, shard, shard_rows, levels, hidden)
+        problem = shard_problem(partial, shard, shard_rows, levels, hidden)
         if problem is not None:
             raise StoreError(f"Shard {shard} of {partial} is {problem}; run the build again.")
-        clipped += int(_shard_record(partial, shard)["clipped"])
+        clipped += int(shard_record(partial, shard)["clipped"])
     return clipped
 
 

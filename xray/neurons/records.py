@@ -235,6 +235,16 @@ def encode_texts(loaded: LoadedModel, texts: list[str], max_tokens: int) -> dict
     )
 
 
+def encoded_corpus(loaded: LoadedModel, corpus: Corpus, max_tokens: int) -> tuple[dict[str, list], int]:
+    """``corpus``'s texts as the pass reads them (:func:`encode_texts`) and how many non-special tokens they hold.
+    ValueError for a corpus with none."""
+    encoding = encode_texts(loaded, corpus.texts, max_tokens)
+    tokens = sum(len(mask) - sum(mask) for mask in encoding["special_tokens_mask"])
+    if tokens == 0:
+        raise ValueError(_("The corpus has no word pieces besides special tokens."))
+    return encoding, int(tokens)
+
+
 def forward_batches(encoding: dict[str, list], batch_size: int) -> list[np.ndarray]:
     """The pass's forward batches: text indices sorted by length (stable), ``batch_size`` at a time."""
     lengths = np.array([len(ids) for ids in encoding["input_ids"]])
@@ -339,10 +349,7 @@ def _build_locked(
     """The pass itself, under the lock: into the partial folder (resumed when it holds this pass's checkpoint),
     then published as ``folder``."""
     layers, neurons = len(mlp_modules(loaded)), mlp_width(loaded)
-    encoding = encode_texts(loaded, corpus.texts, max_tokens)
-    tokens = sum(len(mask) - sum(mask) for mask in encoding["special_tokens_mask"])
-    if tokens == 0:
-        raise ValueError(_("The corpus has no word pieces besides special tokens."))
+    encoding, tokens = encoded_corpus(loaded, corpus, max_tokens)
     partial = partial_path(folder)
     partial.mkdir(exist_ok=True)
     identity = {"name": folder.name, "batch_size": batch_size, "texts": len(corpus), "layers": layers}
