@@ -22,6 +22,6 @@ navigation = st.navigation(
     [st.Page(path, title=_(info.name), icon=info.icon, default=index == 0) for index, (path, info) in enumerate(pages)]
 )
 info = {_(info.name): info for _path, info in pages}[navigation.title]
-with opened(open_page(info)), script_running(), marked_run():
+with opened(open_page(info)), script_running(), marked_run(info.name):
     navigation.run()
 start_warm_up()

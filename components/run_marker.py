@@ -4,7 +4,7 @@ instead of guessing from spinners that come and go.
 The entry point draws it after the page's script returns (:func:`marked_run`); a page that ends early with a
 message calls :func:`stop_page` instead of ``st.stop()``, which draws it before stopping. It is an invisible element
 ``<div data-testid="xray-run-done">`` whose attributes say which run of the session it ends (``data-run``), how
-long the session's runs since the page opened took on the server (``data-seconds``), how much of that was spent
+long the session's runs since its page opened took on the server (``data-seconds``), how much of that was spent
 queued for a place among the server's heavy jobs (``data-wait-s``, :meth:`components.jobs.HeavyJobs.take_waited`),
 and whether the page stopped early (``data-stopped``).
 """
@@ -26,9 +26,9 @@ _VISIT = "_xray_visit"
 _STARTED = "_xray_run_started"
 
 
-def _visit() -> dict[str, float]:
-    """The session's totals since its page opened: runs, server seconds, seconds queued."""
-    return st.session_state.setdefault(_VISIT, {"runs": 0, "seconds": 0.0, "wait_s": 0.0})
+def _visit() -> dict:
+    """The session's runs so far, and its server seconds and seconds queued since its page opened."""
+    return st.session_state.setdefault(_VISIT, {"runs": 0, "page": None, "seconds": 0.0, "wait_s": 0.0})
 
 
 def _draw(stopped: bool) -> None:
@@ -44,10 +44,14 @@ def _draw(stopped: bool) -> None:
 
 
 @contextmanager
-def marked_run() -> Iterator[None]:
+def marked_run(page: str) -> Iterator[None]:
     """Around a page's script: its run timed, the mark drawn when the script returns (a rerun or a stop raised
     inside leaves none: the next run, or :func:`stop_page`, draws it), and the heap's free memory handed back to the
-    system however the run ended (:func:`xray.memory.release_free_memory`)."""
+    system however the run ended (:func:`xray.memory.release_free_memory`). page: the page this run draws; the
+    seconds and the wait count from its first run (the run numbers go on over the session)."""
+    visit = _visit()
+    if visit["page"] != page:
+        visit.update(page=page, seconds=0.0, wait_s=0.0)
     HEAVY_JOBS.take_waited()  # a wait of an earlier, interrupted run of this thread is not this run's
     st.session_state[_STARTED] = time.perf_counter()
     try:

@@ -53,3 +53,13 @@ def test_the_heavy_jobs_queue_counts_each_threads_wait():
         thread.join()
     assert waited["first"] < 0.1 and waited["second"] >= 0.2
     assert jobs.take_waited() == 0.0  # this thread never queued
+
+
+def test_a_marks_seconds_count_from_its_pages_first_run_and_its_run_numbers_go_on():
+    app = run_page(ENTRY)
+    app.session_state["_xray_visit"] = {"runs": 4, "page": "Home", "seconds": 100.0, "wait_s": 50.0}
+    app.run()
+    assert 'data-run="5"' in marks(app)[0] and 'data-wait-s="50.00"' in marks(app)[0]  # the same page goes on
+    app.session_state["_xray_visit"] = {"runs": 5, "page": "Attention", "seconds": 100.0, "wait_s": 50.0}
+    app.run()
+    assert 'data-run="6"' in marks(app)[0] and 'data-wait-s="0.00"' in marks(app)[0]  # another page starts afresh
