@@ -214,3 +214,18 @@ def test_a_records_shard_cut_short_or_of_other_texts_is_not_kept(tiny, tmp_path)
     cut = shard_folder(tmp_path, 0) / "maxima_1.npy"
     cut.write_bytes(cut.read_bytes()[:-10])
     assert records_shard_problem(tmp_path, 0, ids, layers).startswith("unreadable")
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--workers", "0"], "--workers must be at least 1, got 0."),
+        (["--cpus-per-worker", "0"], "--cpus-per-worker must be at least 1, got 0."),
+        (["--gpus-per-worker", "-1"], "--gpus-per-worker cannot be negative, got -1.0."),
+        (["--shard-texts", "0"], "--shard-texts must be at least 1, got 0."),
+    ],
+)
+def test_bad_ray_options_are_refused_with_a_clear_message(tmp_path, capsys, option, message):
+    for command in ("index", "neurons"):
+        assert main([command, "--cache-dir", str(tmp_path), "--ray", *option]) == 1
+        assert message in capsys.readouterr().err

@@ -136,15 +136,15 @@ def _reporter(status: Path | None = None) -> Progress:
 
 
 def _index(arguments: argparse.Namespace) -> int:
-    try:
+    try:  # bad settings, a bad or missing corpus, an unknown model: the message says what to do
+        settings = StoreSettings(batch_size=arguments.batch_size, bf16=arguments.bf16, max_tokens=arguments.max_tokens)
+        engine = None
+        if arguments.ray:
+            engine = RayStoreEngine(_ray_settings(arguments), arguments.model, arguments.device, arguments.shard_texts)
         corpus, loaded = _corpus_and_model(arguments)
-    except (ValueError, OSError) as error:  # a bad or missing corpus, an unknown model: the message says what to do
+    except (ValueError, OSError) as error:
         print(error, file=sys.stderr)
         return 1
-    settings = StoreSettings(batch_size=arguments.batch_size, bf16=arguments.bf16, max_tokens=arguments.max_tokens)
-    engine = None
-    if arguments.ray:
-        engine = RayStoreEngine(_ray_settings(arguments), arguments.model, arguments.device, arguments.shard_texts)
 
     def waiting() -> None:
         print("another process is building this store: waiting for it to finish, then reading it", file=sys.stderr)

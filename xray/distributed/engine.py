@@ -164,6 +164,10 @@ class ShardedBuild:
     reused: int = 0
     written: list[dict] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        if self.shard_texts < 1:
+            raise ValueError(f"--shard-texts must be at least 1, got {self.shard_texts}.")
+
     @property
     def computed(self) -> int:
         return len(self.written)
