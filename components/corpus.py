@@ -70,8 +70,8 @@ def cached_open_store(key: StoreKey) -> ActivationStore:
 
 @st.cache_resource(show_spinner=False, max_entries=1)
 def cached_index(key: StoreKey, level: int) -> LevelIndex:
-    """One level's search index; one is kept at a time (it holds the level's vectors in memory; rebuilding one
-    for another layer takes well under a second)."""
+    """One level's search index; one is kept at a time (an exact one holds nothing, a compressed one its codes;
+    building one for another layer takes under a second for exact search, the codes' training longer)."""
     return build_index(cached_open_store(key), level)
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import json
-from dataclasses import replace
 
-import faiss
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,6 +17,7 @@ from xray.levels import level_name
 from xray.store.builder import COMPUTING, StoreBusyError, build_status, build_store
 from xray.store.format import StoreError, StoreSettings, find_store, store_name
 from xray.store.search import build_index, exact_top_k, recall_at_k, search
+from xray.store.shards import level_file
 from xray.techniques.attention import compute_attention
 
 TEXTS = [
@@ -190,20 +189,17 @@ def test_search_equals_brute_force_and_a_vector_is_its_own_neighbour(tiny, tmp_p
     assert index.kind == "exact" and index.recall_at_10 == 1.0
 
 
-def test_exact_search_uses_the_faster_engine_and_both_engines_find_the_same_neighbours(tiny, tmp_path):
+def test_exact_search_holds_nothing_in_memory_and_reads_the_stored_file(tiny, tmp_path):
     store = build_store(tiny["bert"], tiny_corpus(), tmp_path, SETTINGS, tags=False)
     index = build_index(store, 1)
-    assert set(index.query_ms) == {"numpy", "FAISS"}
-    assert index.engine == min(index.query_ms, key=index.query_ms.get)
-    assert f"Exact search with {index.engine}" in index.engine_note
-    storage = faiss.rev_swig_ptr(index.index.get_xb(), index.rows.size)  # numpy reads FAISS's own rows
-    assert np.shares_memory(index.rows, storage)
+    assert index.kind == "exact" and index.index is None and index.memory_bytes == 0
+    assert isinstance(index.vectors, np.memmap) and index.size == store.manifest.pieces
+    assert f"each of the level's {store.manifest.pieces} stored vectors" in index.engine_note
     query = np.asarray(store.vectors(1)[3], dtype=np.float32) + 0.01
-    by_numpy = search(replace(index, engine="numpy"), query, 7)
-    by_faiss = search(replace(index, engine="FAISS"), query, 7)
-    np.testing.assert_array_equal(by_numpy[0], by_faiss[0])
-    np.testing.assert_allclose(by_numpy[1], by_faiss[1], atol=1e-6)
-    assert index.memory_bytes == index.rows.nbytes == store.manifest.pieces * store.manifest.hidden_size * 4
+    before = search(index, query, 7)
+    np.save(level_file(store.folder, 1), np.zeros_like(np.asarray(store.vectors(1))))  # the file is what is read
+    after = search(index, query, 7)
+    assert not np.allclose(before[1], after[1]) and np.allclose(after[1], 0.0)
 
 
 def test_past_the_memory_budget_the_index_is_compressed_and_its_recall_measured(tiny, tmp_path):

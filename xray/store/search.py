@@ -1,12 +1,13 @@
 """Nearest-neighbour search over one level of an activation store, by cosine similarity, with numpy or FAISS.
 
-A level's vectors are normalised and held in an exact inner-product index (``IndexFlatIP``) when they fit the
-memory budget, searched by whichever engine answers one query faster on this machine: FAISS's flat index, or numpy's
-matrix-vector product over the very same float32 rows (no second copy). Both are timed on a few sample queries when
-the index is built (:data:`TIMED_QUERIES`), and the index says which it uses and why (:attr:`LevelIndex.engine_note`).
-``python -m bench.store`` measured numpy 2.7x faster than FAISS for one query over 204k x 384 on a 2-core CPU:
-FAISS's scan of one query took 30 ms with two threads and 23 ms with one; numpy's BLAS matrix-vector product
-took 11 ms.
+A level whose float32 rows would fit the budget (``XRAY_INDEX_MEMORY_MB``) is searched exactly, straight from the
+store: every query reads the level's float16 vectors from disk in chunks of :data:`CHUNK_ROWS` rows, normalises
+each chunk and keeps the running top k (:func:`exact_top_k_many`), so nothing of the level stays in memory. The
+Embedding search page reads every level this way anyway for its purity chart, so one more level costs it a seventh
+more. An in-memory float32 copy of the default store's level (161 MB, held for as long as the page's index was
+cached) answered one query in 8 ms instead of 147 ms (medians of 5 queries over its 110k pieces, 2 cores), a
+difference no reader sees beside the purity sweep, in a server whose memory (about 2.7 GB on Community Cloud) every
+page shares.
 
 Past the budget, a level is compressed, in one of two kinds, the first that fits:
 
@@ -23,16 +24,15 @@ Past the budget, a level is compressed, in one of two kinds, the first that fits
 Either compressed kind's recall@10 against exact search is measured on sample queries when the index is built and
 reported with it (a neighbour tied with the exact 10th, e.g. a copy of a vector, counts as found:
 :func:`recall_at_k`). Vectors go in chunk by chunk, so building never holds a second float32 copy of a level.
-:func:`exact_top_k` searches a level straight from disk in chunks, for sweeps over every level.
+Exact search's time grows with the level, which is why a level past the budget gets a compressed index in memory
+instead.
 """
 
 from __future__ import annotations
 
 import os
-import statistics
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import faiss
@@ -64,9 +64,7 @@ TRAINING_ROWS = 50_000
 CHUNK_ROWS = 16_384
 TIE_TOLERANCE = 1e-5  # cosines this close to the exact k-th count as tied with it (float32 rounding)
 
-TIMED_QUERIES = 5
 IndexKind = Literal["exact", "scalar-quantised", "IVF-PQ"]
-Engine = Literal["numpy", "FAISS"]
 KIND_NAMES: dict[str, str] = {
     "exact": N_("exact"),
     "scalar-quantised": N_("scalar-quantised"),
@@ -76,7 +74,8 @@ KIND_NAMES: dict[str, str] = {
 
 
 def memory_budget_from_env() -> int:
-    """Bytes one level's index may take: ``XRAY_INDEX_MEMORY_MB`` if set, else the default."""
+    """Bytes of float32 rows up to which a level is searched exactly (from disk), and that a compressed index may
+    take in memory past it: ``XRAY_INDEX_MEMORY_MB`` if set, else the default."""
     raw = os.environ.get(MEMORY_ENV, "").strip()
     try:
         megabytes = float(raw) if raw else DEFAULT_MEMORY_MB
@@ -118,42 +117,37 @@ def pq_subquantizers(hidden: int) -> int:
 
 @dataclass(frozen=True, eq=False)
 class LevelIndex:
-    """A searchable level. kind: exact; scalar-quantised when exact would pass the budget; IVF-PQ when even the
-    scalar codes would (see the module's docstring).
-    memory_bytes: what the index holds in memory: float32 rows, scalar codes, or IVF-PQ codes, ids and centroids
-        (an IVF-PQ search also reads its candidates' stored vectors, from disk).
+    """A searchable level. kind: exact while the level's float32 rows would fit the budget; scalar-quantised past
+    it; IVF-PQ when even the scalar codes would not fit (see the module's docstring).
+    vectors: the level's stored (size, hidden) float16 vectors (a memory map or a sharded store's
+        :class:`~xray.store.shards.ShardedRows`, read only in chunks or as ``vectors[rows]``): what exact search
+        scans at every query and IVF-PQ re-ranks its candidates against.
+    index: the compressed kinds' FAISS index; None for exact search, which needs none.
+    memory_bytes: what the index holds in memory: nothing for exact search, scalar codes, or IVF-PQ codes, ids and
+        centroids.
     recall_at_10: share of the index's top 10 (after re-ranking, for IVF-PQ) that belong to the exact top 10, ties
         with the exact 10th included, averaged over sample queries (1.0 when exact); see :func:`recall_at_k`.
-    engine: what answers a query: "numpy" (exact only: ``rows`` @ query) or "FAISS" (the index's own search).
-    rows: for an exact index, its float32 storage seen as a (size, hidden) array (the same memory), else None.
-    query_ms: milliseconds one query took with each engine timed when the index was built (the median of
-        :data:`TIMED_QUERIES`); empty for a compressed index, which only FAISS can search.
-    vectors: for IVF-PQ, the level's stored (size, hidden) float16 vectors (a memory map or a sharded store's
-        :class:`~xray.store.shards.ShardedRows`, read only as ``vectors[rows]``) that re-rank its candidates.
     nprobe: for IVF-PQ, the inverted lists a query visits (0 for the other kinds).
     rerank: for IVF-PQ, candidates re-ranked a neighbour asked for (:data:`RERANK`; 0 for the other kinds).
     """
 
     level: int
     kind: IndexKind
-    index: faiss.Index
+    vectors: np.ndarray | ShardedRows
+    index: faiss.Index | None
     memory_bytes: int
     recall_at_10: float
-    engine: Engine = "FAISS"
-    rows: np.ndarray | None = None
-    query_ms: dict[str, float] = field(default_factory=dict)
-    vectors: np.ndarray | ShardedRows | None = None
     nprobe: int = 0
     rerank: int = 0
 
     @property
     def size(self) -> int:
-        return int(self.index.ntotal)
+        return int(self.vectors.shape[0])
 
     @property
     def engine_note(self) -> Message:
-        """One sentence for the page: which engine searches and, when both were timed, how fast each was (English,
-        drawn in the run's language with :func:`~xray.translation.translated`)."""
+        """One sentence for the page: how a query is answered (English, drawn in the run's language with
+        :func:`~xray.translation.translated`)."""
         if self.kind == "IVF-PQ":
             return Message(
                 N_(
@@ -167,18 +161,12 @@ class LevelIndex:
             )
         if self.kind != "exact":
             return Message(N_("Search runs in FAISS's {kind} index."), kind=Message(KIND_NAMES[self.kind]))
-        other = "FAISS" if self.engine == "numpy" else "numpy"
-        timed = self.query_ms
         return Message(
             N_(
-                "Exact search with {engine}: {ms} ms a query here, against {other_ms} ms with {other} (both timed on "
-                "{queries} sample queries when the level was loaded; the faster one is used)."
+                "Exact search: the query is compared with each of the level's {rows} stored vectors, read from disk "
+                "in chunks, so none of them is held in memory."
             ),
-            engine=self.engine,
-            ms=timed[self.engine],
-            other_ms=timed[other],
-            other=other,
-            queries=TIMED_QUERIES,
+            rows=self.size,
         )
 
 
@@ -207,7 +195,7 @@ def build_index(
     vectors = store.vectors(level)
     rows, dimension = vectors.shape
     if rows * dimension * 4 <= budget:
-        return _fastest_exact(level, vectors)
+        return LevelIndex(level, "exact", vectors, None, 0, 1.0)
     if rows * dimension > budget:
         return _ivf_pq(level, vectors, nprobe if nprobe is not None else nprobe_from_env())
     index = faiss.IndexScalarQuantizer(dimension, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
@@ -218,7 +206,7 @@ def build_index(
     queries = normalised(vectors[_sample(rng, rows, RECALL_QUERIES)])
     found = index.search(queries, 10)[1]
     recall = recall_at_k(vectors, queries, found)
-    return LevelIndex(level, "scalar-quantised", index, index.sa_code_size() * rows, recall)
+    return LevelIndex(level, "scalar-quantised", vectors, index, index.sa_code_size() * rows, recall)
 
 
 def _sample(rng: np.random.Generator, rows: int, size: int) -> np.ndarray:
@@ -247,7 +235,7 @@ def _ivf_pq(level: int, vectors: np.ndarray | ShardedRows, nprobe: int) -> Level
     index.nprobe = nprobe
     centroids = (lists + 2**bits) * dimension * 4  # the lists' centroids and the sub-quantizers' (256 x hidden)
     memory = (index.code_size + 8) * rows + centroids  # 8: FAISS keeps an int64 id beside each code
-    built = LevelIndex(level, "IVF-PQ", index, memory, 1.0, vectors=vectors, nprobe=nprobe, rerank=RERANK)
+    built = LevelIndex(level, "IVF-PQ", vectors, index, memory, 1.0, nprobe=nprobe, rerank=RERANK)
     queries = normalised(vectors[_sample(rng, rows, RECALL_QUERIES)])
     found = np.stack([_padded(search(built, query, 10)[0], 10) for query in queries])
     return replace(built, recall_at_10=recall_at_k(vectors, queries, found))
@@ -274,42 +262,6 @@ def recall_at_k(vectors: np.ndarray, queries: np.ndarray, found: np.ndarray) -> 
     return hits / (len(found) * min(k, len(vectors)))
 
 
-def _fastest_exact(level: int, vectors: np.ndarray) -> LevelIndex:
-    """The exact index of ``vectors`` (n, hidden), searched by the engine that answered sample queries faster."""
-    index, rows = _flat_index(vectors)
-    exact = LevelIndex(level, "exact", index, rows.nbytes, 1.0, "FAISS", rows)
-    queries = rows[np.linspace(0, len(rows) - 1, TIMED_QUERIES).astype(int)]
-    timed = {engine: _median_query_ms(replace(exact, engine=engine), queries) for engine in ("numpy", "FAISS")}
-    return replace(exact, engine=min(timed, key=timed.get), query_ms=timed)
-
-
-def _median_query_ms(index: LevelIndex, queries: np.ndarray) -> float:
-    search(index, queries[0], 10)  # the first call pays for caches and threads
-    times = []
-    for query in queries:
-        started = time.perf_counter()
-        search(index, query, 10)
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
-
-
-def _flat_index(vectors: np.ndarray) -> tuple[faiss.IndexFlatIP, np.ndarray]:
-    """An exact inner-product index of the normalised ``vectors``, filled in place chunk by chunk, and its storage
-    seen as a (n, hidden) float32 array (the same memory: numpy searches it without a copy).
-
-    ``IndexFlatIP.add`` grows its storage by doubling, which briefly holds up to three times the level in memory;
-    a flat index's storage is its vectors as float32 rows, so it is sized once and written directly instead.
-    """
-    rows, dimension = vectors.shape
-    index = faiss.IndexFlatIP(dimension)
-    index.codes.resize(rows * dimension * 4)
-    storage = faiss.rev_swig_ptr(index.codes.data(), rows * dimension * 4).view(np.float32).reshape(rows, dimension)
-    for start, chunk in _chunks(vectors):
-        storage[start : start + len(chunk)] = chunk
-    index.ntotal = rows
-    return index, storage
-
-
 def exact_top_k_many(vectors: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """(rows, cosines), each (queries, k), of the exact top ``k`` rows of ``vectors`` (n, hidden) for every query
     (q, hidden), best first; ``vectors`` is read in chunks (a memory-mapped level stays on disk)."""
@@ -334,12 +286,10 @@ def search(index: LevelIndex, query: np.ndarray, k: int) -> tuple[np.ndarray, np
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}.")
     k = min(k, index.size)
+    if index.kind == "exact":
+        rows, scores = exact_top_k_many(index.vectors, query[None], k)
+        return rows[0], scores[0]
     unit = normalised(query[None])
-    if index.engine == "numpy" and index.rows is not None:
-        scores = index.rows @ unit[0]
-        best = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-        best = best[np.argsort(-scores[best], kind="stable")]
-        return best, scores[best]
     if index.kind == "IVF-PQ":
         return _reranked(index, unit[0], k)
     scores, rows = index.index.search(unit, k)
