@@ -55,6 +55,19 @@ def loaded_model(name: str) -> LoadedModel:
     return shared_model(name)[0]
 
 
+def borrowed_model(name: str) -> LoadedModel:
+    """The model ``name`` from the pool where it is loaded already, else loaded for the caller alone and never kept:
+    for a page that needs a model's name, revision and sizes but may never run it (the Which units page's
+    random-weights control held 90 MB of MiniLM in the pool for a page that only offered to score it). The same
+    public-mode refusal as :func:`shared_model`."""
+    policy = current_policy()
+    if policy is not None:
+        policy.check_model(name)
+    if name in _models.names():
+        return loaded_model(name)
+    return _load(name)
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def cached_attention(model_name: str, text: str, text_b: str | None) -> AttentionResult:
     """The model's attention and hidden states on the sidebar text (and its optional second text)."""

@@ -12,7 +12,7 @@ import streamlit as st
 from components.corpus_pass import CorpusPass, run_pass_on_request, saved_corpus
 from components.factors import cached_dictionary
 from components.jobs import job_running
-from components.model import loaded_model
+from components.model import borrowed_model
 from xray.cache import default_cache_root, read_status
 from xray.corpora.corpus import Corpus
 from xray.factors.dictionary import dictionary_path
@@ -33,25 +33,37 @@ def unit_kinds(model_name: str) -> tuple[str, ...]:
 
 
 def _store_folder(model_name: str, corpus: Corpus) -> Path:
-    loaded = loaded_model(model_name)
-    return default_cache_root() / store_name(loaded, corpus, page_store_settings(loaded.device))
+    return default_cache_root() / _store_folder_name(model_name, corpus.fingerprint, corpus)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _store_folder_name(model_name: str, corpus_fingerprint: str, _corpus: Corpus) -> str:
+    loaded = borrowed_model(model_name)
+    return store_name(loaded, _corpus, page_store_settings(loaded.device))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _unit_totals(model_name: str) -> tuple[dict[str, int], int]:
+    """Units of each kind but factors and random directions at a level (neuron, basis, pca), and the model's layers."""
+    loaded = borrowed_model(model_name)
+    return {"neuron": mlp_width(loaded), "basis": loaded.hidden_size, "pca": loaded.hidden_size}, loaded.num_layers
 
 
 def saved_scores(model_name: str, corpus: Corpus, units: int) -> UnitScores | None:
     """The baseline's scores of the ``units`` units of every kind at every level that the pass samples (a kind with
     fewer units has all of them), where the table beside the store holds every one; None until then. Rows of other
     runs (another count, another explainer) stay in the table and are left out here."""
-    loaded = loaded_model(model_name)
     table = saved_unit_scores(_store_folder(model_name, corpus))
     if not len(table):
         return None
     table = table[table["explainer"] == BaselineExplainer().name]
     dictionary = cached_dictionary(model_name)
-    totals = {"neuron": mlp_width(loaded), "basis": loaded.hidden_size, "pca": loaded.hidden_size, "random": units}
+    sizes, layers = _unit_totals(model_name)
+    totals = sizes | {"random": units}
     totals["factor"] = dictionary.factors if dictionary is not None else 0
     chosen = []
     for kind in unit_kinds(model_name):
-        for level in range(1 if kind == "neuron" else 0, loaded.num_layers + 1):
+        for level in range(1 if kind == "neuron" else 0, layers + 1):
             wanted = sample_units(totals[kind], units, 0, kind, level)
             rows = table[(table["kind"] == kind) & (table["level"] == level) & table["unit"].isin(wanted)]
             if len(rows) < len(wanted):

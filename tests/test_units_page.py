@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from components.model import _models
 from components.sidebar import OTHER_MODEL
 from tests.pages import assert_clean, english_left, keyed_table, messages, run_page
 from tests.tiny_models import tiny_bert
@@ -20,6 +21,8 @@ def test_the_page_scores_every_kind_on_the_model_and_on_random_weights(tmp_path)
     assert_clean(app)
     assert "No factor dictionary" in messages(app) and not app.markdown  # nothing is started by itself
     assert {button.key for button in app.button} >= {"units.start.trained", "units.start.random weights"}
+    # Offering to score the control keeps no random-weights model in the server's pool.
+    assert not any(name.startswith("random weights") for name in _models.names())
 
     app = app.button(key="units.start.trained").click().run(timeout=180)
     assert_clean(app)
