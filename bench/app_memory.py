@@ -5,7 +5,10 @@ free loopback port, opens the home page and each page under ``app_pages/`` in tu
 model and sentence, then the heavier views in :data:`EXTRA_VISITS` (UMAP of 5,000 points, a search over
 the river bank), waits until each has reported itself done (:func:`wait_until_done`), and prints the server's
 resident memory (VmRSS) and its peak so far (VmHWM) after each page, then the page that raised the peak most.
-Activation stores are built in an empty temporary cache, as for a new user. Needs Debian's chromium.
+Activation stores are built in an empty temporary cache, as for a new user. The server's background warm-up is off
+(``XRAY_WARM_UP=off``): it prepares nothing the visits do not (the default model and store, shap's and UMAP's
+numba compilations), and left on it would start in whichever gap between visits lasted ten seconds, so two runs
+would not measure the same sequence. Needs Debian's chromium.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 from playwright.sync_api import Page, sync_playwright
 
 from components.navigation import discover_pages
+from components.warm_up import WARM_UP_ENV
 from tests.app_server import CHROMIUM, CHROMIUM_ARGS, running_app
 from xray.cache import CACHE_ENV
 
@@ -87,6 +91,7 @@ def run_report(page: Page) -> dict[str, float]:
 
 def main() -> int:
     os.environ[CACHE_ENV] = tempfile.mkdtemp(prefix="xray-bench-cache-")
+    os.environ[WARM_UP_ENV] = "off"
     with running_app() as app, sync_playwright() as playwright:
         print(f"{'page':<40} {'seconds':>8} {'RSS MB':>8} {'peak MB':>8}")
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
