@@ -4,8 +4,10 @@ resume from the shards already written, and are read by the app's code unchanged
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,7 +24,7 @@ from xray.neurons.records import build_records, encode_texts, find_records
 from xray.store.builder import build_store
 from xray.store.format import StoreSettings, store_name
 from xray.store.search import build_index, search
-from xray.store.shards import SHARDS, ShardedRows, read_rows, shard_folder
+from xray.store.shards import SHARDS, ShardedRows, gather_rows, read_rows, shard_folder
 from xray.techniques.embedding_search import search_neighbours, stored_states
 
 ray = pytest.importorskip("ray")
@@ -200,6 +202,39 @@ def test_read_rows_reads_a_memory_mapped_or_sharded_level_from_its_files(tmp_pat
     for vectors in (np.load(whole, mmap_mode="r"), sharded, array):
         read = read_rows(vectors, start, stop)
         assert not isinstance(read, np.memmap) and np.array_equal(read, array[start:stop])
+
+
+@pytest.mark.parametrize("rows", [[41, 0, 7, 7, 20], [-1, 3, 4, 5, 30, 31], list(range(43)), []])
+def test_gather_rows_reads_rows_in_any_order_from_the_files(tmp_path, rows):
+    array = np.arange(43 * 3, dtype=np.float16).reshape(43, 3)
+    paths = []
+    for number, (begin, end) in enumerate([(0, 8), (8, 9), (9, 30), (30, 43)]):
+        paths.append(tmp_path / f"part{number}.npy")
+        np.save(paths[-1], array[begin:end])
+    whole, stacked = tmp_path / "whole.npy", tmp_path / "stacked.npy"
+    np.save(whole, array)
+    np.save(stacked, np.stack([array + 1, array]))  # as the pooled vectors: a level is a slice of the file's array
+    sharded = ShardedRows([np.load(path, mmap_mode="r") for path in paths])
+    for vectors in (np.load(whole, mmap_mode="r"), np.load(stacked, mmap_mode="r")[1], sharded, array):
+        gathered = gather_rows(vectors, np.array(rows, dtype=np.int64))
+        assert not isinstance(gathered, np.memmap) and np.array_equal(gathered, array[rows])
+        with pytest.raises(IndexError):
+            gather_rows(vectors, np.array([43]))
+
+
+def test_gather_rows_leaves_no_page_of_the_file_resident(tmp_path):
+    path = tmp_path / "level.npy"
+    np.save(path, np.random.default_rng(0).standard_normal((40_000, 384)).astype(np.float16))  # 29 MiB, in page cache
+    mapped = np.load(path, mmap_mode="r")
+    rows = np.random.default_rng(1).choice(len(mapped), 4_000, replace=False)
+
+    def resident_file_kb() -> int:
+        return int(re.search(r"^RssFile:\s+(\d+) kB", Path("/proc/self/status").read_text(), re.M).group(1))
+
+    before = resident_file_kb()
+    gathered = gather_rows(mapped, rows)
+    assert resident_file_kb() - before < 2_048  # a memory map's own gather maps most of the 29 MiB
+    assert np.array_equal(gathered, mapped[rows])
 
 
 def test_a_records_shard_cut_short_or_of_other_texts_is_not_kept(tiny, tmp_path):

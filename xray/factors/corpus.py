@@ -18,6 +18,7 @@ from xray.factors.solver import FactorSettings, chunked_codes, lipschitz
 from xray.progress import Progress
 from xray.store.format import ActivationStore
 from xray.store.rows import describe_rows
+from xray.store.shards import gather_rows
 from xray.translation import N_, _
 
 CONTEXTS = N_("finding each factor's top contexts")
@@ -128,7 +129,9 @@ def sense_factors(dictionary: FactorDictionary, store: ActivationStore, word: st
     senses = sorted(targets["sense_label"].unique())
     records = []
     for level in range(store.levels):
-        codes = dictionary.codes(np.asarray(store.vectors(level)[targets["row"].to_numpy()], dtype=np.float32))
+        codes = dictionary.codes(
+            np.asarray(gather_rows(store.vectors(level), targets["row"].to_numpy()), dtype=np.float32)
+        )
         means = np.stack([codes[(targets["sense_label"] == sense).to_numpy()].mean(axis=0) for sense in senses])
         within = np.stack([codes[(targets["sense_label"] == sense).to_numpy()].var(axis=0) for sense in senses])
         separation = means.var(axis=0) / (within.mean(axis=0) + 1e-6)

@@ -39,7 +39,7 @@ import faiss
 import numpy as np
 
 from xray.store.format import ActivationStore
-from xray.store.shards import ShardedRows, read_rows
+from xray.store.shards import ShardedRows, gather_rows, read_rows
 from xray.translation import N_, Message
 
 MEMORY_ENV = "XRAY_INDEX_MEMORY_MB"
@@ -123,7 +123,7 @@ class LevelIndex:
     """A searchable level. kind: exact while the level's float32 rows would fit the budget; scalar-quantised past
     it; IVF-PQ when even the scalar codes would not fit (see the module's docstring).
     vectors: the level's stored (size, hidden) float16 vectors (a memory map or a sharded store's
-        :class:`~xray.store.shards.ShardedRows`, read only in chunks or as ``vectors[rows]``): what exact search
+        :class:`~xray.store.shards.ShardedRows`, read from the file only, in chunks or rows gathered): what exact search
         scans at every query and IVF-PQ re-ranks its candidates against.
     index: the compressed kinds' FAISS index; None for exact search, which needs none.
     memory_bytes: what the index holds in memory: nothing for exact search, scalar codes, or IVF-PQ codes, ids and
@@ -203,10 +203,10 @@ def build_index(
         return _ivf_pq(level, vectors, nprobe if nprobe is not None else nprobe_from_env())
     index = faiss.IndexScalarQuantizer(dimension, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
     rng = np.random.default_rng(0)
-    index.train(normalised(vectors[_sample(rng, rows, TRAINING_ROWS)]))
+    index.train(normalised(gather_rows(vectors, _sample(rng, rows, TRAINING_ROWS))))
     for _, chunk in _chunks(vectors):
         index.add(chunk)
-    queries = normalised(vectors[_sample(rng, rows, RECALL_QUERIES)])
+    queries = normalised(gather_rows(vectors, _sample(rng, rows, RECALL_QUERIES)))
     found = index.search(queries, 10)[1]
     recall = recall_at_k(vectors, queries, found)
     return LevelIndex(level, "scalar-quantised", vectors, index, index.sa_code_size() * rows, recall)
@@ -232,14 +232,14 @@ def _ivf_pq(level: int, vectors: np.ndarray | ShardedRows, nprobe: int) -> Level
     index.pq.cp.min_points_per_centroid = 1
     rng = np.random.default_rng(0)
     training = max(IVF_TRAINING_PER_LIST * lists, PQ_TRAINING_PER_CENTROID * 2**bits)
-    index.train(normalised(vectors[_sample(rng, rows, training)]))
+    index.train(normalised(gather_rows(vectors, _sample(rng, rows, training))))
     for _, chunk in _chunks(vectors):
         index.add(chunk)
     index.nprobe = nprobe
     centroids = (lists + 2**bits) * dimension * 4  # the lists' centroids and the sub-quantizers' (256 x hidden)
     memory = (index.code_size + 8) * rows + centroids  # 8: FAISS keeps an int64 id beside each code
     built = LevelIndex(level, "IVF-PQ", vectors, index, memory, 1.0, nprobe=nprobe, rerank=RERANK)
-    queries = normalised(vectors[_sample(rng, rows, RECALL_QUERIES)])
+    queries = normalised(gather_rows(vectors, _sample(rng, rows, RECALL_QUERIES)))
     found = np.stack([_padded(search(built, query, 10)[0], 10) for query in queries])
     return replace(built, recall_at_10=recall_at_k(vectors, queries, found))
 
@@ -260,7 +260,7 @@ def recall_at_k(vectors: np.ndarray, queries: np.ndarray, found: np.ndarray) -> 
     hits = 0
     for query, rows, scores in zip(unit_queries, found, exact_scores, strict=True):
         valid = rows[rows >= 0]  # FAISS pads with -1 when it finds fewer than k
-        found_scores = normalised(np.asarray(vectors[np.sort(valid)], dtype=np.float32)) @ query
+        found_scores = normalised(np.asarray(gather_rows(vectors, np.sort(valid)), dtype=np.float32)) @ query
         hits += int(np.sum(found_scores >= scores[-1] - TIE_TOLERANCE))
     return hits / (len(found) * min(k, len(vectors)))
 
@@ -305,7 +305,7 @@ def _reranked(index: LevelIndex, unit: np.ndarray, k: int) -> tuple[np.ndarray, 
     wanted = min(k * index.rerank, index.size)
     found = index.index.search(unit[None], wanted, params=faiss.SearchParametersIVF(nprobe=index.nprobe))[1][0]
     candidates = np.unique(found[found >= 0])  # sorted: a memory map reads each page once
-    scores = normalised(np.asarray(index.vectors[candidates], dtype=np.float32)) @ unit
+    scores = normalised(np.asarray(gather_rows(index.vectors, candidates), dtype=np.float32)) @ unit
     best = np.argsort(-scores, kind="stable")[:k]
     return candidates[best], scores[best]
 

@@ -9,6 +9,7 @@ memory-mapped single file.
 
 from __future__ import annotations
 
+import mmap
 import os
 from pathlib import Path
 
@@ -34,21 +35,60 @@ def read_rows(vectors: np.ndarray | ShardedRows, start: int, stop: int) -> np.nd
     sliced."""
     if isinstance(vectors, ShardedRows):
         return np.concatenate([read_rows(part, begin, end) for part, begin, end in vectors.pieces(start, stop)])
-    if not isinstance(vectors, np.memmap) or vectors.filename is None or not vectors.flags.c_contiguous:
+    if not _readable(vectors):
         return np.asarray(vectors[start:stop])
     stop = min(stop, len(vectors))
-    row_bytes = int(np.prod(vectors.shape[1:], dtype=np.int64)) * vectors.dtype.itemsize
     out = np.empty((max(stop - start, 0), *vectors.shape[1:]), dtype=vectors.dtype)
-    if not out.size:
-        return out
-    with open(vectors.filename, "rb", buffering=0) as file:
-        view, offset = memoryview(out).cast("B"), vectors.offset + start * row_bytes
-        while view.nbytes:
-            read = os.preadv(file.fileno(), [view], offset)
-            if read == 0:
-                raise OSError(f"{vectors.filename} ends before row {stop}")
-            view, offset = view[read:], offset + read
+    if out.size:
+        with open(vectors.filename, "rb", buffering=0) as file:
+            _read_into(file.fileno(), vectors, start, out)
     return out
+
+
+def gather_rows(vectors: np.ndarray | ShardedRows, rows: np.ndarray) -> np.ndarray:
+    """Rows ``rows`` (any order, repeats allowed) of a level as a fresh in-memory array, in that order: read from the
+    file, one ``os.pread`` a run of consecutive rows, when the level is memory-mapped. A memory map's own gather of
+    5,000 random rows of the default store's level left 87 MB of the file's pages resident in this process while the
+    map lived (the kernel maps the cached pages around each page touched); read so, none stay. A sharded level reads
+    each shard so; any other array is indexed. IndexError for a row out of range."""
+    if isinstance(vectors, ShardedRows):
+        return vectors[np.asarray(rows, dtype=np.int64)]
+    rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+    if rows.size and (rows.min() < -len(vectors) or rows.max() >= len(vectors)):
+        raise IndexError(f"rows out of range for {len(vectors)} rows")
+    if not _readable(vectors):
+        return np.asarray(vectors[rows])
+    unique, inverse = np.unique(np.where(rows < 0, rows + len(vectors), rows), return_inverse=True)
+    out = np.empty((len(unique), *vectors.shape[1:]), dtype=vectors.dtype)
+    if not len(unique):
+        return out
+    breaks = np.flatnonzero(np.diff(unique) != 1) + 1
+    with open(vectors.filename, "rb", buffering=0) as file:
+        for first, end in zip(np.r_[0, breaks], np.r_[breaks, len(unique)], strict=True):
+            _read_into(file.fileno(), vectors, int(unique[first]), out[first:end])
+    return out[inverse]
+
+
+def _readable(vectors: np.ndarray) -> bool:
+    """Whether ``vectors`` is a whole memory-mapped array of a named file, C-ordered, which :func:`_read_into` reads
+    from. A slice of one (a level of the pooled vectors) is not: numpy keeps its parent's ``offset``."""
+    return (
+        isinstance(vectors, np.memmap)
+        and vectors.filename is not None
+        and isinstance(vectors.base, mmap.mmap)
+        and vectors.flags.c_contiguous
+    )
+
+
+def _read_into(descriptor: int, vectors: np.memmap, first_row: int, out: np.ndarray) -> None:
+    """Fill ``out`` (rows, ...) with ``vectors``' rows from ``first_row`` on, read from the open file."""
+    row_bytes = int(np.prod(vectors.shape[1:], dtype=np.int64)) * vectors.dtype.itemsize
+    view, offset = memoryview(out).cast("B"), vectors.offset + first_row * row_bytes
+    while view.nbytes:
+        read = os.preadv(descriptor, [view], offset)
+        if read == 0:
+            raise OSError(f"{vectors.filename} ends before row {first_row + len(out)}")
+        view, offset = view[read:], offset + read
 
 
 class ShardedRows:
@@ -129,7 +169,5 @@ class ShardedRows:
         out = np.empty((len(rows), *self.shape[1:]), dtype=self.dtype)
         for shard in np.unique(shards):
             at = np.flatnonzero(shards == shard)
-            local = rows[at] - self.starts[shard]
-            order = np.argsort(local, kind="stable")  # sorted reads from a memory map touch each page once
-            out[at[order]] = self.parts[shard][local[order]]
+            out[at] = gather_rows(self.parts[shard], rows[at] - self.starts[shard])
         return out

@@ -18,6 +18,7 @@ from xray.results import json_text
 from xray.store.format import ActivationStore
 from xray.store.rows import LABEL, describe_rows, text_labels
 from xray.store.search import LevelIndex, exact_top_k, search
+from xray.store.shards import gather_rows
 from xray.translation import N_, Message, _, percent, translated
 
 SUMMARY_COLUMNS = ("pos", "dep", "ent", "label")
@@ -218,4 +219,4 @@ def stored_states(store: ActivationStore, row: int) -> np.ndarray:
         raise ValueError(
             _("Row {row} is not in the store (0 to {last}).").format(row=row, last=store.manifest.pieces - 1)
         )
-    return np.stack([np.asarray(store.vectors(level)[row], dtype=np.float32) for level in range(store.levels)])
+    return np.stack([gather_rows(store.vectors(level), [row])[0] for level in range(store.levels)]).astype(np.float32)

@@ -31,6 +31,7 @@ from xray.results import json_text
 from xray.store import kept_arrays
 from xray.store.format import ActivationStore
 from xray.store.search import normalised
+from xray.store.shards import gather_rows
 from xray.translation import _
 
 Method = Literal["PCA", "UMAP"]
@@ -198,7 +199,7 @@ def pooled_vector(hidden_states: np.ndarray, special_mask: np.ndarray, level: in
 def sample_vectors(store: ActivationStore, level: int, unit: Unit, rows: np.ndarray) -> np.ndarray:
     """(len(rows), hidden) float32: pooled text vectors (unit "text") or stored piece vectors (unit "piece")."""
     source = store.pooled(level) if unit == "text" else store.vectors(level)
-    return np.asarray(source[rows], dtype=np.float32)
+    return np.asarray(gather_rows(source, rows), dtype=np.float32)
 
 
 @dataclass(frozen=True, eq=False)

@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 
 from xray.store.format import ActivationStore
+from xray.store.shards import gather_rows
 
 DIRECTION_KINDS = ("basis", "pca", "random")
 PCA_SAMPLE = 20_000  # pieces the PCA of a level is fitted on
@@ -70,7 +71,7 @@ def pca_directions(store: ActivationStore, level: int, *, sample: int = PCA_SAMP
     if count < 2:
         raise ValueError("PCA needs at least two stored pieces; this store has fewer.")
     rows = np.sort(np.random.default_rng((seed, level)).choice(len(vectors), count, replace=False))
-    fitted = PCA(svd_solver="full").fit(np.asarray(vectors[rows], dtype=np.float32))
+    fitted = PCA(svd_solver="full").fit(np.asarray(gather_rows(vectors, rows), dtype=np.float32))
     return Directions("pca", level, fitted.components_.T.astype(np.float32), fitted.mean_.astype(np.float32))
 
 
