@@ -36,6 +36,17 @@ EXTRA_VISITS = (
 DONE = "[data-testid='xray-run-done']"
 RUNNING = "[data-testid='stApp']:not([data-test-script-state='notRunning'])"
 QUIET_S = 1.0
+SETTLED = """quietMs => {
+  if (window.__xrayChanged === undefined) {
+    window.__xrayChanged = performance.now();
+    new MutationObserver(() => { window.__xrayChanged = performance.now(); })
+      .observe(document.body, {subtree: true, childList: true, characterData: true});
+  }
+  return performance.now() - window.__xrayChanged >= quietMs;
+}"""
+"""Whether the page's elements and text have not changed for ``quietMs`` (a watcher installed on the first call): the
+browser draws what a run sent after the run's mark reaches it (a chart's axes, a download button whose code loads
+on demand), and a crowded browser took seconds to."""
 
 
 def memory_mb(pid: int, field: str) -> float:
@@ -62,7 +73,9 @@ def wait_until_done(
 ) -> float:
     """Seconds from ``started`` until the page reported itself done: its run's mark drawn
     (:mod:`components.run_marker`, written once the last result is on the page), no script running, and no newer
-    mark for ``quiet_s`` seconds (a rerun the page asked for would draw one). TimeoutError after ``timeout_s``."""
+    mark for ``quiet_s`` seconds (a rerun the page asked for would draw one). Returns only once the browser has
+    drawn it all too: nothing on the page changed for ``quiet_s`` (:data:`SETTLED`). TimeoutError after
+    ``timeout_s``."""
     mark, since = None, None
     while time.perf_counter() - started < timeout_s:
         marks = page.locator(DONE)
@@ -71,7 +84,7 @@ def wait_until_done(
             mark, since = None, None
         elif current != mark:
             mark, since = current, time.perf_counter()
-        elif time.perf_counter() - since >= quiet_s:
+        elif time.perf_counter() - since >= quiet_s and page.evaluate(SETTLED, quiet_s * 1000):
             return since - started
         page.wait_for_timeout(25)
     raise TimeoutError(f"{page.url} had not reported itself done after {timeout_s:.0f} s")

@@ -103,7 +103,7 @@ def run_session(base: str, paths: list[str], results: dict, key: int) -> None:
     results[key] = visits
 
 
-def differences(crowded: str, alone: str, lines: int = 3) -> list[str]:
+def differences(crowded: str, alone: str, lines: int = 8) -> list[str]:
     """The first ``lines`` lines that differ between a page's text in the crowd and alone, as a diff."""
     changed = [
         line
