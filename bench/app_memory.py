@@ -76,6 +76,7 @@ def wait_until_done(
     mark for ``quiet_s`` seconds (a rerun the page asked for would draw one). Returns only once the browser has
     drawn it all too: nothing on the page changed for ``quiet_s`` (:data:`SETTLED`). TimeoutError after
     ``timeout_s``."""
+    page.evaluate(SETTLED, 0)  # the watcher starts now: its quiet second runs beside the mark's
     mark, since = None, None
     while time.perf_counter() - started < timeout_s:
         marks = page.locator(DONE)
