@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import xray.store.search as search_module
 from tests.test_store import SETTINGS, tiny_corpus
 from tests.tiny_models import tiny_bert_mlm
 from xray.corpora.word_senses import load_word_senses, senses_of
@@ -52,6 +53,21 @@ def test_purity_shares_are_the_labels_of_the_exact_top_k(tiny_store):
     assert set(purity["label"]) <= set(tiny_store.texts["label"])
     with pytest.raises(ValueError, match="levels"):
         purity_by_level(tiny_store, states[:2], k=6)
+
+
+def test_an_exact_search_reads_each_level_once_and_its_purity_is_the_same(tiny_store, monkeypatch):
+    index = build_index(tiny_store, 2)
+    states = stored_states(tiny_store, 5)
+    scanned = []
+    scan = search_module.exact_top_k_many
+    monkeypatch.setattr(
+        search_module, "exact_top_k_many", lambda vectors, *rest: scanned.append(vectors) or scan(vectors, *rest)
+    )
+
+    result = search_neighbours(tiny_store, index, "x", states, k=4, exclude_row=5)
+
+    assert len(scanned) == tiny_store.levels  # the searched level is not read a second time for the purity chart
+    pd.testing.assert_frame_equal(result.purity, purity_by_level(tiny_store, states, 4, exclude_row=5))
 
 
 def test_summaries_count_the_neighbours(tiny_store):

@@ -140,19 +140,28 @@ class NeighbourSearch:
 
 
 def purity_by_level(
-    store: ActivationStore, query_states: np.ndarray, k: int, exclude_row: int | None = None
+    store: ActivationStore,
+    query_states: np.ndarray,
+    k: int,
+    exclude_row: int | None = None,
+    searched: tuple[int, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Share of each label among the exact top ``k`` at every level: level, level_name, label, share.
 
     query_states: (levels, hidden), the query token's hidden state at every level.
     exclude_row: a stored piece to leave out (the query itself, when it comes from the store).
+    searched: (level, rows) where one level's exact top ``k`` (plus one with ``exclude_row``) is known already, best
+        first: that level is not read again.
     """
     if query_states.shape[0] != store.levels:
         raise ValueError(f"query_states has {query_states.shape[0]} levels; the store has {store.levels}.")
     records = []
     extra = 1 if exclude_row is not None else 0
     for level in range(store.levels):
-        rows = exact_top_k(store, level, query_states[level], k + extra)[0]
+        if searched is not None and searched[0] == level:
+            rows = searched[1]
+        else:
+            rows = exact_top_k(store, level, query_states[level], k + extra)[0]
         rows = rows[rows != exclude_row][:k]
         labels = pd.Series(text_labels(store, store.tokens["text_id"].to_numpy()[rows]))
         for label, count in labels[labels != ""].value_counts().items():
@@ -176,6 +185,7 @@ def search_neighbours(
         raise ValueError(f"k must be at least 1, got {k}.")
     extra = 1 if exclude_row is not None else 0
     rows, scores = search(index, query_states[index.level], k + extra)
+    searched = (index.level, rows) if index.kind == "exact" else None  # the very rows purity reads at that level
     keep = rows != exclude_row
     rows, scores = rows[keep][:k], scores[keep][:k]
     neighbours = describe_rows(store, rows)
@@ -186,7 +196,7 @@ def search_neighbours(
         level=index.level,
         k=k,
         neighbours=neighbours,
-        purity=purity_by_level(store, query_states, k, exclude_row),
+        purity=purity_by_level(store, query_states, k, exclude_row, searched),
         index_kind=index.kind,
         recall_at_10=index.recall_at_10,
         engine_note=index.engine_note,
